@@ -50,6 +50,7 @@ export const CODES = {
   'tun-private-rip': c('error', 'a private, loopback or link-local TUN RIP carried only by the default gateway'),
   'gateway-conflict': c('error', 'one host serving by NAT and by DR/TUN with conflicting gateway needs'),
   'family-mismatch': c('error', 'a real server with no address of the service\'s family'),
+  'unknown-method': c('error', 'a forwarding method that is not nat, dr or tun'),
   'no-rip': c('error', 'a real server without an address the method can use'),
   // --- ports (compiler/validate/ports.ts) ---
   'port-remap': c('error', 'DR and TUN cannot remap ports'),

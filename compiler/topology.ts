@@ -1,0 +1,111 @@
+/**
+ * How hosts relate on the network: shared L2 segments, which address of a
+ * real server the director uses (its RIP), and whether the director can route
+ * to an address. Validation rules and the desired-state builder both ask
+ * these questions, so the answers live here once.
+ */
+import { addressClass, contains, parseCidr } from '../lang/address.js';
+import type { Cluster, Host, Interface, RealServer, Service } from './ir.js';
+import { directorNames, serviceFamily } from './ir.js';
+import type { Family, Method } from './state.js';
+
+export function directorHosts(cluster: Cluster): Host[] {
+  return directorNames(cluster)
+    .map((n) => cluster.hostsByName.get(n))
+    .filter((h): h is Host => h !== undefined);
+}
+
+/** The active director's host, if declared. */
+export function activeDirector(cluster: Cluster): Host | undefined {
+  return cluster.directors ? cluster.hostsByName.get(cluster.directors.active) : undefined;
+}
+
+export interface SegmentLink {
+  readonly server: Interface;
+  readonly director: Interface;
+}
+
+/** The first (server interface, director interface) pair on one L2 segment, of one family. */
+export function sharedSegment(server: Host, director: Host, family: Family): SegmentLink | undefined {
+  for (const si of server.interfaces) {
+    if (si.family !== family) continue;
+    for (const di of director.interfaces) if (di.family === family && di.segment === si.segment) return { server: si, director: di };
+  }
+  return undefined;
+}
+
+export type RouteKind = 'connected' | 'route' | 'gateway';
+
+/** How `from` reaches `address`: on a connected segment, by an explicit route, or only by its default gateway. */
+export function routeKind(from: Host, address: string): RouteKind | undefined {
+  for (const i of from.interfaces) {
+    const net = parseCidr(i.network);
+    if (net && contains(net, address)) return 'connected';
+  }
+  for (const r of from.routes) {
+    const net = parseCidr(r.dst);
+    if (net && net.prefix > 0 && contains(net, address)) return 'route';
+  }
+  for (const r of from.routes) {
+    const net = parseCidr(r.dst);
+    if (net && net.prefix === 0 && contains(net, address)) return 'gateway';
+  }
+  const family = address.includes(':') ? 6 : 4;
+  if (from.gateways.some((g) => g.family === family)) return 'gateway';
+  return undefined;
+}
+
+/** The method a real server is reached by (the service's unless it overrides). */
+export function methodOf(server: RealServer): Method | undefined {
+  return server.forward?.method;
+}
+
+export type RipResolution =
+  | { readonly ok: true; readonly address: string; readonly family: Family; readonly iface: Interface; readonly link?: SegmentLink; readonly route?: RouteKind }
+  | { readonly ok: false; readonly why: 'no-host' | 'no-director' | 'no-family' | 'no-segment' | 'unroutable' | 'private-via-gateway'; readonly candidates: readonly Interface[] };
+
+/**
+ * The real server's address the director sends to (its RIP): for dr and nat the
+ * address on a segment shared with the active director; for tun the address the
+ * director routes to best (connected, then an explicit route, then — public
+ * addresses only — the default gateway).
+ */
+export function resolveRip(cluster: Cluster, service: Service, server: RealServer): RipResolution {
+  const host = cluster.hostsByName.get(server.host);
+  if (!host) return { ok: false, why: 'no-host', candidates: [] };
+  const director = activeDirector(cluster);
+  if (!director) return { ok: false, why: 'no-director', candidates: [] };
+  const family = serviceFamily(service);
+  const method = methodOf(server);
+  const sameFamily = host.interfaces.filter((i) => i.family === family);
+
+  if (method === 'tun') {
+    // IPVS tunnels may carry a service to a server of the other family; prefer the same family.
+    const candidates = sameFamily.length ? sameFamily : [...host.interfaces];
+    if (!candidates.length) return { ok: false, why: 'no-family', candidates };
+    const rank: Record<RouteKind, number> = { connected: 0, route: 1, gateway: 2 };
+    let best: { iface: Interface; route: RouteKind } | undefined;
+    let privateViaGateway = false;
+    for (const iface of candidates) {
+      const route = routeKind(director, iface.address);
+      if (!route) continue;
+      if (route === 'gateway' && addressClass(iface.address) !== 'routable') {
+        privateViaGateway = true;
+        continue;
+      }
+      if (!best || rank[route] < rank[best.route]) best = { iface, route };
+    }
+    if (best) return { ok: true, address: best.iface.address, family: best.iface.family, iface: best.iface, route: best.route };
+    return { ok: false, why: privateViaGateway ? 'private-via-gateway' : 'unroutable', candidates };
+  }
+
+  if (!sameFamily.length) return { ok: false, why: 'no-family', candidates: [...host.interfaces] };
+  const link = sharedSegment(host, director, family);
+  if (!link) return { ok: false, why: 'no-segment', candidates: sameFamily };
+  return { ok: true, address: link.server.address, family, iface: link.server, link };
+}
+
+/** A compact description of a host's addresses for messages: `web4 (10.1.1.14/24)`. */
+export function describeAddresses(interfaces: readonly Interface[]): string {
+  return interfaces.map((i) => `${i.address}/${i.prefix}${i.segment !== i.network ? ` segment ${i.segment}` : ''}`).join(', ');
+}

@@ -1,0 +1,82 @@
+/**
+ * The validation rule registry: a list a reader can scan. Each rule is a
+ * small named function over one kind of IR node that reports through the
+ * acceptor; the runner turns a crashing rule into a diagnostic on its node.
+ */
+import { diag, type Accept } from '../../lang/diagnostics.js';
+import type { Span } from '../../lang/source.js';
+import type { Cluster } from '../ir.js';
+import type { ClusterRule, HostRule, RuleContext, ServerRule, ServiceRule } from './context.js';
+import * as names from './names.js';
+import * as ports from './ports.js';
+import * as sched from './schedulers.js';
+import * as topo from './topology.js';
+import * as limits from './limits.js';
+
+export const clusterRules: readonly ClusterRule[] = [
+  names.duplicateHosts,
+  names.duplicateServices,
+  names.directorsExist,
+  names.directorsHaveInterfaces,
+  names.syncInterface,
+  names.uniqueInterfaceAddresses,
+  limits.natScale,
+];
+
+export const hostRules: readonly HostRule[] = [names.viaChain, topo.gatewayNeedsAgree];
+
+export const serviceRules: readonly ServiceRule[] = [
+  ports.serviceComplete,
+  names.duplicateServers,
+  names.vipNotHostAddress,
+  sched.knownScheduler,
+  sched.flagsFitScheduler,
+  sched.persistenceNetmask,
+  sched.persistenceEngine,
+  sched.opsNeedsUdp,
+  sched.fwmarkOneFamily,
+  limits.natPayloadHelper,
+  limits.ftpNeedsPersistence,
+  limits.hashWeights,
+  limits.notAllDrained,
+  limits.newSchedulers,
+];
+
+export const serverRules: readonly ServerRule[] = [
+  names.serverHostExists,
+  names.serverIsNotDirector,
+  topo.serverHasAddress,
+  topo.drSharesSegment,
+  topo.natSharesSegment,
+  topo.natGatewayIsDirector,
+  topo.directGatewayNotDirector,
+  topo.tunRoutable,
+  ports.directCannotRemap,
+  sched.thresholdsOrdered,
+  sched.tunnelOptions,
+];
+
+function guarded(accept: Accept, name: string, at: Span | undefined, run: () => void): void {
+  try {
+    run();
+  } catch (e) {
+    accept(
+      diag('internal', {
+        summary: `validation rule ${name} crashed`,
+        detail: `This is a bug in lvsc, not in your file. Please report it with the file. (${e instanceof Error ? e.message : String(e)})`,
+        subject: at,
+      }),
+    );
+  }
+}
+
+/** Run every rule over the cluster. */
+export function validate(cluster: Cluster, accept: Accept): void {
+  const ctx: RuleContext = { cluster, accept };
+  for (const rule of clusterRules) guarded(accept, rule.name, cluster.hosts[0]?.origin, () => rule(cluster, ctx));
+  for (const host of cluster.hosts) for (const rule of hostRules) guarded(accept, rule.name, host.origin, () => rule(host, ctx));
+  for (const service of cluster.services) {
+    for (const rule of serviceRules) guarded(accept, rule.name, service.origin, () => rule(service, ctx));
+    for (const server of service.servers) for (const rule of serverRules) guarded(accept, rule.name, server.origin, () => rule(server, service, ctx));
+  }
+}

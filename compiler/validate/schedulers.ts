@@ -1,0 +1,136 @@
+/** Scheduler, flags, persistence, one-packet scheduling, thresholds and tunnel options: what ipvsadm and the kernel accept. */
+import { diag } from '../../lang/diagnostics.js';
+import { netmaskPrefix } from '../../lang/address.js';
+import { suggest } from '../../lang/suggest.js';
+import { serviceProtos } from '../ir.js';
+import type { ServerRule, ServiceRule } from './context.js';
+
+/** Every IPVS scheduler module (ip_vs_NAME). */
+export const SCHEDULERS = ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh', 'sed', 'nq', 'fo', 'ovf', 'mh', 'twos'] as const;
+
+/** Flags by scheduler: ipvsadm names them for sh and mh only. */
+export const SCHEDULER_FLAGS: Readonly<Record<string, readonly string[]>> = {
+  sh: ['sh-fallback', 'sh-port'],
+  mh: ['mh-fallback', 'mh-port'],
+};
+
+export const knownScheduler: ServiceRule = (service, ctx) => {
+  if ((SCHEDULERS as readonly string[]).includes(service.scheduler)) return;
+  const guess = suggest(service.scheduler, SCHEDULERS);
+  ctx.accept(
+    diag('unknown-scheduler', {
+      summary: `unknown scheduler ${service.scheduler}${guess ? `: did you mean ${guess}?` : ''}`,
+      detail: `IPVS schedulers are ${SCHEDULERS.join(' ')}.`,
+      subject: service.schedulerSpan,
+    }),
+  );
+};
+
+export const flagsFitScheduler: ServiceRule = (service, ctx) => {
+  if (!(SCHEDULERS as readonly string[]).includes(service.scheduler)) return;
+  const valid = SCHEDULER_FLAGS[service.scheduler] ?? [];
+  const all = Object.values(SCHEDULER_FLAGS).flat();
+  const seen = new Set<string>();
+  for (const f of service.flags) {
+    if (seen.has(f.name)) {
+      ctx.accept(diag('duplicate-setting', { summary: `flag ${f.name} is given twice`, detail: 'Give each scheduler flag once.', subject: f.span }));
+      continue;
+    }
+    seen.add(f.name);
+    if (valid.includes(f.name)) continue;
+    const guess = suggest(f.name, valid.length ? valid : all);
+    ctx.accept(
+      diag('bad-scheduler-flag', {
+        summary: `flag ${f.name} is not valid for scheduler ${service.scheduler}`,
+        detail: valid.length
+          ? `${guess ? `Did you mean ${guess}? ` : ''}Scheduler ${service.scheduler} takes ${valid.join(', ')}.`
+          : `Scheduler ${service.scheduler} takes no flags; ${all.join(', ')} belong to sh and mh${all.includes(f.name) ? '' : guess ? ` (did you mean ${guess}?)` : ''}.`,
+        subject: f.span,
+      }),
+    );
+  }
+};
+
+export const persistenceNetmask: ServiceRule = (service, ctx) => {
+  const p = service.persistence;
+  if (!p?.netmask) return;
+  const family = service.address?.family ?? 4;
+  if (family === 4 && netmaskPrefix(p.netmask) !== undefined) return;
+  if (family === 6 && /^\d{1,3}$/.test(p.netmask) && Number(p.netmask) >= 1 && Number(p.netmask) <= 128) return;
+  ctx.accept(
+    diag('bad-netmask', {
+      summary: `${p.netmask} is not a${family === 4 ? 'n IPv4 netmask' : 'n IPv6 prefix length'}`,
+      detail:
+        family === 4
+          ? 'The persistence netmask groups clients: a dotted mask of contiguous ones, e.g. 255.255.255.0 to keep a /24 of clients on one server.'
+          : 'For an IPv6 service the persistence netmask is a prefix length from 1 to 128, e.g. `netmask 64`.',
+      subject: p.netmaskSpan,
+    }),
+  );
+};
+
+export const persistenceEngine: ServiceRule = (service, ctx) => {
+  const p = service.persistence;
+  if (!p?.engine || p.engine === 'sip') return;
+  ctx.accept(
+    diag('bad-scheduler-flag', {
+      summary: `unknown persistence engine ${p.engine}`,
+      detail: 'IPVS has one persistence engine, `sip` (ip_vs_pe_sip): write `engine sip` or leave it out.',
+      subject: p.engineSpan,
+    }),
+  );
+};
+
+export const opsNeedsUdp: ServiceRule = (service, ctx) => {
+  if (!service.ops) return;
+  const protos = serviceProtos(service);
+  if (protos.length && protos.every((p) => p === 'udp')) return;
+  ctx.accept(
+    diag('ops-not-udp', {
+      summary: `ops (one-packet scheduling) on ${protos.join('/') || 'a'} service ${service.name}`,
+      detail: 'One-packet scheduling schedules each datagram on its own; it applies to UDP only (ipvsadm refuses it otherwise). Remove `ops`, or make the service udp.',
+      subject: service.ops,
+    }),
+  );
+};
+
+export const fwmarkOneFamily: ServiceRule = (service, ctx) => {
+  const a = service.address;
+  if (a?.kind !== 'fwmark') return;
+  const odd = a.matches.find((m) => m.family !== a.family);
+  if (!odd)
+    return;
+  ctx.accept(
+    diag('fwmark-family', {
+      summary: `fwmark ${a.mark} mixes IPv4 and IPv6 matches`,
+      detail: 'An IPVS fwmark service has one address family. Declare a second service with another mark for the other family.',
+      subject: odd.origin,
+    }),
+  );
+};
+
+export const thresholdsOrdered: ServerRule = (server, _service, ctx) => {
+  if (!(server.lower > 0 && server.upper > 0 && server.lower > server.upper)) return;
+  ctx.accept(
+    diag('thresholds-order', {
+      summary: `lower threshold ${server.lower} is above upper threshold ${server.upper}`,
+      detail: 'IPVS stops sending new connections at `upper` and resumes below `lower`, so lower must not exceed upper.',
+      subject: server.thresholdSpan,
+    }),
+  );
+};
+
+/** Tunnel options fit the method: a tunnel type only with tun, a port exactly for gue, checksums for gue/gre. */
+export const tunnelOptions: ServerRule = (server, _service, ctx) => {
+  const f = server.forward;
+  if (!f) return;
+  const report = (summary: string, detail: string) => ctx.accept(diag('tun-options', { summary, detail, subject: f.origin }));
+  if (f.method !== 'tun') {
+    if (f.tunType || f.tunPort !== undefined || f.tunCsum)
+      report(`tunnel options on forward ${f.method}`, 'Tunnel type, port and checksum options apply to `forward tun` only.');
+    return;
+  }
+  if (f.tunType === 'gue' && f.tunPort === undefined) report('forward tun gue needs a port', 'GUE encapsulates in UDP: write `forward tun gue port N` with the port the real servers decapsulate on (fou).');
+  if (f.tunType !== 'gue' && f.tunPort !== undefined) report(`forward tun ${f.tunType} takes no port`, 'Only GUE has a UDP port; remove `port`, or use `forward tun gue port N`.');
+  if (f.tunType === 'ipip' && f.tunCsum) report('forward tun ipip takes no checksum option', 'Checksum options (csum, nocsum, remcsum) apply to gue and gre tunnels.');
+};

@@ -1,0 +1,177 @@
+/**
+ * How LVS forwarding constrains the network: DR needs a shared L2 segment, NAT
+ * needs the director as the servers' gateway, TUN needs a route from the
+ * director, and one host cannot need two default gateways.
+ */
+import { diag } from '../../lang/diagnostics.js';
+import { addressClass } from '../../lang/address.js';
+import { serviceFamily, type Host, type RealServer, type Service } from '../ir.js';
+import { activeDirector, describeAddresses, directorHosts, resolveRip, sharedSegment } from '../topology.js';
+import type { RuleContext, ServerRule, HostRule } from './context.js';
+
+function who(host: Host): string {
+  return host.interfaces.length ? `${host.name} (${describeAddresses(host.interfaces)})` : `${host.name} (no interfaces)`;
+}
+
+/** The server's host and the active director, when both exist (other rules report missing ones). */
+function parties(server: RealServer, ctx: RuleContext): { host: Host; director: Host } | undefined {
+  const host = ctx.cluster.hostsByName.get(server.host);
+  const director = activeDirector(ctx.cluster);
+  if (!host || !director || !director.interfaces.length) return undefined;
+  return { host, director };
+}
+
+/** DR and NAT need a same-family address; TUN may cross families but needs some address. */
+export const serverHasAddress: ServerRule = (server, service, ctx) => {
+  const p = parties(server, ctx);
+  const method = server.forward?.method;
+  if (!p || !method) return;
+  const family = serviceFamily(service);
+  if (!p.host.interfaces.length) {
+    ctx.accept(
+      diag('no-rip', {
+        summary: `real server ${server.host} has no interfaces`,
+        detail: `The director sends ${service.name}'s traffic to an address of ${server.host}; declare its interfaces (e.g. \`interface eth0 ADDR/PREFIX\`) in host ${server.host}.`,
+        subject: server.hostSpan,
+      }),
+    );
+    return;
+  }
+  if (method !== 'tun' && !p.host.interfaces.some((i) => i.family === family)) {
+    ctx.accept(
+      diag('family-mismatch', {
+        summary: `real server ${server.host} has no IPv${family} address for IPv${family} service ${service.name}`,
+        detail: `forward ${method} cannot carry an IPv${family} service to an IPv${family === 4 ? 6 : 4} server: ${who(p.host)}. Add an IPv${family} interface to ${server.host}, or use \`forward tun\`, which IPVS can tunnel across families.`,
+        subject: server.hostSpan,
+      }),
+    );
+  }
+};
+
+/** DR rewrites only the MAC address: the server must be on a director's L2 segment (every director of a pair). */
+export const drSharesSegment: ServerRule = (server, service, ctx) => {
+  const p = parties(server, ctx);
+  if (!p || server.forward?.method !== 'dr') return;
+  const family = serviceFamily(service);
+  if (!p.host.interfaces.some((i) => i.family === family)) return; // family-mismatch says it
+  for (const director of directorHosts(ctx.cluster)) {
+    if (!director.interfaces.length || sharedSegment(p.host, director, family)) continue;
+    ctx.accept(
+      diag('dr-segment', {
+        summary: `real server ${server.host} is not on the director's L2 segment`,
+        detail: `forward dr rewrites only the MAC address, so ${who(p.host)} must share a segment with ${who(director)}. Put ${server.host} on one of ${director.name}'s subnets (or name a common \`segment\`), or use \`forward tun\`.`,
+        subject: server.hostSpan,
+        context: service.origin,
+      }),
+    );
+  }
+};
+
+/** NAT: the server answers through the director, so it must share a segment with it... */
+export const natSharesSegment: ServerRule = (server, service, ctx) => {
+  const p = parties(server, ctx);
+  if (!p || server.forward?.method !== 'nat') return;
+  const family = serviceFamily(service);
+  if (!p.host.interfaces.some((i) => i.family === family)) return;
+  if (sharedSegment(p.host, p.director, family)) return;
+  ctx.accept(
+    diag('nat-segment', {
+      summary: `NAT real server ${server.host} shares no segment with director ${p.director.name}`,
+      detail: `With forward nat the director is the real server's gateway, so ${who(p.host)} must be on one of ${who(p.director)}'s subnets. Move it there, or use \`forward tun\` for a server in another network.`,
+      subject: server.hostSpan,
+      context: service.origin,
+    }),
+  );
+};
+
+/** ...and its declared default gateway, if any, must be the director's DIP on that segment. */
+export const natGatewayIsDirector: ServerRule = (server, service, ctx) => {
+  const p = parties(server, ctx);
+  if (!p || server.forward?.method !== 'nat') return;
+  const family = serviceFamily(service);
+  const link = sharedSegment(p.host, p.director, family);
+  const gw = p.host.gateways.find((g) => g.family === family);
+  if (!link || !gw || gw.address === link.director.address) return;
+  ctx.accept(
+    diag('nat-gateway', {
+      summary: `NAT real server ${server.host} has gateway ${gw.address}, not the director's ${link.director.address}`,
+      detail: `With forward nat, replies must pass back through the director to be rewritten, so ${server.host}'s default route must be ${p.director.name}'s address on their shared segment. Write \`gateway ${link.director.address}\` in host ${server.host} (or leave the gateway out: lvsc sets it).`,
+      subject: gw.origin,
+      context: server.origin,
+      notes: [{ message: `${server.host} serves ${service.name} by NAT here`, span: server.hostSpan }],
+    }),
+  );
+};
+
+/** DR/TUN servers answer clients directly; a default route through the director defeats that (and breaks with no NAT to undo). */
+export const directGatewayNotDirector: ServerRule = (server, service, ctx) => {
+  const p = parties(server, ctx);
+  const method = server.forward?.method;
+  if (!p || (method !== 'dr' && method !== 'tun')) return;
+  for (const gw of p.host.gateways) {
+    for (const director of directorHosts(ctx.cluster)) {
+      const dip = director.interfaces.find((i) => i.address === gw.address);
+      if (!dip) continue;
+      ctx.accept(
+        diag('gateway-is-director', {
+          summary: `${method.toUpperCase()} real server ${server.host} uses director ${director.name} as its default gateway`,
+          detail: `With forward ${method} the real server replies to clients directly, with the VIP as source; the director does not route those replies back (that is NAT). Set ${server.host}'s \`gateway\` to the segment's router, not ${gw.address}.`,
+          subject: gw.origin,
+          notes: [{ message: `${server.host} serves ${service.name} by ${method.toUpperCase()} here`, span: server.hostSpan }],
+        }),
+      );
+    }
+  }
+};
+
+/** TUN: the director must route to the RIP; a private address only the default gateway would carry is unreachable across the Internet. */
+export const tunRoutable: ServerRule = (server, service, ctx) => {
+  const p = parties(server, ctx);
+  if (!p || server.forward?.method !== 'tun' || !p.host.interfaces.length) return;
+  const r = resolveRip(ctx.cluster, service, server);
+  if (r.ok) return;
+  if (r.why === 'private-via-gateway') {
+    const addrs = r.candidates.filter((i) => addressClass(i.address) !== 'routable').map((i) => `${i.address} (${addressClass(i.address)})`);
+    ctx.accept(
+      diag('tun-private-rip', {
+        summary: `TUN real server ${server.host} has only private addresses that ${p.director.name} would send to its default gateway`,
+        detail: `${addrs.join(', ')} would leave ${p.director.name} through its default gateway, across networks that do not route private addresses. Give ${server.host} a routable address, or add a route on ${p.director.name} (\`route NETWORK via ROUTER\`) that reaches its network.`,
+        subject: server.hostSpan,
+        context: service.origin,
+      }),
+    );
+  } else if (r.why === 'unroutable') {
+    ctx.accept(
+      diag('tun-unroutable', {
+        summary: `director ${p.director.name} has no route to TUN real server ${server.host}`,
+        detail: `None of ${describeAddresses(r.candidates)} is on ${p.director.name}'s segments, under one of its routes, or reachable through a gateway. Add \`gateway ADDR\` or \`route NETWORK via ROUTER\` to host ${p.director.name}.`,
+        subject: server.hostSpan,
+        context: service.origin,
+      }),
+    );
+  }
+};
+
+/** One host serving by NAT (gateway = director) and by DR/TUN (gateway ≠ director) cannot satisfy both. */
+export const gatewayNeedsAgree: HostRule = (host, ctx) => {
+  const uses: { service: Service; server: RealServer }[] = [];
+  for (const service of ctx.cluster.services) for (const server of service.servers) if (server.host === host.name) uses.push({ service, server });
+  const nat = uses.filter((u) => u.server.forward?.method === 'nat');
+  const direct = uses.filter((u) => u.server.forward?.method === 'dr' || u.server.forward?.method === 'tun');
+  if (!nat.length || !direct.length) return;
+  // A conflict exists per family: NAT wants that family's default route via the director.
+  for (const n of nat) {
+    const family = serviceFamily(n.service);
+    const d = direct.find((x) => serviceFamily(x.service) === family);
+    if (!d) continue;
+    ctx.accept(
+      diag('gateway-conflict', {
+        summary: `${host.name} serves ${n.service.name} by NAT and ${d.service.name} by ${d.server.forward!.method.toUpperCase()}`,
+        detail: `NAT needs ${host.name}'s IPv${family} default route through the director; ${d.server.forward!.method.toUpperCase()} needs it to go anywhere but the director. Serve both services by one method, or use separate hosts.`,
+        subject: d.server.hostSpan,
+        notes: [{ message: `served by NAT here`, span: n.server.hostSpan }],
+      }),
+    );
+    return;
+  }
+};
