@@ -90,7 +90,7 @@ export interface RouteState {
 /** A tunnel or decapsulation device lvsc needs (tunl0 for ipip, gre0, a fou port). */
 export interface LinkState {
   readonly name: string;
-  readonly kind: 'ipip' | 'gre' | 'fou';
+  readonly kind: 'ipip' | 'gre' | 'ip6tnl' | 'fou';
   readonly up: boolean;
   /** fou: the UDP port it listens on. */
   readonly port?: number;

@@ -1,0 +1,266 @@
+/**
+ * IR → the desired LVS-relevant state of every host, in the same types the
+ * agents read live state into (compiler/state.ts). Directors get the "director"
+ * column of the method table in language.md, real servers the "real server"
+ * column for each method they serve, merged per host.
+ *
+ * Trusts a validated cluster: call only when validation reported no errors.
+ */
+import { contains, parseCidr } from '../lang/address.js';
+import type { Cluster, Host, RealServer, Service } from './ir.js';
+import { serviceFamily, serviceVips } from './ir.js';
+import type {
+  AddressState,
+  Family,
+  FwmarkRule,
+  HostState,
+  IpvsDestination,
+  IpvsService,
+  LinkState,
+  RouteState,
+  ServiceId,
+  SyncDaemon,
+} from './state.js';
+import { activeDirector, resolveRip, sharedSegment } from './topology.js';
+
+/** The label lvsc gives the IPv4 addresses it adds, so it can tell them from an operator's. */
+export const OWN_LABEL_SUFFIX = ':lvs';
+
+/** What a host is in the cluster. */
+export type Role = 'director' | 'backup-director' | 'real-server';
+
+export interface DesiredHost {
+  readonly name: string;
+  readonly roles: readonly Role[];
+  /** Desired state without rendered files (templates/render.ts adds `files`). */
+  readonly state: HostState;
+}
+
+/** A label for an address lvsc owns on `dev` (IPv4 labels are at most 15 characters and start with the device name). */
+export function ownLabel(dev: string): string | undefined {
+  const label = dev + OWN_LABEL_SUFFIX;
+  return label.length <= 15 ? label : undefined;
+}
+
+class Builder {
+  readonly addresses = new Map<string, AddressState>();
+  readonly routes = new Map<string, RouteState>();
+  readonly sysctls: Record<string, string> = {};
+  readonly modules = new Set<string>();
+  readonly links = new Map<string, LinkState>();
+  readonly fwmarkRules: FwmarkRule[] = [];
+  ipvs: IpvsService[] | null = null;
+  syncDaemons: SyncDaemon[] = [];
+  roles = new Set<Role>();
+
+  address(dev: string, address: string, family: Family): void {
+    const prefix = family === 4 ? 32 : 128;
+    const key = `${dev} ${address}`;
+    if (this.addresses.has(key)) return;
+    const label = family === 4 ? ownLabel(dev) : undefined;
+    this.addresses.set(key, label ? { dev, address, prefix, label } : { dev, address, prefix });
+  }
+
+  sysctl(key: string, value: string | number): void {
+    this.sysctls[key] = String(value);
+  }
+
+  build(timeouts: HostState['timeouts']): HostState {
+    return {
+      ipvs: this.ipvs,
+      timeouts: this.ipvs ? timeouts : null,
+      syncDaemons: this.syncDaemons,
+      addresses: [...this.addresses.values()],
+      routes: [...this.routes.values()],
+      sysctls: Object.fromEntries(Object.entries(this.sysctls).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
+      modules: [...this.modules].sort(),
+      links: [...this.links.values()],
+      fwmarkRules: this.fwmarkRules,
+      files: {},
+    };
+  }
+}
+
+export function serviceId(service: Service): ServiceId {
+  const a = service.address!;
+  return a.kind === 'vip' ? { kind: 'addr', proto: a.proto, address: a.address, port: a.port } : { kind: 'fwmark', mark: a.mark, family: a.family };
+}
+
+/** The IPVS service entry a director holds for a service. */
+export function ipvsService(cluster: Cluster, service: Service): IpvsService {
+  const family = serviceFamily(service);
+  const p = service.persistence;
+  let netmask = p?.netmask;
+  // The kernel's default is all ones; ipvsadm -Sn prints -M only when it differs.
+  if (netmask === (family === 4 ? '255.255.255.255' : '128')) netmask = undefined;
+  const a = service.address!;
+  const destinations: IpvsDestination[] = service.servers.map((server) => destination(cluster, service, server, a.kind === 'vip' ? a.port : 0));
+  return {
+    id: serviceId(service),
+    scheduler: service.scheduler,
+    flags: [...new Set(service.flags.map((f) => f.name))].sort(),
+    ...(p ? { persistence: netmask ? { timeout: p.timeout, netmask } : { timeout: p.timeout } } : {}),
+    ...(p?.engine === 'sip' ? { pe: 'sip' as const } : {}),
+    ops: service.ops !== undefined,
+    destinations,
+  };
+}
+
+function destination(cluster: Cluster, service: Service, server: RealServer, vport: number): IpvsDestination {
+  const rip = resolveRip(cluster, service, server);
+  if (!rip.ok) throw new Error(`bug: desired state built for an unvalidated cluster (no RIP for ${server.host})`);
+  const f = server.forward!;
+  // DR and TUN cannot remap ports (validated); NAT uses the server's port when given.
+  const port = f.method === 'nat' ? (server.port ?? vport) : vport;
+  const d: IpvsDestination = { address: rip.address, port, method: f.method, weight: server.weight, upper: server.upper, lower: server.lower };
+  if (f.method !== 'tun') return d;
+  const tun = f.tunType ?? 'ipip';
+  if (tun === 'ipip') return { ...d, tunType: 'ipip' };
+  // ipvsadm prints the checksum option for gue and gre; nocsum is the kernel's default.
+  return { ...d, tunType: tun, ...(tun === 'gue' ? { tunPort: f.tunPort } : {}), tunCsum: f.tunCsum ?? 'nocsum' };
+}
+
+/** The director interface a VIP goes on: the one whose subnet holds it, else the DR segment's, else the one towards the default gateway, else the first. */
+export function vipDevice(director: Host, vip: string, family: Family, service: Service, cluster: Cluster): string {
+  const sameFamily = director.interfaces.filter((i) => i.family === family);
+  const holding = sameFamily.find((i) => contains(parseCidr(i.network)!, vip));
+  if (holding) return holding.dev;
+  if (service.servers.some((s) => s.forward?.method === 'dr')) {
+    for (const s of service.servers) {
+      const host = cluster.hostsByName.get(s.host);
+      const link = host && sharedSegment(host, director, family);
+      if (link) return link.director.dev;
+    }
+  }
+  const gw = director.gateways.find((g) => g.family === family);
+  const towardsGateway = gw && sameFamily.find((i) => contains(parseCidr(i.network)!, gw.address));
+  if (towardsGateway) return towardsGateway.dev;
+  return (sameFamily[0] ?? director.interfaces[0]).dev;
+}
+
+const IPVS_SCHEDULER_MODULE = (s: string) => `ip_vs_${s}`;
+
+function buildDirector(cluster: Cluster, b: Builder, director: Host, active: boolean): void {
+  b.roles.add(active ? 'director' : 'backup-director');
+  b.ipvs = [];
+  b.modules.add('ip_vs');
+  // Stale connections and persistence templates to removed or drained servers expire
+  // instead of feeding them (what kube-proxy and Seesaw set).
+  b.sysctl('net.ipv4.vs.expire_nodest_conn', 1);
+  b.sysctl('net.ipv4.vs.expire_quiescent_template', 1);
+  const d = cluster.directors!;
+  if (d.sync) b.syncDaemons = [{ state: active ? 'master' : 'backup', mcastInterface: d.sync.iface, syncid: d.sync.id }];
+
+  for (const service of cluster.services) {
+    b.ipvs.push(ipvsService(cluster, service));
+    b.modules.add(IPVS_SCHEDULER_MODULE(service.scheduler));
+    if (service.persistence?.engine === 'sip') b.modules.add('ip_vs_pe_sip');
+    const family = serviceFamily(service);
+    const a = service.address!;
+    const nat = service.servers.filter((s) => s.forward?.method === 'nat');
+    if (nat.length) {
+      if (family === 4) b.sysctl('net.ipv4.ip_forward', 1);
+      else b.sysctl('net.ipv6.conf.all.forwarding', 1);
+      // FTP carries addresses in its payload: NAT rewrites them only with the helper.
+      const ports = a.kind === 'vip' ? (a.proto === 'tcp' ? [a.port] : []) : a.matches.filter((m) => m.proto === 'tcp').flatMap((m) => m.ports);
+      if (ports.includes(21)) b.modules.add('ip_vs_ftp');
+      // One-armed NAT (clients and servers on one segment): no ICMP redirects around the director.
+      if (family === 4) {
+        b.sysctl('net.ipv4.conf.all.send_redirects', 0);
+        for (const s of nat) {
+          const host = cluster.hostsByName.get(s.host)!;
+          const link = sharedSegment(host, director, 4);
+          if (link) b.sysctl(`net.ipv4.conf.${link.director.dev}.send_redirects`, 0);
+        }
+      }
+    }
+    if (a.kind === 'fwmark') {
+      for (const m of a.matches) b.fwmarkRules.push({ family: m.family, proto: m.proto, address: m.address, ports: [...m.ports], mark: a.mark });
+    }
+    // The standby gets the same table but never the VIPs: a pair must not both answer ARP.
+    if (active) for (const vip of serviceVips(service)) b.address(vipDevice(director, vip.address, vip.family, service, cluster), vip.address, vip.family);
+  }
+}
+
+function arpSysctls(b: Builder, devs: Iterable<string>): void {
+  // Set before the VIP goes on lo: the effective value is the larger of `all` and the interface's.
+  for (const dev of ['all', 'lo', ...devs]) {
+    b.sysctl(`net.ipv4.conf.${dev}.arp_ignore`, 1);
+    b.sysctl(`net.ipv4.conf.${dev}.arp_announce`, 2);
+  }
+}
+
+function buildRealServer(cluster: Cluster, b: Builder, host: Host, service: Service, server: RealServer): void {
+  b.roles.add('real-server');
+  const director = activeDirector(cluster)!;
+  const rip = resolveRip(cluster, service, server);
+  if (!rip.ok) throw new Error(`bug: desired state built for an unvalidated cluster (no RIP for ${server.host})`);
+  const f = server.forward!;
+  const vips = serviceVips(service);
+  const segmentDevs = [rip.iface.dev];
+
+  if (f.method === 'dr') {
+    if (vips.some((v) => v.family === 4)) arpSysctls(b, segmentDevs);
+    for (const v of vips) b.address('lo', v.address, v.family);
+    return;
+  }
+
+  if (f.method === 'tun') {
+    // The VIP could be ARPed on the server's own segment: never answer for it.
+    if (vips.some((v) => v.family === 4)) arpSysctls(b, segmentDevs);
+    const outer: Family = rip.family;
+    const tunType = f.tunType ?? 'ipip';
+    let dev: string;
+    if (tunType === 'gre') {
+      b.modules.add(outer === 4 ? 'ip_gre' : 'ip6_gre');
+      dev = outer === 4 ? 'gre0' : 'ip6gre0';
+      b.links.set(dev, { name: dev, kind: 'gre', up: true });
+    } else {
+      b.modules.add(outer === 4 ? 'ipip' : 'ip6_tunnel');
+      dev = outer === 4 ? 'tunl0' : 'ip6tnl0';
+      b.links.set(dev, { name: dev, kind: outer === 4 ? 'ipip' : 'ip6tnl', up: true });
+      if (tunType === 'gue') {
+        b.modules.add('fou');
+        b.links.set(`fou:${f.tunPort}`, { name: `fou:${f.tunPort}`, kind: 'fou', up: true, port: f.tunPort });
+      }
+    }
+    // Decapsulated packets arrive on the tunnel with the client's source: no reverse-path filter there.
+    b.sysctl(`net.ipv4.conf.${dev}.rp_filter`, 0);
+    b.sysctl('net.ipv4.conf.all.rp_filter', 0);
+    for (const v of vips) b.address(dev, v.address, v.family);
+    return;
+  }
+
+  // NAT: replies go back through the director, so the default route is its DIP on the shared segment.
+  const link = rip.link ?? sharedSegment(host, director, rip.family);
+  if (!link) throw new Error(`bug: NAT server ${host.name} without a shared segment`);
+  b.routes.set(`${rip.family} default`, { dst: 'default', via: link.director.address, dev: link.server.dev });
+}
+
+/** The desired state of every declared host (hosts with no LVS role get an empty state). */
+export function desiredHosts(cluster: Cluster): DesiredHost[] {
+  const builders = new Map<string, Builder>(cluster.hosts.map((h) => [h.name, new Builder()]));
+  const d = cluster.directors;
+  if (d) {
+    const active = cluster.hostsByName.get(d.active)!;
+    buildDirector(cluster, builders.get(active.name)!, active, true);
+    if (d.backup) buildDirector(cluster, builders.get(d.backup)!, cluster.hostsByName.get(d.backup)!, false);
+  }
+  for (const service of cluster.services) {
+    for (const server of service.servers) {
+      const host = cluster.hostsByName.get(server.host)!;
+      buildRealServer(cluster, builders.get(host.name)!, host, service, server);
+    }
+  }
+  const timeouts = cluster.timeouts ? { tcp: cluster.timeouts.tcp, tcpfin: cluster.timeouts.tcpfin, udp: cluster.timeouts.udp } : null;
+  const seen = new Set<string>();
+  const out: DesiredHost[] = [];
+  for (const h of cluster.hosts) {
+    if (seen.has(h.name)) continue;
+    seen.add(h.name);
+    const b = builders.get(h.name)!;
+    out.push({ name: h.name, roles: [...b.roles], state: b.build(timeouts) });
+  }
+  return out;
+}
+

@@ -1,0 +1,42 @@
+/**
+ * From desired and live states to a Plan: one diff per host, plus the
+ * cross-host order that language.md demands — real servers prepared before a
+ * director programs its table, the director's VIPs last; removals in reverse,
+ * real servers cleaned up only after the director stopped sending to them.
+ */
+import type { DesiredHost } from './desired.js';
+import { diffHost, NO_OWNERSHIP, type Ownership } from './diff.js';
+import { PHASES, type Dependency, type HostPlan, type Plan } from './plan.js';
+import { emptyHostState, type HostState } from './state.js';
+
+export interface LiveHost {
+  readonly state: HostState;
+  readonly ownership: Ownership;
+}
+
+/** Plan every desired host against its live state (absent = an empty host: the plan builds it from scratch). */
+export function buildPlan(desired: readonly DesiredHost[], live: ReadonlyMap<string, LiveHost> = new Map()): Plan {
+  const hosts: HostPlan[] = desired.map((d) => {
+    const l = live.get(d.name);
+    const isDirector = d.roles.includes('director') || d.roles.includes('backup-director');
+    const steps = diffHost(d.state, l?.state ?? emptyHostState(), { director: isDirector, ownership: l?.ownership ?? NO_OWNERSHIP });
+    steps.sort((a, b) => PHASES.indexOf(a.phase) - PHASES.indexOf(b.phase));
+    return { host: d.name, roles: d.roles, steps };
+  });
+  return { hosts, dependencies: dependencies(desired) };
+}
+
+export function dependencies(desired: readonly DesiredHost[]): Dependency[] {
+  const directors = desired.filter((d) => d.roles.includes('director') || d.roles.includes('backup-director')).map((d) => d.name);
+  const servers = desired.filter((d) => d.roles.includes('real-server') && !directors.includes(d.name)).map((d) => d.name);
+  const deps: Dependency[] = [];
+  for (const dir of directors) {
+    for (const rs of servers) {
+      // A DR/TUN server has its non-ARP VIP (a NAT server its route) before the director sends it a packet.
+      deps.push({ host: dir, phase: 'table', after: { host: rs, phase: 'prepare' } });
+      // A server's VIP leaves only after the director stopped sending to it.
+      deps.push({ host: rs, phase: 'cleanup', after: { host: dir, phase: 'untable' } });
+    }
+  }
+  return deps;
+}
