@@ -133,8 +133,10 @@ export interface RealServer {
   readonly lower: number;
   readonly thresholdSpan: Span | undefined;
   readonly drain: boolean;
-  /** The server's own `forward`, else the service's. */
+  /** The server's own `forward`, else the service's (undefined when neither is given or valid). */
   readonly forward: Forward | undefined;
+  /** Whether a `forward` was written for this server or its service (even one lowering rejected). */
+  readonly forwardWritten: boolean;
   readonly origin: Span;
 }
 

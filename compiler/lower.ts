@@ -324,6 +324,7 @@ function lowerService(node: A.ServiceNode, accept: Accept): Service {
       thresholdSpan: s.lower?.span ?? s.upper?.span,
       drain: s.drain !== undefined,
       forward: s.forward ? lowerForward(s.forward, accept) : forward,
+      forwardWritten: s.forward !== undefined || fwd !== undefined,
       origin: s.span,
     }));
 

@@ -46,12 +46,12 @@ export const duplicateServices: ClusterRule = (cluster, ctx) => {
     const a = s.address;
     if (!a) continue;
     const id: ServiceId = a.kind === 'vip' ? { kind: 'addr', proto: a.proto, address: a.address, port: a.port } : { kind: 'fwmark', mark: a.mark, family: a.family };
-    add(`id ${serviceKey(id)}`, a.origin, serviceKey(id));
     if (a.kind === 'fwmark') {
-      // A marked address/port is also an identity: the same proto/address/port in two fwmark rules would mark one packet twice.
-      for (const m of a.matches) for (const p of m.ports) add(`id ${m.proto} ${m.address} ${p}`, m.origin, `${m.proto} ${m.address} port ${p}`);
+      add(`id ${serviceKey(id)}`, a.origin, serviceKey(id));
+      // A marked address/port is an identity too: one packet cannot belong to two services.
+      for (const m of a.matches) for (const p of m.ports) add(`port ${m.proto} ${m.address} ${p}`, m.origin, `${m.proto} ${m.address} port ${p}`);
     } else {
-      add(`id ${a.proto} ${a.address} ${a.port}`, a.origin, `${a.proto} ${a.address} port ${a.port}`);
+      add(`port ${a.proto} ${a.address} ${a.port}`, a.origin, serviceKey(id));
     }
   }
   for (const entries of groups.values()) {

@@ -29,8 +29,7 @@ export const serviceComplete: import('./context.js').ServiceRule = (service, ctx
       }),
     );
   }
-  if (service.forward) return;
-  const bare = service.servers.filter((s) => !s.forward);
+  const bare = service.servers.filter((s) => !s.forwardWritten);
   if (!bare.length) return;
   ctx.accept(
     diag('missing-setting', {

@@ -1,0 +1,403 @@
+/**
+ * diff(desired, live) → the steps that make a host match its description, and
+ * nothing else. Pure and linear: both sides are keyed by identity (never by
+ * position), so one weight change in 10,000 services is one `ipvsadm -e` step.
+ *
+ * Ownership: lvsc removes only what it owns — IPv4 addresses with its `:lvs`
+ * label, IPv6 addresses and fou ports listed in its rendered files, routes it
+ * tagged with its route protocol, its own nftables table, its rendered files,
+ * and IPVS entries on declared directors. It never runs `ipvsadm -C`.
+ */
+import { cmd, withStdin, type Command } from './command.js';
+import { OWN_LABEL_SUFFIX } from './desired.js';
+import { destinationArgs, destinationIdArgs, serviceArgs, serviceIdArgs } from './ipvsadm.js';
+import { nftScript } from './nft.js';
+import type { Phase, Step } from './plan.js';
+import {
+  destinationKey,
+  serviceKey,
+  type AddressState,
+  type HostState,
+  type IpvsDestination,
+  type IpvsService,
+  type LinkState,
+  type RouteState,
+} from './state.js';
+
+/** The route protocol number lvsc tags its routes with (`ip route ... proto 76`), to find them again. */
+export const ROUTE_PROTO = '76';
+
+/** Kernel defaults that a sysctl returns to when lvsc no longer wants it set. */
+export const SYSCTL_DEFAULTS: Readonly<Record<string, string>> = {
+  arp_ignore: '0',
+  arp_announce: '0',
+  rp_filter: '0',
+  send_redirects: '1',
+  'net.ipv4.ip_forward': '0',
+  'net.ipv6.conf.all.forwarding': '0',
+  'net.ipv4.vs.expire_nodest_conn': '0',
+  'net.ipv4.vs.expire_quiescent_template': '0',
+};
+
+export function sysctlDefault(key: string): string | undefined {
+  return SYSCTL_DEFAULTS[key] ?? SYSCTL_DEFAULTS[key.slice(key.lastIndexOf('.') + 1)];
+}
+
+/** What lvsc owned on the host before this run, as recorded in its rendered files on the host. */
+export interface Ownership {
+  /** `dev address/prefix` of IPv6 addresses lvsc added (IPv4 ones carry its label). */
+  readonly addresses: ReadonlySet<string>;
+  /** sysctl keys lvsc set. */
+  readonly sysctls: ReadonlySet<string>;
+  /** fou ports lvsc opened. */
+  readonly fouPorts: ReadonlySet<number>;
+  /** Paths of files lvsc rendered. */
+  readonly files: ReadonlySet<string>;
+}
+
+export const NO_OWNERSHIP: Ownership = { addresses: new Set(), sysctls: new Set(), fouPorts: new Set(), files: new Set() };
+
+export interface DiffOptions {
+  /** Whether this host is a declared director (its IPVS table is lvsc's). */
+  readonly director: boolean;
+  readonly ownership: Ownership;
+}
+
+function step(s: Step): Step {
+  return s;
+}
+
+function byKey<T>(items: readonly T[], key: (t: T) => string): Map<string, T> {
+  const m = new Map<string, T>();
+  for (const i of items) m.set(key(i), i);
+  return m;
+}
+
+// ------------------------------------------------------------------ IPVS
+
+function sameService(a: IpvsService, b: IpvsService): boolean {
+  return (
+    a.scheduler === b.scheduler &&
+    a.flags.join(',') === b.flags.join(',') &&
+    a.persistence?.timeout === b.persistence?.timeout &&
+    a.persistence?.netmask === b.persistence?.netmask &&
+    a.pe === b.pe &&
+    a.ops === b.ops
+  );
+}
+
+function sameDestination(a: IpvsDestination, b: IpvsDestination): boolean {
+  return (
+    a.method === b.method &&
+    a.weight === b.weight &&
+    a.upper === b.upper &&
+    a.lower === b.lower &&
+    a.tunType === b.tunType &&
+    a.tunPort === b.tunPort &&
+    (a.tunCsum ?? 'nocsum') === (b.tunCsum ?? 'nocsum')
+  );
+}
+
+function describeService(s: IpvsService): string {
+  const parts = [`scheduler ${s.scheduler}`];
+  if (s.flags.length) parts.push(`flags ${s.flags.join(',')}`);
+  if (s.persistence) parts.push(`persistence ${s.persistence.timeout}s${s.persistence.netmask ? `/${s.persistence.netmask}` : ''}`);
+  if (s.pe) parts.push(`pe ${s.pe}`);
+  if (s.ops) parts.push('ops');
+  return parts.join('  ');
+}
+
+function changes(fields: [string, unknown, unknown][]): string {
+  return fields
+    .filter(([, a, b]) => a !== b)
+    .map(([name, a, b]) => `${name} ${a ?? '-'} → ${b ?? '-'}`)
+    .join(', ');
+}
+
+function diffIpvs(desired: readonly IpvsService[], live: readonly IpvsService[], out: Step[]): void {
+  const liveByKey = byKey(live, (s) => serviceKey(s.id));
+  const desiredKeys = new Set<string>();
+  for (const want of desired) {
+    const key = serviceKey(want.id);
+    desiredKeys.add(key);
+    const have = liveByKey.get(key);
+    if (!have) {
+      out.push(step({ action: 'create', kind: 'ipvs-service', key, after: want, reason: describeService(want), phase: 'table', commands: [cmd('ipvsadm', '-A', ...serviceArgs(want))] }));
+      for (const d of want.destinations) out.push(createDestination(want, d));
+      continue;
+    }
+    if (!sameService(want, have)) {
+      const reason = changes([
+        ['scheduler', have.scheduler, want.scheduler],
+        ['flags', have.flags.join(',') || undefined, want.flags.join(',') || undefined],
+        ['persistence', have.persistence?.timeout, want.persistence?.timeout],
+        ['netmask', have.persistence?.netmask, want.persistence?.netmask],
+        ['pe', have.pe, want.pe],
+        ['ops', have.ops, want.ops],
+      ]);
+      // -E replaces every attribute: serviceArgs restates them all.
+      out.push(step({ action: 'update', kind: 'ipvs-service', key, before: stripDestinations(have), after: stripDestinations(want), reason, phase: 'table', commands: [cmd('ipvsadm', '-E', ...serviceArgs(want))] }));
+    }
+    const liveDests = byKey(have.destinations, destinationKey);
+    const wantKeys = new Set<string>();
+    for (const d of want.destinations) {
+      const dk = destinationKey(d);
+      wantKeys.add(dk);
+      const hd = liveDests.get(dk);
+      if (!hd) out.push(createDestination(want, d));
+      else if (!sameDestination(d, hd)) {
+        const reason = changes([
+          ['method', hd.method, d.method],
+          ['weight', hd.weight, d.weight],
+          ['upper', hd.upper, d.upper],
+          ['lower', hd.lower, d.lower],
+          ['tunnel', hd.tunType, d.tunType],
+          ['tunnel port', hd.tunPort, d.tunPort],
+          ['checksum', hd.tunCsum, d.tunCsum],
+        ]);
+        // A change of method cannot be edited in place by every kernel; -e restates all attributes.
+        out.push(step({ action: 'update', kind: 'ipvs-destination', key: `${dk} → ${key}`, before: hd, after: d, reason, phase: 'table', commands: [cmd('ipvsadm', '-e', ...destinationArgs(want.id, d))] }));
+      }
+    }
+    for (const hd of have.destinations) if (!wantKeys.has(destinationKey(hd))) out.push(deleteDestination(have, hd));
+  }
+  for (const have of live) {
+    const key = serviceKey(have.id);
+    if (desiredKeys.has(key)) continue;
+    for (const hd of have.destinations) out.push(deleteDestination(have, hd));
+    out.push(step({ action: 'delete', kind: 'ipvs-service', key, before: stripDestinations(have), reason: 'not in the cluster file', phase: 'untable', commands: [cmd('ipvsadm', '-D', ...serviceIdArgs(have.id))] }));
+  }
+}
+
+function stripDestinations(s: IpvsService): Omit<IpvsService, 'destinations'> {
+  const { destinations: _d, ...rest } = s;
+  return rest;
+}
+
+function createDestination(svc: IpvsService, d: IpvsDestination): Step {
+  return step({
+    action: 'create',
+    kind: 'ipvs-destination',
+    key: `${destinationKey(d)} → ${serviceKey(svc.id)}`,
+    after: d,
+    reason: `${d.method}${d.tunType ? ` ${d.tunType}` : ''} weight ${d.weight}`,
+    phase: 'table',
+    commands: [cmd('ipvsadm', '-a', ...destinationArgs(svc.id, d))],
+  });
+}
+
+function deleteDestination(svc: IpvsService, d: IpvsDestination): Step {
+  // Drain first: weight 0 stops new connections while established ones finish.
+  return step({
+    action: 'delete',
+    kind: 'ipvs-destination',
+    key: `${destinationKey(d)} → ${serviceKey(svc.id)}`,
+    before: d,
+    reason: 'drain, then delete',
+    phase: 'drain',
+    drain: true,
+    commands: [cmd('ipvsadm', '-e', ...destinationArgs(svc.id, { ...d, weight: 0 })), cmd('ipvsadm', '-d', ...destinationIdArgs(svc.id, d))],
+  });
+}
+
+// ------------------------------------------------------------------ host networking
+
+function addressKey(a: AddressState): string {
+  return `${a.dev} ${a.address}/${a.prefix}`;
+}
+
+function ownsAddress(a: AddressState, ownership: Ownership): boolean {
+  return a.label?.endsWith(OWN_LABEL_SUFFIX) === true || ownership.addresses.has(addressKey(a));
+}
+
+function isDirectorVipDev(dev: string): boolean {
+  return dev !== 'lo' && !/^(tunl0|gre0|ip6tnl0|ip6gre0)$/.test(dev);
+}
+
+function diffAddresses(desired: readonly AddressState[], live: readonly AddressState[], ownership: Ownership, director: boolean, out: Step[]): void {
+  // An address is the same whatever its prefix or label: an operator's hand-added VIP is left as it is.
+  const liveByDevAddr = byKey(live, (a) => `${a.dev} ${a.address}`);
+  const wanted = new Set<string>();
+  for (const want of desired) {
+    const k = `${want.dev} ${want.address}`;
+    wanted.add(k);
+    if (liveByDevAddr.has(k)) continue;
+    const phase: Phase = director && isDirectorVipDev(want.dev) ? 'vip' : 'prepare';
+    const args = ['ip', ...(want.address.includes(':') ? ['-6'] : []), 'addr', 'add', `${want.address}/${want.prefix}`, 'dev', want.dev];
+    if (want.label) args.push('label', want.label);
+    if (want.address.includes(':')) args.push('nodad');
+    out.push(step({ action: 'create', kind: 'address', key: addressKey(want), after: want, reason: want.label ? `label ${want.label}` : 'owned by lvsc', phase, commands: [cmd(...args)] }));
+  }
+  for (const have of live) {
+    if (wanted.has(`${have.dev} ${have.address}`) || !ownsAddress(have, ownership)) continue;
+    const phase: Phase = director && isDirectorVipDev(have.dev) ? 'unvip' : 'cleanup';
+    out.push(step({ action: 'delete', kind: 'address', key: addressKey(have), before: have, reason: 'not in the cluster file', phase, commands: [cmd('ip', 'addr', 'del', `${have.address}/${have.prefix}`, 'dev', have.dev)] }));
+  }
+}
+
+function diffRoutes(desired: readonly RouteState[], live: readonly RouteState[], out: Step[]): void {
+  const fam = (r: RouteState) => (r.via?.includes(':') || r.dst.includes(':') ? 6 : 4);
+  const liveByDst = new Map<string, RouteState[]>();
+  for (const r of live) liveByDst.set(`${fam(r)} ${r.dst}`, [...(liveByDst.get(`${fam(r)} ${r.dst}`) ?? []), r]);
+  const wanted = new Set<string>();
+  for (const want of desired) {
+    const k = `${fam(want)} ${want.dst}`;
+    wanted.add(k);
+    const have = liveByDst.get(k) ?? [];
+    if (have.some((h) => h.via === want.via && (!want.dev || h.dev === want.dev))) continue;
+    const argv = ['ip', ...(fam(want) === 6 ? ['-6'] : []), 'route', 'replace', want.dst, 'via', want.via!, ...(want.dev ? ['dev', want.dev] : []), 'proto', ROUTE_PROTO];
+    out.push(
+      step({
+        action: have.length ? 'update' : 'create',
+        kind: 'route',
+        key: `${want.dst}${fam(want) === 6 ? ' (IPv6)' : ''}`,
+        before: have[0],
+        after: want,
+        reason: have.length ? `via ${have[0].via ?? '-'} → ${want.via}` : `via ${want.via}`,
+        phase: 'prepare',
+        commands: [cmd(...argv)],
+      }),
+    );
+  }
+  for (const have of live) {
+    if (have.proto !== ROUTE_PROTO || wanted.has(`${fam(have)} ${have.dst}`)) continue;
+    out.push(step({ action: 'delete', kind: 'route', key: have.dst, before: have, reason: 'not in the cluster file', phase: 'cleanup', commands: [cmd('ip', ...(fam(have) === 6 ? ['-6'] : []), 'route', 'del', have.dst, 'proto', ROUTE_PROTO)] }));
+  }
+}
+
+function diffSysctls(desired: Readonly<Record<string, string>>, live: Readonly<Record<string, string>>, ownership: Ownership, out: Step[]): void {
+  for (const [key, value] of Object.entries(desired)) {
+    const have = live[key];
+    if (have === value) continue;
+    out.push(
+      step({
+        action: have === undefined ? 'create' : 'update',
+        kind: 'sysctl',
+        key,
+        before: have,
+        after: value,
+        reason: `${have ?? '(unset)'} → ${value}`,
+        phase: 'prepare',
+        commands: [cmd('sysctl', '-q', '-w', `${key}=${value}`)],
+      }),
+    );
+  }
+  for (const key of ownership.sysctls) {
+    if (key in desired) continue;
+    const def = sysctlDefault(key);
+    if (def === undefined || live[key] === undefined || live[key] === def) continue;
+    out.push(step({ action: 'delete', kind: 'sysctl', key, before: live[key], after: def, reason: `no longer needed: back to the kernel default ${def}`, phase: 'cleanup', commands: [cmd('sysctl', '-q', '-w', `${key}=${def}`)] }));
+  }
+}
+
+function diffModules(desired: readonly string[], live: readonly string[], out: Step[]): void {
+  const loaded = new Set(live);
+  // Modules are never unloaded: removing ip_vs would flush the table and every live connection.
+  for (const m of desired) {
+    if (loaded.has(m)) continue;
+    out.push(step({ action: 'create', kind: 'module', key: m, after: m, reason: 'load', phase: 'prepare', commands: [cmd('modprobe', m)] }));
+  }
+}
+
+function diffLinks(desired: readonly LinkState[], live: readonly LinkState[], ownership: Ownership, out: Step[]): void {
+  const liveByName = byKey(live, (l) => l.name);
+  for (const want of desired) {
+    const have = liveByName.get(want.name);
+    if (want.kind === 'fou') {
+      if (have) continue;
+      out.push(step({ action: 'create', kind: 'link', key: want.name, after: want, reason: `GUE decapsulation on UDP port ${want.port}`, phase: 'prepare', commands: [cmd('ip', 'fou', 'add', 'port', want.port!, 'gue')] }));
+      continue;
+    }
+    if (have?.up) continue;
+    out.push(step({ action: have ? 'update' : 'create', kind: 'link', key: want.name, before: have, after: want, reason: 'up', phase: 'prepare', commands: [cmd('ip', 'link', 'set', want.name, 'up')] }));
+  }
+  for (const have of live) {
+    if (have.kind !== 'fou' || desired.some((d) => d.name === have.name) || !ownership.fouPorts.has(have.port!)) continue;
+    out.push(step({ action: 'delete', kind: 'link', key: have.name, before: have, reason: 'not in the cluster file', phase: 'cleanup', commands: [cmd('ip', 'fou', 'del', 'port', have.port!)] }));
+  }
+}
+
+function diffFwmarkRules(desired: HostState['fwmarkRules'], live: HostState['fwmarkRules'], out: Step[]): void {
+  const key = (r: HostState['fwmarkRules'][number]) => `${r.family} ${r.proto} ${r.address} ${[...r.ports].sort((a, b) => a - b).join(',')} ${r.mark}`;
+  const a = desired.map(key).sort().join('\n');
+  const b = live.map(key).sort().join('\n');
+  if (a === b) return;
+  // lvsc's nftables table is replaced in one transaction: no moment without marks.
+  const action = !live.length ? 'create' : !desired.length ? 'delete' : 'update';
+  out.push(
+    step({
+      action,
+      kind: 'fwmark-rules',
+      key: 'table inet lvsc',
+      before: live,
+      after: desired,
+      reason: `${desired.length} mark rule(s)`,
+      phase: action === 'delete' ? 'untable' : 'table',
+      commands: [withStdin(cmd('nft', '-f', '-'), nftScript(desired))],
+    }),
+  );
+}
+
+// ------------------------------------------------------------------ the one diff
+
+export function diffHost(desired: HostState, live: HostState, options: DiffOptions): Step[] {
+  const out: Step[] = [];
+  diffModules(desired.modules, live.modules, out);
+  diffSysctls(desired.sysctls, live.sysctls, options.ownership, out);
+  diffLinks(desired.links, live.links, options.ownership, out);
+  diffRoutes(desired.routes, live.routes, out);
+  diffAddresses(desired.addresses, live.addresses, options.ownership, options.director, out);
+  if (options.director) {
+    diffIpvs(desired.ipvs ?? [], live.ipvs ?? [], out);
+    const t = desired.timeouts;
+    const lt = live.timeouts;
+    if (t && (!lt || (t.tcp && t.tcp !== lt.tcp) || (t.tcpfin && t.tcpfin !== lt.tcpfin) || (t.udp && t.udp !== lt.udp))) {
+      out.push(step({ action: 'update', kind: 'timeouts', key: 'tcp tcpfin udp', before: lt ?? undefined, after: t, reason: `${lt ? `${lt.tcp} ${lt.tcpfin} ${lt.udp}` : '?'} → ${t.tcp} ${t.tcpfin} ${t.udp}`, phase: 'table', commands: [cmd('ipvsadm', '--set', t.tcp, t.tcpfin, t.udp)] }));
+    }
+    diffSync(desired, live, out);
+  }
+  diffFwmarkRules(desired.fwmarkRules, live.fwmarkRules, out);
+  diffFiles(desired.files, live.files, options.ownership, out);
+  return out;
+}
+
+function diffSync(desired: HostState, live: HostState, out: Step[]): void {
+  const key = (d: HostState['syncDaemons'][number]) => `${d.state} ${d.mcastInterface} ${d.syncid}`;
+  const liveByState = byKey(live.syncDaemons, (d) => d.state);
+  const wantStates = new Set<string>();
+  for (const want of desired.syncDaemons) {
+    wantStates.add(want.state);
+    const have = liveByState.get(want.state);
+    if (have && key(have) === key(want)) continue;
+    const start = cmd('ipvsadm', '--start-daemon', want.state, '--mcast-interface', want.mcastInterface, '--syncid', want.syncid);
+    out.push(
+      step({
+        action: have ? 'update' : 'create',
+        kind: 'sync-daemon',
+        key: want.state,
+        before: have,
+        after: want,
+        reason: `${want.state} on ${want.mcastInterface} syncid ${want.syncid}`,
+        phase: 'table',
+        commands: have ? [cmd('ipvsadm', '--stop-daemon', want.state), start] : [start],
+      }),
+    );
+  }
+  for (const have of live.syncDaemons) {
+    if (wantStates.has(have.state)) continue;
+    out.push(step({ action: 'delete', kind: 'sync-daemon', key: have.state, before: have, reason: 'not in the cluster file', phase: 'untable', commands: [cmd('ipvsadm', '--stop-daemon', have.state)] }));
+  }
+}
+
+function diffFiles(desired: Readonly<Record<string, string>>, live: Readonly<Record<string, string>>, ownership: Ownership, out: Step[]): void {
+  for (const [path, content] of Object.entries(desired)) {
+    const have = live[path];
+    if (have === content) continue;
+    // The content is written by the transport's put(); the step carries it as data.
+    out.push(step({ action: have === undefined ? 'create' : 'update', kind: 'file', key: path, before: have, after: content, reason: have === undefined ? 'render' : 're-render', phase: 'prepare', commands: [] }));
+  }
+  for (const path of ownership.files) {
+    if (path in desired || live[path] === undefined) continue;
+    out.push(step({ action: 'delete', kind: 'file', key: path, before: live[path], reason: 'no longer rendered', phase: 'cleanup', commands: [cmd('rm', '-f', '--', path)] }));
+  }
+}

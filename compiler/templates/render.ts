@@ -1,0 +1,115 @@
+/**
+ * Rendered host files (handlebars): what makes a host come back the same after
+ * a reboot — /etc/ipvsadm.rules in `ipvsadm-save -n` format, /etc/sysctl.d,
+ * /etc/modules-load.d, systemd-networkd units — and each host's plan as a
+ * shell script. One handlebars environment with `noEscape` (nothing here is
+ * HTML) and one `sh` helper that shell-quotes every value it prints.
+ */
+import Handlebars from 'handlebars';
+import { readFileSync } from 'node:fs';
+import { commandLine, shellQuote } from '../command.js';
+import type { DesiredHost } from '../desired.js';
+import { saveLines } from '../ipvsadm.js';
+import type { HostState } from '../state.js';
+
+const hb = Handlebars.create();
+hb.registerHelper('sh', (value: unknown) => {
+  if (Array.isArray(value)) return commandLine({ argv: value.map(String) });
+  return shellQuote(String(value));
+});
+
+const cache = new Map<string, Handlebars.TemplateDelegate>();
+export function template(name: string): Handlebars.TemplateDelegate {
+  let t = cache.get(name);
+  if (!t) {
+    const text = readFileSync(new URL(`./${name}`, import.meta.url), 'utf8');
+    t = hb.compile(text, { noEscape: true, strict: false });
+    cache.set(name, t);
+  }
+  return t;
+}
+
+export const PATHS = {
+  ipvsadmRules: '/etc/ipvsadm.rules',
+  ipvsadmDefault: '/etc/default/ipvsadm',
+  sysctl: '/etc/sysctl.d/90-lvsc.conf',
+  modules: '/etc/modules-load.d/lvsc.conf',
+  networkDir: '/etc/systemd/network',
+} as const;
+
+/** Every file lvsc renders lives at one of these paths (so it knows which files are its own). */
+export function isLvscPath(path: string): boolean {
+  return (
+    path === PATHS.ipvsadmRules ||
+    path === PATHS.ipvsadmDefault ||
+    path === PATHS.sysctl ||
+    path === PATHS.modules ||
+    (path.startsWith(`${PATHS.networkDir}/`) && /\/(50-lvsc-[^/]+\.(network|netdev)|[^/]+\.network\.d\/lvsc\.conf)$/.test(path))
+  );
+}
+
+/** The files that persist a host's desired state across reboots. */
+export function renderFiles(host: DesiredHost): Record<string, string> {
+  const s = host.state;
+  const files: Record<string, string> = {};
+  if (s.ipvs) {
+    files[PATHS.ipvsadmRules] = template('ipvsadm.rules.hbs')({ lines: saveLines(s.ipvs, { thresholds: true }) });
+    const sync = s.syncDaemons[0];
+    files[PATHS.ipvsadmDefault] = template('ipvsadm.default.hbs')({ host: host.name, daemon: sync?.state ?? 'none', iface: sync?.mcastInterface ?? '', syncid: sync?.syncid ?? 0 });
+  }
+  if (Object.keys(s.sysctls).length) files[PATHS.sysctl] = template('sysctl.conf.hbs')({ host: host.name, sysctls: s.sysctls });
+  if (s.modules.length) files[PATHS.modules] = template('modules.conf.hbs')({ host: host.name, modules: s.modules });
+  Object.assign(files, renderNetwork(host.name, s));
+  return files;
+}
+
+/** Devices lvsc owns whole get their own .network file; others a drop-in beside the operator's `<dev>.network`. */
+const OWNED_DEVICES = /^(lo|tunl0|gre0|ip6tnl0|ip6gre0)$/;
+
+function renderNetwork(host: string, s: HostState): Record<string, string> {
+  const byDev = new Map<string, { addresses: HostState['addresses'][number][]; routes: HostState['routes'][number][] }>();
+  const entry = (dev: string) => {
+    let e = byDev.get(dev);
+    if (!e) byDev.set(dev, (e = { addresses: [], routes: [] }));
+    return e;
+  };
+  for (const a of s.addresses) entry(a.dev).addresses.push(a);
+  for (const r of s.routes) if (r.dev) entry(r.dev).routes.push(r);
+  const files: Record<string, string> = {};
+  for (const [dev, e] of [...byDev].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    const owned = OWNED_DEVICES.test(dev);
+    const path = owned ? `${PATHS.networkDir}/50-lvsc-${dev}.network` : `${PATHS.networkDir}/${dev}.network.d/lvsc.conf`;
+    const text = template('device.network.hbs')({
+      host,
+      dev,
+      purpose: owned ? `the VIPs lvsc keeps on ${dev}` : `lvsc's additions to ${dev} (a drop-in for ${dev}.network)`,
+      keepConfiguration: dev === 'lo',
+      addresses: e.addresses.map((a) => ({ ...a, ipv6: a.address.includes(':') })),
+      routes: e.routes.map((r) => ({ via: r.via, proto: 76 })),
+    });
+    files[path] = owned ? text : text.replace(/\[Match\]\nName=[^\n]*\n\n/, '');
+  }
+  for (const l of s.links) {
+    if (l.kind !== 'fou') continue;
+    files[`${PATHS.networkDir}/50-lvsc-fou${l.port}.netdev`] = template('tunnel.netdev.hbs')({ host, purpose: `GUE decapsulation on UDP port ${l.port}`, name: `fou${l.port}`, kind: 'fou', fouPort: l.port });
+  }
+  return files;
+}
+
+/** The addresses recorded in lvsc's rendered networkd files (how lvsc knows which IPv6 addresses are its own). */
+export function ownedAddressesFromFiles(files: Readonly<Record<string, string>>): Set<string> {
+  const out = new Set<string>();
+  for (const [path, content] of Object.entries(files)) {
+    if (!isLvscPath(path) || !path.startsWith(PATHS.networkDir)) continue;
+    const dev = /50-lvsc-([^/]+)\.network$/.exec(path)?.[1] ?? /\/([^/]+)\.network\.d\/lvsc\.conf$/.exec(path)?.[1];
+    if (!dev) continue;
+    for (const m of content.matchAll(/^Address=(\S+)$/gm)) out.add(`${dev} ${m[1]}`);
+  }
+  return out;
+}
+
+/** The sysctl keys recorded in lvsc's rendered sysctl.d file. */
+export function ownedSysctlsFromFiles(files: Readonly<Record<string, string>>): Set<string> {
+  const text = files[PATHS.sysctl] ?? '';
+  return new Set([...text.matchAll(/^([a-z0-9_.\-]+) = /gm)].map((m) => m[1]));
+}
