@@ -28,6 +28,7 @@ export const CODES = {
   'duplicate-setting': c('error', 'a setting given twice in one block'),
   'missing-setting': c('error', 'a required setting is missing'),
   'conflicting-setting': c('error', 'two settings that exclude each other'),
+  'misplaced-setting': c('error', 'a setting written where it has no meaning (an address in defaults, a tunnel port on a non-tunnel server)'),
   // --- names and references (compiler/validate/names.ts) ---
   'duplicate-host': c('error', 'two hosts with one name'),
   'duplicate-service': c('error', 'two services with one name, or one VIP/protocol/port or fwmark'),

@@ -1,0 +1,393 @@
+/**
+ * The grammar of the lvsc language as a Chevrotain CstParser: rules only, no
+ * semantics (to-ast.ts gives words their meaning). Recovery is on, so one run
+ * reports every syntax error of a file: a bad token inside a block is skipped
+ * up to the next statement keyword, a missing `{` or `}` is assumed.
+ *
+ * Every statement has its own rule so recovery resyncs at statement keywords.
+ * Values are `Word`s, labelled by role (`port`, `weight`, ...) so the CST reads
+ * like the AST it becomes. The parser is built once and reused.
+ *
+ * One binding rule worth knowing: `port` after `forward` belongs to the
+ * forwarding spec (the tunnel's port, `forward tun gue port 6080`), also on a
+ * server line; a server's own port goes before `forward`. The formatter prints
+ * it that way.
+ */
+import {
+  CstParser,
+  EOF,
+  type CstNode,
+  type IParserErrorMessageProvider,
+  type IRecognitionException,
+  type IToken,
+  type TokenType,
+} from 'chevrotain';
+import * as T from './tokens.js';
+
+/**
+ * What Chevrotain knows about a syntax error, kept as data: the provider below
+ * serialises it into the exception's message and errors.ts-style wording in
+ * index.ts turns it into a diagnostic.
+ */
+export interface SyntaxErrorInfo {
+  readonly kind: 'mismatch' | 'no-alternative' | 'early-exit' | 'redundant-input';
+  readonly rule: string;
+  /** Token type names that would have been accepted. */
+  readonly expected: readonly string[];
+}
+
+function info(kind: SyntaxErrorInfo['kind'], rule: string, expected: readonly string[]): string {
+  return JSON.stringify({ kind, rule, expected } satisfies SyntaxErrorInfo);
+}
+
+function firstTokens(paths: TokenType[][][] | TokenType[][]): string[] {
+  const names = new Set<string>();
+  const walk = (x: unknown): void => {
+    if (Array.isArray(x)) {
+      if (x.length && !Array.isArray(x[0])) {
+        const first = x[0] as TokenType | undefined;
+        if (first) names.add(first.name);
+      } else x.forEach(walk);
+    }
+  };
+  walk(paths);
+  return [...names];
+}
+
+const errorMessageProvider: IParserErrorMessageProvider = {
+  buildMismatchTokenMessage: ({ expected, ruleName }) => info('mismatch', ruleName, [expected.name]),
+  buildNotAllInputParsedMessage: ({ ruleName }) => info('redundant-input', ruleName, ['EOF']),
+  buildNoViableAltMessage: ({ expectedPathsPerAlt, ruleName }) => info('no-alternative', ruleName, firstTokens(expectedPathsPerAlt)),
+  buildEarlyExitMessage: ({ expectedIterationPaths, ruleName }) => info('early-exit', ruleName, firstTokens(expectedIterationPaths)),
+};
+
+/** Decode what the provider stored in an exception's message. */
+export function errorInfo(e: IRecognitionException): SyntaxErrorInfo {
+  try {
+    return JSON.parse(e.message) as SyntaxErrorInfo;
+  } catch {
+    return { kind: 'mismatch', rule: e.context?.ruleStack?.at(-1) ?? 'file', expected: [] };
+  }
+}
+
+export class LvsParser extends CstParser {
+  constructor() {
+    super(T.allTokens as TokenType[], { recoveryEnabled: true, maxLookahead: 1, errorMessageProvider });
+    this.performSelfAnalysis();
+  }
+
+  // The alternatives of each OR are built once, here, not on every call: at
+  // 100,000 server lines the per-call closures (named ones under tsx) cost more
+  // than the parsing itself.
+  private readonly itemAlts = [
+    { ALT: () => this.SUBRULE(this.defaults) },
+    { ALT: () => this.SUBRULE(this.host) },
+    { ALT: () => this.SUBRULE(this.director) },
+    { ALT: () => this.SUBRULE(this.timeouts) },
+    { ALT: () => this.SUBRULE(this.service) },
+  ];
+
+  private readonly defaultsAlts = [{ ALT: () => this.SUBRULE(this.ssh) }, { ALT: () => this.SUBRULE(this.sudo) }];
+
+  private readonly sshAlts = [
+    {
+      ALT: () => {
+        this.CONSUME(T.User);
+        this.CONSUME1(T.Word, { LABEL: 'user' });
+      },
+    },
+    {
+      ALT: () => {
+        this.CONSUME(T.Key);
+        this.CONSUME(T.String, { LABEL: 'key' });
+      },
+    },
+    {
+      ALT: () => {
+        this.CONSUME(T.Port);
+        this.CONSUME2(T.Word, { LABEL: 'port' });
+      },
+    },
+    {
+      ALT: () => {
+        this.CONSUME(T.Via);
+        this.CONSUME3(T.Word, { LABEL: 'via' });
+      },
+    },
+    { ALT: () => this.CONSUME(T.Sudo, { LABEL: 'sudo' }) },
+  ];
+
+  private readonly hostAlts = [
+    { ALT: () => this.SUBRULE(this.ssh) },
+    { ALT: () => this.SUBRULE(this.interface) },
+    { ALT: () => this.SUBRULE(this.gateway) },
+    { ALT: () => this.SUBRULE(this.route) },
+  ];
+
+  private readonly timeoutAlts = [
+    { ALT: () => this.CONSUME(T.Tcp, { LABEL: 'which' }) },
+    { ALT: () => this.CONSUME(T.Tcpfin, { LABEL: 'which' }) },
+    { ALT: () => this.CONSUME(T.Udp, { LABEL: 'which' }) },
+  ];
+
+  private readonly serviceAlts = [
+    { ALT: () => this.SUBRULE(this.vip) },
+    { ALT: () => this.SUBRULE(this.fwmark) },
+    { ALT: () => this.SUBRULE(this.scheduler) },
+    { ALT: () => this.SUBRULE(this.persistence) },
+    { ALT: () => this.SUBRULE(this.ops) },
+    { ALT: () => this.SUBRULE(this.forward) },
+    { ALT: () => this.SUBRULE(this.server) },
+  ];
+
+  private readonly persistenceAlts = [
+    {
+      ALT: () => {
+        this.CONSUME(T.Netmask);
+        this.CONSUME1(T.Word, { LABEL: 'netmask' });
+      },
+    },
+    {
+      ALT: () => {
+        this.CONSUME(T.Engine);
+        this.CONSUME2(T.Word, { LABEL: 'engine' });
+      },
+    },
+  ];
+
+  private readonly forwardSpecAlts = [
+    { ALT: () => this.CONSUME1(T.Word, { LABEL: 'word' }) },
+    {
+      ALT: () => {
+        this.CONSUME(T.Port);
+        this.CONSUME2(T.Word, { LABEL: 'port' });
+      },
+    },
+  ];
+
+  private readonly serverAlts = [
+    {
+      ALT: () => {
+        this.CONSUME(T.Port);
+        this.CONSUME1(T.Word, { LABEL: 'port' });
+      },
+    },
+    {
+      ALT: () => {
+        this.CONSUME(T.Weight);
+        this.CONSUME2(T.Word, { LABEL: 'weight' });
+      },
+    },
+    {
+      ALT: () => {
+        this.CONSUME(T.Upper);
+        this.CONSUME3(T.Word, { LABEL: 'upper' });
+      },
+    },
+    {
+      ALT: () => {
+        this.CONSUME(T.Lower);
+        this.CONSUME4(T.Word, { LABEL: 'lower' });
+      },
+    },
+    { ALT: () => this.CONSUME(T.Drain, { LABEL: 'drain' }) },
+    {
+      ALT: () => {
+        this.CONSUME(T.Forward);
+        this.SUBRULE(this.forwardSpec, { LABEL: 'forward' });
+      },
+    },
+  ];
+
+  readonly file = this.RULE('file', () => {
+    this.MANY(() => this.OR(this.itemAlts));
+  });
+
+  // ------------------------------------------------------------- defaults, ssh
+
+  readonly defaults = this.RULE('defaults', () => {
+    this.CONSUME(T.Defaults);
+    this.CONSUME(T.LBrace);
+    this.MANY(() => this.OR(this.defaultsAlts));
+    this.CONSUME(T.RBrace);
+  });
+
+  /** `ssh [target] (user U | key "K" | port N | via HOST | sudo)*` */
+  readonly ssh = this.RULE('ssh', () => {
+    this.CONSUME(T.Ssh);
+    this.OPTION(() => this.CONSUME(T.Word, { LABEL: 'target' }));
+    this.MANY(() => this.OR(this.sshAlts));
+  });
+
+  /** A bare `sudo` in a defaults block. */
+  readonly sudo = this.RULE('sudo', () => {
+    this.CONSUME(T.Sudo);
+  });
+
+  // ------------------------------------------------------------- hosts
+
+  readonly host = this.RULE('host', () => {
+    this.CONSUME(T.Host);
+    this.CONSUME(T.Word, { LABEL: 'name' });
+    this.CONSUME(T.LBrace);
+    this.MANY(() => this.OR(this.hostAlts));
+    this.CONSUME(T.RBrace);
+  });
+
+  /** `interface DEV CIDR [segment NAME]` */
+  readonly interface = this.RULE('interface', () => {
+    this.CONSUME(T.Interface);
+    this.CONSUME(T.Word, { LABEL: 'dev' });
+    this.CONSUME1(T.Word, { LABEL: 'cidr' });
+    this.OPTION(() => {
+      this.CONSUME(T.Segment);
+      this.CONSUME2(T.Word, { LABEL: 'segment' });
+    });
+  });
+
+  /** `gateway ADDR` */
+  readonly gateway = this.RULE('gateway', () => {
+    this.CONSUME(T.Gateway);
+    this.CONSUME(T.Word, { LABEL: 'address' });
+  });
+
+  /** `route CIDR|default via ADDR` */
+  readonly route = this.RULE('route', () => {
+    this.CONSUME(T.Route);
+    this.CONSUME(T.Word, { LABEL: 'dst' });
+    this.CONSUME(T.Via);
+    this.CONSUME1(T.Word, { LABEL: 'via' });
+  });
+
+  // ------------------------------------------------------------- director, timeouts
+
+  /** `director A [B] [sync IFACE [id N]]` (more than two names parse; to-ast reports them). */
+  readonly director = this.RULE('director', () => {
+    this.CONSUME(T.Director);
+    this.CONSUME(T.Word, { LABEL: 'host' });
+    this.MANY(() => this.CONSUME1(T.Word, { LABEL: 'host' }));
+    this.OPTION(() => {
+      this.CONSUME(T.Sync);
+      this.CONSUME2(T.Word, { LABEL: 'iface' });
+      this.OPTION1(() => {
+        this.CONSUME(T.Id);
+        this.CONSUME3(T.Word, { LABEL: 'id' });
+      });
+    });
+  });
+
+  readonly timeouts = this.RULE('timeouts', () => {
+    this.CONSUME(T.Timeouts);
+    this.CONSUME(T.LBrace);
+    this.MANY(() => this.SUBRULE(this.timeout));
+    this.CONSUME(T.RBrace);
+  });
+
+  /** `tcp D` | `tcpfin D` | `udp D` */
+  readonly timeout = this.RULE('timeout', () => {
+    this.OR(this.timeoutAlts);
+    this.CONSUME(T.Word, { LABEL: 'duration' });
+  });
+
+  // ------------------------------------------------------------- services
+
+  readonly service = this.RULE('service', () => {
+    this.CONSUME(T.Service);
+    this.CONSUME(T.Word, { LABEL: 'name' });
+    this.CONSUME(T.LBrace);
+    this.MANY(() => this.OR(this.serviceAlts));
+    this.CONSUME(T.RBrace);
+  });
+
+  /** `vip ADDR PROTO PORT` */
+  readonly vip = this.RULE('vip', () => {
+    this.CONSUME(T.Vip);
+    this.CONSUME(T.Word, { LABEL: 'address' });
+    this.CONSUME(T.Proto, { LABEL: 'proto' });
+    this.CONSUME1(T.Word, { LABEL: 'port' });
+  });
+
+  /** `fwmark N [{ match ... }]` */
+  readonly fwmark = this.RULE('fwmark', () => {
+    this.CONSUME(T.Fwmark);
+    this.CONSUME(T.Word, { LABEL: 'mark' });
+    this.OPTION(() => {
+      this.CONSUME(T.LBrace);
+      this.MANY(() => this.SUBRULE(this.match));
+      this.CONSUME(T.RBrace);
+    });
+  });
+
+  /** `match PROTO ADDR ports P[,P...]` */
+  readonly match = this.RULE('match', () => {
+    this.CONSUME(T.Match);
+    this.CONSUME(T.Proto, { LABEL: 'proto' });
+    this.CONSUME(T.Word, { LABEL: 'address' });
+    this.CONSUME(T.Ports);
+    this.SUBRULE(this.list, { LABEL: 'ports' });
+  });
+
+  /** `W[,W...]` or `W W ...`: ports of a match, flags of a scheduler. */
+  readonly list = this.RULE('list', () => {
+    this.CONSUME(T.Word, { LABEL: 'item' });
+    this.MANY(() => {
+      this.OPTION(() => this.CONSUME(T.Comma));
+      this.CONSUME1(T.Word, { LABEL: 'item' });
+    });
+  });
+
+  /** `scheduler S [flags F...]` */
+  readonly scheduler = this.RULE('scheduler', () => {
+    this.CONSUME(T.Scheduler);
+    this.CONSUME(T.Word, { LABEL: 'name' });
+    this.OPTION(() => {
+      this.CONSUME(T.Flags);
+      this.SUBRULE(this.list, { LABEL: 'flags' });
+    });
+  });
+
+  /** `persistence [D] [netmask M] [engine E]` */
+  readonly persistence = this.RULE('persistence', () => {
+    this.CONSUME(T.Persistence);
+    this.OPTION(() => this.CONSUME(T.Word, { LABEL: 'timeout' }));
+    this.MANY(() => this.OR(this.persistenceAlts));
+  });
+
+  readonly ops = this.RULE('ops', () => {
+    this.CONSUME(T.Ops);
+  });
+
+  readonly forward = this.RULE('forward', () => {
+    this.CONSUME(T.Forward);
+    this.SUBRULE(this.forwardSpec, { LABEL: 'spec' });
+  });
+
+  /** `METHOD [TUNTYPE] [port N] [CSUM]`, any order after the method; to-ast sorts the words out. */
+  readonly forwardSpec = this.RULE('forwardSpec', () => {
+    this.CONSUME(T.Word, { LABEL: 'method' });
+    this.MANY(() => this.OR(this.forwardSpecAlts));
+  });
+
+  /** `server HOST [port N] [weight W] [upper U] [lower L] [drain] [forward ...]`, options in any order. */
+  readonly server = this.RULE('server', () => {
+    this.CONSUME(T.Server);
+    this.CONSUME(T.Word, { LABEL: 'host' });
+    this.MANY(() => this.OR(this.serverAlts));
+  });
+}
+
+/** The one parser instance (Chevrotain parsers are built once and fed new input). */
+export const parser = new LvsParser();
+
+export interface ParseOutput {
+  readonly cst: CstNode;
+  readonly errors: IRecognitionException[];
+}
+
+export function parseTokens(tokens: IToken[]): ParseOutput {
+  parser.input = tokens;
+  const cst = parser.file();
+  return { cst, errors: parser.errors };
+}
+
+export { EOF };

@@ -1,0 +1,58 @@
+/**
+ * "Did you mean ...?": the candidate nearest to a misspelt word by Levenshtein
+ * distance, if it is near enough to be a typo rather than another word
+ * (as hashicorp/hcl's didyoumean.go does).
+ */
+
+/** The largest edit distance still read as a typo. */
+const MAX_DISTANCE = 2;
+
+/**
+ * The candidate nearest to `word`, or undefined when none is within
+ * MAX_DISTANCE edits and closer than the word's own length (so `ab` never
+ * "means" `xy`). Ties go to the first candidate, so callers order by preference.
+ * An exact match is not a suggestion.
+ */
+export function suggest(word: string, candidates: readonly string[]): string | undefined {
+  const limit = Math.min(MAX_DISTANCE, word.length - 1);
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const candidate of candidates) {
+    if (candidate === word || Math.abs(candidate.length - word.length) > limit) continue;
+    const d = levenshtein(word, candidate, limit);
+    if (d <= limit && d < bestDistance) {
+      best = candidate;
+      bestDistance = d;
+    }
+  }
+  return best;
+}
+
+/**
+ * Edit distance (insert, delete, substitute, and transposing two neighbours
+ * counts as one edit: `wcl` → `wlc`), giving up early once every path exceeds `limit`.
+ */
+export function levenshtein(a: string, b: string, limit = Infinity): number {
+  if (a === b) return 0;
+  const n = a.length;
+  const m = b.length;
+  if (n === 0) return m;
+  if (m === 0) return n;
+  let prevPrev: number[] = new Array(m + 1).fill(0);
+  let prev: number[] = Array.from({ length: m + 1 }, (_, j) => j);
+  let cur: number[] = new Array(m + 1).fill(0);
+  for (let i = 1; i <= n; i++) {
+    cur[0] = i;
+    let rowMin = cur[0];
+    for (let j = 1; j <= m; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let v = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, prevPrev[j - 2] + 1);
+      cur[j] = v;
+      if (v < rowMin) rowMin = v;
+    }
+    if (rowMin > limit) return rowMin;
+    [prevPrev, prev, cur] = [prev, cur, prevPrev];
+  }
+  return prev[m];
+}

@@ -1,0 +1,112 @@
+/**
+ * Token definitions of the lvsc language (Chevrotain `createToken` only).
+ *
+ * Values are lexed as one generic `Word` (addresses, CIDRs, numbers, durations,
+ * names, `user@host:port`): to-ast.ts classifies each word where the grammar
+ * expects it, so a bad value gets a precise message on its exact span instead
+ * of a vague "unexpected token". Keywords are words with a meaning of their own;
+ * `longer_alt: Word` keeps `hosts` or `weights` a Word. A keyword is never a
+ * name (`host gateway { }` is an error that says so): names stand where a
+ * keyword could start the next statement, and a missing name must not swallow it.
+ */
+import { createToken, Lexer, type TokenType } from 'chevrotain';
+
+/** Every keyword (for "did you mean" and for gates that stop at the next statement). */
+export const Keyword = createToken({ name: 'Keyword', pattern: Lexer.NA });
+/** The protocol keywords `tcp udp sctp`. */
+export const Proto = createToken({ name: 'Proto', pattern: Lexer.NA });
+
+export const Word = createToken({
+  name: 'Word',
+  pattern: /[A-Za-z0-9_.:/@[\]%-]+/,
+});
+
+function keyword(word: string, categories: TokenType[] = []): TokenType {
+  const name = word[0].toUpperCase() + word.slice(1);
+  return createToken({
+    name,
+    pattern: word,
+    longer_alt: Word,
+    categories: [Keyword, ...categories],
+  });
+}
+
+// Top-level items.
+export const Defaults = keyword('defaults');
+export const Host = keyword('host');
+export const Director = keyword('director');
+export const Timeouts = keyword('timeouts');
+export const Service = keyword('service');
+// ssh and hosts.
+export const Ssh = keyword('ssh');
+export const User = keyword('user');
+export const Key = keyword('key');
+// `ports` before `port`: a keyword's own pattern would otherwise take the prefix of the longer one.
+export const Ports = keyword('ports');
+export const Port = keyword('port');
+export const Via = keyword('via');
+export const Sudo = keyword('sudo');
+export const Interface = keyword('interface');
+export const Segment = keyword('segment');
+export const Gateway = keyword('gateway');
+export const Route = keyword('route');
+// director and timeouts.
+export const Sync = keyword('sync');
+export const Id = keyword('id');
+export const Tcpfin = keyword('tcpfin');
+export const Tcp = keyword('tcp', [Proto]);
+export const Udp = keyword('udp', [Proto]);
+export const Sctp = keyword('sctp', [Proto]);
+// services.
+export const Vip = keyword('vip');
+export const Fwmark = keyword('fwmark');
+export const Match = keyword('match');
+export const Scheduler = keyword('scheduler');
+export const Flags = keyword('flags');
+export const Persistence = keyword('persistence');
+export const Netmask = keyword('netmask');
+export const Engine = keyword('engine');
+export const Ops = keyword('ops');
+export const Forward = keyword('forward');
+export const Server = keyword('server');
+export const Weight = keyword('weight');
+export const Upper = keyword('upper');
+export const Lower = keyword('lower');
+export const Drain = keyword('drain');
+
+export const String = createToken({ name: 'String', pattern: /"(?:[^"\\\n\r]|\\[^\n\r])*"/ });
+/** A string that reaches the end of its line: lexer.ts reports it and hands the parser a String. */
+export const UnterminatedString = createToken({ name: 'UnterminatedString', pattern: /"(?:[^"\\\n\r]|\\[^\n\r])*\\?/ });
+export const LBrace = createToken({ name: 'LBrace', pattern: '{' });
+export const RBrace = createToken({ name: 'RBrace', pattern: '}' });
+export const Comma = createToken({ name: 'Comma', pattern: ',' });
+export const Comment = createToken({ name: 'Comment', pattern: /#[^\n\r]*/, group: 'comments' });
+export const Whitespace = createToken({ name: 'Whitespace', pattern: /[ \t\r\n]+/, group: Lexer.SKIPPED });
+
+export const keywords: readonly TokenType[] = [
+  Defaults, Host, Director, Timeouts, Service,
+  Ssh, User, Key, Ports, Port, Via, Sudo, Interface, Segment, Gateway, Route,
+  Sync, Id, Tcpfin, Tcp, Udp, Sctp,
+  Vip, Fwmark, Match, Scheduler, Flags, Persistence, Netmask, Engine, Ops, Forward, Server, Weight, Upper, Lower, Drain,
+];
+
+/** The lexer's token list, in matching order. */
+export const allTokens: readonly TokenType[] = [
+  Whitespace,
+  Comment,
+  String,
+  UnterminatedString,
+  LBrace,
+  RBrace,
+  Comma,
+  ...keywords,
+  Word,
+  // Categories last: they match nothing themselves.
+  Keyword,
+  Proto,
+];
+
+/** The spelling of each keyword (`Tcpfin` → `tcpfin`). */
+export function keywordText(type: TokenType): string {
+  return type.name.toLowerCase();
+}
