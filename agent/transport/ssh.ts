@@ -1,0 +1,661 @@
+/**
+ * The SSH transport (ssh2): one connection per host, reused for every command
+ * of a run; ssh-agent or key-file auth; host keys checked against known_hosts
+ * on every hop; jump hosts by `via` or ssh config ProxyJump; timeouts on
+ * connecting and on every command. Nothing here knows about LVS.
+ */
+import { constants as osConstants, homedir, userInfo } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Duplex } from 'node:stream';
+import ssh2 from 'ssh2';
+import type { AnyAuthMethod, AuthenticationType, ClientChannel, NextAuthHandler, ParsedKey, ServerHostKeyAlgorithm } from 'ssh2';
+import { cmd, commandLine, type Command } from '../../compiler/command.js';
+import {
+  appendKnownHost,
+  checkHostKey,
+  fingerprint,
+  keyTypeOf,
+  knownHostName,
+  knownHostsLine,
+  knownKeyTypes,
+  readKnownHosts,
+  type KnownHostEntry,
+} from './known-hosts.js';
+import { loadSshConfig, resolveEndpoint, type Hop, type SshEndpoint } from './ssh-config.js';
+import { TransportError, type RunOptions, type RunResult, type Transport } from './transport.js';
+
+export type { SshEndpoint } from './ssh-config.js';
+
+const { Client, utils } = ssh2;
+type SshClient = InstanceType<typeof Client>;
+
+export interface SshOptions {
+  /** Default `~/.ssh/known_hosts`. */
+  knownHostsFile?: string;
+  /** OpenSSH's `accept-new`: add unknown host keys to known_hosts; a changed key is still refused. */
+  acceptNewHostKeys?: boolean;
+  /** Default `~/.ssh/config`; a missing file means no config. */
+  sshConfigFile?: string;
+  /** Per hop: TCP connect, handshake and authentication. Default 10 s. */
+  connectTimeoutMs?: number;
+  /** Default for every command; `RunOptions.timeoutMs` overrides it. Default 60 s. */
+  commandTimeoutMs?: number;
+  /** Default `SSH_AUTH_SOCK`; an empty string disables the agent. */
+  agentSocket?: string;
+  /** Asked for an encrypted key's passphrase; give it only when a person is at a terminal. */
+  passphrase?: (keyFile: string) => Promise<string>;
+  /** Where `~` points (default: the user's home directory). */
+  homeDir?: string;
+  /** SSH keepalives, so a silently dead host or link is noticed. Default every 5 s, 3 unanswered → lost. */
+  keepaliveIntervalMs?: number;
+  keepaliveCountMax?: number;
+  /** Commands running at once on one connection (OpenSSH's MaxSessions is 10). Default 8. */
+  maxChannels?: number;
+}
+
+interface Settings {
+  knownHostsFile: string;
+  acceptNew: boolean;
+  connectTimeoutMs: number;
+  commandTimeoutMs: number;
+  agentSocket: string | undefined;
+  passphrase: ((keyFile: string) => Promise<string>) | undefined;
+  keepaliveIntervalMs: number;
+  keepaliveCountMax: number;
+  maxChannels: number;
+}
+
+/** Opens the connection (through any jump hosts) and returns a transport for it. */
+export async function connectSsh(endpoint: SshEndpoint, options: SshOptions = {}): Promise<Transport> {
+  const homeDir = options.homeDir ?? homedir();
+  const config = loadSshConfig(options.sshConfigFile ?? join(homeDir, '.ssh', 'config'), endpoint.name);
+  const hop = resolveEndpoint(endpoint, { config, homeDir, localUser: userInfo().username });
+  const agentSocket = options.agentSocket ?? process.env.SSH_AUTH_SOCK;
+  const settings: Settings = {
+    knownHostsFile: options.knownHostsFile ?? join(homeDir, '.ssh', 'known_hosts'),
+    acceptNew: options.acceptNewHostKeys === true,
+    connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
+    commandTimeoutMs: options.commandTimeoutMs ?? 60_000,
+    agentSocket: agentSocket === '' ? undefined : agentSocket,
+    passphrase: options.passphrase,
+    keepaliveIntervalMs: options.keepaliveIntervalMs ?? 5_000,
+    keepaliveCountMax: options.keepaliveCountMax ?? 3,
+    maxChannels: options.maxChannels ?? 8,
+  };
+  const chain: Connection[] = [];
+  try {
+    await connectHop(hop, settings, endpoint.name, chain);
+  } catch (error) {
+    for (const connection of chain.reverse()) connection.client.destroy();
+    throw error;
+  }
+  return new SshTransport(endpoint.name, hop, chain, settings);
+}
+
+/** One live ssh2 connection: a hop of the chain, with why it ended if it did. */
+interface Connection {
+  hop: Hop;
+  client: SshClient;
+  lastError?: Error;
+  closed?: boolean;
+}
+
+function describeHop(hop: Hop): string {
+  const at = `${hop.user}@${hop.host}${hop.port === 22 ? '' : `:${hop.port}`}`;
+  const via = hop.via ? ` via ${hop.via.label}` : '';
+  return `${hop.label} (${at}${via})`;
+}
+
+function seconds(ms: number): string {
+  return `${Number((ms / 1000).toFixed(1))} s`;
+}
+
+/** Connects `hop`, first connecting its jump hosts; pushes every connection made onto `chain`. */
+async function connectHop(hop: Hop, settings: Settings, target: string, chain: Connection[]): Promise<Connection> {
+  let sock: Duplex | undefined;
+  if (hop.via) {
+    const jump = await connectHop(hop.via, settings, target, chain);
+    sock = await forwardThrough(jump, hop, settings, target);
+    // The tunnel's own errors surface as the target connection closing.
+    sock.on('error', () => {});
+  }
+  const connection = await handshake(hop, sock, settings, target);
+  chain.push(connection);
+  return connection;
+}
+
+function forwardThrough(jump: Connection, hop: Hop, settings: Settings, target: string): Promise<Duplex> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      reject(
+        new TransportError(
+          'timeout',
+          target,
+          `jump host ${jump.hop.label} could not open a connection to ${hop.host}:${hop.port} within ${seconds(settings.connectTimeoutMs)}`,
+        ),
+      );
+    }, settings.connectTimeoutMs);
+    jump.client.forwardOut('127.0.0.1', 0, hop.host, hop.port, (error, stream) => {
+      clearTimeout(timer);
+      if (error) {
+        reject(
+          new TransportError(
+            'connect',
+            target,
+            `jump host ${jump.hop.label} could not connect to ${hop.host}:${hop.port} for ${hop.label}: ${error.message.replace(/^\(SSH\) /, '')}`,
+            { cause: error },
+          ),
+        );
+      } else {
+        resolve(stream);
+      }
+    });
+  });
+}
+
+/** Server host key algorithms, the ones known_hosts has for this host first (as OpenSSH orders them). */
+const ALGORITHMS_BY_KEY_TYPE: Record<string, ServerHostKeyAlgorithm[]> = {
+  'ssh-ed25519': ['ssh-ed25519'],
+  'ecdsa-sha2-nistp256': ['ecdsa-sha2-nistp256'],
+  'ecdsa-sha2-nistp384': ['ecdsa-sha2-nistp384'],
+  'ecdsa-sha2-nistp521': ['ecdsa-sha2-nistp521'],
+  'ssh-rsa': ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'],
+};
+const DEFAULT_HOST_KEY_ALGORITHMS: ServerHostKeyAlgorithm[] = [
+  'ssh-ed25519',
+  'ecdsa-sha2-nistp256',
+  'ecdsa-sha2-nistp384',
+  'ecdsa-sha2-nistp521',
+  'rsa-sha2-512',
+  'rsa-sha2-256',
+  'ssh-rsa',
+];
+
+function hostKeyAlgorithms(knownTypes: string[]): ServerHostKeyAlgorithm[] {
+  const preferred = knownTypes.flatMap((t) => ALGORITHMS_BY_KEY_TYPE[t] ?? []);
+  return [...new Set([...preferred, ...DEFAULT_HOST_KEY_ALGORITHMS])];
+}
+
+/** A connect deadline that stops while a person types a passphrase. */
+class Deadline {
+  private timer: NodeJS.Timeout | undefined;
+  private left: number;
+  private startedAt = 0;
+
+  constructor(
+    ms: number,
+    private readonly onExpire: () => void,
+  ) {
+    this.left = ms;
+    this.resume();
+  }
+
+  pause(): void {
+    if (this.timer === undefined) return;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.left -= Date.now() - this.startedAt;
+  }
+
+  resume(): void {
+    this.startedAt = Date.now();
+    this.timer = setTimeout(this.onExpire, Math.max(this.left, 0));
+  }
+
+  clear(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+}
+
+function handshake(hop: Hop, sock: Duplex | undefined, settings: Settings, target: string): Promise<Connection> {
+  return new Promise((resolve, reject) => {
+    const client = new Client();
+    const connection: Connection = { hop, client };
+    const name = knownHostName(hop.host, hop.port);
+    const where = describeHop(hop);
+    let refusal: TransportError | undefined;
+    let settled = false;
+    const authNotes: string[] = [];
+
+    const fail = (error: TransportError): void => {
+      if (settled) return;
+      settled = true;
+      deadline.clear();
+      client.destroy();
+      sock?.destroy();
+      reject(error);
+    };
+    const deadline = new Deadline(settings.connectTimeoutMs, () => {
+      fail(new TransportError('timeout', target, `could not connect to ${where} within ${seconds(settings.connectTimeoutMs)}: the host did not answer (is it up and reachable?)`));
+    });
+
+    const verifyHostKey = (key: Buffer): boolean => {
+      const entries = readKnownHosts(settings.knownHostsFile);
+      refusal = judgeHostKey(entries, name, key, hop, settings, target);
+      return refusal === undefined;
+    };
+
+    client.on('ready', () => {
+      if (settled) return;
+      settled = true;
+      deadline.clear();
+      resolve(connection);
+    });
+    client.on('error', (error: Error & { level?: string }) => {
+      if (error.level === 'agent') {
+        authNotes.push(`ssh-agent at ${settings.agentSocket} could not be used (${error.message})`);
+        return;
+      }
+      if (error.level === 'client-authentication' && error.message !== 'All configured authentication methods failed') return;
+      connection.lastError = error;
+    });
+    client.on('close', () => {
+      if (settled) return;
+      fail(refusal ?? connectFailure(connection.lastError, where, target, authNotes));
+    });
+
+    const keys = authMethods(hop, settings, authNotes, deadline);
+    const authHandler = (methodsLeft: AuthenticationType[] | null, _partial: boolean | null, next: NextAuthHandler): void => {
+      const noMore = next as unknown as (done: false) => void;
+      if (methodsLeft !== null && !methodsLeft.includes('publickey')) {
+        authNotes.push(`the server offers only ${methodsLeft.join(', ')}`);
+        noMore(false);
+        return;
+      }
+      keys.next().then(
+        (step) => (step.done ? noMore(false) : next(step.value)),
+        (error: unknown) => fail(error instanceof TransportError ? error : new TransportError('auth', target, String(error), { cause: error })),
+      );
+    };
+
+    client.connect({
+      ...(sock ? { sock } : { host: hop.host, port: hop.port }),
+      username: hop.user,
+      readyTimeout: 0,
+      keepaliveInterval: settings.keepaliveIntervalMs,
+      keepaliveCountMax: settings.keepaliveCountMax,
+      algorithms: { serverHostKey: hostKeyAlgorithms(knownKeyTypes(readKnownHosts(settings.knownHostsFile), name)) },
+      hostVerifier: verifyHostKey,
+      authHandler: authHandler as never,
+    });
+  });
+}
+
+/** undefined: accept; otherwise the refusal, worded for an operator. */
+function judgeHostKey(entries: KnownHostEntry[], name: string, key: Buffer, hop: Hop, settings: Settings, target: string): TransportError | undefined {
+  const verdict = checkHostKey(entries, name, key);
+  const presented = `${keyTypeOf(key)} ${fingerprint(key)}`;
+  const file = settings.knownHostsFile;
+  const removeHint = `ssh-keygen -R '${name}' -f '${file}'`;
+  switch (verdict.status) {
+    case 'known':
+      return undefined;
+    case 'unknown':
+      if (settings.acceptNew) {
+        appendKnownHost(file, knownHostsLine(name, key, hop.hashKnownHosts));
+        return undefined;
+      }
+      return new TransportError(
+        'host-key',
+        target,
+        `the host key of ${hop.label} (${name}) is not known: ${presented}. ` +
+          `Check that fingerprint with the host's administrator (on the host: ssh-keygen -lf /etc/ssh/ssh_host_${keyTypeOf(key).replace(/^ssh-|-sha2-nistp\d+$/g, '')}_key.pub), ` +
+          `then run again with --accept-new-host-keys to add it to ${file}.`,
+      );
+    case 'changed':
+      return new TransportError(
+        'host-key',
+        target,
+        `WARNING: THE HOST KEY OF ${hop.label} (${name}) HAS CHANGED. ` +
+          `${file}:${verdict.entry.line} has ${verdict.entry.keyType} ${fingerprint(verdict.entry.key)}; the host presented ${presented}. ` +
+          `Someone may be intercepting the connection (man-in-the-middle), or the host was reinstalled. ` +
+          `lvsc never accepts a changed key, not even with --accept-new-host-keys. If the change is expected, remove the old key with: ${removeHint}`,
+      );
+    case 'revoked':
+      return new TransportError(
+        'host-key',
+        target,
+        `the host key of ${hop.label} (${name}), ${presented}, is marked @revoked in ${file}:${verdict.entry.line}; refusing to connect.`,
+      );
+    case 'other-types': {
+      const onRecord = verdict.entries.map((e) => `${e.keyType} ${fingerprint(e.key)} (${e.file}:${e.line})`).join(', ');
+      return new TransportError(
+        'host-key',
+        target,
+        `the host key of ${hop.label} (${name}) does not match: the host presented ${presented}, but ${file} has only ${onRecord} for it. ` +
+          `lvsc does not accept a new kind of key for a known host; if the host's keys were changed on purpose, remove the old ones with: ${removeHint}`,
+      );
+    }
+  }
+}
+
+/** Credentials to offer, in OpenSSH's order: the agent's keys, then key files. Asks for passphrases lazily. */
+async function* authMethods(hop: Hop, settings: Settings, notes: string[], deadline: Deadline): AsyncGenerator<AnyAuthMethod, undefined> {
+  if (settings.agentSocket !== undefined) {
+    if (existsSync(settings.agentSocket)) {
+      notes.push(`tried the keys in ssh-agent (${settings.agentSocket})`);
+      yield { type: 'agent', username: hop.user, agent: settings.agentSocket };
+    } else {
+      notes.push(`ssh-agent socket ${settings.agentSocket} does not exist`);
+    }
+  }
+  for (const { path, explicit } of hop.keyFiles) {
+    if (!existsSync(path)) {
+      if (explicit) notes.push(`key file ${path} does not exist`);
+      continue;
+    }
+    const key = await loadKey(path, settings, notes, deadline);
+    if (key === undefined) continue;
+    notes.push(`tried key file ${path}`);
+    yield { type: 'publickey', username: hop.user, key };
+  }
+  return undefined;
+}
+
+/**
+ * Keys decrypted with a passphrase, per passphrase callback (one per lvsc run):
+ * a person is asked once per key, not once per host, and the slow key
+ * derivation (about a second) is paid once.
+ */
+const decryptedKeys = new WeakMap<(keyFile: string) => Promise<string>, Map<string, ParsedKey>>();
+
+async function loadKey(path: string, settings: Settings, notes: string[], deadline: Deadline): Promise<ParsedKey | undefined> {
+  let data: Buffer;
+  try {
+    data = readFileSync(path);
+  } catch (error) {
+    notes.push(`cannot read key file ${path}: ${(error as Error).message}`);
+    return undefined;
+  }
+  let parsed = utils.parseKey(data);
+  if (parsed instanceof Error && /encrypted/i.test(parsed.message)) {
+    const ask = settings.passphrase;
+    if (ask === undefined) {
+      notes.push(`key file ${path} is encrypted and no passphrase can be asked here (load it into ssh-agent with ssh-add)`);
+      return undefined;
+    }
+    let cache = decryptedKeys.get(ask);
+    if (cache === undefined) decryptedKeys.set(ask, (cache = new Map()));
+    const cached = cache.get(path);
+    if (cached !== undefined) return cached;
+    // Neither the person typing nor the local key derivation counts against the connect timeout.
+    deadline.pause();
+    try {
+      for (let attempt = 0; attempt < 3 && parsed instanceof Error; attempt++) {
+        parsed = utils.parseKey(data, await ask(path));
+      }
+    } finally {
+      deadline.resume();
+    }
+    if (parsed instanceof Error) {
+      notes.push(`key file ${path}: wrong passphrase`);
+      return undefined;
+    }
+    const key = Array.isArray(parsed) ? (parsed[0] as ParsedKey) : parsed;
+    cache.set(path, key);
+    return key;
+  }
+  if (parsed instanceof Error) {
+    notes.push(`cannot use key file ${path}: ${parsed.message}`);
+    return undefined;
+  }
+  return Array.isArray(parsed) ? (parsed[0] as ParsedKey) : parsed;
+}
+
+function connectFailure(error: (Error & { level?: string; code?: string | number }) | undefined, where: string, target: string, authNotes: string[]): TransportError {
+  if (error === undefined) return new TransportError('connect', target, `the connection to ${where} closed during the SSH handshake`);
+  if (error.level === 'client-authentication') {
+    const tried = authNotes.length > 0 ? authNotes.join('; ') : 'no key was available (no ssh-agent, no key file)';
+    return new TransportError(
+      'auth',
+      target,
+      `${where} refused every key offered: ${tried}. Check the user name and that the public key is in that user's ~/.ssh/authorized_keys on the host.`,
+      { cause: error },
+    );
+  }
+  if (error.level === 'client-timeout') {
+    return new TransportError('timeout', target, `${where} stopped answering while connecting (${error.message})`, { cause: error });
+  }
+  const reason =
+    error.code === 'ECONNREFUSED'
+      ? 'connection refused (is sshd running on that port?)'
+      : error.code === 'EHOSTUNREACH' || error.code === 'ENETUNREACH'
+        ? 'no route to the host (is it up? is the address right?)'
+        : error.code === 'ENOTFOUND' || error.code === 'EAI_AGAIN'
+          ? 'the host name does not resolve'
+          : error.message;
+  return new TransportError('connect', target, `cannot connect to ${where}: ${reason}`, { cause: error });
+}
+
+/** What sudo says when it would need a person (a password or a terminal) or refuses the user. */
+const SUDO_REFUSED = /^sudo: (a password is required|a terminal is required)|^sorry, you must have a tty|is not in the sudoers file|may not run sudo on/im;
+
+/** Atomic write: a temporary file in the target's directory, then rename. Arguments: path, octal mode. */
+const PUT_SCRIPT = [
+  'set -e',
+  'target=$1',
+  'dir=$(dirname -- "$target")',
+  'tmp=$(mktemp -- "$dir/.lvsc-put.XXXXXX")',
+  `trap 'rm -f -- "$tmp"' EXIT`,
+  'cat > "$tmp"',
+  'chmod -- "$2" "$tmp"',
+  'sync -- "$tmp" 2>/dev/null || :',
+  'mv -f -- "$tmp" "$target"',
+  'trap - EXIT',
+].join('\n');
+
+class SshTransport implements Transport {
+  private readonly client: SshClient;
+  private closedBecause: string | undefined;
+  private closing: Promise<void> | undefined;
+  private readonly pending = new Set<(error: TransportError) => void>();
+  private running = 0;
+  private readonly waiting: Array<() => void> = [];
+
+  constructor(
+    readonly host: string,
+    private readonly hop: Hop,
+    /** Outermost jump host first, the target last. */
+    private readonly chain: Connection[],
+    private readonly settings: Settings,
+  ) {
+    this.client = chain[chain.length - 1].client;
+    for (const connection of chain) {
+      connection.client.on('error', (error: Error) => {
+        connection.lastError = error;
+      });
+      connection.client.on('close', () => {
+        connection.closed = true;
+        this.lost(connection);
+      });
+    }
+  }
+
+  async run(command: Command, options: RunOptions = {}): Promise<RunResult> {
+    const sudo = options.sudo === true && this.hop.sudo;
+    const inner = commandLine(command);
+    // `exec`: sudo's child is the program itself, so the signal sudo relays on a timeout reaches it.
+    const line = sudo ? commandLine(cmd('sudo', '-n', '--', 'sh', '-c', `exec ${inner}`)) : inner;
+    const timeoutMs = options.timeoutMs ?? this.settings.commandTimeoutMs;
+    await this.takeChannel(inner);
+    let result: RunResult;
+    try {
+      result = await this.exec(line, command.stdin, timeoutMs, inner);
+    } finally {
+      this.giveChannel();
+    }
+    if (sudo && result.code !== 0 && result.stdout === '' && SUDO_REFUSED.test(result.stderr)) {
+      throw new TransportError(
+        'sudo',
+        this.host,
+        `sudo on ${describeHop(this.hop)} refused to run without a password: ${result.stderr.trim()}. ` +
+          `lvsc never answers password prompts: give ${this.hop.user} passwordless sudo on the host ` +
+          `(e.g. '${this.hop.user} ALL=(root) NOPASSWD: ALL' in /etc/sudoers.d/lvsc), or connect as root.`,
+      );
+    }
+    if (sudo && result.code === 127 && /sudo: (command )?not found/.test(result.stderr)) {
+      throw new TransportError('sudo', this.host, `sudo is not installed on ${describeHop(this.hop)}: install it, or connect as root and drop sudo for this host.`);
+    }
+    return result;
+  }
+
+  async put(path: string, data: string, mode = 0o644): Promise<void> {
+    const put: Command = { argv: ['sh', '-c', PUT_SCRIPT, 'lvsc-put', path, mode.toString(8).padStart(4, '0')], stdin: data };
+    const result = await this.run(put, { sudo: true });
+    if (result.code !== 0) {
+      const why = result.stderr.trim() || `exit code ${result.code}`;
+      throw new TransportError('write', this.host, `could not write ${path} on ${describeHop(this.hop)}: ${why}`);
+    }
+  }
+
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  private async shutdown(): Promise<void> {
+    this.closedBecause ??= 'the transport was closed';
+    this.failPending(new TransportError('closed', this.host, `the connection to ${describeHop(this.hop)} was closed before the command finished`));
+    // The target first, then its jump hosts outwards.
+    for (const connection of [...this.chain].reverse()) {
+      if (connection.closed) continue;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          connection.client.destroy();
+          resolve();
+        }, 2_000);
+        connection.client.once('close', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+        connection.client.end();
+      });
+    }
+  }
+
+  /** A hop's connection ended: fail what is running and everything after. */
+  private lost(connection: Connection): void {
+    if (this.closedBecause !== undefined) return;
+    const which = connection.client === this.client ? describeHop(this.hop) : `jump host ${connection.hop.label}`;
+    const why = connection.lastError ? `: ${connection.lastError.message}` : '';
+    this.closedBecause = `the connection to ${which} was lost${why}`;
+    this.failPending(new TransportError('closed', this.host, `${this.closedBecause}; the command may or may not have run`));
+  }
+
+  private failPending(error: TransportError): void {
+    for (const reject of [...this.pending]) reject(error);
+    this.pending.clear();
+    for (const wake of this.waiting.splice(0)) wake();
+  }
+
+  private closedError(line: string): TransportError {
+    return new TransportError('closed', this.host, `${this.closedBecause} (${describeHop(this.hop)}); not run: ${abbreviate(line)}`);
+  }
+
+  private async takeChannel(line: string): Promise<void> {
+    while (this.closedBecause === undefined && this.running >= this.settings.maxChannels) {
+      await new Promise<void>((wake) => this.waiting.push(wake));
+    }
+    if (this.closedBecause !== undefined) throw this.closedError(line);
+    this.running++;
+  }
+
+  private giveChannel(): void {
+    this.running--;
+    this.waiting.shift()?.();
+  }
+
+  private exec(line: string, stdin: string | undefined, timeoutMs: number, shown: string): Promise<RunResult> {
+    return new Promise((resolve, reject) => {
+      let channel: ClientChannel | undefined;
+      let settled = false;
+      const settle = (outcome: () => void): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        this.pending.delete(failed);
+        outcome();
+      };
+      const failed = (error: TransportError): void => settle(() => reject(error));
+      this.pending.add(failed);
+      const limited = timeoutMs > 0 && Number.isFinite(timeoutMs);
+      const timer = limited
+        ? setTimeout(() => {
+            settle(() =>
+              reject(new TransportError('timeout', this.host, `a command on ${describeHop(this.hop)} did not finish within ${seconds(timeoutMs)} and was stopped: ${abbreviate(shown)}`)),
+            );
+            if (channel) {
+              signalRemote(channel, 'TERM');
+              channel.close();
+            }
+          }, timeoutMs)
+        : undefined;
+
+      this.client.exec(line, (error, stream) => {
+        if (error) {
+          settle(() =>
+            reject(
+              this.closedBecause !== undefined
+                ? this.closedError(shown)
+                : new TransportError('connect', this.host, `${describeHop(this.hop)} would not open a session for a command: ${error.message}`, { cause: error }),
+            ),
+          );
+          return;
+        }
+        channel = stream;
+        if (settled) {
+          stream.close();
+          return;
+        }
+        const stdout: Buffer[] = [];
+        const stderr: Buffer[] = [];
+        let code: number | undefined;
+        stream.on('data', (chunk: Buffer) => stdout.push(chunk));
+        stream.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
+        stream.on('exit', (status: number | null, signal?: string) => {
+          code = status ?? 128 + (signal ? ((osConstants.signals as Record<string, number>)[`SIG${signal}`] ?? 0) : 0);
+        });
+        stream.on('close', () => {
+          if (code === undefined) {
+            settle(() =>
+              reject(
+                this.closedBecause !== undefined
+                  ? this.closedError(shown)
+                  : new TransportError('closed', this.host, `${describeHop(this.hop)} closed the command's channel without an exit status: ${abbreviate(shown)}`),
+              ),
+            );
+            return;
+          }
+          const result = { stdout: Buffer.concat(stdout).toString('utf8'), stderr: Buffer.concat(stderr).toString('utf8'), code };
+          settle(() => resolve(result));
+        });
+        stream.end(stdin ?? '');
+      });
+    });
+  }
+}
+
+/**
+ * Sends a signal request (sshd delivers it to the session's process group;
+ * sudo passes it on to its command). ssh2's `Channel.signal()` sends nothing
+ * once stdin is ended, and every command here has its stdin ended, so this
+ * goes to the protocol layer for the open channel directly.
+ */
+function signalRemote(channel: ClientChannel, signal: 'TERM'): void {
+  const internals = channel as unknown as {
+    outgoing?: { id: number; state: string };
+    _client?: { _protocol?: { signal(id: number, signal: string): void } };
+  };
+  const protocol = internals._client?._protocol;
+  const state = internals.outgoing?.state;
+  // 'eof': we sent end of input; the channel is still open for requests.
+  if ((state === 'open' || state === 'eof') && protocol !== undefined) protocol.signal(internals.outgoing!.id, signal);
+  else channel.signal(signal);
+}
+
+function abbreviate(line: string): string {
+  const oneLine = line.replace(/\s+/g, ' ');
+  return oneLine.length > 160 ? `${oneLine.slice(0, 157)}...` : oneLine;
+}
