@@ -1,0 +1,50 @@
+/**
+ * The lab harness itself: what it builds, and that stop() leaves nothing behind.
+ */
+import { existsSync } from 'node:fs';
+import test from 'ava';
+import { execFile, startLab } from './netns-sshd.js';
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+test('a lab: namespaces with sshd, private /run/lock, networks only where asked; stop() removes it all', async (t) => {
+  const lab = await startLab({ hosts: [{ name: 'x', networks: ['lan', 'inner'] }, { name: 'y', networks: ['inner'], port: 2200 }] });
+  t.teardown(() => lab.stop());
+  const [x, y] = lab.hosts;
+
+  t.regex(x.address, /^10\.251\.\d+\.10$/);
+  t.regex(y.address, /^192\.168\.\d+\.11$/);
+  t.is(x.addresses.inner.replace(/\d+$/, ''), y.address.replace(/\d+$/, ''));
+  // The root namespace has only its own leg on lan, and no route to the inner network.
+  const rootRoutes = (await execFile(['ip', '-4', 'route', 'show'])).stdout;
+  t.true(rootRoutes.includes(`${lab.rootAddress.replace(/\.1$/, '.0')}/24`));
+  t.false(rootRoutes.includes(y.address.replace(/\.11$/, '.0/24')));
+  // y has no lan address (the SSH tests reach it through x).
+  t.false((await lab.exec('y', ['ip', '-4', '-o', 'addr'])).stdout.includes('10.251.'));
+  t.regex((await lab.exec('y', ['ss', '-ltn'])).stdout, /0\.0\.0\.0:2200/);
+
+  // /run/lock is private to each host.
+  t.is((await lab.exec('x', ['sh', '-c', 'echo mine > /run/lock/lab-probe && cat /run/lock/lab-probe'])).stdout, 'mine\n');
+  t.is((await lab.exec('y', ['ls', '/run/lock'])).stdout, '');
+  t.false(existsSync('/run/lock/lab-probe'));
+
+  const pids = lab.hosts.map((h) => h.sshdPid);
+  t.true(pids.every(alive));
+  const rootLink = (await execFile(['ip', '-o', 'addr', 'show', 'to', lab.rootAddress])).stdout.split(/\s+/)[1];
+  t.regex(rootLink, /^lvsct\d+$/);
+
+  await lab.stop();
+  t.false(pids.some(alive), 'the sshds are gone');
+  const namespaces = (await execFile(['ip', 'netns', 'list'])).stdout;
+  for (const host of lab.hosts) t.false(namespaces.includes(host.ns));
+  t.not((await execFile(['ip', 'link', 'show', rootLink])).code, 0, 'the root veth is gone');
+  t.false(existsSync(lab.dir));
+  await lab.stop();
+});
