@@ -1,0 +1,110 @@
+/**
+ * The per-host apply lock against real sshd hosts (test/support/netns-sshd.ts).
+ * Needs root and `ip netns` (scripts/setup-test-host.sh).
+ */
+import anyTest, { type TestFn } from 'ava';
+import { startLab, type Lab } from '../test/support/netns-sshd.js';
+import { acquireHostLock, DEFAULT_LOCK_PATH, HostLockError, localOwner } from './lock.js';
+import { connectSsh } from './transport/ssh.js';
+import type { Transport } from './transport/transport.js';
+
+const test = anyTest as TestFn<{ lab: Lab }>;
+const open: Transport[] = [];
+
+test.before(async (t) => {
+  t.context.lab = await startLab({ hosts: [{ name: 'a' }, { name: 'b' }] });
+});
+
+test.afterEach.always(async () => {
+  await Promise.all(open.splice(0).map((transport) => transport.close()));
+});
+
+test.after.always(async (t) => {
+  await t.context.lab?.stop();
+});
+
+async function connect(lab: Lab, name: string): Promise<Transport> {
+  const transport = await connectSsh(lab.endpoint(name), lab.sshOptions());
+  open.push(transport);
+  return transport;
+}
+
+async function lockError(promise: Promise<unknown>): Promise<HostLockError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof HostLockError) return error;
+    throw error;
+  }
+  throw new Error('expected a HostLockError, but the lock was taken');
+}
+
+test.serial('a second apply on the same host fails fast, naming the holder; after release it succeeds', async (t) => {
+  const { lab } = t.context;
+  const first = await connect(lab, 'a');
+  const second = await connect(lab, 'a');
+  const held = await acquireHostLock(first, 'alice@laptop');
+  t.true(held.held);
+  t.is(held.holder.owner, 'alice@laptop');
+  t.is(held.holder.pid, process.pid);
+
+  // The record on the host says who holds it.
+  const record = (await lab.exec('a', ['cat', DEFAULT_LOCK_PATH])).stdout;
+  t.regex(record, /^owner=alice@laptop\npid=\d+\nsince=\S+Z\ntoken=[0-9a-f]+\nholder=\d+\n$/);
+
+  const started = Date.now();
+  const busy = await lockError(acquireHostLock(second, 'bob@desk'));
+  t.true(Date.now() - started < 2_000, 'fails at once, does not wait for the lock');
+  t.deepEqual(busy.holder, held.holder);
+  t.is(busy.host, 'a');
+  t.true(busy.message.includes(`alice@laptop, pid ${process.pid}, since ${held.holder.since}`), busy.message);
+
+  await held.release();
+  t.false(held.held);
+  await held.release();
+  t.is((await lab.exec('a', ['cat', DEFAULT_LOCK_PATH])).stdout, '', 'the record is cleared on release');
+
+  const next = await acquireHostLock(second, 'bob@desk');
+  t.true(next.held);
+  await next.release();
+});
+
+test.serial('a dropped connection frees the lock by itself', async (t) => {
+  const { lab } = t.context;
+  const first = await connectSsh(lab.endpoint('a'), lab.sshOptions());
+  const held = await acquireHostLock(first, localOwner());
+  t.regex(held.holder.owner, /^[^@\s]+@\S+$/);
+  // The apply dies without releasing: its connection just ends.
+  await first.close();
+
+  const second = await connect(lab, 'a');
+  let next;
+  const deadline = Date.now() + 5_000;
+  while (next === undefined) {
+    try {
+      next = await acquireHostLock(second, 'bob@desk');
+    } catch (error) {
+      if (!(error instanceof HostLockError) || Date.now() > deadline) throw error;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  t.true(next.held);
+  t.false(held.held, 'the first lock knows it is gone');
+  await held.release();
+  await next.release();
+});
+
+test.serial('each lab host has its own /run/lock: locks on two hosts do not collide', async (t) => {
+  const { lab } = t.context;
+  const onA = await acquireHostLock(await connect(lab, 'a'), 'alice@laptop');
+  const onB = await acquireHostLock(await connect(lab, 'b'), 'alice@laptop');
+  t.true(onA.held && onB.held);
+  await Promise.all([onA.release(), onB.release()]);
+});
+
+test.serial('a lock file that cannot be created is an error, not a busy lock', async (t) => {
+  const { lab } = t.context;
+  const error = await lockError(acquireHostLock(await connect(lab, 'a'), 'alice@laptop', { path: '/nonexistent-dir/lvsc.lock' }));
+  t.is(error.holder, undefined);
+  t.regex(error.message, /could not take the lvsc lock \/nonexistent-dir\/lvsc\.lock on a: .*nonexistent/);
+});
