@@ -1,0 +1,58 @@
+/**
+ * What a command may touch of the outside world, passed in rather than taken from
+ * `process`, so tests run `main()` in-process with captured streams and a fixed
+ * environment. `processIo()` is the real thing.
+ */
+
+/** An output stream: `process.stdout` fits, and so does a test's string buffer. */
+export interface Writer {
+  write(text: string): unknown;
+  /** True when the stream is a terminal (colour, width). */
+  readonly isTTY?: boolean;
+  /** The terminal's width in columns, when it is one. */
+  readonly columns?: number;
+}
+
+export interface Io {
+  readonly stdout: Writer;
+  readonly stderr: Writer;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** Relative input paths are read from here (and shown as given). */
+  readonly cwd: string;
+}
+
+/** How a command ended; `cli/main.ts` alone turns this into an exit code. */
+export type Outcome =
+  /** Success: valid, formatted, help shown. */
+  | 'ok'
+  /** The command ran and found errors (or files that are not canonical). */
+  | 'failed'
+  /** The command line itself is wrong: unknown option, missing file. Nothing was checked. */
+  | 'usage';
+
+export function processIo(): Io {
+  for (const stream of [process.stdout, process.stderr]) {
+    // `lvsc fmt x.lvs | head -1` closes the pipe early: that is not an lvsc error.
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EPIPE') throw e;
+    });
+  }
+  return { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() };
+}
+
+/**
+ * Colour on a stream: never with `--no-color` or when NO_COLOR is set (any value);
+ * otherwise forced by FORCE_COLOR (unless it is `0` or `false`); otherwise only on a terminal.
+ */
+export function useColor(stream: Writer, env: Io['env'], noColorFlag: boolean): boolean {
+  if (noColorFlag || env.NO_COLOR !== undefined) return false;
+  const force = env.FORCE_COLOR;
+  if (force !== undefined) return force !== '0' && force !== 'false';
+  return stream.isTTY === true;
+}
+
+/** Width to wrap prose to: the terminal's, capped at 100 columns (100 when not a terminal). */
+export function textWidth(stream: Writer): number {
+  const columns = stream.isTTY ? stream.columns : undefined;
+  return columns && columns > 0 ? Math.min(columns, 100) : 100;
+}

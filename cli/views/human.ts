@@ -1,0 +1,150 @@
+/**
+ * Diagnostics for people, in the spirit of rustc and HCL:
+ *
+ *     error[dr-segment]: real server web4 is not on the director's L2 segment
+ *       --> clusters/web.lvs:41:10
+ *        |
+ *     41 |   server web4 weight 2
+ *        |          ^^^^
+ *        = detail: forward dr rewrites only the MAC address, so ...
+ *        = note: clusters/web.lvs:12:3: the director is here
+ *
+ *     1 error, 0 warnings
+ *
+ * Pure functions from (diagnostics, sources, style) to text; the view writes it.
+ */
+import type { Diagnostic, Severity } from '../../lang/diagnostics.js';
+import { lineText } from '../../lang/source.js';
+import type { Writer } from '../io.js';
+import { locate, where, type Located, type Sources } from './locate.js';
+import type { ValidateReport, ValidateView } from './report.js';
+
+export interface Style {
+  /** ANSI colours on or off. */
+  readonly color: boolean;
+  /** Columns to wrap prose (detail and notes) to. */
+  readonly width: number;
+}
+
+const TAB = '    ';
+
+type Paint = (text: string) => string;
+interface Palette {
+  readonly bold: Paint;
+  readonly gutter: Paint;
+  readonly severity: Record<Severity, Paint>;
+}
+
+function palette(color: boolean): Palette {
+  const sgr = (open: string): Paint => (color ? (s) => `\x1b[${open}m${s}\x1b[0m` : (s) => s);
+  return { bold: sgr('1'), gutter: sgr('1;34'), severity: { error: sgr('1;31'), warning: sgr('1;33') } };
+}
+
+/** Every diagnostic (in the order given: sort first), a blank line between each, then the tally. Empty for none. */
+export function renderDiagnostics(diagnostics: readonly Diagnostic[], sources: Sources, style: Style): string {
+  if (!diagnostics.length) return '';
+  return diagnostics.map((d) => renderDiagnostic(d, sources, style)).join('\n') + '\n' + tally(diagnostics) + '\n';
+}
+
+export function renderDiagnostic(d: Diagnostic, sources: Sources, style: Style): string {
+  const p = palette(style.color);
+  const sev = p.severity[d.severity];
+  const out: string[] = [`${sev(`${d.severity}[${d.code}]`)}${p.bold(`: ${d.summary}`)}`];
+
+  const at = d.subject && locate(d.subject, sources);
+  const pad = ' '.repeat(at?.source ? String(at.start.line).length : 1);
+  if (at) {
+    out.push(`${pad}${p.gutter('-->')} ${where(at)}`);
+    if (at.source) out.push(...snippet(at, pad, p, sev));
+  }
+
+  const prose = (label: string, text: string) => {
+    const lead = `${pad} = ${label}: `;
+    const indent = `${pad}   `;
+    const lines = wrap(text, style.width - lead.length, style.width - indent.length);
+    out.push(`${pad} ${p.gutter('=')} ${p.bold(`${label}:`)} ${lines[0]}`, ...lines.slice(1).map((l) => indent + l));
+  };
+  if (d.detail) prose('detail', d.detail);
+  for (const note of d.notes ?? []) {
+    const noteAt = note.span && locate(note.span, sources);
+    prose('note', noteAt ? `${where(noteAt)}: ${note.message}` : note.message);
+  }
+  return out.join('\n') + '\n';
+}
+
+/** The subject's first line with a caret underline (one caret for an empty span; to the line's end for a multi-line one). */
+function snippet(at: Located, pad: string, p: Palette, sev: Paint): string[] {
+  const text = lineText(at.source!, at.start.line);
+  const from = Math.min(at.start.column - 1, text.length);
+  const to = at.end.line === at.start.line ? Math.min(at.end.column - 1, text.length) : text.length;
+  const shown = expandTabs(text);
+  const before = expandTabs(text.slice(0, from)).length;
+  const carets = Math.max(1, expandTabs(text.slice(from, to)).length);
+  const bar = p.gutter('|');
+  return [
+    `${pad} ${bar}`,
+    `${p.gutter(String(at.start.line))} ${bar}${shown ? ' ' + shown : ''}`,
+    `${pad} ${bar} ${' '.repeat(before)}${sev('^'.repeat(carets))}`,
+  ];
+}
+
+function expandTabs(text: string): string {
+  return text.replaceAll('\t', TAB);
+}
+
+/** Words to lines of at most `first` (then `rest`) columns; a longer word gets a line of its own. Newlines in the text are kept. */
+export function wrap(text: string, first: number, rest: number): string[] {
+  const lines: string[] = [];
+  for (const paragraph of text.split('\n')) {
+    let line = '';
+    for (const word of paragraph.split(' ')) {
+      if (!word) continue;
+      const room = lines.length ? rest : first;
+      if (line && line.length + 1 + word.length > room) {
+        lines.push(line);
+        line = word;
+      } else {
+        line = line ? `${line} ${word}` : word;
+      }
+    }
+    lines.push(line);
+  }
+  return lines;
+}
+
+/** `1 error, 2 warnings` */
+export function tally(diagnostics: readonly Diagnostic[]): string {
+  const errors = diagnostics.filter((d) => d.severity === 'error').length;
+  return `${plural(errors, 'error')}, ${plural(diagnostics.length - errors, 'warning')}`;
+}
+
+export function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+/** The one line a wrong command line gets: `lvsc: unknown option --foo (see lvsc help validate)`. */
+export function usageLine(message: string): string {
+  return `lvsc: ${message}\n`;
+}
+
+export class HumanValidateView implements ValidateView {
+  constructor(
+    private readonly stdout: Writer,
+    private readonly stderr: Writer,
+    private readonly style: Style,
+  ) {}
+
+  /** Diagnostics and their tally on stderr; a one-line verdict on stdout when the cluster is valid. */
+  report(r: ValidateReport): void {
+    this.stderr.write(renderDiagnostics(r.diagnostics, r.sources, this.style));
+    if (r.diagnostics.some((d) => d.severity === 'error')) return;
+    const files = plural(r.sources.size, 'file');
+    const c = r.cluster;
+    const counts = c ? `: ${plural(c.hosts, 'host')}, ${plural(c.services, 'service')}, ${plural(c.destinations, 'real server')}` : '';
+    this.stdout.write(`valid (${files})${counts}\n`);
+  }
+
+  usageError(message: string): void {
+    this.stderr.write(usageLine(message));
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * `--format json`: the same diagnostics as the human view, as one JSON document on
+ * stdout. The schema is documented in README.md and versioned: fields are only
+ * ever added under one `version`.
+ */
+import type { Diagnostic } from '../../lang/diagnostics.js';
+import type { Span } from '../../lang/source.js';
+import type { Writer } from '../io.js';
+import { locate, type Point, type Sources } from './locate.js';
+import type { ValidateReport, ValidateView } from './report.js';
+
+export interface JsonRange {
+  readonly file: string;
+  readonly start: Point;
+  readonly end: Point;
+}
+
+export interface JsonDiagnostic {
+  readonly severity: Diagnostic['severity'];
+  readonly code: string;
+  readonly summary: string;
+  readonly detail: string | null;
+  readonly file: string | null;
+  readonly start: Point | null;
+  readonly end: Point | null;
+  readonly context: JsonRange | null;
+  readonly notes: { readonly message: string; readonly file: string | null; readonly start: Point | null; readonly end: Point | null }[];
+}
+
+export interface JsonReport {
+  readonly version: 1;
+  readonly diagnostics: JsonDiagnostic[];
+  readonly errors: number;
+  readonly warnings: number;
+}
+
+export interface JsonUsageError {
+  readonly version: 1;
+  readonly usage_error: string;
+}
+
+export function toJson(diagnostics: readonly Diagnostic[], sources: Sources): JsonReport {
+  return {
+    version: 1,
+    diagnostics: diagnostics.map((d) => jsonDiagnostic(d, sources)),
+    errors: diagnostics.filter((d) => d.severity === 'error').length,
+    warnings: diagnostics.filter((d) => d.severity === 'warning').length,
+  };
+}
+
+function jsonDiagnostic(d: Diagnostic, sources: Sources): JsonDiagnostic {
+  const subject = range(d.subject, sources);
+  return {
+    severity: d.severity,
+    code: d.code,
+    summary: d.summary,
+    detail: d.detail ?? null,
+    file: subject?.file ?? null,
+    start: subject?.start ?? null,
+    end: subject?.end ?? null,
+    context: range(d.context, sources),
+    notes: (d.notes ?? []).map((n) => {
+      const at = range(n.span, sources);
+      return { message: n.message, file: at?.file ?? null, start: at?.start ?? null, end: at?.end ?? null };
+    }),
+  };
+}
+
+function range(span: Span | undefined, sources: Sources): JsonRange | null {
+  const at = span && locate(span, sources);
+  return at ? { file: at.file, start: at.start, end: at.end } : null;
+}
+
+export class JsonValidateView implements ValidateView {
+  constructor(private readonly stdout: Writer) {}
+
+  report(r: ValidateReport): void {
+    this.stdout.write(JSON.stringify(toJson(r.diagnostics, r.sources), null, 2) + '\n');
+  }
+
+  usageError(message: string): void {
+    const doc: JsonUsageError = { version: 1, usage_error: message };
+    this.stdout.write(JSON.stringify(doc, null, 2) + '\n');
+  }
+}
