@@ -1,0 +1,27 @@
+/**
+ * The installed entry point, as a user runs it: `bin/lvsc.js` on the compiled
+ * `dist/` (`npm test` builds it first; so does `npm ci`, through `prepare`).
+ */
+import test from 'ava';
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { promisify } from 'node:util';
+
+const repo = new URL('..', import.meta.url).pathname;
+const run = promisify(execFile);
+
+test('bin/lvsc.js runs the built CLI: exit codes and streams reach the shell', async (t) => {
+  if (!existsSync(`${repo}dist/cli/main.js`)) return t.fail('dist/cli/main.js is missing: run `npm run build` (npm test does)');
+  const env = { ...process.env, NO_COLOR: '1' };
+
+  const ok = await run(process.execPath, ['bin/lvsc.js', 'validate', 'examples/web-dr.lvs'], { cwd: repo, env });
+  t.is(ok.stdout, 'valid (1 file): 4 hosts, 2 services, 5 real servers\n');
+
+  const usage = await run(process.execPath, ['bin/lvsc.js', 'validate', '--foo', 'x.lvs'], { cwd: repo, env }).then(
+    () => undefined,
+    (e: { code: number; stderr: string; stdout: string }) => e,
+  );
+  t.truthy(usage, 'a usage error exits non-zero');
+  t.is(usage?.code, 2);
+  t.is(usage?.stderr, 'lvsc: unknown option --foo (see lvsc help validate)\n');
+});
