@@ -1,0 +1,127 @@
+/**
+ * `npm run bench`: how long the phases take on a large generated cluster
+ * (default 5,000 services × 20 servers = 100,000 destinations) and how much
+ * memory the process needs at its peak, next to the targets. It prints; it does
+ * not assert (timings are not tests).
+ *
+ * Each phase is a named section over one shared state; a later phase (compile,
+ * diff, fleet, lab) is one more entry in SECTIONS.
+ *
+ *   npm run bench -- --services 500 --servers 10
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, loadavg } from 'node:os';
+import { parseArgs } from 'node:util';
+import { lower } from '../compiler/lower.js';
+import type { Cluster } from '../compiler/ir.js';
+import { validate } from '../compiler/validate/index.js';
+import type { AstFile } from '../lang/ast.js';
+import type { Diagnostic } from '../lang/diagnostics.js';
+import { parse } from '../lang/index.js';
+import type { SourceFile } from '../lang/source.js';
+import { generateCluster, type Generated } from './generate.js';
+
+interface State {
+  generated?: Generated;
+  sources?: SourceFile[];
+  files?: AstFile[];
+  cluster?: Cluster;
+  diagnostics: Diagnostic[];
+}
+
+interface Section {
+  readonly name: string;
+  /** Counted in the total that is compared with the target (what `lvsc validate` spends). */
+  readonly inTotal: boolean;
+  readonly note?: string;
+  run(state: State, shape: { services: number; serversPerService: number }): void;
+}
+
+const TARGET_TOTAL_MS = 2000;
+const TARGET_PEAK_MB = 400;
+
+/** The phases of compiler/index.ts `check()`, timed one by one. */
+const SECTIONS: readonly Section[] = [
+  {
+    name: 'generate',
+    inTotal: false,
+    note: 'building the .lvs text (not lvsc)',
+    run(state, shape) {
+      state.generated = generateCluster(shape);
+      state.sources = [{ path: '.bench/cluster.lvs', text: state.generated.text }];
+    },
+  },
+  {
+    name: 'parse',
+    inTotal: true,
+    note: 'lex + parse + AST',
+    run(state) {
+      state.files = state.sources!.map((source) => {
+        const r = parse(source);
+        state.diagnostics.push(...r.diagnostics);
+        return r.file;
+      });
+    },
+  },
+  {
+    name: 'lower',
+    inTotal: true,
+    note: 'AST → IR: names, defaults, addresses',
+    run(state) {
+      state.cluster = lower(state.files!, (d) => state.diagnostics.push(d));
+    },
+  },
+  {
+    name: 'rules',
+    inTotal: true,
+    note: 'every validation rule',
+    run(state) {
+      validate(state.cluster!, (d) => state.diagnostics.push(d));
+    },
+  },
+];
+
+const { values } = parseArgs({
+  options: { services: { type: 'string', default: '5000' }, servers: { type: 'string', default: '20' } },
+  strict: true,
+});
+const shape = { services: Number(values.services), serversPerService: Number(values.servers) };
+
+const gc = (globalThis as { gc?: () => void }).gc;
+const state: State = { diagnostics: [] };
+const timings: { section: Section; ms: number }[] = [];
+for (const section of SECTIONS) {
+  gc?.();
+  const t0 = performance.now();
+  section.run(state, shape);
+  timings.push({ section, ms: performance.now() - t0 });
+}
+const peakMb = process.resourceUsage().maxRSS / 1024;
+
+const g = state.generated!;
+mkdirSync('.bench', { recursive: true });
+writeFileSync(state.sources![0].path, g.text);
+
+const n = (x: number) => x.toLocaleString('en-US');
+const ms = (x: number) => `${n(Math.round(x))} ms`.padStart(9);
+console.log(
+  `lvsc benchmark: ${n(g.services)} services × ${shape.serversPerService} servers = ${n(g.destinations)} destinations, ` +
+    `${g.hosts} hosts, ${(g.text.length / 1e6).toFixed(1)} MB of source (${state.sources![0].path})`,
+);
+// Timings are of one cold run, as a user's `lvsc validate` is; a busy machine (load average) slows them.
+console.log(
+  `node ${process.version}, ${availableParallelism()} CPUs (${cpus()[0]?.model ?? 'unknown'}), load average ${loadavg()[0].toFixed(1)}` +
+    (gc ? '' : ', run without --expose-gc'),
+);
+console.log('');
+for (const { section, ms: t } of timings) console.log(`  ${section.name.padEnd(10)} ${ms(t)}   ${section.note ?? ''}`);
+const total = timings.filter((x) => x.section.inTotal).reduce((sum, x) => sum + x.ms, 0);
+const verdict = (ok: boolean) => (ok ? 'ok' : 'OVER TARGET');
+console.log(`  ${'total'.padEnd(10)} ${ms(total)}   target < ${n(TARGET_TOTAL_MS)} ms: ${verdict(total < TARGET_TOTAL_MS)}  (parse + lower + rules)`);
+console.log(`  ${'peak RSS'.padEnd(10)} ${`${n(Math.round(peakMb))} MB`.padStart(9)}   target < ${TARGET_PEAK_MB} MB: ${verdict(peakMb < TARGET_PEAK_MB)}  (whole process)`);
+
+if (state.diagnostics.length) {
+  // The figures above are only meaningful for a config that validates clean.
+  console.log(`\nthe generated cluster is not clean: ${state.diagnostics.length} diagnostics, first: ${state.diagnostics[0].code}: ${state.diagnostics[0].summary}`);
+  process.exitCode = 1;
+}
