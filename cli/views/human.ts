@@ -16,6 +16,7 @@
 import type { Diagnostic, Severity } from '../../lang/diagnostics.js';
 import { lineText } from '../../lang/source.js';
 import type { Writer } from '../io.js';
+import { sgr, type Paint } from './ansi.js';
 import { locate, where, type Located, type Sources } from './locate.js';
 import type { ValidateReport, ValidateView } from './report.js';
 
@@ -28,7 +29,6 @@ export interface Style {
 
 const TAB = '    ';
 
-type Paint = (text: string) => string;
 interface Palette {
   readonly bold: Paint;
   readonly gutter: Paint;
@@ -36,8 +36,8 @@ interface Palette {
 }
 
 function palette(color: boolean): Palette {
-  const sgr = (open: string): Paint => (color ? (s) => `\x1b[${open}m${s}\x1b[0m` : (s) => s);
-  return { bold: sgr('1'), gutter: sgr('1;34'), severity: { error: sgr('1;31'), warning: sgr('1;33') } };
+  const paint = sgr(color);
+  return { bold: paint('1'), gutter: paint('1;34'), severity: { error: paint('1;31'), warning: paint('1;33') } };
 }
 
 /** Every diagnostic (in the order given: sort first), a blank line between each, then the tally. Empty for none. */
