@@ -12,7 +12,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSy
 import { join } from 'node:path';
 import anyTest, { type TestFn } from 'ava';
 import { cmd } from '../../compiler/command.js';
-import { execFile, LAB_USERS, startLab, type Lab } from '../../test/support/netns-sshd.js';
+import { execLocal, LAB_USERS, startLab, type Lab } from '../../test/support/netns-sshd.js';
 import { connectSsh, type SshEndpoint, type SshOptions } from './ssh.js';
 import { TransportError, type Transport, type TransportErrorKind } from './transport.js';
 
@@ -61,7 +61,7 @@ function expectKind(t: { is: (a: unknown, b: unknown, m?: string) => void }, err
 
 /** OpenSSH's own fingerprint of a public key file, to check ours against. */
 async function opensshFingerprint(pubFile: string): Promise<string> {
-  const { stdout } = await execFile(['ssh-keygen', '-l', '-E', 'sha256', '-f', pubFile]);
+  const { stdout } = await execLocal(['ssh-keygen', '-l', '-E', 'sha256', '-f', pubFile]);
   return stdout.split(' ')[1];
 }
 
@@ -104,7 +104,7 @@ test.serial('ssh-agent auth: a real agent holds the key, no key file given', asy
     agent.kill('SIGTERM');
   });
   for (let i = 0; i < 200 && !existsSync(socket); i++) await new Promise((r) => setTimeout(r, 10));
-  const added = await execFile(['env', `SSH_AUTH_SOCK=${socket}`, 'ssh-add', lab.keyFile]);
+  const added = await execLocal(['env', `SSH_AUTH_SOCK=${socket}`, 'ssh-add', lab.keyFile]);
   t.is(added.code, 0, added.stderr);
 
   const endpoint = lab.endpoint('a', { keyFile: undefined });
@@ -185,7 +185,7 @@ test.serial('accept-new adds an unknown key (file created 0600) and it is then k
   t.is(statSync(knownHostsFile).mode & 0o777, 0o600);
   const d = lab.host('d');
   // OpenSSH itself finds the entry, in [host]:port form for port 2222.
-  const found = await execFile(['ssh-keygen', '-F', `[${d.address}]:2222`, '-f', knownHostsFile]);
+  const found = await execLocal(['ssh-keygen', '-F', `[${d.address}]:2222`, '-f', knownHostsFile]);
   t.is(found.code, 0, `ssh-keygen -F did not find the added key in:\n${readFileSync(knownHostsFile, 'utf8')}`);
   t.true(found.stdout.includes(d.hostKeyPub.split(' ')[1]));
 

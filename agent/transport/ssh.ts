@@ -182,6 +182,7 @@ class Deadline {
   private timer: NodeJS.Timeout | undefined;
   private left: number;
   private startedAt = 0;
+  private done = false;
 
   constructor(
     ms: number,
@@ -199,11 +200,13 @@ class Deadline {
   }
 
   resume(): void {
+    if (this.done || this.timer !== undefined) return;
     this.startedAt = Date.now();
     this.timer = setTimeout(this.onExpire, Math.max(this.left, 0));
   }
 
   clear(): void {
+    this.done = true;
     clearTimeout(this.timer);
     this.timer = undefined;
   }
@@ -232,8 +235,13 @@ function handshake(hop: Hop, sock: Duplex | undefined, settings: Settings, targe
     });
 
     const verifyHostKey = (key: Buffer): boolean => {
-      const entries = readKnownHosts(settings.knownHostsFile);
-      refusal = judgeHostKey(entries, name, key, hop, settings, target);
+      try {
+        refusal = judgeHostKey(readKnownHosts(settings.knownHostsFile), name, key, hop, settings, target);
+      } catch (error) {
+        refusal = new TransportError('host-key', target, `cannot check the host key of ${where} against ${settings.knownHostsFile}: ${(error as Error).message}`, {
+          cause: error,
+        });
+      }
       return refusal === undefined;
     };
 
@@ -266,7 +274,8 @@ function handshake(hop: Hop, sock: Duplex | undefined, settings: Settings, targe
       }
       keys.next().then(
         (step) => (step.done ? noMore(false) : next(step.value)),
-        (error: unknown) => fail(error instanceof TransportError ? error : new TransportError('auth', target, String(error), { cause: error })),
+        (error: unknown) =>
+          fail(new TransportError('auth', target, `cannot authenticate to ${where}: ${error instanceof Error ? error.message : String(error)}`, { cause: error })),
       );
     };
 
@@ -384,7 +393,13 @@ async function loadKey(path: string, settings: Settings, notes: string[], deadli
     deadline.pause();
     try {
       for (let attempt = 0; attempt < 3 && parsed instanceof Error; attempt++) {
-        parsed = utils.parseKey(data, await ask(path));
+        let passphrase: string;
+        try {
+          passphrase = await ask(path);
+        } catch (error) {
+          throw new Error(`no passphrase for key file ${path} (${error instanceof Error ? error.message : String(error)})`, { cause: error });
+        }
+        parsed = utils.parseKey(data, passphrase);
       }
     } finally {
       deadline.resume();

@@ -3,7 +3,7 @@
  */
 import { existsSync } from 'node:fs';
 import test from 'ava';
-import { execFile, startLab } from './netns-sshd.js';
+import { execLocal, startLab } from './netns-sshd.js';
 
 function alive(pid: number): boolean {
   try {
@@ -23,7 +23,7 @@ test('a lab: namespaces with sshd, private /run/lock, networks only where asked;
   t.regex(y.address, /^192\.168\.\d+\.11$/);
   t.is(x.addresses.inner.replace(/\d+$/, ''), y.address.replace(/\d+$/, ''));
   // The root namespace has only its own leg on lan, and no route to the inner network.
-  const rootRoutes = (await execFile(['ip', '-4', 'route', 'show'])).stdout;
+  const rootRoutes = (await execLocal(['ip', '-4', 'route', 'show'])).stdout;
   t.true(rootRoutes.includes(`${lab.rootAddress.replace(/\.1$/, '.0')}/24`));
   t.false(rootRoutes.includes(y.address.replace(/\.11$/, '.0/24')));
   // y has no lan address (the SSH tests reach it through x).
@@ -37,14 +37,14 @@ test('a lab: namespaces with sshd, private /run/lock, networks only where asked;
 
   const pids = lab.hosts.map((h) => h.sshdPid);
   t.true(pids.every(alive));
-  const rootLink = (await execFile(['ip', '-o', 'addr', 'show', 'to', lab.rootAddress])).stdout.split(/\s+/)[1];
+  const rootLink = (await execLocal(['ip', '-o', 'addr', 'show', 'to', lab.rootAddress])).stdout.split(/\s+/)[1];
   t.regex(rootLink, /^lvsct\d+$/);
 
   await lab.stop();
   t.false(pids.some(alive), 'the sshds are gone');
-  const namespaces = (await execFile(['ip', 'netns', 'list'])).stdout;
+  const namespaces = (await execLocal(['ip', 'netns', 'list'])).stdout;
   for (const host of lab.hosts) t.false(namespaces.includes(host.ns));
-  t.not((await execFile(['ip', 'link', 'show', rootLink])).code, 0, 'the root veth is gone');
+  t.not((await execLocal(['ip', 'link', 'show', rootLink])).code, 0, 'the root veth is gone');
   t.false(existsSync(lab.dir));
   await lab.stop();
 });

@@ -109,7 +109,7 @@ const pendingCleanups = new Set<() => void>();
 let exitHookInstalled = false;
 
 /** Runs a program; never throws for a non-zero exit. */
-export function execFile(argv: string[], input?: string): Promise<ExecResult> {
+export function execLocal(argv: string[], input?: string): Promise<ExecResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(argv[0], argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
     const stdout: Buffer[] = [];
@@ -126,7 +126,7 @@ export function execFile(argv: string[], input?: string): Promise<ExecResult> {
 }
 
 async function must(argv: string[], input?: string): Promise<string> {
-  const result = await execFile(argv, input);
+  const result = await execLocal(argv, input);
   if (result.code !== 0) throw new Error(`lab: \`${argv.join(' ')}\` failed (exit ${result.code}): ${result.stderr.trim()}`);
   return result.stdout;
 }
@@ -134,8 +134,8 @@ async function must(argv: string[], input?: string): Promise<string> {
 /** Runs argv inside a namespace the lab created: its network, and its sshd's mounts while that sshd runs. */
 export function execIn(ns: string, argv: string[], input?: string): Promise<ExecResult> {
   const pid = sshdByNs.get(ns);
-  if (pid !== undefined && alive(pid)) return execFile(['nsenter', `--target=${pid}`, '--mount', '--net', '--', ...argv], input);
-  return execFile(['ip', 'netns', 'exec', ns, ...argv], input);
+  if (pid !== undefined && alive(pid)) return execLocal(['nsenter', `--target=${pid}`, '--mount', '--net', '--', ...argv], input);
+  return execLocal(['ip', 'netns', 'exec', ns, ...argv], input);
 }
 
 function alive(pid: number): boolean {
@@ -249,7 +249,7 @@ export async function startLab(spec: LabSpec): Promise<Lab> {
     // Our sshds first (by PID), then anything still running in our namespaces (their sessions).
     await Promise.all(sshdPids.map((pid) => terminate(pid)));
     for (const ns of namespaces) {
-      const pids = (await execFile(['ip', 'netns', 'pids', ns])).stdout.split('\n').filter(Boolean).map(Number);
+      const pids = (await execLocal(['ip', 'netns', 'pids', ns])).stdout.split('\n').filter(Boolean).map(Number);
       await Promise.all(pids.map((pid) => terminate(pid)));
     }
     pendingCleanups.delete(cleanupSync);
@@ -406,7 +406,7 @@ export async function startLab(spec: LabSpec): Promise<Lab> {
       },
       async killSessions(name) {
         const host = byName(name);
-        const pids = (await execFile(['ip', 'netns', 'pids', host.ns])).stdout.split('\n').filter(Boolean).map(Number);
+        const pids = (await execLocal(['ip', 'netns', 'pids', host.ns])).stdout.split('\n').filter(Boolean).map(Number);
         await Promise.all(pids.filter((pid) => pid !== host.sshdPid).map((pid) => terminate(pid)));
       },
       exec(name, argv, input) {
