@@ -18,7 +18,7 @@ export interface ParseResult {
 
 export function parse(source: SourceFile): ParseResult {
   const lexed = lex(source);
-  const { cst, errors } = parseTokens(lexed.tokens);
+  const { cst, errors } = parseTokens(lexed.tokens, source.text);
   const diagnostics: Diagnostic[] = [...lexed.diagnostics, ...syntaxDiagnostics(errors, lexed.tokens, source)];
   const file = toAst(cst, source, lexed.comments, (d) => diagnostics.push(d));
   return { file, diagnostics: sortDiagnostics(diagnostics) };

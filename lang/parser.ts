@@ -8,10 +8,12 @@
  * Values are `Word`s, labelled by role (`port`, `weight`, ...) so the CST reads
  * like the AST it becomes. The parser is built once and reused.
  *
- * One binding rule worth knowing: `port` after `forward` belongs to the
- * forwarding spec (the tunnel's port, `forward tun gue port 6080`), also on a
- * server line; a server's own port goes before `forward`. The formatter prints
- * it that way.
+ * Two binding rules worth knowing, both followed by the formatter:
+ * - `port` after `forward` belongs to the forwarding spec (the tunnel's port,
+ *   `forward tun gue port 6080`), also on a server line; a server's own port
+ *   goes before `forward`.
+ * - `forward` at the start of a line is the service's statement, never an
+ *   option of the server line above it.
  */
 import {
   CstParser,
@@ -141,6 +143,7 @@ export class LvsParser extends CstParser {
   ];
 
   private readonly persistenceAlts = [
+    { ALT: () => this.CONSUME(T.Word, { LABEL: 'timeout' }) },
     {
       ALT: () => {
         this.CONSUME(T.Netmask);
@@ -198,6 +201,38 @@ export class LvsParser extends CstParser {
       },
     },
   ];
+
+  /** The text being parsed, for the one layout rule of the grammar (see `serverOptions`). */
+  private text = '';
+
+  /** Whether a line break separates the next token from the one before it. */
+  private nextStartsLine(): boolean {
+    const prev = this.LA(0);
+    const next = this.LA(1);
+    if (!prev || Number.isNaN(prev.startOffset) || Number.isNaN(next.startOffset)) return false;
+    for (let i = prev.startOffset + prev.image.length; i < next.startOffset; i++) {
+      if (this.text.charCodeAt(i) === 10) return true;
+    }
+    return false;
+  }
+
+  /**
+   * A server's options. `forward` is both a server option and a service
+   * statement; one that begins a line is the service's (`server web1` newline
+   * `forward dr` sets the method of the whole service), as it reads.
+   */
+  private readonly serverOptions = {
+    GATE: () => this.LA(1).tokenType !== T.Forward || !this.nextStartsLine(),
+    DEF: () => this.OR(this.serverAlts),
+  };
+
+  /** Parse a token vector of `text`; the CST and the recognition errors. */
+  parseFile(tokens: IToken[], text: string): ParseOutput {
+    this.text = text;
+    this.input = tokens;
+    const cst = this.file();
+    return { cst, errors: this.errors };
+  }
 
   readonly file = this.RULE('file', () => {
     this.MANY(() => this.OR(this.itemAlts));
@@ -346,10 +381,9 @@ export class LvsParser extends CstParser {
     });
   });
 
-  /** `persistence [D] [netmask M] [engine E]` */
+  /** `persistence [D] [netmask M] [engine E]`, in any order. */
   readonly persistence = this.RULE('persistence', () => {
     this.CONSUME(T.Persistence);
-    this.OPTION(() => this.CONSUME(T.Word, { LABEL: 'timeout' }));
     this.MANY(() => this.OR(this.persistenceAlts));
   });
 
@@ -372,7 +406,7 @@ export class LvsParser extends CstParser {
   readonly server = this.RULE('server', () => {
     this.CONSUME(T.Server);
     this.CONSUME(T.Word, { LABEL: 'host' });
-    this.MANY(() => this.OR(this.serverAlts));
+    this.MANY(this.serverOptions);
   });
 }
 
@@ -384,10 +418,8 @@ export interface ParseOutput {
   readonly errors: IRecognitionException[];
 }
 
-export function parseTokens(tokens: IToken[]): ParseOutput {
-  parser.input = tokens;
-  const cst = parser.file();
-  return { cst, errors: parser.errors };
+export function parseTokens(tokens: IToken[], text: string): ParseOutput {
+  return parser.parseFile(tokens, text);
 }
 
 export { EOF };

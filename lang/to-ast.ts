@@ -269,7 +269,7 @@ class Builder {
     const body: A.SshStmt[] = [];
     for (const s of nodes(n.children, 'ssh')) {
       const stmt = this.ssh(s, true);
-      if (stmt) body.push(stmt);
+      if (stmt) body.push(...this.splitBareSudo(s, stmt));
     }
     for (const s of nodes(n.children, 'sudo')) {
       const stmt = this.statement(s) as A.SshStmt | undefined;
@@ -277,6 +277,32 @@ class Builder {
     }
     body.sort((x, y) => x.span.start - y.span.start);
     return { kind: 'defaults', span, body };
+  }
+
+  /**
+   * In defaults, `sudo` starting a line after `ssh ...` is the bare `sudo`
+   * statement, not the last option of that ssh line (the grammar alone would
+   * read `ssh key "K"` newline `sudo` as one statement).
+   */
+  splitBareSudo(n: CstNode, stmt: A.SshStmt): A.SshStmt[] {
+    const sudoTok = tok(n.children, 'sudo');
+    if (!stmt.sudo || !sudoTok) return [stmt];
+    let before = -1;
+    for (const key in n.children) {
+      if (key === 'sudo') continue;
+      for (const e of n.children[key]) {
+        const t = real(e);
+        if (t && t.startOffset < sudoTok.startOffset) before = Math.max(before, t.startOffset + t.image.length);
+        else if (t) return [stmt]; // something follows sudo: it is an option
+      }
+    }
+    if (before < 0 || !this.source.text.slice(before, sudoTok.startOffset).includes('\n')) return [stmt];
+    const { sudo: _, ...rest } = stmt;
+    const sudo = this.span(sudoTok);
+    return [
+      { ...rest, span: { ...stmt.span, end: before } },
+      { kind: 'ssh', span: sudo, sudo, bare: true },
+    ];
   }
 
   host(n: CstNode): A.HostNode | undefined {
@@ -499,7 +525,7 @@ class Builder {
     const span = this.extent(n);
     if (!span) return undefined;
     const stmt: Mutable<A.PersistenceStmt> = { kind: 'persistence', span };
-    const timeoutTok = tok(c, 'timeout');
+    const timeoutTok = this.once(c, 'timeout', 'timeout', 'persistence timeout');
     if (timeoutTok) {
       const timeout = this.duration(timeoutTok, DURATIONS.persistence, tok(c, 'Persistence'));
       if (timeout) stmt.timeout = timeout;
@@ -518,7 +544,11 @@ class Builder {
     return span && spec && { kind: 'forward', span, spec };
   }
 
-  /** `METHOD [TUNTYPE] [port N] [CSUM]`: a checksum word goes to `csum`, any other word to `tunType`. */
+  /**
+   * `METHOD [TUNTYPE] [port N] [CSUM]`: a checksum word goes to `csum`, any
+   * other word to `tunType`. The span covers these words (the method on), not
+   * the `forward` keyword.
+   */
   forwardSpec(n: CstNode): A.ForwardSpec | undefined {
     const c = n.children;
     const span = this.extent(n);
@@ -582,13 +612,13 @@ class Builder {
     }
     if (c.forward) {
       const specs = nodes(c, 'forward');
-      const fwdKeywords = toks(c, 'Forward');
-      for (let i = 1; i < specs.length; i++) {
-        const sp = this.extent(specs[i]);
-        const first = this.extent(specs[0]);
-        if (sp && first) this.duplicate('forward', fwdKeywords[i] ? { ...sp, start: fwdKeywords[i].startOffset } : sp, first);
-      }
+      const fwdKeywords = c.Forward ?? [];
       const spec = specs[0] && this.forwardSpec(specs[0]);
+      for (let i = 1; i < specs.length; i++) {
+        const again = this.forwardSpec(specs[i]);
+        const keyword = real(fwdKeywords[i]);
+        if (again && spec) this.duplicate('forward', keyword ? { ...again.span, start: keyword.startOffset } : again.span, spec.span);
+      }
       if (spec) {
         if (spec.tunPort && spec.method.value !== 'tun') {
           this.report('misplaced-setting', {

@@ -80,7 +80,8 @@ export const UnterminatedString = createToken({ name: 'UnterminatedString', patt
 export const LBrace = createToken({ name: 'LBrace', pattern: '{' });
 export const RBrace = createToken({ name: 'RBrace', pattern: '}' });
 export const Comma = createToken({ name: 'Comma', pattern: ',' });
-export const Comment = createToken({ name: 'Comment', pattern: /#[^\n\r]*/, group: 'comments' });
+/** `#` to the end of the line, without trailing blanks (so a comment's text is what the formatter prints). */
+export const Comment = createToken({ name: 'Comment', pattern: /#(?:[^\n\r]*[^\s])?/, group: 'comments' });
 export const Whitespace = createToken({ name: 'Whitespace', pattern: /[ \t\r\n]+/, group: Lexer.SKIPPED });
 
 export const keywords: readonly TokenType[] = [
