@@ -1,0 +1,45 @@
+/**
+ * `ipvsadm -Ln --daemon` → the connection sync daemons: a master line, a
+ * backup line, both or none (empty output). ipvsadm 1.31 adds
+ * `maxlen, group, port, ttl` inside the parentheses; older ones print only
+ * `mcast` and `syncid`. lvsc configures the interface and the sync id.
+ */
+import { cmd } from '../../compiler/command.js';
+import type { SyncDaemon } from '../../compiler/state.js';
+import type { Fact } from './fact.js';
+import { ipvsadmFailure } from './ipvs.js';
+
+const LINE = /^(master|backup) sync daemon \((.*)\)\s*$/;
+
+export const daemonFact: Fact<SyncDaemon[]> = {
+  name: 'daemon',
+  tool: 'ipvsadm',
+  command: () => cmd('ipvsadm', '-Ln', '--daemon'),
+  parse(stdout) {
+    const value: SyncDaemon[] = [];
+    const warnings: string[] = [];
+    for (const line of stdout.split('\n')) {
+      if (line.trim() === '') continue;
+      const m = LINE.exec(line.trim());
+      const fields = new Map<string, string>();
+      for (const part of m ? m[2].split(',') : []) {
+        const eq = part.indexOf('=');
+        if (eq > 0) fields.set(part.slice(0, eq).trim(), part.slice(eq + 1).trim());
+      }
+      const iface = fields.get('mcast');
+      const syncid = fields.get('syncid');
+      if (!m || !iface || !syncid || !/^\d+$/.test(syncid)) {
+        warnings.push(`skipped \`${line.trim()}\`: not a sync daemon line`);
+        continue;
+      }
+      const state = m[1] as SyncDaemon['state'];
+      if (value.some((d) => d.state === state)) {
+        warnings.push(`skipped \`${line.trim()}\`: a second ${state} daemon`);
+        continue;
+      }
+      value.push({ state, mcastInterface: iface, syncid: Number(syncid) });
+    }
+    return { value, warnings };
+  },
+  whenFailed: ipvsadmFailure,
+};

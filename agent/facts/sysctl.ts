@@ -1,0 +1,54 @@
+/**
+ * `sysctl -e KEY...` → the values of the given keys, as `sysctl -n` prints
+ * them (several values stay tab-separated). A key may also name a subtree
+ * (`net.ipv4.vs`): every key under it is returned.
+ *
+ * `-e` makes sysctl skip keys that do not exist instead of failing: such keys
+ * (a device that is not there yet, a module not loaded) are simply absent from
+ * the value and reported as warnings. procps and busybox sysctl print the same
+ * `key = value` lines.
+ *
+ * Only plain key names reach the command: a key with `=` would make sysctl
+ * write it, so such keys are refused here and reported.
+ */
+import { cmd } from '../../compiler/command.js';
+import { firstLines, type Fact, type Parsed } from './fact.js';
+
+const KEY = /^[A-Za-z0-9_][A-Za-z0-9_.\/-]*$/;
+
+export function sysctlFact(keys: readonly string[]): Fact<Record<string, string>> {
+  const valid = [...new Set(keys.filter((k) => KEY.test(k)))];
+  const refused = keys.filter((k) => !KEY.test(k));
+  const parse = (stdout: string): Parsed<Record<string, string>> => {
+    const value: Record<string, string> = {};
+    const warnings = refused.map((k) => `refused to read sysctl \`${k}\`: not a key name`);
+    for (const line of stdout.split('\n')) {
+      if (line === '') continue;
+      const eq = line.indexOf(' = ');
+      // A key whose value is empty prints as `key = ` (the trailing space may be lost on the way).
+      const key = eq > 0 ? line.slice(0, eq) : line.endsWith(' =') ? line.slice(0, -2) : '';
+      if (!KEY.test(key)) {
+        warnings.push(`skipped \`${line}\`: not a key = value line`);
+        continue;
+      }
+      value[key] = eq > 0 ? line.slice(eq + 3) : '';
+    }
+    for (const k of valid) {
+      const present = k in value || Object.keys(value).some((v) => v.startsWith(`${k}.`));
+      if (!present) warnings.push(`sysctl ${k} does not exist on this host (its module or device may not be there yet)`);
+    }
+    return { value, warnings };
+  };
+  return {
+    name: 'sysctl',
+    tool: 'sysctl',
+    command: () => cmd('sysctl', '-e', ...valid),
+    parse,
+    // sysctl fails on a key it may not read (permission denied) but still prints the others.
+    whenFailed(status, stderr, stdout) {
+      if (stdout.trim() === '') return undefined;
+      const parsed = parse(stdout);
+      return { value: parsed.value, warnings: [...parsed.warnings, `sysctl exited with status ${status}: ${firstLines(stderr)}`] };
+    },
+  };
+}

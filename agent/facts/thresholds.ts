@@ -1,0 +1,93 @@
+/**
+ * Connection thresholds, which `ipvsadm -Sn` never prints: `ipvsadm -Ln
+ * --thresholds` lists each destination's Uthreshold and Lthreshold (the `-x`
+ * and `-y` of `-a/-e`). `mergeThresholds` puts them into the services read by
+ * the ipvs fact, matching by identity.
+ */
+import { cmd } from '../../compiler/command.js';
+import { parseEndpoint, parseListServiceLine } from '../../compiler/ipvsadm.js';
+import { destinationKey, serviceKey, type IpvsService, type ServiceId } from '../../compiler/state.js';
+import type { Fact, Parsed } from './fact.js';
+import { ipvsadmFailure } from './ipvs.js';
+
+export interface DestinationThresholds {
+  readonly address: string;
+  readonly port: number;
+  readonly upper: number;
+  readonly lower: number;
+}
+
+export interface ServiceThresholds {
+  readonly service: ServiceId;
+  readonly destinations: readonly DestinationThresholds[];
+}
+
+/** The title lines every `-L` listing starts with. */
+const HEADERS = [/^IP Virtual Server version /, /^Prot LocalAddress:Port/, /^\s+-> RemoteAddress:Port\s*$/];
+const DEST = /^\s+->\s+(\S+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s*$/;
+
+export const thresholdsFact: Fact<ServiceThresholds[]> = {
+  name: 'thresholds',
+  tool: 'ipvsadm',
+  command: () => cmd('ipvsadm', '-Ln', '--thresholds'),
+  parse(stdout) {
+    const value: { service: ServiceId; destinations: DestinationThresholds[] }[] = [];
+    const warnings: string[] = [];
+    let current: (typeof value)[number] | undefined;
+    for (const line of stdout.split('\n')) {
+      if (line.trim() === '' || HEADERS.some((h) => h.test(line))) continue;
+      const id = parseListServiceLine(line);
+      if (id) {
+        current = { service: id, destinations: [] };
+        value.push(current);
+        continue;
+      }
+      const m = DEST.exec(line);
+      const ep = m && parseEndpoint(m[1]);
+      if (!m || !ep) {
+        warnings.push(`skipped \`${line.trim()}\`: not a service or real server line`);
+        continue;
+      }
+      if (!current) {
+        warnings.push(`skipped \`${line.trim()}\`: a real server before any service`);
+        continue;
+      }
+      current.destinations.push({ address: ep.address, port: ep.port, upper: Number(m[2]), lower: Number(m[3]) });
+    }
+    return { value, warnings };
+  },
+  whenFailed: ipvsadmFailure,
+};
+
+/**
+ * The services with each destination's thresholds filled in. Entries that do
+ * not match (the table changed between the two reads) are reported; a
+ * destination with nothing to merge keeps what it had.
+ */
+export function mergeThresholds(services: readonly IpvsService[], thresholds: readonly ServiceThresholds[]): Parsed<IpvsService[]> {
+  const warnings: string[] = [];
+  const byService = new Map<string, Map<string, DestinationThresholds>>();
+  for (const t of thresholds) byService.set(serviceKey(t.service), new Map(t.destinations.map((d) => [destinationKey(d), d])));
+  const value = services.map((svc) => {
+    const key = serviceKey(svc.id);
+    const found = byService.get(key);
+    byService.delete(key);
+    if (!found) {
+      if (svc.destinations.length) warnings.push(`no thresholds read for service ${key} (the table changed between reads?)`);
+      return svc;
+    }
+    const destinations = svc.destinations.map((d) => {
+      const t = found.get(destinationKey(d));
+      found.delete(destinationKey(d));
+      if (!t) {
+        warnings.push(`no thresholds read for ${destinationKey(d)} in ${key} (the table changed between reads?)`);
+        return d;
+      }
+      return { ...d, upper: t.upper, lower: t.lower };
+    });
+    for (const extra of found.keys()) warnings.push(`thresholds listed for ${extra} in ${key}, which -Sn did not show (the table changed between reads?)`);
+    return { ...svc, destinations };
+  });
+  for (const extra of byService.keys()) warnings.push(`thresholds listed for service ${extra}, which -Sn did not show (the table changed between reads?)`);
+  return { value, warnings };
+}
