@@ -228,6 +228,22 @@ test.serial('a changed host key is always refused, even with accept-new', async 
   t.regex(revoked.message, /@revoked/);
 });
 
+test.serial('the key type known_hosts has is the one negotiated; a new type for a known host is refused', async (t) => {
+  const { lab } = t.context;
+  const d = lab.host('d');
+  const knownHostsFile = join(lab.dir, 'kh-ecdsa');
+  // d offers ed25519 (preferred by default) and ECDSA; only its ECDSA key is on record.
+  writeFileSync(knownHostsFile, `[${d.address}]:2222 ${d.ecdsaHostKeyPub}\n`);
+  const transport = await connect(lab.endpoint('d'), lab.sshOptions({ knownHostsFile }));
+  t.is((await transport.run(cmd('true'))).code, 0);
+
+  // On record with a key type the host does not offer: not "unknown", so accept-new does not add it.
+  writeFileSync(knownHostsFile, `[${d.address}]:2222 ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAAAgQC7\n`);
+  const error = await failure(connect(lab.endpoint('d'), lab.sshOptions({ knownHostsFile, acceptNewHostKeys: true })));
+  expectKind(t, error, 'host-key');
+  t.regex(error.message, /presented ssh-ed25519 SHA256:\S+, but .* has only ssh-rsa/);
+});
+
 test.serial('hashed known_hosts entries (ssh-keygen -H) match, on port 22 and in [host]:port form', async (t) => {
   const { lab } = t.context;
   const text = readFileSync(lab.hashedKnownHostsFile, 'utf8');

@@ -172,6 +172,15 @@ const DEFAULT_HOST_KEY_ALGORITHMS: ServerHostKeyAlgorithm[] = [
   'ssh-rsa',
 ];
 
+/** Key types known_hosts has for the host; an unreadable file is reported by the host key check itself. */
+function preferredKeyTypes(knownHostsFile: string, name: string): string[] {
+  try {
+    return knownKeyTypes(readKnownHosts(knownHostsFile), name);
+  } catch {
+    return [];
+  }
+}
+
 function hostKeyAlgorithms(knownTypes: string[]): ServerHostKeyAlgorithm[] {
   const preferred = knownTypes.flatMap((t) => ALGORITHMS_BY_KEY_TYPE[t] ?? []);
   return [...new Set([...preferred, ...DEFAULT_HOST_KEY_ALGORITHMS])];
@@ -285,7 +294,7 @@ function handshake(hop: Hop, sock: Duplex | undefined, settings: Settings, targe
       readyTimeout: 0,
       keepaliveInterval: settings.keepaliveIntervalMs,
       keepaliveCountMax: settings.keepaliveCountMax,
-      algorithms: { serverHostKey: hostKeyAlgorithms(knownKeyTypes(readKnownHosts(settings.knownHostsFile), name)) },
+      algorithms: { serverHostKey: hostKeyAlgorithms(preferredKeyTypes(settings.knownHostsFile, name)) },
       hostVerifier: verifyHostKey,
       authHandler: authHandler as never,
     });

@@ -44,10 +44,12 @@ export interface LabHost {
   /** Address per network. */
   addresses: Record<string, string>;
   port: number;
-  /** `type base64` of the host's ed25519 host key. */
+  /** `type base64` of the host's ed25519 host key (the one in the lab's known_hosts). */
   hostKeyPub: string;
   /** The host key's public file, for `ssh-keygen -lf`. */
   hostKeyPubFile: string;
+  /** `type base64` of its second host key, ECDSA P-256, which sshd also offers (not in known_hosts). */
+  ecdsaHostKeyPub: string;
   /** PID of the host's sshd (started by the lab). */
   sshdPid: number;
 }
@@ -314,6 +316,9 @@ export async function startLab(spec: LabSpec): Promise<Lab> {
       const hostKey = join(hostDir, 'ssh_host_ed25519_key');
       await must(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', `lvsc-lab-${hostSpec.name}`, '-f', hostKey]);
       const hostKeyPub = readFileSync(`${hostKey}.pub`, 'utf8').trim().split(' ').slice(0, 2).join(' ');
+      const ecdsaHostKey = join(hostDir, 'ssh_host_ecdsa_key');
+      await must(['ssh-keygen', '-q', '-t', 'ecdsa', '-b', '256', '-N', '', '-C', `lvsc-lab-${hostSpec.name}`, '-f', ecdsaHostKey]);
+      const ecdsaHostKeyPub = readFileSync(`${ecdsaHostKey}.pub`, 'utf8').trim().split(' ').slice(0, 2).join(' ');
       const pidFile = join(hostDir, 'sshd.pid');
       const config = join(hostDir, 'sshd_config');
       writeFileSync(
@@ -322,6 +327,7 @@ export async function startLab(spec: LabSpec): Promise<Lab> {
           `Port ${port}`,
           'ListenAddress 0.0.0.0',
           `HostKey ${hostKey}`,
+          `HostKey ${ecdsaHostKey}`,
           `PidFile ${pidFile}`,
           `AuthorizedKeysFile ${authorizedDir}/%u`,
           'StrictModes no',
@@ -362,6 +368,7 @@ export async function startLab(spec: LabSpec): Promise<Lab> {
         port,
         hostKeyPub,
         hostKeyPubFile: `${hostKey}.pub`,
+        ecdsaHostKeyPub,
         sshdPid: child.pid,
       });
     }
