@@ -165,9 +165,9 @@ export function saveLine(service: IpvsService, destination?: IpvsDestination, fo
 /** Every line of a table, services and destinations in the order ipvsadm lists them. */
 export function saveLines(services: readonly IpvsService[], format: SaveFormat = {}): string[] {
   const lines: string[] = [];
-  for (const svc of [...services].sort(compareServices)) {
+  for (const svc of sortByKey(services, serviceSortKey, compareServiceKeys)) {
     lines.push(saveLine(svc));
-    for (const d of [...svc.destinations].sort(compareDestinations)) lines.push(saveLine(svc, d, format));
+    for (const d of sortByKey(svc.destinations, (x) => endpointKey(x.address, x.port), compareEndpoints)) lines.push(saveLine(svc, d, format));
   }
   return lines;
 }
@@ -193,15 +193,30 @@ function addressWords(address: string): number[] {
   return words;
 }
 
-function compareAddresses(a: string, b: string): number {
-  const fa = familyOf(a);
-  const fb = familyOf(b);
-  if (fa !== fb) return fa - fb;
-  const wa = addressWords(a);
-  const wb = addressWords(b);
+/** What libipvs compares an endpoint by, worked out once per entry (sorting 100,000 destinations stays fast). */
+interface EndpointKey {
+  readonly family: number;
+  readonly words: readonly number[];
+  readonly port: number;
+}
+
+function endpointKey(address: string, port: number): EndpointKey {
+  return { family: familyOf(address), words: addressWords(address), port };
+}
+
+function compareEndpoints(a: EndpointKey, b: EndpointKey): number {
+  if (a.family !== b.family) return a.family - b.family;
   let r = 0;
-  for (let i = 0; !r && i < wa.length; i++) r = cDiff(wa[i], wb[i]);
-  return r;
+  for (let i = 0; !r && i < a.words.length; i++) r = cDiff(a.words[i], b.words[i]);
+  return r || a.port - b.port;
+}
+
+/** Sort by a key computed once per item (a stable sort, as glibc's qsort is for these sizes). */
+function sortByKey<T, K>(items: readonly T[], key: (t: T) => K, compare: (a: K, b: K) => number): T[] {
+  return items
+    .map((item) => ({ item, key: key(item) }))
+    .sort((a, b) => compare(a.key, b.key))
+    .map((x) => x.item);
 }
 
 const AF = { 4: 2, 6: 10 } as const; // AF_INET, AF_INET6
@@ -214,23 +229,28 @@ const PROTO_NUMBER: Readonly<Record<Proto, number>> = { tcp: 6, udp: 17, sctp: 1
  * is consistent (the shared fixture's table is) this reproduces it exactly.
  */
 export function compareServices(a: IpvsService, b: IpvsService): number {
-  const mark = (s: IpvsService) => (s.id.kind === 'fwmark' ? s.id.mark : 0);
-  const family = (s: IpvsService): Family => (s.id.kind === 'fwmark' ? s.id.family : (familyOf(s.id.address) as Family));
-  let r = cDiff(mark(a), mark(b));
-  if (r) return r;
-  r = AF[family(a)] - AF[family(b)];
-  if (r) return r;
-  if (a.id.kind === 'fwmark' || b.id.kind === 'fwmark') return 0;
-  r = PROTO_NUMBER[a.id.proto] - PROTO_NUMBER[b.id.proto];
-  if (r) return r;
-  r = compareAddresses(a.id.address, b.id.address);
-  if (r) return r;
-  return a.id.port - b.id.port;
+  return compareServiceKeys(serviceSortKey(a), serviceSortKey(b));
+}
+
+interface ServiceSortKey {
+  readonly mark: number;
+  readonly af: number;
+  readonly proto: number;
+  readonly endpoint?: EndpointKey;
+}
+
+function serviceSortKey(s: IpvsService): ServiceSortKey {
+  if (s.id.kind === 'fwmark') return { mark: s.id.mark, af: AF[s.id.family], proto: 0 };
+  return { mark: 0, af: AF[familyOf(s.id.address) as Family], proto: PROTO_NUMBER[s.id.proto], endpoint: endpointKey(s.id.address, s.id.port) };
+}
+
+function compareServiceKeys(a: ServiceSortKey, b: ServiceSortKey): number {
+  return cDiff(a.mark, b.mark) || a.af - b.af || a.proto - b.proto || (a.endpoint && b.endpoint ? compareEndpoints(a.endpoint, b.endpoint) : 0);
 }
 
 /** libipvs's `ipvs_cmp_dests`: address, then port. */
 export function compareDestinations(a: { address: string; port: number }, b: { address: string; port: number }): number {
-  return compareAddresses(a.address, b.address) || a.port - b.port;
+  return compareEndpoints(endpointKey(a.address, a.port), endpointKey(b.address, b.port));
 }
 
 // ------------------------------------------------------------------ parsing
