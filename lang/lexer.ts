@@ -7,7 +7,7 @@
 import { Lexer, type IToken } from 'chevrotain';
 import { diag, type Diagnostic } from './diagnostics.js';
 import type { SourceFile } from './source.js';
-import { allTokens, String as StringTok, UnterminatedString } from './tokens.js';
+import { allTokens, String as StringTok, TypographicString, UnterminatedString } from './tokens.js';
 
 export interface LexResult {
   /** The tokens the parser reads (no comments, no whitespace). */
@@ -34,13 +34,21 @@ export function lex(source: SourceFile): LexResult {
   }
   const tokens = result.tokens;
   for (const token of tokens) {
-    if (token.tokenType !== UnterminatedString) continue;
+    const type = token.tokenType;
+    if (type !== UnterminatedString && type !== TypographicString) continue;
+    const subject = { file: source.path, start: token.startOffset, end: tokenEnd(token) };
     diagnostics.push(
-      diag('lex-unterminated-string', {
-        summary: 'this string has no closing quote',
-        detail: 'A string ends on the line it starts: add the closing `"`. Inside a string, write `\\"` for a quote and `\\\\` for a backslash.',
-        subject: { file: source.path, start: token.startOffset, end: tokenEnd(token) },
-      }),
+      type === UnterminatedString
+        ? diag('lex-unterminated-string', {
+            summary: 'this string has no closing quote',
+            detail: 'A string ends on the line it starts: add the closing `"`. Inside a string, write `\\"` for a quote and `\\\\` for a backslash.',
+            subject,
+          })
+        : diag('lex-unexpected-char', {
+            summary: 'this string is in typographic quotes',
+            detail: 'Strings use the plain double quote `"` (typographic quotes often come from pasting out of a document): write `' + `"${token.image.slice(1, -1)}"` + '`.',
+            subject,
+          }),
     );
     // The parser reads it as the string it was meant to be, so the rest of the line still parses.
     token.tokenType = StringTok;

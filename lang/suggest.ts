@@ -11,14 +11,15 @@ const MAX_DISTANCE = 2;
  * The candidate nearest to `word`, or undefined when none is within
  * MAX_DISTANCE edits and closer than the word's own length (so `ab` never
  * "means" `xy`). Ties go to the first candidate, so callers order by preference.
- * An exact match is not a suggestion.
+ * A word that is itself a candidate needs no suggestion.
  */
 export function suggest(word: string, candidates: readonly string[]): string | undefined {
+  if (candidates.includes(word)) return undefined;
   const limit = Math.min(MAX_DISTANCE, word.length - 1);
   let best: string | undefined;
   let bestDistance = Infinity;
   for (const candidate of candidates) {
-    if (candidate === word || Math.abs(candidate.length - word.length) > limit) continue;
+    if (Math.abs(candidate.length - word.length) > limit) continue;
     const d = levenshtein(word, candidate, limit);
     if (d <= limit && d < bestDistance) {
       best = candidate;

@@ -728,7 +728,8 @@ class Builder {
 
   string(t: IToken): A.Lit<string> {
     const image = t.image;
-    const terminated = /^"(?:[^"\\\n\r]|\\[^\n\r])*"$/.test(image);
+    // A string the lexer already reported (unterminated, typographic quotes) still gets its best value.
+    const terminated = /^"(?:[^"\\\n\r]|\\[^\n\r])*"$/.test(image) || /^[\u201c\u201d\u201e].*[\u201c\u201d]$/.test(image);
     const inner = image.slice(1, terminated ? -1 : undefined);
     return { value: inner.replace(/\\(.)/g, '$1'), text: image, span: this.span(t) };
   }
@@ -773,7 +774,13 @@ class Builder {
       part.lastIndex = pos;
       const m = part.exec(text);
       if (!m) {
-        const dayHint = /^[0-9]+d$/.test(text) ? ` For days, write hours: \`${Number(text.slice(0, -1)) * 24}h\`.` : '';
+        const hours = /^[0-9]+d$/.test(text) ? Number(text.slice(0, -1)) * 24 : undefined;
+        const dayHint =
+          hours === undefined
+            ? ''
+            : hours * 3600 <= kind.max
+              ? ` For days, write hours: \`${hours}h\`.`
+              : ` For days, write hours (at most \`${kind.max / 3600}h\` here).`;
         return this.badDuration(
           t,
           `\`${text}\` is not a duration`,

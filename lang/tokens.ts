@@ -77,6 +77,8 @@ export const Drain = keyword('drain');
 export const String = createToken({ name: 'String', pattern: /"(?:[^"\\\n\r]|\\[^\n\r])*"/ });
 /** A string that reaches the end of its line: lexer.ts reports it and hands the parser a String. */
 export const UnterminatedString = createToken({ name: 'UnterminatedString', pattern: /"(?:[^"\\\n\r]|\\[^\n\r])*\\?/ });
+/** A string in typographic quotes (pasted from a document): lexer.ts reports it and hands the parser a String. */
+export const TypographicString = createToken({ name: 'TypographicString', pattern: /[\u201c\u201d\u201e][^\u201c\u201d"\n\r]*[\u201c\u201d]/ });
 export const LBrace = createToken({ name: 'LBrace', pattern: '{' });
 export const RBrace = createToken({ name: 'RBrace', pattern: '}' });
 export const Comma = createToken({ name: 'Comma', pattern: ',' });
@@ -97,6 +99,7 @@ export const allTokens: readonly TokenType[] = [
   Comment,
   String,
   UnterminatedString,
+  TypographicString,
   LBrace,
   RBrace,
   Comma,
