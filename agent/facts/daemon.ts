@@ -4,18 +4,18 @@
  * `maxlen, group, port, ttl` inside the parentheses; older ones print only
  * `mcast` and `syncid`. lvsc configures the interface and the sync id.
  */
-import { cmd } from '../../compiler/command.js';
 import type { SyncDaemon } from '../../compiler/state.js';
 import type { Fact } from './fact.js';
-import { ipvsadmFailure } from './ipvs.js';
+import { ipvsadmCommand, ipvsadmFailure, ipvsNotLoaded } from './ipvs.js';
 
 const LINE = /^(master|backup) sync daemon \((.*)\)\s*$/;
 
 export const daemonFact: Fact<SyncDaemon[]> = {
   name: 'daemon',
   tool: 'ipvsadm',
-  command: () => cmd('ipvsadm', '-Ln', '--daemon'),
+  command: () => ipvsadmCommand('-Ln', '--daemon'),
   parse(stdout) {
+    if (ipvsNotLoaded(stdout)) return { value: [], warnings: [] };
     const value: SyncDaemon[] = [];
     const warnings: string[] = [];
     for (const line of stdout.split('\n')) {

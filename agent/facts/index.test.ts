@@ -7,7 +7,7 @@
  */
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cmd, commandLine, type Command } from '../../compiler/command.js';
@@ -88,17 +88,18 @@ test('one round trip on this machine: a director\'s facts read into a host state
     const batch = factBatch({ director: true, sysctlKeys: ['net.ipv4.ip_forward', 'net.ipv4.lvsc_no_such_key'], files: [rules, join(dir, 'missing')] });
     t.deepEqual(
       batch.facts.map((f) => f.name),
-      ['ipvs', 'thresholds', 'timeouts', 'daemon', 'addresses', 'routes', 'routes6', 'links', 'fou', 'modules', 'nft', 'sysctl', 'files'],
+      ['modules', 'ipvs', 'thresholds', 'timeouts', 'daemon', 'addresses', 'routes', 'routes6', 'links', 'fou', 'nft', 'sysctl', 'files'],
     );
     const host = batch.read(run(['sh'], batch.command));
     t.true(host.state.addresses.some((a) => a.dev === 'lo' && a.address === '127.0.0.1' && a.prefix === 8));
     t.deepEqual(host.state.files, { [rules]: '-A -t 10.1.0.100:80 -s wlc\n' });
     t.regex(host.state.sysctls['net.ipv4.ip_forward'], /^[01]$/);
     t.true(host.warnings.some((w) => w.fact === 'sysctl' && w.message.includes('net.ipv4.lvsc_no_such_key does not exist')));
-    // This machine may or may not have ipvsadm and an IPVS kernel: either way the table is read or an error says why.
+    // This machine may or may not have ipvsadm and IPVS: either way the table is read (empty where ip_vs is not loaded) or an error says why.
     const ipvs = host.results.get('ipvs')!;
     if (ipvs.ok) t.deepEqual(host.state.ipvs, ipvs.value);
     else t.true(host.errors.some((e) => e.fact === 'ipvs' && ['missing-tool', 'unsupported'].includes(e.error!.kind)), JSON.stringify(host.errors));
+    if (!existsSync('/proc/net/ip_vs')) t.deepEqual(host.results.get('timeouts'), { ok: true, value: null, warnings: [] }, 'reading IPVS facts must not load ip_vs');
     t.false(host.errors.some((e) => e.fact === 'batch'), JSON.stringify(host.errors));
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -56,9 +56,11 @@ export interface FactRequest {
 
 /** The facts for a request, in the order the batch runs them. */
 export function hostFacts(request: FactRequest): Fact<unknown>[] {
-  const facts: Fact<unknown>[] = [];
+  // Modules first: later commands may make the kernel load one (`ip fou show` asks for the fou
+  // netlink family, nft for nf_tables), and the modules fact must see the host as it was.
+  const facts: Fact<unknown>[] = [modulesFact];
   if (request.director) facts.push(ipvsFact, thresholdsFact, timeoutsFact, daemonFact);
-  facts.push(addressesFact, routesFact, routes6Fact, linksFact, fouFact, modulesFact, nftFact);
+  facts.push(addressesFact, routesFact, routes6Fact, linksFact, fouFact, nftFact);
   if (request.sysctlKeys.length) facts.push(sysctlFact(request.sysctlKeys));
   if (request.files.length) facts.push(filesFact(request.files));
   return facts;

@@ -7,8 +7,13 @@
  * director lists as `Local` in `-L` but `-g` in `-S` (so it reads as `dr`);
  * fwmarks of 2^31 and above come back from ipvsadm 1.31 as negative numbers
  * (converted back); `-p` always carries its number.
+ *
+ * Reading must not change the host: ipvsadm runs `modprobe ip_vs` itself when
+ * IPVS is not loaded, so every ipvsadm fact first checks /proc/net/ip_vs
+ * (present, per network namespace, once ip_vs is loaded or built in) and
+ * without it prints one known line instead: no module, no table.
  */
-import { cmd } from '../../compiler/command.js';
+import { cmd, type Command } from '../../compiler/command.js';
 import { parseIpvsadmSave } from '../../compiler/ipvsadm.js';
 import type { IpvsService } from '../../compiler/state.js';
 import type { Fact, FactError } from './fact.js';
@@ -23,10 +28,28 @@ export function ipvsadmFailure(status: number, stderr: string): FactError | unde
   return undefined;
 }
 
+/** What the ipvsadm facts print instead of running ipvsadm when IPVS is not loaded. */
+export const IPVS_NOT_LOADED = 'lvsc: ip_vs is not loaded (no /proc/net/ip_vs)';
+
+/** `ipvsadm ARGS`, run only where IPVS is loaded (see above); a missing ipvsadm exits 127 either way. */
+export function ipvsadmCommand(...args: string[]): Command {
+  const script = [
+    `command -v ipvsadm >/dev/null 2>&1 || { echo 'ipvsadm: not found' >&2; exit 127; }`,
+    `if [ -e /proc/net/ip_vs ]; then exec ipvsadm "$@"; fi`,
+    `echo '${IPVS_NOT_LOADED}'`,
+  ].join('\n');
+  return cmd('sh', '-c', script, 'sh', ...args);
+}
+
+/** Whether the output is the not-loaded line rather than ipvsadm's. */
+export function ipvsNotLoaded(stdout: string): boolean {
+  return stdout.trim() === IPVS_NOT_LOADED;
+}
+
 export const ipvsFact: Fact<IpvsService[]> = {
   name: 'ipvs',
   tool: 'ipvsadm',
-  command: () => cmd('ipvsadm', '-Sn'),
-  parse: (stdout) => parseIpvsadmSave(stdout),
+  command: () => ipvsadmCommand('-Sn'),
+  parse: (stdout) => (ipvsNotLoaded(stdout) ? { value: [], warnings: [] } : parseIpvsadmSave(stdout)),
   whenFailed: ipvsadmFailure,
 };

@@ -4,11 +4,10 @@
  * and `-y` of `-a/-e`). `mergeThresholds` puts them into the services read by
  * the ipvs fact, matching by identity.
  */
-import { cmd } from '../../compiler/command.js';
 import { parseEndpoint, parseListServiceLine } from '../../compiler/ipvsadm.js';
 import { destinationKey, serviceKey, type IpvsService, type ServiceId } from '../../compiler/state.js';
 import type { Fact, Parsed } from './fact.js';
-import { ipvsadmFailure } from './ipvs.js';
+import { ipvsadmCommand, ipvsadmFailure, ipvsNotLoaded } from './ipvs.js';
 
 export interface DestinationThresholds {
   readonly address: string;
@@ -29,8 +28,9 @@ const DEST = /^\s+->\s+(\S+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s*$/;
 export const thresholdsFact: Fact<ServiceThresholds[]> = {
   name: 'thresholds',
   tool: 'ipvsadm',
-  command: () => cmd('ipvsadm', '-Ln', '--thresholds'),
+  command: () => ipvsadmCommand('-Ln', '--thresholds'),
   parse(stdout) {
+    if (ipvsNotLoaded(stdout)) return { value: [], warnings: [] };
     const value: { service: ServiceId; destinations: DestinationThresholds[] }[] = [];
     const warnings: string[] = [];
     let current: (typeof value)[number] | undefined;

@@ -1,16 +1,19 @@
-/** `ipvsadm -Ln --timeout` → the tcp, tcpfin and udp timeouts (seconds) `--set` changes. */
-import { cmd } from '../../compiler/command.js';
+/**
+ * `ipvsadm -Ln --timeout` → the tcp, tcpfin and udp timeouts (seconds) `--set`
+ * changes; null where IPVS is not loaded (the kernel's defaults apply once it is).
+ */
 import type { Timeouts } from '../../compiler/state.js';
 import type { Fact } from './fact.js';
-import { ipvsadmFailure } from './ipvs.js';
+import { ipvsadmCommand, ipvsadmFailure, ipvsNotLoaded } from './ipvs.js';
 
 const LINE = /^Timeout \(tcp tcpfin udp\):\s+(\d+)\s+(\d+)\s+(\d+)\s*$/;
 
 export const timeoutsFact: Fact<Timeouts | null> = {
   name: 'timeouts',
   tool: 'ipvsadm',
-  command: () => cmd('ipvsadm', '-Ln', '--timeout'),
+  command: () => ipvsadmCommand('-Ln', '--timeout'),
   parse(stdout) {
+    if (ipvsNotLoaded(stdout)) return { value: null, warnings: [] };
     const warnings: string[] = [];
     let value: Timeouts | null = null;
     for (const line of stdout.split('\n')) {

@@ -157,9 +157,11 @@ capture_local() {
 
   run_case modules this-kernel "$here: a kernel without loadable-module support and no /lib/modules" '{}'
 
-  run_case ipvs no-ipvs-kernel "$here: ipvsadm 1.31 installed, kernel without IPVS" '{}'
-  CAPTURE_PATH=/nonexistent run_case ipvs not-installed "$here: run with PATH=/nonexistent, as on a host without ipvsadm" '{}'
-  CAPTURE_PATH=/nonexistent run_case nft not-installed "$here: run with PATH=/nonexistent, as on a host without nft" '{}'
+  run_case ipvs no-ipvs-kernel "$here: ipvsadm 1.31 installed, kernel without IPVS (no /proc/net/ip_vs)" '{}'
+  run_case timeouts no-ipvs-kernel "$here: ipvsadm 1.31 installed, kernel without IPVS (no /proc/net/ip_vs)" '{}'
+  # PATH=/bin holds sh but neither ipvsadm nor nft (Debian keeps them in /usr/sbin).
+  CAPTURE_PATH=/bin run_case ipvs not-installed "$here: run with PATH=/bin, as on a host without ipvsadm" '{}'
+  CAPTURE_PATH=/bin run_case nft not-installed "$here: run with PATH=/bin, as on a host without nft" '{}'
 
   run_case nft no-table "$here: nftables $(nft --version | awk '{print $2}'), no lvsc table yet" '{}'
   local rules='[{"family":4,"proto":"tcp","address":"10.2.0.100","ports":[80,443],"mark":10},{"family":6,"proto":"tcp","address":"2001:db8:2::100","ports":[443],"mark":11},{"family":4,"proto":"udp","address":"10.2.0.101","ports":[53,5060],"mark":2147483648},{"family":4,"proto":"sctp","address":"10.2.0.102","ports":[],"mark":12}]'
