@@ -18,6 +18,7 @@
 import {
   CstParser,
   EOF,
+  tokenMatcher,
   type CstNode,
   type IParserErrorMessageProvider,
   type IRecognitionException,
@@ -25,6 +26,9 @@ import {
   type TokenType,
 } from 'chevrotain';
 import * as T from './tokens.js';
+
+/** The keywords that continue an ssh line: never taken as its target. */
+const SSH_OPTION_KEYWORDS: ReadonlySet<TokenType> = new Set([T.User, T.Key, T.Port, T.Via, T.Sudo]);
 
 /**
  * What Chevrotain knows about a syntax error, kept as data: the provider below
@@ -91,11 +95,38 @@ export class LvsParser extends CstParser {
 
   private readonly defaultsAlts = [{ ALT: () => this.SUBRULE(this.ssh) }, { ALT: () => this.SUBRULE(this.sudo) }];
 
+  /**
+   * ssh user names and ~/.ssh/config aliases are not lvsc names: a user may be
+   * called `ops` and an alias `gateway`. A keyword is taken as one when it
+   * stands on the same line (a keyword starting the next line is the next
+   * statement, and a missing value is reported as missing).
+   */
+  private keywordOnSameLine(): boolean {
+    return tokenMatcher(this.LA(1), T.Keyword) && !this.nextStartsLine();
+  }
+
+  private readonly sshTargetOption = {
+    GATE: () => {
+      const next = this.LA(1).tokenType;
+      return next === T.Word || (!SSH_OPTION_KEYWORDS.has(next) && this.keywordOnSameLine());
+    },
+    DEF: () =>
+      this.OR2([
+        { ALT: () => this.CONSUME(T.Word, { LABEL: 'target' }) },
+        { ALT: () => this.CONSUME(T.Keyword, { LABEL: 'target' }) },
+      ]),
+  };
+
+  private readonly userValueAlts = [
+    { ALT: () => this.CONSUME1(T.Word, { LABEL: 'user' }) },
+    { GATE: () => this.keywordOnSameLine(), ALT: () => this.CONSUME1(T.Keyword, { LABEL: 'user' }) },
+  ];
+
   private readonly sshAlts = [
     {
       ALT: () => {
         this.CONSUME(T.User);
-        this.CONSUME1(T.Word, { LABEL: 'user' });
+        this.OR1(this.userValueAlts);
       },
     },
     {
@@ -250,7 +281,7 @@ export class LvsParser extends CstParser {
   /** `ssh [target] (user U | key "K" | port N | via HOST | sudo)*` */
   readonly ssh = this.RULE('ssh', () => {
     this.CONSUME(T.Ssh);
-    this.OPTION(() => this.CONSUME(T.Word, { LABEL: 'target' }));
+    this.OPTION(this.sshTargetOption);
     this.MANY(() => this.OR(this.sshAlts));
   });
 
