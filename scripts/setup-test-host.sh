@@ -20,6 +20,7 @@ command -v ip >/dev/null 2>&1 || need="$need iproute2"
 command -v sudo >/dev/null 2>&1 || need="$need sudo"
 command -v flock >/dev/null 2>&1 || need="$need util-linux"
 command -v nsenter >/dev/null 2>&1 || need="$need util-linux"
+command -v pgrep >/dev/null 2>&1 || need="$need procps"
 command -v useradd >/dev/null 2>&1 || need="$need passwd"
 command -v visudo >/dev/null 2>&1 || need="$need sudo"
 

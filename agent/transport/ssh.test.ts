@@ -395,12 +395,12 @@ test.serial('command timeout: the command is stopped, the connection stays usabl
   let started = Date.now();
   const error = await failure(transport.run(cmd('sleep', '31.5')));
   expectKind(t, error, 'timeout');
-  t.true(Date.now() - started < 2_000);
+  t.true(Date.now() - started < 3_000);
   t.regex(error.message, /did not finish within 0\.7 s and was stopped: sleep 31\.5/);
   // A per-call timeout overrides the default, both ways.
   started = Date.now();
   expectKind(t, await failure(transport.run(cmd('sleep', '31.6'), { timeoutMs: 300 })), 'timeout');
-  t.true(Date.now() - started < 1_500);
+  t.true(Date.now() - started < 2_500);
   // Through sudo too: sudo passes the signal on to the (root) command.
   expectKind(t, await failure(transport.run(cmd('sleep', '31.7'), { timeoutMs: 300, sudo: true })), 'timeout');
   t.is((await transport.run(cmd('sh', '-c', 'sleep 1; echo done'), { timeoutMs: 5_000 })).stdout, 'done\n');
@@ -426,7 +426,7 @@ test.serial('connect failures: nothing listening, and a dead address, fail clear
   const started = Date.now();
   const error = await failure(connect(dead, lab.sshOptions({ connectTimeoutMs: 800 })));
   expectKind(t, error, 'timeout');
-  t.true(Date.now() - started < 2_500);
+  t.true(Date.now() - started < 2_800, 'the connect timeout, not the kernel giving up on ARP (~3 s)');
   t.regex(error.message, /could not connect to a .* within 0\.8 s/);
 });
 
@@ -440,7 +440,7 @@ test.serial('killed sessions: the running command and every later one fail with 
   await lab.killSessions('e');
   const error = await running;
   expectKind(t, error, 'closed');
-  t.true(Date.now() - started < 3_000);
+  t.true(Date.now() - started < 5_000);
   t.regex(error.message, /connection to e .* was lost/);
   const later = await failure(transport.run(cmd('true')));
   expectKind(t, later, 'closed');
@@ -459,7 +459,7 @@ test.serial('a host that dies mid-run (link down, sshd killed) fails that host w
   await lab.takeDown('e');
   const error = await running;
   expectKind(t, error, 'closed');
-  t.true(Date.now() - started < 3_000, `noticed after ${Date.now() - started} ms`);
+  t.true(Date.now() - started < 5_000, `noticed after ${Date.now() - started} ms`);
   t.regex(error.message, /Keepalive timeout/);
   expectKind(t, await failure(transport.run(cmd('true'))), 'closed');
   // Reconnecting fails within the connect timeout; other hosts are unaffected.
