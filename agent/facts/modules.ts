@@ -33,6 +33,8 @@ const SCRIPT = [
 ].join('\n');
 
 const NAME = /^[A-Za-z0-9_-]+$/;
+const BEGIN = new RegExp(`^${MARK} (\\w+)$`);
+const END = new RegExp(`^${MARK} end (\\w+) (\\d+)$`);
 const norm = (name: string) => name.replace(/-/g, '_');
 
 export const modulesFact: Fact<string[]> = {
@@ -44,13 +46,13 @@ export const modulesFact: Fact<string[]> = {
     const parts = new Map<string, { lines: string[]; status: number }>();
     let current: { lines: string[]; status: number } | undefined;
     for (const line of stdout.split('\n')) {
-      const end = new RegExp(`^${MARK} end (\\w+) (\\d+)$`).exec(line);
+      const end = END.exec(line);
       if (end && current) {
         current.status = Number(end[2]);
         current = undefined;
         continue;
       }
-      const begin = new RegExp(`^${MARK} (\\w+)$`).exec(line);
+      const begin = BEGIN.exec(line);
       if (begin) {
         current = { lines: [], status: -1 };
         parts.set(begin[1], current);

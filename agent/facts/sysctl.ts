@@ -44,8 +44,10 @@ export function sysctlFact(keys: readonly string[]): Fact<Record<string, string>
     tool: 'sysctl',
     command: () => cmd('sysctl', '-e', ...valid),
     parse,
-    // sysctl fails on a key it may not read (permission denied) but still prints the others.
+    // sysctl fails on a key it may not read (permission denied) but still prints the others,
+    // and with no key at all (every key given was refused) it only complains.
     whenFailed(status, stderr, stdout) {
+      if (valid.length === 0) return parse('');
       if (stdout.trim() === '') return undefined;
       const parsed = parse(stdout);
       return { value: parsed.value, warnings: [...parsed.warnings, `sysctl exited with status ${status}: ${firstLines(stderr)}`] };

@@ -155,6 +155,9 @@ capture_local() {
   run_case sysctl netns "$here: set all/lo arp_ignore=1 arp_announce=2, ip_forward=1, v0 send_redirects=0, all rp_filter=0, tcp_rmem 4096 131072 6291456; a kernel without IPVS and without tunl0" \
     '{"keys":["net.ipv4.conf.all.arp_ignore","net.ipv4.conf.all.arp_announce","net.ipv4.conf.lo.arp_ignore","net.ipv4.conf.lo.arp_announce","net.ipv4.conf.v0.send_redirects","net.ipv4.conf.all.rp_filter","net.ipv4.ip_forward","net.ipv4.tcp_rmem","net.ipv4.vs.expire_nodest_conn","net.ipv4.conf.tunl0.rp_filter"]}'
 
+  # A key with `=` would make sysctl write it: the fact refuses it, and sysctl then gets no key at all.
+  run_case sysctl refused-key "$here: the only key asked for is 'net.ipv4.ip_forward=1'" '{"keys":["net.ipv4.ip_forward=1"]}'
+
   run_case modules this-kernel "$here: a kernel without loadable-module support and no /lib/modules" '{}'
 
   run_case ipvs no-ipvs-kernel "$here: ipvsadm 1.31 installed, kernel without IPVS (no /proc/net/ip_vs)" '{}'
