@@ -112,7 +112,9 @@ export async function acquireHostLock(transport: Transport, owner: string, optio
       // The holder never wrote its record: stop it, and report what it said if it ended.
       await transport.run(shell(RELEASE_SCRIPT, 'lvsc-unlock', path, token), { sudo: true }).catch(() => undefined);
       const outcome = await Promise.race([ended, new Promise<undefined>((r) => setTimeout(r, 1_000, undefined))]);
-      throw outcome ? lockFailure(host, path, outcome) : new HostLockError(host, undefined, `could not confirm the lvsc lock ${path} on ${host} within ${CONFIRM_WITHIN_MS / 1000} s`);
+      throw outcome
+        ? lockFailure(host, path, outcome)
+        : new HostLockError(host, undefined, `could not confirm the lvsc lock ${path} on ${host} within ${CONFIRM_WITHIN_MS / 1000} s`);
     }
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -131,12 +133,17 @@ export async function acquireHostLock(transport: Transport, owner: string, optio
     release() {
       releasing ??= (async () => {
         if (!held) return;
+        let refused = '';
         try {
-          await transport.run(shell(RELEASE_SCRIPT, 'lvsc-unlock', path, token), { sudo: true });
+          const result = await transport.run(shell(RELEASE_SCRIPT, 'lvsc-unlock', path, token), { sudo: true });
+          if (result.code !== 0) refused = result.stderr.trim() || `the record in ${path} is no longer this run's`;
         } catch {
           // The connection is gone, and with it the holder and the lock.
         }
-        await ended;
+        const gone = await Promise.race([ended.then(() => true), new Promise<false>((r) => setTimeout(r, 5_000, false))]);
+        if (!gone) {
+          throw new HostLockError(host, holder, `could not release the lvsc lock on ${host}${refused ? ` (${refused})` : ''}; closing the connection to ${host} frees it`);
+        }
         held = false;
       })();
       return releasing;
