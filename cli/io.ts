@@ -28,7 +28,9 @@ export type Outcome =
   /** The command ran and found errors (or files that are not canonical). */
   | 'failed'
   /** The command line itself is wrong: unknown option, missing file. Nothing was checked. */
-  | 'usage';
+  | 'usage'
+  /** plan: the hosts differ from the cluster description (terraform's -detailed-exitcode 2). */
+  | 'changes';
 
 export function processIo(): Io {
   for (const stream of [process.stdout, process.stderr]) {

@@ -6,15 +6,17 @@ import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from './commands/command.js';
+import { compileCommand } from './commands/compile.js';
 import { fmtCommand } from './commands/fmt.js';
+import { planCommand } from './commands/plan.js';
 import { validateCommand } from './commands/validate.js';
 import { processIo, type Io, type Outcome } from './io.js';
 import { usageLine } from './views/human.js';
 
 /** In the order `lvsc --help` lists them. */
-const COMMANDS: readonly Command[] = [validateCommand, fmtCommand];
+const COMMANDS: readonly Command[] = [validateCommand, fmtCommand, planCommand, compileCommand];
 
-export const EXIT_CODES: Readonly<Record<Outcome, number>> = { ok: 0, failed: 1, usage: 2 };
+export const EXIT_CODES: Readonly<Record<Outcome, number>> = { ok: 0, failed: 1, usage: 2, changes: 2 };
 
 export async function main(argv: readonly string[], io: Io = processIo()): Promise<number> {
   try {
@@ -75,7 +77,7 @@ Options:
   -h, --help       show this help (lvsc help <command>: a command's options)
   -V, --version    print lvsc's version
 
-Exit codes: 0 success, 1 errors found, 2 usage error.
+Exit codes: 0 success, 1 errors found, 2 usage error (plan: 2 = changes to make).
 `;
 }
 

@@ -1,0 +1,88 @@
+#!/bin/sh
+# Rendered by lvsc: the plan for host lb1 (director), in order.
+# Review before running; `lvsc apply` runs the same steps over SSH and checks the result.
+set -eu
+
+# --- prepare
+# + module ip_vs  (load)
+modprobe ip_vs
+# + module ip_vs_lblc  (load)
+modprobe ip_vs_lblc
+# + module ip_vs_mh  (load)
+modprobe ip_vs_mh
+# + sysctl net.ipv4.vs.expire_nodest_conn  ((unset) → 1)
+sysctl -q -w net.ipv4.vs.expire_nodest_conn=1
+# + sysctl net.ipv4.vs.expire_quiescent_template  ((unset) → 1)
+sysctl -q -w net.ipv4.vs.expire_quiescent_template=1
+# + file /etc/ipvsadm.rules  (render)
+mkdir -p /etc
+cat > /etc/ipvsadm.rules.lvsc-tmp <<'LVSC_EOF'
+-A -t 203.0.113.50:80 -s lblc
+-a -t 203.0.113.50:80 -r 192.0.2.30:80 -i -w 1 --tun-type ipip
+-a -t 203.0.113.50:80 -r 198.51.100.20:80 -i -w 1 --tun-type ipip
+-A -t 203.0.113.51:80 -s mh -b mh-port
+-a -t 203.0.113.51:80 -r 192.0.2.30:80 -i -w 1 --tun-type gue --tun-port 6080 --tun-nocsum
+-a -t 203.0.113.51:80 -r 198.51.100.20:80 -i -w 1 --tun-type gue --tun-port 6080 --tun-nocsum
+LVSC_EOF
+mv -f /etc/ipvsadm.rules.lvsc-tmp /etc/ipvsadm.rules
+# + file /etc/default/ipvsadm  (render)
+mkdir -p /etc/default
+cat > /etc/default/ipvsadm.lvsc-tmp <<'LVSC_EOF'
+# Rendered by lvsc for director lb1: Debian's ipvsadm service restores
+# /etc/ipvsadm.rules at boot and starts the connection-sync daemon.
+AUTO="true"
+DAEMON="none"
+IFACE=""
+SYNCID="0"
+LVSC_EOF
+mv -f /etc/default/ipvsadm.lvsc-tmp /etc/default/ipvsadm
+# + file /etc/sysctl.d/90-lvsc.conf  (render)
+mkdir -p /etc/sysctl.d
+cat > /etc/sysctl.d/90-lvsc.conf.lvsc-tmp <<'LVSC_EOF'
+# Rendered by lvsc for host lb1: the kernel settings LVS needs here.
+# lvsc owns this file; edit the cluster description instead.
+net.ipv4.vs.expire_nodest_conn = 1
+net.ipv4.vs.expire_quiescent_template = 1
+LVSC_EOF
+mv -f /etc/sysctl.d/90-lvsc.conf.lvsc-tmp /etc/sysctl.d/90-lvsc.conf
+# + file /etc/modules-load.d/lvsc.conf  (render)
+mkdir -p /etc/modules-load.d
+cat > /etc/modules-load.d/lvsc.conf.lvsc-tmp <<'LVSC_EOF'
+# Rendered by lvsc for host lb1: kernel modules loaded at boot.
+ip_vs
+ip_vs_lblc
+ip_vs_mh
+LVSC_EOF
+mv -f /etc/modules-load.d/lvsc.conf.lvsc-tmp /etc/modules-load.d/lvsc.conf
+# + file /etc/systemd/network/eth0.network.d/lvsc.conf  (render)
+mkdir -p /etc/systemd/network/eth0.network.d
+cat > /etc/systemd/network/eth0.network.d/lvsc.conf.lvsc-tmp <<'LVSC_EOF'
+# Rendered by lvsc for host lb1: lvsc's additions to eth0 (a drop-in for eth0.network)
+[Network]
+
+[Address]
+Address=203.0.113.50/32
+Label=eth0:lvs
+
+[Address]
+Address=203.0.113.51/32
+Label=eth0:lvs
+LVSC_EOF
+mv -f /etc/systemd/network/eth0.network.d/lvsc.conf.lvsc-tmp /etc/systemd/network/eth0.network.d/lvsc.conf
+
+# --- table
+# * ipvs batch 6 IPVS edits in one restore
+ipvsadm -R <<'LVSC_EOF'
+-A -t 203.0.113.50:80 -s lblc
+-a -t 203.0.113.50:80 -r 198.51.100.20:80 -i -w 1 --tun-type ipip
+-a -t 203.0.113.50:80 -r 192.0.2.30:80 -i -w 1 --tun-type ipip
+-A -t 203.0.113.51:80 -s mh -b mh-port
+-a -t 203.0.113.51:80 -r 198.51.100.20:80 -i -w 1 --tun-type gue --tun-port 6080 --tun-nocsum
+-a -t 203.0.113.51:80 -r 192.0.2.30:80 -i -w 1 --tun-type gue --tun-port 6080 --tun-nocsum
+LVSC_EOF
+
+# --- vip
+# + address eth0 203.0.113.50/32  (label eth0:lvs)
+ip addr add 203.0.113.50/32 dev eth0 label eth0:lvs
+# + address eth0 203.0.113.51/32  (label eth0:lvs)
+ip addr add 203.0.113.51/32 dev eth0 label eth0:lvs
