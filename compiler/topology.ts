@@ -4,7 +4,7 @@
  * to an address. Validation rules and the desired-state builder both ask
  * these questions, so the answers live here once.
  */
-import { addressClass, contains, parseCidr } from '../lang/address.js';
+import { addressClass, contains, parseCidr, type Cidr } from '../lang/address.js';
 import type { Cluster, Host, Interface, RealServer, Service } from './ir.js';
 import { directorNames, serviceFamily } from './ir.js';
 import type { Family, Method } from './state.js';
@@ -36,18 +36,27 @@ export function sharedSegment(server: Host, director: Host, family: Family): Seg
 
 export type RouteKind = 'connected' | 'route' | 'gateway';
 
+/** Parsed networks, once per interface or route (routeKind runs once per destination: 100,000 times). */
+const parsedNetworks = new WeakMap<object, Cidr | undefined>();
+function networkOfNode(node: { readonly network: string } | { readonly dst: string }): Cidr | undefined {
+  if (parsedNetworks.has(node)) return parsedNetworks.get(node);
+  const net = parseCidr('network' in node ? node.network : node.dst);
+  parsedNetworks.set(node, net);
+  return net;
+}
+
 /** How `from` reaches `address`: on a connected segment, by an explicit route, or only by its default gateway. */
 export function routeKind(from: Host, address: string): RouteKind | undefined {
   for (const i of from.interfaces) {
-    const net = parseCidr(i.network);
+    const net = networkOfNode(i);
     if (net && contains(net, address)) return 'connected';
   }
   for (const r of from.routes) {
-    const net = parseCidr(r.dst);
+    const net = networkOfNode(r);
     if (net && net.prefix > 0 && contains(net, address)) return 'route';
   }
   for (const r of from.routes) {
-    const net = parseCidr(r.dst);
+    const net = networkOfNode(r);
     if (net && net.prefix === 0 && contains(net, address)) return 'gateway';
   }
   const family = address.includes(':') ? 6 : 4;
@@ -103,6 +112,24 @@ export function resolveRip(cluster: Cluster, service: Service, server: RealServe
   const link = sharedSegment(host, director, family);
   if (!link) return { ok: false, why: 'no-segment', candidates: sameFamily };
   return { ok: true, address: link.server.address, family, iface: link.server, link };
+}
+
+/** Every (service, server) pair that names a host, indexed once per cluster. */
+const usesCache = new WeakMap<Cluster, Map<string, { service: Service; server: RealServer }[]>>();
+export function serverUses(cluster: Cluster, host: string): readonly { service: Service; server: RealServer }[] {
+  let index = usesCache.get(cluster);
+  if (!index) {
+    index = new Map();
+    for (const service of cluster.services) {
+      for (const server of service.servers) {
+        let list = index.get(server.host);
+        if (!list) index.set(server.host, (list = []));
+        list.push({ service, server });
+      }
+    }
+    usesCache.set(cluster, index);
+  }
+  return index.get(host) ?? [];
 }
 
 /** A compact description of a host's addresses for messages: `web4 (10.1.1.14/24)`. */

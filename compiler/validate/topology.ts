@@ -5,8 +5,8 @@
  */
 import { diag } from '../../lang/diagnostics.js';
 import { addressClass } from '../../lang/address.js';
-import { serviceFamily, type Host, type RealServer, type Service } from '../ir.js';
-import { activeDirector, describeAddresses, directorHosts, resolveRip, sharedSegment } from '../topology.js';
+import { serviceFamily, type Host, type RealServer } from '../ir.js';
+import { activeDirector, describeAddresses, directorHosts, resolveRip, serverUses, sharedSegment } from '../topology.js';
 import type { RuleContext, ServerRule, HostRule } from './context.js';
 
 function who(host: Host): string {
@@ -154,8 +154,7 @@ export const tunRoutable: ServerRule = (server, service, ctx) => {
 
 /** One host serving by NAT (gateway = director) and by DR/TUN (gateway ≠ director) cannot satisfy both. */
 export const gatewayNeedsAgree: HostRule = (host, ctx) => {
-  const uses: { service: Service; server: RealServer }[] = [];
-  for (const service of ctx.cluster.services) for (const server of service.servers) if (server.host === host.name) uses.push({ service, server });
+  const uses = serverUses(ctx.cluster, host.name);
   const nat = uses.filter((u) => u.server.forward?.method === 'nat');
   const direct = uses.filter((u) => u.server.forward?.method === 'dr' || u.server.forward?.method === 'tun');
   if (!nat.length || !direct.length) return;
