@@ -111,11 +111,16 @@ test('host: ssh options after the target, and a host-level sudo on the next line
   t.deepEqual([s.port?.value, s.port?.span, s.via?.value, s.via?.span, Boolean(s.sudo)], [2222, marks[1], 'lb1', marks[2], true]);
 });
 
-test('ssh user names and aliases may be keywords when they stand on the ssh line', (t) => {
-  const { file, marks } = clean('defaults { ssh user <|ops|> sudo }\nhost a {\n  ssh <|gateway|> user <|host|>\n}');
+test('an ssh user name may be a keyword the ssh line cannot continue with', (t) => {
+  const { file, marks } = clean('defaults { ssh user <|ops|> sudo }\nhost a {\n  ssh 10.0.0.1 user <|server|>\n}');
   t.deepEqual([(file.items[0] as A.DefaultsNode).body[0].user?.value, (file.items[0] as A.DefaultsNode).body[0].user?.span], ['ops', marks[0]]);
   const s = host(file).body[0] as A.SshStmt;
-  t.deepEqual([s.target?.host.value, s.target?.isAddress, s.target?.span, s.user?.value, s.user?.span], ['gateway', false, marks[1], 'host', marks[2]]);
+  t.deepEqual([s.user?.value, s.user?.span], ['server', marks[1]]);
+  // `sudo` could continue the line: it is not taken as the user.
+  t.deepEqual(
+    parse(source('defaults { ssh user sudo }')).diagnostics.map((d) => d.summary),
+    ['expected a user name after `user`, found `sudo`'],
+  );
   // On the next line, a keyword is the next statement: the missing user is reported as missing.
   const r = parse(source('host b {\n  ssh user\n  interface eth0 10.0.0.1/24\n}'));
   t.deepEqual(

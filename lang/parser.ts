@@ -27,8 +27,12 @@ import {
 } from 'chevrotain';
 import * as T from './tokens.js';
 
-/** The keywords that continue an ssh line: never taken as its target. */
-const SSH_OPTION_KEYWORDS: ReadonlySet<TokenType> = new Set([T.User, T.Key, T.Port, T.Via, T.Sudo]);
+/** Keywords that may follow an ssh line where they stand (its options, its block's statements, the next item): never a user name. */
+const NOT_A_USER: ReadonlySet<TokenType> = new Set([
+  T.User, T.Key, T.Port, T.Via, T.Sudo,
+  T.Ssh, T.Interface, T.Gateway, T.Route,
+  T.Defaults, T.Host, T.Director, T.Timeouts, T.Service,
+]);
 
 /**
  * What Chevrotain knows about a syntax error, kept as data: the provider below
@@ -96,30 +100,19 @@ export class LvsParser extends CstParser {
   private readonly defaultsAlts = [{ ALT: () => this.SUBRULE(this.ssh) }, { ALT: () => this.SUBRULE(this.sudo) }];
 
   /**
-   * ssh user names and ~/.ssh/config aliases are not lvsc names: a user may be
-   * called `ops` and an alias `gateway`. A keyword is taken as one when it
-   * stands on the same line (a keyword starting the next line is the next
-   * statement, and a missing value is reported as missing).
+   * An ssh user name is a Linux account, not an lvsc name: it may be a word
+   * the language uses elsewhere (`ssh user ops`). A keyword is taken as the
+   * user when it stands on the same line and could not go on the ssh line or
+   * its block: `ssh user sudo` is a missing name, not a user called sudo.
    */
-  private keywordOnSameLine(): boolean {
-    return tokenMatcher(this.LA(1), T.Keyword) && !this.nextStartsLine();
+  private userKeyword(): boolean {
+    const next = this.LA(1);
+    return tokenMatcher(next, T.Keyword) && !NOT_A_USER.has(next.tokenType) && !this.nextStartsLine();
   }
-
-  private readonly sshTargetOption = {
-    GATE: () => {
-      const next = this.LA(1).tokenType;
-      return next === T.Word || (!SSH_OPTION_KEYWORDS.has(next) && this.keywordOnSameLine());
-    },
-    DEF: () =>
-      this.OR2([
-        { ALT: () => this.CONSUME(T.Word, { LABEL: 'target' }) },
-        { ALT: () => this.CONSUME(T.Keyword, { LABEL: 'target' }) },
-      ]),
-  };
 
   private readonly userValueAlts = [
     { ALT: () => this.CONSUME1(T.Word, { LABEL: 'user' }) },
-    { GATE: () => this.keywordOnSameLine(), ALT: () => this.CONSUME1(T.Keyword, { LABEL: 'user' }) },
+    { GATE: () => this.userKeyword(), ALT: () => this.CONSUME1(T.Keyword, { LABEL: 'user' }) },
   ];
 
   private readonly sshAlts = [
@@ -281,7 +274,7 @@ export class LvsParser extends CstParser {
   /** `ssh [target] (user U | key "K" | port N | via HOST | sudo)*` */
   readonly ssh = this.RULE('ssh', () => {
     this.CONSUME(T.Ssh);
-    this.OPTION(this.sshTargetOption);
+    this.OPTION(() => this.CONSUME(T.Word, { LABEL: 'target' }));
     this.MANY(() => this.OR(this.sshAlts));
   });
 

@@ -24,8 +24,8 @@ type Children = Record<string, CstElement[] | undefined>;
 const NAME = /^[a-z][a-z0-9_-]*$/;
 /** A user name as ssh and Linux accept it. */
 const USER = /^[A-Za-z_][A-Za-z0-9_.-]*\$?$/;
-/** A DNS name or ~/.ssh/config alias. */
-const HOSTNAME = /^[A-Za-z0-9](?:[A-Za-z0-9_-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9_-]*[A-Za-z0-9])?)*\.?$/;
+/** A DNS name or ~/.ssh/config alias (an alias may be any lvsc host name, so `_` and a final `-` too). */
+const HOSTNAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
 const DIGITS = /^[0-9]+$/;
 
 /** ipvsadm's MAX_TIMEOUT: 31 days, for `-p` and `--set`. */
