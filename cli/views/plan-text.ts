@@ -8,15 +8,15 @@ import { structuredPatch } from 'diff';
 import type { HostPlan, Plan, Step } from '../../compiler/plan.js';
 import { summarize } from '../../compiler/plan.js';
 import type { IpvsDestination, IpvsService } from '../../compiler/state.js';
+import { sgr } from './ansi.js';
 
 export interface PlanStyle {
   readonly color: boolean;
 }
 
-type Paint = (s: string) => string;
 function paints(color: boolean) {
-  const sgr = (open: string): Paint => (color ? (s) => `\x1b[${open}m${s}\x1b[0m` : (s) => s);
-  return { create: sgr('32'), update: sgr('33'), delete: sgr('31'), bold: sgr('1'), dim: sgr('2'), hunk: sgr('36') };
+  const paint = sgr(color);
+  return { create: paint('32'), update: paint('33'), delete: paint('31'), bold: paint('1'), hunk: paint('36') };
 }
 
 const SYMBOL: Record<Step['action'], string> = { create: '+', update: '~', delete: '-' };
