@@ -88,6 +88,9 @@ const SERVICE_PORTS: Record<string, number> = {
 
 const CSUM_WORDS = new Set(['csum', 'nocsum', 'remcsum']);
 
+/** The CST children of a server statement that can hold its last token. */
+const SERVER_LAST_KEYS = ['host', 'port', 'weight', 'upper', 'lower', 'drain', 'forward'];
+
 /** The CST rules that make up each block's body. */
 const ITEM_RULES = ['defaults', 'host', 'director', 'timeouts', 'service'];
 const HOST_RULES = ['ssh', 'interface', 'gateway', 'route'];
@@ -127,19 +130,33 @@ function toks(c: Children, key: string): IToken[] {
   return out;
 }
 
-/** Widen `range` to every real token under `node` (no closure: this runs for every statement). */
+/**
+ * Widen `range` to the real tokens under `node`. Each child array is in
+ * source order, so only its first and last real elements can move the edges
+ * (this runs for every statement: no closure, no full walk).
+ */
 function extendRange(node: CstNode, range: { start: number; end: number }): void {
   const c = node.children;
-  for (const key in c) {
-    for (const e of c[key]) {
-      if (isToken(e)) {
-        if (e.isInsertedInRecovery || Number.isNaN(e.startOffset)) continue;
-        if (e.startOffset < range.start) range.start = e.startOffset;
-        const stop = e.startOffset + e.image.length;
-        if (stop > range.end) range.end = stop;
-      } else extendRange(e, range);
-    }
+  const keys = Object.keys(c);
+  for (let k = 0; k < keys.length; k++) {
+    const list = c[keys[k]];
+    const n = list.length;
+    for (let i = 0; i < n; i++) if (extendBy(list[i], range)) break;
+    for (let i = n - 1; i >= 0; i--) if (extendBy(list[i], range)) break;
   }
+}
+
+/** Widen `range` by one element; false for a token invented in recovery (look at the next one). */
+function extendBy(e: CstElement, range: { start: number; end: number }): boolean {
+  if ('children' in e) {
+    extendRange(e, range);
+    return true;
+  }
+  if (e.isInsertedInRecovery || Number.isNaN(e.startOffset)) return false;
+  if (e.startOffset < range.start) range.start = e.startOffset;
+  const stop = e.startOffset + e.image.length;
+  if (stop > range.end) range.end = stop;
+  return true;
 }
 
 function nodes(c: Children, key: string): CstNode[] {
@@ -582,7 +599,7 @@ class Builder {
 
   server(n: CstNode): A.ServerStmt | undefined {
     const c = n.children;
-    const span = this.extent(n);
+    const span = this.serverSpan(c) ?? this.extent(n);
     const hostTok = tok(c, 'host');
     if (!span || !hostTok) return undefined;
     const stmt: Mutable<A.ServerStmt> = { kind: 'server', span, host: this.name(hostTok, 'host') };
@@ -630,6 +647,35 @@ class Builder {
       }
     }
     return stmt;
+  }
+
+  /**
+   * The span of a server statement without walking it: from `server` to the
+   * last value of any of its options (a file can hold 100,000 server lines).
+   * Undefined when recovery invented its keyword, for the general walk.
+   */
+  serverSpan(c: Children): Span | undefined {
+    const keyword = tok(c, 'Server');
+    if (!keyword) return undefined;
+    let end = keyword.startOffset + keyword.image.length;
+    for (let k = 0; k < SERVER_LAST_KEYS.length; k++) {
+      const list = c[SERVER_LAST_KEYS[k]];
+      if (!list) continue;
+      for (let i = list.length - 1; i >= 0; i--) {
+        const e = list[i];
+        if ('children' in e) {
+          const inner = this.extent(e);
+          if (!inner) continue;
+          if (inner.end > end) end = inner.end;
+        } else {
+          if (e.isInsertedInRecovery || Number.isNaN(e.startOffset)) continue;
+          const stop = e.startOffset + e.image.length;
+          if (stop > end) end = stop;
+        }
+        break;
+      }
+    }
+    return { file: this.source.path, start: keyword.startOffset, end };
   }
 
   // ----------------------------------------------------------- settings given once
