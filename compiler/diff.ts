@@ -265,7 +265,7 @@ function diffRoutes(desired: readonly RouteState[], live: readonly RouteState[],
   }
 }
 
-function diffSysctls(desired: Readonly<Record<string, string>>, live: Readonly<Record<string, string>>, ownership: Ownership, out: Step[]): void {
+function diffSysctls(desired: Readonly<Record<string, string>>, live: Readonly<Record<string, string>>, out: Step[]): void {
   for (const [key, value] of Object.entries(desired)) {
     const have = live[key];
     if (have === value) continue;
@@ -282,6 +282,16 @@ function diffSysctls(desired: Readonly<Record<string, string>>, live: Readonly<R
       }),
     );
   }
+}
+
+/**
+ * Sysctls lvsc set and no longer wants go back to the kernel defaults. Called
+ * after the addresses are diffed, so that within the cleanup phase a real
+ * server's VIP leaves lo (or tunl0) before arp_ignore/arp_announce (or
+ * rp_filter) return to their defaults: the reverse of the order they were set
+ * in. The other way round the host would answer ARP for a VIP it still holds.
+ */
+function resetSysctls(desired: Readonly<Record<string, string>>, live: Readonly<Record<string, string>>, ownership: Ownership, out: Step[]): void {
   for (const key of ownership.sysctls) {
     if (key in desired) continue;
     const def = sysctlDefault(key);
@@ -343,10 +353,11 @@ function diffFwmarkRules(desired: HostState['fwmarkRules'], live: HostState['fwm
 export function diffHost(desired: HostState, live: HostState, options: DiffOptions): Step[] {
   const out: Step[] = [];
   diffModules(desired.modules, live.modules, out);
-  diffSysctls(desired.sysctls, live.sysctls, options.ownership, out);
+  diffSysctls(desired.sysctls, live.sysctls, out);
   diffLinks(desired.links, live.links, options.ownership, out);
   diffRoutes(desired.routes, live.routes, out);
   diffAddresses(desired.addresses, live.addresses, options.ownership, options.director, out);
+  resetSysctls(desired.sysctls, live.sysctls, options.ownership, out);
   if (options.director) {
     diffIpvs(desired.ipvs ?? [], live.ipvs ?? [], out);
     const t = desired.timeouts;
