@@ -254,8 +254,18 @@ export class LvsParser extends CstParser {
   parseFile(tokens: IToken[], text: string): ParseOutput {
     this.text = text;
     this.input = tokens;
-    const cst = this.file();
-    return { cst, errors: this.errors };
+    // Chevrotain signals and recovers from each syntax error with an exception;
+    // capturing a stack trace for each made a file with thousands of errors take
+    // seconds. Nothing here needs those traces: the errors become diagnostics.
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    try {
+      const cst = this.file();
+      return { cst, errors: this.errors };
+    } finally {
+      Error.stackTraceLimit = limit;
+      this.text = '';
+    }
   }
 
   readonly file = this.RULE('file', () => {

@@ -146,8 +146,10 @@ const TOP_LEVEL = new Set(BLOCKS.file.holds);
 export function syntaxDiagnostics(errors: readonly IRecognitionException[], tokens: readonly IToken[], source: SourceFile): Diagnostic[] {
   const out: Diagnostic[] = [];
   const seen = new Set<string>();
+  const guesses = new Map<string, string | undefined>();
+  const braces = new Braces(tokens);
   for (const e of errors) {
-    const d = describe(e, tokens, source);
+    const d = describe(e, tokens, source, guesses, braces);
     const key = `${d.subject?.start}:${d.summary}`;
     if (seen.has(key)) continue;
     seen.add(key);
@@ -176,7 +178,13 @@ function end(t: IToken): number {
   return t.startOffset + t.image.length;
 }
 
-function describe(e: IRecognitionException, tokens: readonly IToken[], source: SourceFile): Diagnostic {
+function describe(
+  e: IRecognitionException,
+  tokens: readonly IToken[],
+  source: SourceFile,
+  guesses: Map<string, string | undefined>,
+  braces: Braces,
+): Diagnostic {
   const file = source.path;
   const info = errorInfo(e);
   const actual = isReal(e.token) && e.token.tokenType.name !== 'EOF' ? e.token : undefined;
@@ -192,8 +200,8 @@ function describe(e: IRecognitionException, tokens: readonly IToken[], source: S
   if (info.kind === 'redundant-input' || (info.kind === 'mismatch' && (expected === 'EOF' || expected === 'RBrace'))) {
     const blockRule = expected === 'RBrace' ? info.rule : 'file';
     const closesBlock = !actual || (expected === 'RBrace' && TOP_LEVEL.has(actual.image) && isKeyword(actual));
-    if (expected === 'RBrace' && closesBlock) return unclosed(tokens, index, afterPrev, prev, file);
-    if (actual) return stray(actual, actualSpan, blockRule, prev, onLaterLine);
+    if (expected === 'RBrace' && closesBlock) return unclosed(tokens, braces.openBefore(index), afterPrev, prev, file);
+    if (actual) return stray(actual, actualSpan, blockRule, prev, onLaterLine, guesses);
   }
 
   const prevName = prev?.tokenType.name ?? '';
@@ -234,7 +242,14 @@ function shown(t: IToken): string {
 }
 
 /** A token that starts no statement of the block it stands in. */
-function stray(actual: IToken, subject: Span, blockRule: string, prev: IToken | undefined, onLaterLine: boolean): Diagnostic {
+function stray(
+  actual: IToken,
+  subject: Span,
+  blockRule: string,
+  prev: IToken | undefined,
+  onLaterLine: boolean,
+  guesses: Map<string, string | undefined>,
+): Diagnostic {
   const block = BLOCKS[blockRule] ?? BLOCKS.file;
   const holds = `${block.what} holds ${listOf(block.holds)}.`;
   const word = actual.image;
@@ -277,7 +292,10 @@ function stray(actual: IToken, subject: Span, blockRule: string, prev: IToken | 
       subject,
     });
   }
-  const guess = suggest(word, block.holds) ?? suggest(word, ALL_KEYWORDS);
+  // A misspelling tends to repeat through a file: work each one out once.
+  const key = `${blockRule} ${word}`;
+  if (!guesses.has(key)) guesses.set(key, suggest(word, block.holds) ?? suggest(word, ALL_KEYWORDS));
+  const guess = guesses.get(key);
   if (guess) {
     const here = block.holds.includes(guess);
     return diag('syntax', {
@@ -298,8 +316,7 @@ function stray(actual: IToken, subject: Span, blockRule: string, prev: IToken | 
 }
 
 /** A block that reaches the end of the file, or the next top-level item, without its `}`. */
-function unclosed(tokens: readonly IToken[], index: number, subject: Span, prev: IToken | undefined, file: string): Diagnostic {
-  const open = openBrace(tokens, index);
+function unclosed(tokens: readonly IToken[], open: number | undefined, subject: Span, prev: IToken | undefined, file: string): Diagnostic {
   const header = open !== undefined ? headerOf(tokens, open) : undefined;
   const openSpan: Span | undefined = open !== undefined ? { file, start: tokens[open].startOffset, end: end(tokens[open]) } : undefined;
   return diag('syntax', {
@@ -311,15 +328,29 @@ function unclosed(tokens: readonly IToken[], index: number, subject: Span, prev:
   });
 }
 
-/** The index of the innermost `{` still open before token `index`. */
-function openBrace(tokens: readonly IToken[], index: number): number | undefined {
-  const stack: number[] = [];
-  for (let i = 0; i < index && i < tokens.length; i++) {
-    const type = tokens[i].tokenType;
-    if (type === LBrace) stack.push(i);
-    else if (type === RBrace) stack.pop();
+/** Which `{` is open before each token: worked out once per file, on the first unclosed block. */
+class Braces {
+  private innermost: Int32Array | undefined;
+
+  constructor(private readonly tokens: readonly IToken[]) {}
+
+  /** The index of the innermost `{` still open before token `index`, if any. */
+  openBefore(index: number): number | undefined {
+    if (!this.innermost) {
+      const n = this.tokens.length;
+      const innermost = new Int32Array(n + 1);
+      const stack: number[] = [];
+      for (let i = 0; i <= n; i++) {
+        innermost[i] = stack.length ? stack[stack.length - 1] : -1;
+        const type = this.tokens[i]?.tokenType;
+        if (type === LBrace) stack.push(i);
+        else if (type === RBrace) stack.pop();
+      }
+      this.innermost = innermost;
+    }
+    const open = this.innermost[Math.min(index, this.tokens.length)];
+    return open >= 0 ? open : undefined;
   }
-  return stack.at(-1);
 }
 
 /** `host lb1 {`: the block's keyword and name before its brace. */
