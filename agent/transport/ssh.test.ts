@@ -405,10 +405,11 @@ test.serial('command timeout: the command is stopped, the connection stays usabl
   expectKind(t, await failure(transport.run(cmd('sleep', '31.7'), { timeoutMs: 300, sudo: true })), 'timeout');
   t.is((await transport.run(cmd('sh', '-c', 'sleep 1; echo done'), { timeoutMs: 5_000 })).stdout, 'done\n');
   t.is((await transport.run(cmd('echo', 'still here'))).stdout, 'still here\n');
-  // The remote processes were killed, not left running.
+  // The remote processes were killed, not left running (looking only at host a's network namespace:
+  // the machine's other processes, another run of this file included, are not ours).
   let left = '';
   for (let i = 0; i < 50; i++) {
-    left = (await lab.exec('a', ['pgrep', '-f', 'sleep 31\\.[567]'])).stdout;
+    left = (await execLocal(['pgrep', '--ns', String(lab.host('a').sshdPid), '--nslist', 'net', '-f', 'sleep 31\\.[567]'])).stdout;
     if (left === '') break;
     await new Promise((r) => setTimeout(r, 50));
   }
