@@ -53,6 +53,7 @@ export function lex(source: SourceFile): LexResult {
   const comments: IToken[] = [];
   const diagnostics: Diagnostic[] = [];
   const span = (start: number, end: number) => ({ file: source.path, start, end });
+  const interned = new Map<string, string>();
   let badFrom = -1;
 
   let i = 0;
@@ -72,7 +73,14 @@ export function lex(source: SourceFile): LexResult {
         else break;
       }
       if (badFrom >= 0) flushBad(start);
-      const image = text.slice(start, i);
+      const slice = text.slice(start, i);
+      // One string per distinct word: host names, weights and keywords repeat
+      // thousands of times, and every string kept alive is copied by each young GC.
+      let image = interned.get(slice);
+      if (image === undefined) {
+        image = slice;
+        interned.set(image, image);
+      }
       tokens.push(token(image, start, keywordByText.get(image) ?? Word));
       continue;
     }
