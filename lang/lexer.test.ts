@@ -1,6 +1,7 @@
 /**
- * The hand-written scanner agrees with a Chevrotain Lexer built from the
- * definitions in tokens.ts: same tokens, same comments, same bad characters.
+ * lex() (Chevrotain's Lexer over Words, keywords looked up after) agrees with a
+ * Chevrotain Lexer over the full token list of tokens.ts (keywords as patterns
+ * with longer_alt): same tokens, same comments, same bad characters.
  */
 import test from 'ava';
 import { Lexer, type IToken } from 'chevrotain';
@@ -41,14 +42,14 @@ function ours(text: string) {
 
 const examples = new URL('../examples/', import.meta.url).pathname;
 
-test('the scanner and the reference lexer agree on the examples', (t) => {
+test('lex() and the reference lexer agree on the examples', (t) => {
   for (const name of readdirSync(examples).filter((f) => f.endsWith('.lvs'))) {
     const text = readFileSync(join(examples, name), 'utf8');
     t.deepEqual(ours(text), referenceLex(text), name);
   }
 });
 
-test('the scanner and the reference lexer agree on hand-picked troubles', (t) => {
+test('lex() and the reference lexer agree on hand-picked troubles', (t) => {
   const cases = [
     '',
     'host hosts hostx xhost tcpfin tcp ports port',
@@ -61,7 +62,7 @@ test('the scanner and the reference lexer agree on hand-picked troubles', (t) =>
   for (const text of cases) t.deepEqual(ours(text), referenceLex(text), JSON.stringify(text));
 });
 
-test('the scanner and the reference lexer agree on arbitrary text', (t) => {
+test('lex() and the reference lexer agree on arbitrary text', (t) => {
   const pieces = fc.oneof(
     fc.string({ maxLength: 8, unit: 'grapheme' }),
     fc.constantFrom('"', '\\', '#', '\n', '\r', ' ', '{', '}', ',', '\u201c', '\u201d', '\u201e', ';', 'host', 'tcpfin', 'x@y:1'),

@@ -9,9 +9,9 @@
  * name (`host gateway { }` is an error that says so): names stand where a
  * keyword could start the next statement, and a missing name must not swallow it.
  *
- * The patterns are the definition of the lexical syntax. lexer.ts scans by hand
- * for speed (100,000 server lines), following them; lexer.test.ts checks that it
- * agrees with a Chevrotain Lexer built from `allTokens`.
+ * lexer.ts runs Chevrotain's Lexer over the non-keyword tokens and gives a
+ * Word that spells a keyword the keyword's type (what `longer_alt` means);
+ * lexer.test.ts checks that it agrees with a Lexer over `allTokens`.
  */
 import { createToken, Lexer, type TokenType } from 'chevrotain';
 
