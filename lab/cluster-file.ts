@@ -1,0 +1,84 @@
+/**
+ * examples/lab.lvs: the lab's topology in the lvsc language, with one DR, one
+ * NAT and one TUN service. Written by `lab up` (only when it differs, so the
+ * committed file stays as it is on the default port).
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { JUMP } from './keys.js';
+import { DEFAULT_HOST_PORT, HOSTS, SEGMENTS, SERVICES, sshAddress, type LabHost, type LabMethod, type LabService } from './topology.js';
+
+/** The lab's hosts that the cluster file declares: the director and the real servers (not the client or the router). */
+function declared(): LabHost[] {
+  return HOSTS.filter((h) => h.role === 'director' || h.role === 'real-server');
+}
+
+function hostBlock(h: LabHost, natServers: ReadonlySet<string>): string[] {
+  const out = [`host ${h.name} {`, `  ssh ${sshAddress(h)} via ${JUMP}`];
+  for (const i of h.interfaces) out.push(`  interface ${i.dev} ${i.cidr} segment ${i.segment}`);
+  // A NAT server's gateway must be the director's DIP, and lvsc sets that route itself (the lab boots it via the router).
+  if (h.gateway && !natServers.has(h.name)) out.push(`  gateway ${h.gateway}`);
+  for (const r of h.routes) out.push(`  route ${r.dst} via ${r.via}`);
+  out.push('}');
+  return out;
+}
+
+/** How each lab service is balanced in the cluster file, with a comment above it. */
+const BALANCING: Record<LabMethod, { comment: string; scheduler: string; weights?: readonly number[] }> = {
+  dr: { comment: 'Direct routing: replies leave the servers through the router, not the director.', scheduler: 'rr' },
+  nat: { comment: 'NAT: the servers answer on another port; their replies pass back through the director.', scheduler: 'wrr', weights: [2, 1] },
+  tun: { comment: 'IP-in-IP tunnels to the remote site, routed through the router.', scheduler: 'lc' },
+};
+
+function serviceBlock(s: LabService): string[] {
+  const b = BALANCING[s.method];
+  const out = [`# ${b.comment}`, `service web-${s.method} {`, `  vip ${s.vip} tcp ${s.port}`, `  scheduler ${b.scheduler}`, `  forward ${s.method}`];
+  s.servers.forEach((name, i) => {
+    const port = s.serverPort !== s.port ? ` port ${s.serverPort}` : '';
+    const weight = b.weights ? ` weight ${b.weights[i]}` : '';
+    out.push(`  server ${name}${port}${weight}`);
+  });
+  out.push('}');
+  return out;
+}
+
+export function clusterFileText(port: number = DEFAULT_HOST_PORT): string {
+  const services = Object.values(SERVICES);
+  const segments = SEGMENTS.map((seg) => {
+    const members = HOSTS.filter((h) => h.interfaces.some((i) => i.segment === seg.name)).map((h) => h.name);
+    return `#   ${seg.name.padEnd(8)} ${seg.network.padEnd(13)} ${members.join(', ')}`;
+  });
+  const lines = [
+    '# The lvsc lab: a VM booting a real Debian kernel with IPVS (`npx tsx lab/cli.ts up`).',
+    '# Written by `lab up` from lab/topology.ts. Every host is a network namespace in the VM,',
+    `# reached through the VM's jump sshd on 127.0.0.1:${port}; \`lab up\` uses port ${DEFAULT_HOST_PORT} unless it is`,
+    '# taken, and then rewrites this file with the port it chose.',
+    '#',
+    '# Segments (bridges in the VM):',
+    ...segments,
+    '# The client routes through lb1; the router joins the segments (DR and TUN replies pass it).',
+    `# Try a VIP from the client: ssh -F .lab/ssh_config client wget -qO- http://${SERVICES.dr.vip}/`,
+    '',
+    'defaults {',
+    '  ssh user root',
+    '  ssh key ".lab/id_ed25519"',
+    '}',
+    '',
+    `host ${JUMP} {`,
+    `  ssh root@127.0.0.1:${port}`,
+    '}',
+    '',
+  ];
+  const nat = new Set(SERVICES.nat.servers);
+  for (const h of declared()) lines.push(...hostBlock(h, nat), '');
+  lines.push(`director ${HOSTS.filter((h) => h.role === 'director').map((h) => h.name).join(' ')}`, '');
+  for (const s of services) lines.push(...serviceBlock(s), '');
+  return lines.join('\n').trimEnd() + '\n';
+}
+
+/** Writes the cluster file when its text differs; returns whether it wrote. */
+export function writeClusterFile(path: string, port: number): boolean {
+  const text = clusterFileText(port);
+  if (existsSync(path) && readFileSync(path, 'utf8') === text) return false;
+  writeFileSync(path, text);
+  return true;
+}

@@ -1,0 +1,55 @@
+/**
+ * Where the lab keeps its files: everything generated lives in `.lab/` at the
+ * repository root (gitignored), except examples/lab.lvs, which is committed.
+ */
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export interface LabPaths {
+  readonly repo: string;
+  readonly work: string;
+  /** Extracted kernels, one folder per release, kept between runs. */
+  readonly kernels: string;
+  /** The initramfs tree being assembled, and the archive qemu boots. */
+  readonly initramfsRoot: string;
+  readonly initramfs: string;
+  readonly keys: string;
+  /** The private key lvsc (and the generated ssh_config) log in with. */
+  readonly userKey: string;
+  readonly knownHosts: string;
+  readonly sshConfig: string;
+  readonly pidFile: string;
+  readonly serialLog: string;
+  readonly state: string;
+  readonly lock: string;
+  /** Held by runs that change the lab's hosts by hand (the smoke test, the captures). */
+  readonly useLock: string;
+  readonly aptLog: string;
+  readonly clusterFile: string;
+}
+
+export function repoRoot(): string {
+  return fileURLToPath(new URL('..', import.meta.url)).replace(/\/$/, '');
+}
+
+export function labPaths(repo: string = repoRoot()): LabPaths {
+  const work = join(repo, '.lab');
+  return {
+    repo,
+    work,
+    kernels: join(work, 'kernel'),
+    initramfsRoot: join(work, 'initramfs'),
+    initramfs: join(work, 'initramfs.cpio'),
+    keys: join(work, 'keys'),
+    userKey: join(work, 'id_ed25519'),
+    knownHosts: join(work, 'known_hosts'),
+    sshConfig: join(work, 'ssh_config'),
+    pidFile: join(work, 'qemu.pid'),
+    serialLog: join(work, 'serial.log'),
+    state: join(work, 'state.json'),
+    lock: join(work, 'lock'),
+    useLock: join(work, 'use.lock'),
+    aptLog: join(work, 'apt.log'),
+    clusterFile: join(repo, 'examples', 'lab.lvs'),
+  };
+}

@@ -1,0 +1,50 @@
+/**
+ * Small steps on lab hosts over OpenSSH, shared by the smoke test and the
+ * captures: run a script, read and restore sysctls, unload the modules a run
+ * loaded.
+ */
+import { labExec, type LabOptions } from './lab.js';
+
+/** Runs a bash script on a lab host, stopping at its first failing command; returns stdout, throws on failure. */
+export async function sh(host: string, script: string, opts: LabOptions = {}): Promise<string> {
+  const r = await labExec(host, `set -e\n${script}`, { ...opts, timeoutMs: 180_000 });
+  if (r.code !== 0) throw new Error(`${host} exited ${r.code} running:\n${script}\nstderr: ${r.stderr}`);
+  return r.stdout;
+}
+
+/** The names in /proc/modules (the guest has one kernel: any host sees them all). */
+export async function loadedModules(opts: LabOptions = {}): Promise<Set<string>> {
+  return new Set((await sh('jump', 'cat /proc/modules', opts)).split('\n').filter(Boolean).map((l) => l.split(' ')[0]));
+}
+
+/** Unloads every module loaded since `before` was read (dependencies once nothing uses them); throws if some stay. */
+export async function unloadModulesSince(before: ReadonlySet<string>, opts: LabOptions = {}): Promise<void> {
+  const added = [...(await loadedModules(opts))].filter((m) => !before.has(m));
+  if (!added.length) return;
+  const rounds = added.map((_, i) => i + 1).join(' ');
+  await sh(
+    'jump',
+    `for round in ${rounds}; do for m in ${added.join(' ')}; do if awk -v m="$m" '$1 == m && $3 == 0 { f = 1 } END { exit !f }' /proc/modules; then rmmod "$m"; fi; done; done`,
+    opts,
+  );
+  const left = [...(await loadedModules(opts))].filter((m) => !before.has(m));
+  if (left.length) throw new Error(`modules loaded since are still loaded: ${left.join(', ')}`);
+}
+
+/** The current values of sysctls on a host, to put back later with `sysctlWrite`. */
+export async function sysctlValues(host: string, keys: readonly string[], opts: LabOptions = {}): Promise<Map<string, string>> {
+  const values = (await sh(host, `sysctl -n ${keys.join(' ')}`, opts)).trim().split('\n');
+  return new Map(keys.map((k, i) => [k, values[i]]));
+}
+
+/** One `sysctl -w` command line setting these values. */
+export function sysctlWrite(values: ReadonlyMap<string, string | number>): string {
+  return `sysctl -q -w ${[...values].map(([k, v]) => `${k}=${v}`).join(' ')}`;
+}
+
+/** The DR/TUN real-server ARP settings: never answer ARP for the VIP, never announce it. */
+export const ARP_KEYS = ['net.ipv4.conf.all.arp_ignore', 'net.ipv4.conf.all.arp_announce', 'net.ipv4.conf.lo.arp_ignore', 'net.ipv4.conf.lo.arp_announce'] as const;
+
+export function arpSettings(): Map<string, number> {
+  return new Map(ARP_KEYS.map((k) => [k, k.endsWith('arp_ignore') ? 1 : 2]));
+}
