@@ -7,10 +7,12 @@ import { parseArgs } from 'node:util';
 export interface OptionSpec {
   readonly type: 'string' | 'boolean';
   readonly short?: string;
+  /** A string option that may be given several times (its value is then a list). */
+  readonly multiple?: boolean;
 }
 export type OptionSpecs = Readonly<Record<string, OptionSpec>>;
 
-type Values<O extends OptionSpecs> = { [K in keyof O]?: O[K]['type'] extends 'string' ? string : boolean };
+type Values<O extends OptionSpecs> = { [K in keyof O]?: O[K]['type'] extends 'string' ? (O[K] extends { readonly multiple: true } ? string[] : string) : boolean };
 
 export type ParsedArgs<O extends OptionSpecs> =
   | { readonly ok: true; readonly values: Values<O>; readonly positionals: string[] }

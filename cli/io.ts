@@ -19,6 +19,8 @@ export interface Io {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** Relative input paths are read from here (and shown as given). */
   readonly cwd: string;
+  /** Where a confirmation is read from (apply); absent or not a terminal: nobody to ask. */
+  readonly stdin?: NodeJS.ReadableStream & { readonly isTTY?: boolean };
 }
 
 /** How a command ended; `cli/main.ts` alone turns this into an exit code. */
@@ -39,7 +41,7 @@ export function processIo(): Io {
       if (e.code !== 'EPIPE') throw e;
     });
   }
-  return { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() };
+  return { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd(), stdin: process.stdin };
 }
 
 /**

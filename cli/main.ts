@@ -5,6 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { applyCommand } from './commands/apply.js';
 import type { Command } from './commands/command.js';
 import { compileCommand } from './commands/compile.js';
 import { fmtCommand } from './commands/fmt.js';
@@ -14,7 +15,7 @@ import { processIo, type Io, type Outcome } from './io.js';
 import { usageLine } from './views/human.js';
 
 /** In the order `lvsc --help` lists them. */
-const COMMANDS: readonly Command[] = [validateCommand, fmtCommand, planCommand, compileCommand];
+const COMMANDS: readonly Command[] = [validateCommand, fmtCommand, planCommand, applyCommand, compileCommand];
 
 export const EXIT_CODES: Readonly<Record<Outcome, number>> = { ok: 0, failed: 1, usage: 2, changes: 2 };
 

@@ -1,8 +1,12 @@
 /**
- * `lvsc plan --offline`: what lvsc would do to hosts that have none of the
- * cluster yet — every step and every rendered file, without connecting anywhere.
- * (Planning against live hosts over SSH comes with the agents.)
+ * `lvsc plan`: what lvsc would change on the hosts. Against live hosts it
+ * connects to every host in parallel over SSH, reads their facts, and prints
+ * the per-host steps and file diffs; `--offline` plans against empty hosts
+ * without connecting. The helpers here (loading a cluster, the SSH and fleet
+ * options) are shared with `lvsc apply`.
  */
+import { openFleet, FleetError, type Fleet, type FleetOptions } from '../../agent/fleet.js';
+import type { Cluster } from '../../compiler/ir.js';
 import { check } from '../../compiler/index.js';
 import { planCluster } from '../../compiler/compile.js';
 import { isEmpty } from '../../compiler/plan.js';
@@ -15,22 +19,125 @@ import { toJson } from '../views/json.js';
 import { indexSources } from '../views/locate.js';
 import { planJson } from '../views/plan-json.js';
 import { renderPlan } from '../views/plan-text.js';
+import { ProgressView } from '../views/progress.js';
 import type { Command } from './command.js';
+
+/** Options of every command that connects to hosts. */
+export const LIVE_OPTIONS = {
+  parallel: { type: 'string' },
+  target: { type: 'string', multiple: true },
+  'known-hosts': { type: 'string' },
+  'ssh-config': { type: 'string' },
+  'accept-new-host-keys': { type: 'boolean' },
+  timeout: { type: 'string' },
+} as const;
+
+export const LIVE_HELP = `      --parallel N       hosts connected and read at once (default 10)
+      --target HOST      only this host and the hosts whose steps wait for its
+                         (repeatable); dependencies on hosts left out are not waited for
+      --known-hosts FILE host keys to trust (default ~/.ssh/known_hosts)
+      --accept-new-host-keys
+                         add unknown host keys to known_hosts (OpenSSH accept-new);
+                         a changed key is always refused
+      --ssh-config FILE  ssh client config (default ~/.ssh/config)
+      --timeout DUR      limit for connecting and for each command (default 60s)`;
 
 const OPTIONS = {
   ...COMMON_OPTIONS,
+  ...LIVE_OPTIONS,
   offline: { type: 'boolean' },
   json: { type: 'boolean' },
   strict: { type: 'boolean' },
 } as const;
 
+/** `30s`, `2m`, `500ms`, `1h`, or a bare number of seconds → milliseconds. */
+export function parseDuration(text: string): number | undefined {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
+  if (!m) return undefined;
+  const unit = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 }[(m[2] ?? 's') as 'ms' | 's' | 'm' | 'h'];
+  return Math.round(Number(m[1]) * unit);
+}
+
+type LiveValues = { parallel?: string; target?: string[]; 'known-hosts'?: string; 'ssh-config'?: string; 'accept-new-host-keys'?: boolean; timeout?: string };
+
+/** The fleet options from the command line, or a message saying which one is wrong. */
+export function fleetOptions(values: LiveValues, io: Io): { ok: true; options: FleetOptions } | { ok: false; message: string } {
+  const parallel = values.parallel === undefined ? 10 : Number(values.parallel);
+  if (!Number.isInteger(parallel) || parallel < 1) return { ok: false, message: `--parallel ${values.parallel}: give a whole number of hosts, 1 or more` };
+  const timeout = values.timeout === undefined ? undefined : parseDuration(values.timeout);
+  if (values.timeout !== undefined && !timeout) return { ok: false, message: `--timeout ${values.timeout}: give a duration such as 30s or 2m` };
+  const resolvePath = (p: string | undefined) => (p === undefined ? undefined : p.startsWith('/') ? p : `${io.cwd}/${p}`);
+  const knownHostsFile = resolvePath(values['known-hosts']);
+  const sshConfigFile = resolvePath(values['ssh-config']);
+  return {
+    ok: true,
+    options: {
+      parallel,
+      ...(values.target?.length ? { targets: values.target } : {}),
+      ssh: {
+        ...(knownHostsFile ? { knownHostsFile } : {}),
+        ...(sshConfigFile ? { sshConfigFile } : {}),
+        ...(io.env.HOME ? { homeDir: io.env.HOME } : {}),
+        agentSocket: io.env.SSH_AUTH_SOCK ?? '',
+        acceptNewHostKeys: values['accept-new-host-keys'] === true,
+        ...(timeout ? { connectTimeoutMs: timeout, commandTimeoutMs: timeout, keepaliveIntervalMs: Math.min(5_000, Math.max(500, Math.floor(timeout / 4))) } : {}),
+      },
+    },
+  };
+}
+
+/** Loads and checks the cluster; prints diagnostics. Undefined when there are errors (already reported). */
+export async function loadCluster(positionals: readonly string[], io: Io, opts: { json: boolean; strict: boolean; noColor: boolean; help: string }): Promise<{ cluster: Cluster } | { outcome: Outcome }> {
+  if (!positionals.length) return { outcome: fail(io, `no input: give .lvs files or directories (see ${opts.help})`) };
+  const loaded = await loadSources(positionals, io.cwd);
+  if (!loaded.ok) return { outcome: fail(io, loaded.message) };
+  const result = check(loaded.sources);
+  const diagnostics = sortDiagnostics(opts.strict ? strict(result.diagnostics) : result.diagnostics);
+  const sources = indexSources(loaded.sources);
+  const style = { color: useColor(io.stderr, io.env, opts.noColor), width: textWidth(io.stderr) };
+  if (hasErrors(diagnostics) || !result.cluster) {
+    if (opts.json) io.stdout.write(JSON.stringify(toJson(diagnostics, sources), null, 2) + '\n');
+    else io.stderr.write(renderDiagnostics(diagnostics, sources, style));
+    return { outcome: 'failed' };
+  }
+  if (diagnostics.length && !opts.json) io.stderr.write(renderDiagnostics(diagnostics, sources, style));
+  return { cluster: result.cluster };
+}
+
+/** Connects to and reads the run's hosts, showing progress on stderr (a live line on a terminal). */
+export async function readLive(cluster: Cluster, options: FleetOptions, io: Io, json: boolean): Promise<{ fleet: Fleet } | { outcome: Outcome }> {
+  const progress = new ProgressView(io.stderr, { live: io.stderr.isTTY === true && !json, color: useColor(io.stderr, io.env, false) });
+  const hosts = cluster.hosts.map((h) => h.name);
+  progress.begin('Reading live state', options.targets ?? hosts);
+  try {
+    const fleet = await openFleet(cluster, { ...options, onEvent: progress.fleet });
+    progress.end();
+    return { fleet };
+  } catch (error) {
+    progress.end();
+    if (error instanceof FleetError) return { outcome: fail(io, error.message) };
+    throw error;
+  }
+}
+
+/** The hosts that could not be read, one error line each. */
+export function reportUnreadable(fleet: Fleet, io: Io): void {
+  for (const [host, message] of fleet.failed) io.stderr.write(`error: ${host}: ${message}\n`);
+  for (const [host, message] of fleet.leftOut) io.stderr.write(`warning: ${host}: ${message}\n`);
+}
+
+export function unreadableJson(fleet: Fleet): object[] {
+  return [...fleet.failed, ...fleet.leftOut].map(([host, message]) => ({ host, message, ...(fleet.leftOut.has(host) ? { leftOut: true } : {}) }));
+}
+
 export const planCommand: Command = {
   name: 'plan',
   summary: 'show the steps that would make the hosts match the cluster',
-  help: `Usage: lvsc plan --offline [--json] [--strict] FILES|DIRS...
+  help: `Usage: lvsc plan [--offline] [--json] [--strict] [options] FILES|DIRS...
 
-Validates the cluster, then prints, host by host in the order apply runs them
-(real servers first, then the directors), every step: + add, ~ change, - remove,
+Validates the cluster, connects to every host over SSH (in parallel), reads
+its live state, and prints, host by host in the order apply runs them (real
+servers first, then the directors), every step: + add, ~ change, - remove,
 and the rendered files (/etc/ipvsadm.rules, /etc/sysctl.d, networkd units) as
 unified diffs. --offline plans against empty hosts, without connecting.
 
@@ -38,12 +145,13 @@ Options:
       --offline          assume empty hosts; connect to nothing
       --json             the plan as JSON on stdout (schema in README.md)
       --strict           treat warnings as errors
+${LIVE_HELP}
       --no-color         no colour (NO_COLOR in the environment does the same)
   -h, --help             show this help
 
 Exit codes (as terraform plan -detailed-exitcode):
   0  no changes
-  1  errors (in the files or on the command line)
+  1  errors (in the files, on the command line, or a host that could not be read)
   2  changes to make
 `,
 
@@ -56,24 +164,32 @@ Exit codes (as terraform plan -detailed-exitcode):
       io.stdout.write(this.help);
       return 'ok';
     }
-    if (!values.offline) return fail(io, 'plan needs --offline for now: planning against live hosts over SSH is not available yet (see lvsc help plan)');
-    if (!positionals.length) return fail(io, 'no input: give .lvs files or directories (see lvsc help plan)');
-    const loaded = await loadSources(positionals, io.cwd);
-    if (!loaded.ok) return fail(io, loaded.message);
+    const live = fleetOptions(values, io);
+    if (!live.ok) return fail(io, live.message);
+    const json = Boolean(values.json);
+    const loaded = await loadCluster(positionals, io, { json, strict: Boolean(values.strict), noColor: Boolean(values['no-color']), help: 'lvsc help plan' });
+    if ('outcome' in loaded) return loaded.outcome;
+    const color = useColor(io.stdout, io.env, Boolean(values['no-color']));
 
-    const result = check(loaded.sources);
-    const diagnostics = sortDiagnostics(values.strict ? strict(result.diagnostics) : result.diagnostics);
-    const sources = indexSources(loaded.sources);
-    if (hasErrors(diagnostics) || !result.cluster) {
-      if (values.json) io.stdout.write(JSON.stringify(toJson(diagnostics, sources), null, 2) + '\n');
-      else io.stderr.write(renderDiagnostics(diagnostics, sources, { color: useColor(io.stderr, io.env, Boolean(values['no-color'])), width: textWidth(io.stderr) }));
-      return 'failed';
+    if (values.offline) {
+      const { plan } = planCluster(loaded.cluster);
+      if (json) io.stdout.write(JSON.stringify(planJson(plan), null, 2) + '\n');
+      else io.stdout.write(renderPlan(plan, { color }));
+      return isEmpty(plan) ? 'ok' : 'changes';
     }
-    if (diagnostics.length && !values.json) io.stderr.write(renderDiagnostics(diagnostics, sources, { color: useColor(io.stderr, io.env, Boolean(values['no-color'])), width: textWidth(io.stderr) }));
-    const { plan } = planCluster(result.cluster);
-    if (values.json) io.stdout.write(JSON.stringify(planJson(plan), null, 2) + '\n');
-    else io.stdout.write(renderPlan(plan, { color: useColor(io.stdout, io.env, Boolean(values['no-color'])) }));
-    return isEmpty(plan) ? 'ok' : 'changes';
+
+    const read = await readLive(loaded.cluster, live.options, io, json);
+    if ('outcome' in read) return read.outcome;
+    const { fleet } = read;
+    try {
+      if (json) io.stdout.write(JSON.stringify({ ...planJson(fleet.plan), unreadable: unreadableJson(fleet) }, null, 2) + '\n');
+      else io.stdout.write(renderPlan(fleet.plan, { color }, { totalHosts: fleet.hosts.length }));
+      if (!json) reportUnreadable(fleet, io);
+      if (fleet.failed.size) return 'failed';
+      return isEmpty(fleet.plan) ? 'ok' : 'changes';
+    } finally {
+      await fleet.close();
+    }
   },
 };
 
@@ -81,3 +197,5 @@ function fail(io: Io, message: string): Outcome {
   io.stderr.write(usageLine(message));
   return 'failed';
 }
+
+export { fail as failWith };

@@ -1,0 +1,223 @@
+/**
+ * `lvsc plan` and `lvsc apply` against real OpenSSH servers, each in its own
+ * network namespace (test/support/netns-sshd.ts), through the CLI in-process.
+ * What changed is checked by reading the namespaces directly (`lab.exec`),
+ * never through lvsc's own facts.
+ *
+ * This kernel has no IPVS, so the director `lb` is in the lab but cannot be
+ * read ("the kernel has no IPVS"): the tests assert that it fails clearly and
+ * alone while the real servers are planned and applied, and scope later runs
+ * to the real servers with --target. The IPVS path is exercised in the lab VM.
+ *
+ * Lab: lb (director), web1 (DR real server), app1 (NAT real server), web2
+ * (DR, taken down mid-apply). /etc/sysctl.d, /etc/systemd/network and
+ * /etc/modules-load.d are private per host, so rendered files stay in the lab.
+ */
+import anyTest, { type TestFn } from 'ava';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { main } from '../cli/main.js';
+import { LAB_USERS, startLab, type Lab } from '../test/support/netns-sshd.js';
+
+const test = anyTest as TestFn<{ lab: Lab; dir: string }>;
+
+test.before(async (t) => {
+  t.context.lab = await startLab({
+    hosts: [{ name: 'lb' }, { name: 'web1' }, { name: 'app1' }, { name: 'web2' }],
+    privateDirs: ['/etc/sysctl.d', '/etc/systemd/network', '/etc/modules-load.d'],
+  });
+  t.context.dir = mkdtempSync(join(tmpdir(), 'lvsc-apply-'));
+});
+
+test.after.always(async (t) => {
+  await t.context.lab?.stop();
+});
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function net(lab: Lab): string {
+  return lab.host('lb').address.split('.').slice(0, 3).join('.');
+}
+
+/** The lab cluster; `services` picks which services are in the file, `user` the SSH user. */
+function cluster(lab: Lab, opts: { services?: ('www' | 'api' | 'www2')[]; user?: string } = {}): string {
+  const services = opts.services ?? ['www', 'api'];
+  const host = (name: string) => {
+    const a = lab.host(name).address;
+    return `host ${name} {\n  ssh ${a}\n  interface eth0 ${a}/24\n}\n`;
+  };
+  const n = net(lab);
+  const blocks: Record<string, string> = {
+    www: `service www {\n  vip ${n}.100 tcp 80\n  scheduler wlc\n  forward dr\n  server web1\n}\n`,
+    api: `service api {\n  vip ${n}.100 tcp 8080\n  scheduler rr\n  forward nat\n  server app1\n}\n`,
+    www2: `service www2 {\n  vip ${n}.102 tcp 80\n  scheduler wlc\n  forward dr\n  server web2\n}\n`,
+  };
+  return [
+    `defaults {\n  ssh user ${opts.user ?? LAB_USERS.sudo}\n  ssh key "${lab.keyFile}"\n  sudo\n}\n`,
+    ...['lb', 'web1', 'app1', 'web2'].map(host),
+    'director lb\n',
+    ...services.map((s) => blocks[s]),
+  ].join('\n');
+}
+
+let fileSeq = 0;
+async function lvsc(t: { context: { lab: Lab; dir: string } }, text: string, argv: string[], onStderr?: (s: string) => void): Promise<Run> {
+  const { lab, dir } = t.context;
+  const file = join(dir, `cluster-${++fileSeq}.lvs`);
+  writeFileSync(file, text);
+  let stdout = '';
+  let stderr = '';
+  const code = await main([...argv, '--known-hosts', lab.knownHostsFile, '--ssh-config', join(lab.homeDir, 'no-config'), file], {
+    stdout: { write: (s: string) => (stdout += s), isTTY: false },
+    stderr: {
+      write: (s: string) => {
+        stderr += s;
+        onStderr?.(s);
+      },
+      isTTY: false,
+    },
+    env: { HOME: lab.homeDir },
+    cwd: dir,
+  });
+  return { code, stdout, stderr };
+}
+
+async function sh(lab: Lab, host: string, line: string): Promise<string> {
+  const r = await lab.exec(host, ['sh', '-c', line]);
+  if (r.code !== 0) throw new Error(`${host}: \`${line}\` failed: ${r.stderr}`);
+  return r.stdout;
+}
+
+const REAL = ['--target', 'web1', '--target', 'app1', '--target', 'web2'];
+
+test.serial('apply: real servers get their VIP, ARP sysctls and route; the director fails alone and clearly; a second plan is clean', async (t) => {
+  const { lab } = t.context;
+  const n = net(lab);
+  const text = cluster(lab);
+
+  const plan = await lvsc(t, text, ['plan']);
+  t.is(plan.code, 2, plan.stdout + plan.stderr);
+  t.regex(plan.stdout, new RegExp(`web1 \\(real server\\)[\\s\\S]*\\+ address ${n.replace(/\./g, '\\.')}\\.100/32 on lo \\(label lo:lvs\\)`));
+  t.regex(plan.stdout, /app1 \(real server\)[\s\S]*route default/);
+  t.regex(plan.stdout, /lb \(director\)[\s\S]*\+ module ip_vs/);
+
+  const apply = await lvsc(t, text, ['apply', '--yes']);
+  t.is(apply.code, 1, apply.stdout + apply.stderr);
+  t.regex(apply.stdout, /web1: done, (\d+) of \1 steps ran/);
+  t.regex(apply.stdout, /app1: done, (\d+) of \1 steps ran/);
+  // The kernel has no IPVS: the director's first step (loading ip_vs) fails, and nothing else runs there.
+  t.regex(apply.stdout, /lb: failed, 0 of \d+ steps ran\n {2}module ip_vs: `modprobe ip_vs` failed on lb \(exit 1\): modprobe: FATAL: Module ip_vs not found/);
+  t.regex(apply.stdout, /· \+ ipvs service tcp .*not run/);
+  t.regex(apply.stdout, /verified: the applied hosts match the cluster/);
+
+  // Read the namespaces directly.
+  const lo = await sh(lab, 'web1', 'ip -o -4 addr show dev lo');
+  t.regex(lo, new RegExp(`inet ${n.replace(/\./g, '\\.')}\\.100/32 .*lo:lvs`));
+  t.is((await sh(lab, 'web1', 'sysctl -n net.ipv4.conf.all.arp_ignore net.ipv4.conf.all.arp_announce net.ipv4.conf.lo.arp_ignore')).trim().split('\n').join(' '), '1 2 1');
+  t.regex(await sh(lab, 'web1', 'cat /etc/sysctl.d/90-lvsc.conf'), /net\.ipv4\.conf\.all\.arp_ignore = 1/);
+  t.is((await sh(lab, 'app1', 'ip route show default')).trim(), `default via ${lab.host('lb').address} dev eth0 proto 76 `.trim());
+  t.regex(await sh(lab, 'app1', 'cat /etc/systemd/network/eth0.network.d/lvsc.conf'), new RegExp(`Gateway=${lab.host('lb').address.replace(/\./g, '\\.')}`));
+
+  const again = await lvsc(t, text, ['plan', ...REAL]);
+  t.is(again.code, 0, again.stdout + again.stderr);
+  t.regex(again.stdout, /No changes\./);
+});
+
+test.serial('drift: a hand change shows in plan (exit 2) and apply reverts it', async (t) => {
+  const { lab } = t.context;
+  const n = net(lab);
+  const text = cluster(lab);
+  await sh(lab, 'web1', 'sysctl -q -w net.ipv4.conf.all.arp_ignore=0');
+  await sh(lab, 'web1', `ip addr del ${n}.100/32 dev lo`);
+
+  const plan = await lvsc(t, text, ['plan', '--target', 'web1']);
+  t.is(plan.code, 2, plan.stdout + plan.stderr);
+  t.regex(plan.stdout, /~ sysctl net\.ipv4\.conf\.all\.arp_ignore 0 → 1/);
+  t.regex(plan.stdout, /\+ address .*\.100\/32 on lo/);
+  t.notRegex(plan.stdout, /app1/, 'app1 is neither targeted nor waiting for web1');
+
+  // web1's prepare has steps and the director's table (which has steps) waits for it: lb comes along.
+  const json = await lvsc(t, text, ['plan', '--target', 'web1', '--json']);
+  t.is(json.code, 2);
+  const parsed = JSON.parse(json.stdout) as { hosts: { host: string }[]; dependencies: { host: string; phase: string; after: { host: string; phase: string } }[] };
+  t.deepEqual(
+    parsed.hosts.map((h) => h.host),
+    ['web1', 'lb'],
+  );
+  t.true(parsed.dependencies.some((d) => d.host === 'lb' && d.phase === 'table' && d.after.host === 'web1' && d.after.phase === 'prepare'));
+
+  const apply = await lvsc(t, text, ['apply', '--yes', '--target', 'web1']);
+  t.is(apply.code, 1, 'the director still cannot load ip_vs here');
+  t.regex(apply.stdout, /web1: done/);
+  t.is((await sh(lab, 'web1', 'sysctl -n net.ipv4.conf.all.arp_ignore')).trim(), '1');
+  t.regex(await sh(lab, 'web1', 'ip -o -4 addr show dev lo'), /lo:lvs/);
+  const after = await lvsc(t, text, ['plan', '--target', 'web1']);
+  t.is(after.code, 0, after.stdout + after.stderr);
+});
+
+test.serial('removing a service removes exactly lvsc\'s VIP and leaves a hand-added address', async (t) => {
+  const { lab } = t.context;
+  const n = net(lab);
+  await sh(lab, 'web1', `ip addr add ${n}.200/32 dev lo`);
+  const text = cluster(lab, { services: ['api'] });
+  const plan = await lvsc(t, text, ['plan', '--target', 'web1']);
+  t.is(plan.code, 2, plan.stdout + plan.stderr);
+  t.regex(plan.stdout, /- address .*\.100\/32 on lo/);
+  t.notRegex(plan.stdout, /\.200/);
+
+  const apply = await lvsc(t, text, ['apply', '--yes', '--target', 'web1']);
+  t.is(apply.code, 0, apply.stdout + apply.stderr);
+  const lo = await sh(lab, 'web1', 'ip -o -4 addr show dev lo');
+  t.notRegex(lo, new RegExp(`${n.replace(/\./g, '\\.')}\\.100/`));
+  t.regex(lo, new RegExp(`${n.replace(/\./g, '\\.')}\\.200/32`));
+  t.is((await sh(lab, 'web1', 'sysctl -n net.ipv4.conf.all.arp_ignore')).trim(), '0', 'ARP sysctl back to the kernel default');
+  t.is((await sh(lab, 'web1', 'ls /etc/sysctl.d /etc/systemd/network')).replace(/\s+/g, ' ').trim(), '/etc/sysctl.d: /etc/systemd/network:');
+  t.is((await lvsc(t, text, ['plan', '--target', 'web1'])).code, 0);
+});
+
+test.serial('a second apply while the lock is held fails that host, naming the holder', async (t) => {
+  const { lab } = t.context;
+  const text = cluster(lab, { services: ['www', 'api'] });
+  // Another lvsc holds web1's lock: a shell that keeps the flock, with its record.
+  const holder = lab.exec('web1', ['sh', '-c', 'exec 9>>/run/lock/lvsc.lock; flock -n 9 || exit 1; printf "owner=alice@ops\\npid=4242\\nsince=2025-01-01T00:00:00Z\\n" > /run/lock/lvsc.lock; sleep 4']);
+  await new Promise((r) => setTimeout(r, 300));
+  const apply = await lvsc(t, text, ['apply', '--yes', '--target', 'web1']);
+  t.is(apply.code, 1, apply.stdout + apply.stderr);
+  t.regex(apply.stdout, /web1: failed, 0 of \d+ steps ran/);
+  t.regex(apply.stdout, /alice@ops/);
+  t.regex(await sh(lab, 'web1', 'ip -o -4 addr show dev lo'), /^(?![\s\S]*lo:lvs)/, 'nothing ran on web1');
+  await holder;
+});
+
+test.serial('sudo without rights fails the host cleanly, with what to do', async (t) => {
+  const { lab } = t.context;
+  const text = cluster(lab, { user: LAB_USERS.noSudo });
+  const plan = await lvsc(t, text, ['plan', '--target', 'web1']);
+  t.is(plan.code, 1, plan.stdout + plan.stderr);
+  t.regex(plan.stderr, /error: web1: .*sudo/);
+  t.notRegex(plan.stderr, /internal error/);
+});
+
+test.serial('a host going down mid-apply fails alone; the others finish; the summary says what ran where', async (t) => {
+  const { lab } = t.context;
+  const text = cluster(lab, { services: ['www', 'api', 'www2'] });
+  let downed = false;
+  const apply = await lvsc(t, text, ['apply', '--yes', '--timeout', '4s', ...REAL], (s) => {
+    // web2's second step starts: take it down now (links down, sshd killed).
+    if (!downed && /^web2: [+~-] /m.test(s)) {
+      downed = true;
+      void lab.takeDown('web2');
+    }
+  });
+  t.true(downed);
+  t.is(apply.code, 1, apply.stdout + apply.stderr);
+  t.regex(apply.stdout, /web2: failed, \d+ of \d+ steps ran/);
+  t.regex(apply.stdout, /✗ .* FAILED: /);
+  t.regex(apply.stdout, /web1: done|Apply FAILED/);
+  t.regex(await sh(lab, 'web1', 'ip -o -4 addr show dev lo'), /lo:lvs/);
+});

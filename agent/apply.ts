@@ -1,0 +1,298 @@
+/**
+ * Executes a Plan across hosts: each host runs its phases in order
+ * (prepare, table, vip, unvip, drain, untable, cleanup), and a phase that the
+ * plan says waits for another host's phase starts only once that one is done
+ * — a director's table after every real server's prepare, the real servers'
+ * cleanup after the director's untable. Everything else runs at once.
+ *
+ * Per host: the lvsc lock first (a busy lock fails the host, naming who holds
+ * it); commands through sudo where the host says so; files written by the
+ * transport's put(); runs of IPVS edits sent as one `ipvsadm -R` and then read
+ * back, because -R reports only its last line; drained destinations set to
+ * weight 0 together, then a wait (`drainMs`, showing the active connections),
+ * then deleted. Never `ipvsadm -C`.
+ *
+ * Every step ends done, failed, pending (its host stopped before it) or
+ * skipped (its host waited for a host that failed). A failure stops its own
+ * host and the hosts waiting on it; independent hosts finish.
+ */
+import { batchSteps } from '../compiler/batch.js';
+import { commandLine, cmd, type Command } from '../compiler/command.js';
+import { PHASES, type Dependency, type HostPlan, type Phase, type Plan, type Step } from '../compiler/plan.js';
+import { serviceKey, destinationKey, type IpvsDestination, type IpvsService } from '../compiler/state.js';
+import { factBatch, firstLines } from './facts/index.js';
+import { acquireHostLock, localOwner, type HostLock } from './lock.js';
+import type { Transport } from './transport/transport.js';
+
+export type StepStatus = 'done' | 'failed' | 'pending' | 'skipped';
+
+export interface StepResult {
+  readonly step: Step;
+  status: StepStatus;
+  message?: string;
+}
+
+export type HostStatus = 'done' | 'unchanged' | 'failed' | 'skipped';
+
+export interface HostResult {
+  readonly host: string;
+  status: HostStatus;
+  /** Why the host failed or stopped. */
+  message?: string;
+  readonly steps: StepResult[];
+}
+
+export type ApplyEvent =
+  | { readonly type: 'host-start'; readonly host: string; readonly steps: number }
+  | { readonly type: 'step-start'; readonly host: string; readonly step: Step; readonly index: number; readonly total: number }
+  | { readonly type: 'step-done'; readonly host: string; readonly step: Step }
+  | { readonly type: 'step-failed'; readonly host: string; readonly step: Step; readonly message: string }
+  | { readonly type: 'waiting'; readonly host: string; readonly phase: Phase; readonly on: readonly string[] }
+  | { readonly type: 'drain'; readonly host: string; readonly remainingMs: number; readonly active: number | undefined }
+  | { readonly type: 'host-done'; readonly host: string; readonly status: HostStatus; readonly message?: string };
+
+export interface ApplyInput {
+  readonly plan: Plan;
+  /** The cross-host order (the plan's, or the fleet's fuller one). */
+  readonly dependencies: readonly Dependency[];
+  /** An open connection per host that has steps. */
+  readonly transports: ReadonlyMap<string, Transport>;
+  /** Hosts of the run that could not be read: they run nothing, and hosts waiting on them are skipped. */
+  readonly failed?: ReadonlyMap<string, string>;
+}
+
+export interface ApplyOptions {
+  /** How long drained destinations keep weight 0 before they are deleted (default 0). */
+  readonly drainMs?: number;
+  /** Who holds the lock, for a second apply's message (default user@machine). */
+  readonly owner?: string;
+  /** Progress; a returned promise is awaited before the step runs. */
+  readonly onEvent?: (event: ApplyEvent) => void | Promise<void>;
+}
+
+type Gate = 'done' | 'not-done';
+
+class Deferred<T> {
+  resolve!: (value: T) => void;
+  readonly promise = new Promise<T>((r) => (this.resolve = r));
+}
+
+class StepFailure extends Error {}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Runs one command; a non-zero exit becomes a StepFailure that says what failed. */
+async function runCommand(t: Transport, c: Command): Promise<string> {
+  const r = await t.run(c, { sudo: true });
+  if (r.code === 0) return r.stdout;
+  if (r.code === 127 && /not found/.test(r.stderr)) throw new StepFailure(`${c.argv[0]} is not installed on ${t.host} (not found on PATH)`);
+  const err = firstLines(r.stderr) || firstLines(r.stdout) || 'no output';
+  throw new StepFailure(`\`${commandLine(c)}\` failed on ${t.host} (exit ${r.code}): ${err}`);
+}
+
+/** Active connections per `service → destination` key, from `ipvsadm -Ln`. */
+export function activeConnections(listing: string): Map<string, number> {
+  const out = new Map<string, number>();
+  let service: string | undefined;
+  for (const line of listing.split('\n')) {
+    const head = /^(TCP|UDP|SCTP)\s+(\S+)\s/.exec(line) ?? /^(FWM)\s+(\d+)\s/.exec(line);
+    if (head) {
+      service = head[1] === 'FWM' ? `fwmark ${head[2]}${/IPv6/.test(line) ? ' ipv6' : ''}` : `${head[1].toLowerCase()} ${head[2]}`;
+      continue;
+    }
+    const dest = /^\s+->\s+(\S+)\s+\S+\s+\d+\s+(\d+)\s+\d+/.exec(line);
+    if (dest && service) out.set(`${dest[1]} → ${service}`, Number(dest[2]));
+  }
+  return out;
+}
+
+/** Whether a step's effect shows in the IPVS table read back after a restore. */
+function ipvsStepHolds(step: Step, table: readonly IpvsService[]): boolean {
+  if (step.kind === 'ipvs-service') {
+    const s = table.find((x) => serviceKey(x.id) === step.key);
+    if (step.action === 'delete') return !s;
+    const want = step.after as IpvsService;
+    return Boolean(s && s.scheduler === want.scheduler && (s.persistence?.timeout ?? 0) === (want.persistence?.timeout ?? 0));
+  }
+  if (step.kind === 'ipvs-destination') {
+    const [dk, sk] = step.key.split(' → ');
+    const d = table.find((x) => serviceKey(x.id) === sk)?.destinations.find((x) => destinationKey(x) === dk);
+    if (step.action === 'delete') return !d;
+    const want = step.after as IpvsDestination;
+    return Boolean(d && d.weight === want.weight && d.method === want.method);
+  }
+  return true;
+}
+
+/** Executes the plan; resolves when every host has finished, failed or been skipped. */
+export async function applyPlan(input: ApplyInput, options: ApplyOptions = {}): Promise<HostResult[]> {
+  const emit = async (e: ApplyEvent) => {
+    await options.onEvent?.(e);
+  };
+  const owner = options.owner ?? localOwner();
+  const failed = input.failed ?? new Map<string, string>();
+  const gates = new Map<string, Deferred<Gate>>();
+  const gate = (host: string, phase: Phase) => {
+    const key = `${host} ${phase}`;
+    let g = gates.get(key);
+    if (!g) gates.set(key, (g = new Deferred<Gate>()));
+    return g;
+  };
+  const planned = new Set(input.plan.hosts.map((h) => h.host));
+  // Hosts that could not be read complete no phase.
+  for (const [host] of failed) for (const p of PHASES) gate(host, p).resolve('not-done');
+  // A dependency on a host outside the run (not planned, not failed) is not waited for.
+  const deps = input.dependencies.filter((d) => planned.has(d.after.host) || failed.has(d.after.host));
+
+  const runHost = async (hp: HostPlan): Promise<HostResult> => {
+    const result: HostResult = { host: hp.host, status: hp.steps.length ? 'done' : 'unchanged', steps: hp.steps.map((step) => ({ step, status: 'pending' as StepStatus })) };
+    const t = input.transports.get(hp.host);
+    let stopped: string | undefined;
+    let lock: HostLock | undefined;
+    const total = hp.steps.length;
+    let index = 0;
+
+    const runStep = async (r: StepResult, fn: () => Promise<void>) => {
+      await emit({ type: 'step-start', host: hp.host, step: r.step, index: ++index, total });
+      try {
+        await fn();
+        r.status = 'done';
+        await emit({ type: 'step-done', host: hp.host, step: r.step });
+      } catch (error) {
+        r.status = 'failed';
+        r.message = errorMessage(error);
+        await emit({ type: 'step-failed', host: hp.host, step: r.step, message: r.message });
+        throw new StepFailure(`${r.step.kind} ${r.step.key}: ${r.message}`);
+      }
+    };
+
+    const plainStep = async (transport: Transport, r: StepResult) =>
+      runStep(r, async () => {
+        const s = r.step;
+        if (s.kind === 'file' && s.action !== 'delete') {
+          // networkd drop-ins live in a directory (eth0.network.d) that may not exist yet.
+          await runCommand(transport, cmd('mkdir', '-p', '--', s.key.slice(0, s.key.lastIndexOf('/')) || '/'));
+          await transport.put(s.key, String(s.after), 0o644);
+          return;
+        }
+        for (const c of s.commands) await runCommand(transport, c);
+      });
+
+    const runPhase = async (transport: Transport, phase: Phase, steps: StepResult[]) => {
+      if (phase === 'drain') {
+        const drained = steps.filter((r) => r.step.drain);
+        // Weight 0 for all of them first, so they drain together.
+        for (const r of drained) {
+          await emit({ type: 'step-start', host: hp.host, step: r.step, index: index + 1, total });
+          try {
+            await runCommand(transport, r.step.commands[0]);
+          } catch (error) {
+            r.status = 'failed';
+            r.message = `setting weight 0: ${errorMessage(error)}`;
+            await emit({ type: 'step-failed', host: hp.host, step: r.step, message: r.message });
+            throw new StepFailure(`${r.step.kind} ${r.step.key}: ${r.message}`);
+          }
+        }
+        const drainMs = options.drainMs ?? 0;
+        const until = Date.now() + drainMs;
+        while (drained.length && Date.now() < until) {
+          let active: number | undefined;
+          const listing = await transport.run(cmd('ipvsadm', '-Ln'), { sudo: true }).catch(() => undefined);
+          if (listing?.code === 0) {
+            const counts = activeConnections(listing.stdout);
+            active = drained.reduce((n, r) => n + (counts.get(r.step.key) ?? 0), 0);
+          }
+          await emit({ type: 'drain', host: hp.host, remainingMs: Math.max(0, until - Date.now()), active });
+          await new Promise((res) => setTimeout(res, Math.min(1_000, Math.max(0, until - Date.now()))));
+        }
+        for (const r of steps) {
+          await runStep(r, async () => {
+            for (const c of r.step.drain ? r.step.commands.slice(1) : r.step.commands) await runCommand(transport, c);
+          });
+        }
+        return;
+      }
+      const byStep = new Map(steps.map((r) => [r.step, r]));
+      for (const batch of batchSteps(steps.map((r) => r.step))) {
+        if (batch.steps.length === 1) {
+          await plainStep(transport, byStep.get(batch.steps[0])!);
+          continue;
+        }
+        // One `ipvsadm -R` for the run of edits, then the table read back: -R reports only its last line.
+        const rs = batch.steps.map((s) => byStep.get(s)!);
+        for (const r of rs) await emit({ type: 'step-start', host: hp.host, step: r.step, index: ++index, total });
+        let restoreError: string | undefined;
+        try {
+          await runCommand(transport, batch.commands[0]);
+        } catch (error) {
+          restoreError = errorMessage(error);
+        }
+        const check = factBatch({ director: true, sysctlKeys: [], files: [] });
+        let table: readonly IpvsService[] | undefined;
+        let readError: string | undefined;
+        try {
+          const out = await transport.run(check.command, { sudo: true });
+          const facts = check.read({ stdout: out.stdout, stderr: out.stderr, status: out.code });
+          const ipvsErrors = facts.errors.filter((e) => e.fact === 'ipvs' || e.fact === 'batch');
+          if (ipvsErrors.length) readError = ipvsErrors.map((e) => e.message).join('; ');
+          else table = facts.state.ipvs ?? [];
+        } catch (error) {
+          readError = errorMessage(error);
+        }
+        let failedHere: StepResult | undefined;
+        for (const r of rs) {
+          if (table && ipvsStepHolds(r.step, table)) {
+            r.status = 'done';
+            await emit({ type: 'step-done', host: hp.host, step: r.step });
+          } else {
+            r.status = 'failed';
+            r.message = readError ? `the table could not be read back after ipvsadm -R: ${readError}` : `not in the table after ipvsadm -R${restoreError ? ` (${restoreError})` : ''}`;
+            failedHere ??= r;
+            await emit({ type: 'step-failed', host: hp.host, step: r.step, message: r.message });
+          }
+        }
+        if (failedHere) throw new StepFailure(`${failedHere.step.kind} ${failedHere.step.key}: ${failedHere.message}`);
+      }
+    };
+
+    if (hp.steps.length) await emit({ type: 'host-start', host: hp.host, steps: hp.steps.length });
+    for (const phase of PHASES) {
+      const waits = deps.filter((d) => d.host === hp.host && d.phase === phase);
+      const mine = result.steps.filter((r) => r.step.phase === phase);
+      if (waits.length && mine.length && !stopped) await emit({ type: 'waiting', host: hp.host, phase, on: [...new Set(waits.map((d) => d.after.host))] });
+      const outcomes = await Promise.all(waits.map((d) => gate(d.after.host, d.after.phase).promise));
+      const blocked = waits.filter((_, i) => outcomes[i] !== 'done');
+      let blockedHere = false;
+      if (!stopped && blocked.length) {
+        blockedHere = true;
+        const left = result.steps.filter((r) => r.status === 'pending' && PHASES.indexOf(r.step.phase) >= PHASES.indexOf(phase));
+        if (left.length) {
+          const b = blocked[0];
+          stopped = `not touched from its ${phase} phase on: it waits for ${b.after.host}'s ${b.after.phase}, which did not complete${failed.has(b.after.host) ? ` (${failed.get(b.after.host)})` : ''}`;
+          for (const r of left) r.status = 'skipped';
+          result.status = result.steps.some((r) => r.status === 'done') ? 'failed' : 'skipped';
+          result.message = stopped;
+        }
+      }
+      if (!stopped && mine.length) {
+        try {
+          if (!t) throw new StepFailure(`no connection to ${hp.host}`);
+          if (!lock) lock = await acquireHostLock(t, owner);
+          await runPhase(t, phase, mine);
+        } catch (error) {
+          stopped = errorMessage(error);
+          result.status = 'failed';
+          result.message = stopped;
+        }
+      }
+      gate(hp.host, phase).resolve(stopped || blockedHere ? 'not-done' : 'done');
+    }
+    if (lock) await lock.release().catch(() => undefined);
+    await emit({ type: 'host-done', host: hp.host, status: result.status, ...(result.message ? { message: result.message } : {}) });
+    return result;
+  };
+
+  return Promise.all(input.plan.hosts.map(runHost));
+}

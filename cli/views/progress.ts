@@ -1,0 +1,129 @@
+/**
+ * Progress while lvsc talks to hosts, and the apply summary. On a terminal a
+ * single live status line (host ✓/✗/…) is redrawn in place; elsewhere (CI,
+ * a pipe) each event is one plain line. Subscribes to the fleet's and apply's
+ * events; the summary is a pure function of apply's results.
+ */
+import type { ApplyEvent, HostResult, StepStatus } from '../../agent/apply.js';
+import type { FleetEvent } from '../../agent/fleet.js';
+import type { Writer } from '../io.js';
+import { sgr } from './ansi.js';
+import { stepLine } from './plan-text.js';
+
+const SYMBOL = { create: '+', update: '~', delete: '-' } as const;
+
+function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(1)} s`;
+}
+
+export class ProgressView {
+  private readonly status = new Map<string, string>();
+  private readonly paint: ReturnType<typeof sgr>;
+  private title = '';
+  private started = Date.now();
+  private drawn = false;
+
+  constructor(
+    private readonly out: Writer,
+    private readonly options: { live: boolean; color: boolean },
+  ) {
+    this.paint = sgr(options.color);
+  }
+
+  /** A new stage ("Reading live state", "Applying"), with the hosts in it. */
+  begin(title: string, hosts: readonly string[]): void {
+    this.title = title;
+    this.status.clear();
+    for (const h of hosts) this.status.set(h, '·');
+    this.started = Date.now();
+    if (!this.options.live) this.out.write(`${title}: ${hosts.length} host${hosts.length === 1 ? '' : 's'}\n`);
+    else this.draw();
+  }
+
+  /** Ends the stage: the live line stays with the elapsed time. */
+  end(): void {
+    if (this.options.live) {
+      this.draw(`   (${this.status.size} hosts, ${seconds(Date.now() - this.started)})`);
+      this.out.write('\n');
+      this.drawn = false;
+    } else this.out.write(`${this.title}: finished in ${seconds(Date.now() - this.started)}\n`);
+  }
+
+  readonly fleet = (e: FleetEvent): void => {
+    const ok = this.paint('32')('✓');
+    const bad = this.paint('31')('✗');
+    if (e.type === 'connecting') this.set(e.host, '…', `${e.host}: connecting`);
+    else if (e.type === 'reading') this.set(e.host, '…', `${e.host}: reading facts`);
+    else if (e.type === 'read') this.set(e.host, ok, `${e.host}: read (${seconds(e.ms)})`);
+    else this.set(e.host, bad, `${e.host}: failed: ${e.message}`);
+  };
+
+  readonly apply = (e: ApplyEvent): void => {
+    const ok = this.paint('32')('✓');
+    const bad = this.paint('31')('✗');
+    switch (e.type) {
+      case 'host-start':
+        this.set(e.host, `0/${e.steps}`, `${e.host}: ${e.steps} step${e.steps === 1 ? '' : 's'} to run`);
+        break;
+      case 'waiting':
+        this.set(e.host, `waits for ${e.on.join(', ')}`, `${e.host}: ${e.phase} waits for ${e.on.join(', ')}`);
+        break;
+      case 'step-start':
+        this.set(e.host, `${e.index}/${e.total}`, `${e.host}: ${SYMBOL[e.step.action]} ${stepLine(e.step)}`);
+        break;
+      case 'step-done':
+        if (!this.options.live) this.out.write(`${e.host}:   done\n`);
+        break;
+      case 'step-failed':
+        this.set(e.host, bad, `${e.host}:   failed: ${e.message}`);
+        break;
+      case 'drain':
+        this.set(e.host, `draining ${seconds(e.remainingMs)}${e.active !== undefined ? `, ${e.active} active` : ''}`, `${e.host}: draining, ${seconds(e.remainingMs)} left${e.active !== undefined ? `, ${e.active} active connection(s)` : ''}`);
+        break;
+      case 'host-done':
+        this.set(e.host, e.status === 'done' || e.status === 'unchanged' ? ok : bad, `${e.host}: ${e.status}${e.message ? `: ${e.message}` : ''}`);
+        break;
+    }
+  };
+
+  private set(host: string, short: string, line: string): void {
+    this.status.set(host, short);
+    if (this.options.live) this.draw();
+    else this.out.write(`${line}\n`);
+  }
+
+  private draw(suffix = ''): void {
+    const parts = [...this.status].map(([h, s]) => `${h} ${s}`);
+    this.out.write(`${this.drawn ? '\r\x1b[K' : ''}${this.title}: ${parts.join('  ')}${suffix}`);
+    this.drawn = true;
+  }
+}
+
+const MARK: Record<StepStatus, string> = { done: '✓', failed: '✗', pending: '·', skipped: '-' };
+const WORD: Record<StepStatus, string> = { done: 'done', failed: 'FAILED', pending: 'not run', skipped: 'skipped' };
+
+/** Which steps ran on which host, what failed and why, and what did not run. */
+export function renderApplySummary(results: readonly HostResult[], options: { color: boolean }): string {
+  const paint = sgr(options.color);
+  const colour: Record<StepStatus, (s: string) => string> = { done: paint('32'), failed: paint('31'), pending: paint('2'), skipped: paint('33') };
+  const out: string[] = [];
+  for (const h of results) {
+    if (h.status === 'unchanged') continue;
+    const ran = h.steps.filter((s) => s.status === 'done').length;
+    out.push(paint('1')(`${h.host}: ${h.status}, ${ran} of ${h.steps.length} step${h.steps.length === 1 ? '' : 's'} ran`));
+    if (h.message && h.status !== 'done') out.push(`  ${h.message}`);
+    for (const s of h.steps) {
+      out.push(`  ${colour[s.status](MARK[s.status])} ${SYMBOL[s.step.action]} ${stepLine(s.step)}  ${colour[s.status](WORD[s.status])}${s.message ? `: ${s.message}` : ''}`);
+    }
+  }
+  return out.length ? out.join('\n') + '\n' : '';
+}
+
+export function applyResultsJson(results: readonly HostResult[]): object[] {
+  return results.map((h) => ({
+    host: h.host,
+    status: h.status,
+    ...(h.message ? { message: h.message } : {}),
+    steps: h.steps.map((s) => ({ action: s.step.action, kind: s.step.kind, key: s.step.key, phase: s.step.phase, status: s.status, ...(s.message ? { message: s.message } : {}) })),
+  }));
+}
