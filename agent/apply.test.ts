@@ -221,3 +221,27 @@ test.serial('a host going down mid-apply fails alone; the others finish; the sum
   t.regex(apply.stdout, /web1: done|Apply FAILED/);
   t.regex(await sh(lab, 'web1', 'ip -o -4 addr show dev lo'), /lo:lvs/);
 });
+
+test.serial('a real server\'s cleanup waits for the director: when the director fails, the VIP stays (skipped), and apply says so', async (t) => {
+  const { lab } = t.context;
+  const n = net(lab);
+  await lvsc(t, cluster(lab), ['apply', '--yes', '--target', 'web1']);
+  t.regex(await sh(lab, 'web1', 'ip -o -4 addr show dev lo'), /lo:lvs/, 'web1 has its VIP before');
+  // www leaves the file: the director would untable it first; here it fails at ip_vs, so web1 keeps its VIP.
+  const apply = await lvsc(t, cluster(lab, { services: ['api'] }), ['apply', '--yes', '--target', 'web1', '--target', 'lb']);
+  t.is(apply.code, 1, apply.stdout + apply.stderr);
+  t.regex(apply.stdout, /web1: skipped, 0 of \d+ steps ran\n {2}not touched from its cleanup phase on: it waits for lb's untable, which did not complete/);
+  t.regex(apply.stdout, /- - address .*\.100\/32 on lo .*skipped/);
+  t.regex(await sh(lab, 'web1', 'ip -o -4 addr show dev lo'), new RegExp(`${n.replace(/\./g, '\\.')}\\.100/32 .*lo:lvs`), 'the VIP is still there');
+});
+
+test.serial('apply without --yes and without a terminal refuses before connecting; an unknown --target is an error', async (t) => {
+  const { lab } = t.context;
+  const refused = await lvsc(t, cluster(lab), ['apply']);
+  t.is(refused.code, 1);
+  t.is(refused.stderr, 'lvsc: apply needs --yes when there is no terminal to confirm the plan on (review it first with lvsc plan)\n');
+  t.is(refused.stdout, '');
+  const unknown = await lvsc(t, cluster(lab), ['plan', '--target', 'nosuch']);
+  t.is(unknown.code, 1);
+  t.regex(unknown.stderr, /--target nosuch: no such host in the cluster/);
+});
