@@ -3,11 +3,12 @@
  * a thin view over lab/lab.ts (the project's CLI will expose the same
  * functions as `lvsc lab ...`). Exit codes: 0 ok, 1 error, or ssh's own.
  */
+import { pathToFileURL } from 'node:url';
 import { labCapture } from './capture.js';
 import { labDown, labHosts, labSegments, labSsh, labStatus, labUp, type LabUp } from './lab.js';
 
 const USAGE = `usage: npx tsx lab/cli.ts COMMAND
-  up                    boot the lab (or reuse the running one); LVSC_LAB_KERNEL=6.1 picks a kernel series
+  up                    boot the lab (or reuse the running one); LVSC_LAB_KERNEL=6.12 or =newest picks another kernel
   down                  stop the lab's qemu
   status                up or down, pid, port, uptime
   hosts                 the lab's hosts, addresses and segments
@@ -71,9 +72,12 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
-try {
-  process.exitCode = await main(process.argv.slice(2));
-} catch (e) {
-  console.error(`lab: ${(e as Error).message}`);
-  process.exitCode = 1;
+// Run only as a script (`npx tsx lab/cli.ts ...`); importing `main` runs nothing.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  try {
+    process.exitCode = await main(process.argv.slice(2));
+  } catch (e) {
+    console.error(`lab: ${(e as Error).message}`);
+    process.exitCode = 1;
+  }
 }

@@ -128,6 +128,12 @@ export function pickKernel(packageNames: readonly string[], want?: string): stri
   return newestFirst(releases.filter(matches))[0];
 }
 
+/** The kernel package Debian installs by default (`linux-image-cloud-amd64` depends on it), if apt knows it. */
+async function defaultKernelPackage(): Promise<string | undefined> {
+  const r = await run('apt-cache', ['depends', 'linux-image-cloud-amd64']);
+  return r.code === 0 ? /Depends: (linux-image-\S+-cloud-amd64)\b/.exec(r.stdout)?.[1] : undefined;
+}
+
 async function aptKernelPackages(): Promise<string[]> {
   const r = await run('apt-cache', ['search', '--names-only', '^linux-image-.*-cloud-amd64$']);
   return r.code === 0 ? r.stdout.split('\n').map((l) => l.split(' - ')[0].trim()).filter(Boolean) : [];
@@ -139,9 +145,11 @@ function cachedReleases(paths: LabPaths): string[] {
 }
 
 /**
- * The kernel to boot: resolved from apt at run time (`want` narrows it, see pickKernel),
- * downloaded and prepared once, then reused from the cache. Without apt lists (offline),
- * the newest cached kernel that matches.
+ * The kernel to boot, resolved from apt at run time: by default the release's own
+ * (what `linux-image-cloud-amd64` depends on: Debian 12's 6.1.0-NN, the newest NN);
+ * `want` = `newest` for the newest of all (bookworm also carries 6.12), or a series,
+ * release or package (see pickKernel). Downloaded and prepared once, then reused from
+ * the cache; without apt lists (offline), the newest cached kernel that matches.
  */
 export async function ensureKernel(paths: LabPaths, log: Log, want?: string): Promise<Kernel> {
   let names = await aptKernelPackages();
@@ -149,8 +157,9 @@ export async function ensureKernel(paths: LabPaths, log: Log, want?: string): Pr
     await apt(paths, log, ['update']);
     names = await aptKernelPackages();
   }
-  const release = pickKernel(names, want) ?? pickKernel(cachedReleases(paths).map((r) => `linux-image-${r}-cloud-amd64`), want);
-  if (!release) throw new Error(`no linux-image-*-cloud-amd64 package${want ? ` matching ${want}` : ''} in apt's lists, and none cached in ${paths.kernels}`);
+  const wanted = want === 'newest' ? undefined : (want ?? (await defaultKernelPackage()));
+  const release = pickKernel(names, wanted) ?? pickKernel(cachedReleases(paths).map((r) => `linux-image-${r}-cloud-amd64`), wanted);
+  if (!release) throw new Error(`no linux-image-*-cloud-amd64 package${wanted ? ` matching ${wanted}` : ''} in apt's lists, and none cached in ${paths.kernels}`);
   const dir = join(paths.kernels, release);
   const kernel = kernelAt(dir, release);
   if (existsSync(join(dir, '.complete'))) return kernel;

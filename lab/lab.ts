@@ -9,7 +9,7 @@ import { relative } from 'node:path';
 import { shellQuote } from '../compiler/command.js';
 import { writeClusterFile } from './cluster-file.js';
 import { buildInitramfs } from './initramfs.js';
-import { ensureKernel, ensurePackages, type Log } from './install.js';
+import { ensureKernel, ensurePackages, pickKernel, type Log } from './install.js';
 import { JUMP, ensureKeys, writeSshClientFiles } from './keys.js';
 import { labPaths, type LabPaths } from './paths.js';
 import { run, type RunResult } from './proc.js';
@@ -21,7 +21,7 @@ export interface LabOptions {
   readonly repo?: string;
   /** Progress lines (default: stderr, prefixed `lab: `). */
   readonly log?: Log;
-  /** Kernel to boot: a release prefix (`6.1`), a release or a package name; default LVSC_LAB_KERNEL, else the newest. */
+  /** Kernel to boot: `newest`, a series (`6.12`), a release or a package name; default LVSC_LAB_KERNEL, else Debian's default cloud kernel. */
   readonly kernel?: string;
   /** Loopback port for the jump host when it is free (default 2222). */
   readonly port?: number;
@@ -195,7 +195,11 @@ export async function labUp(opts: LabOptions = {}): Promise<LabUp> {
   return locked(paths, log, async () => {
     const running = ourQemuPid(paths);
     const prior = readState(paths);
+    const want = opts.kernel ?? process.env.LVSC_LAB_KERNEL;
     if (running && prior?.pid === running) {
+      if (want && want !== 'newest' && !pickKernel([`linux-image-${prior.kernel}`], want)) {
+        throw new Error(`the running lab boots ${prior.kernel}, not ${want}: run lab down first`);
+      }
       if (await sshBanner(prior.port)) {
         log(`reusing the running lab (qemu pid ${running}, port ${prior.port})`);
         await ensureKeys(paths);
@@ -207,7 +211,7 @@ export async function labUp(opts: LabOptions = {}): Promise<LabUp> {
     if (running) await stopQemu(paths);
 
     const installed = await ensurePackages(paths, log);
-    const kernel = await ensureKernel(paths, log, opts.kernel ?? process.env.LVSC_LAB_KERNEL);
+    const kernel = await ensureKernel(paths, log, want);
     await ensureKeys(paths);
     const built = Date.now();
     const initramfs = await buildInitramfs(paths, kernel);
