@@ -178,25 +178,6 @@ export async function pool<T>(items: readonly T[], limit: number, fn: (item: T) 
   await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
 }
 
-/**
- * Every cross-host wait of a plan: the compiler's (by desired roles), plus a
- * removed real server's: a host cleaning up (its VIP leaving) waits for every
- * director's untable, even when it no longer has the real-server role.
- */
-export function runDependencies(desired: readonly DesiredHost[], plan: Plan): Dependency[] {
-  const deps = planDependencies(desired);
-  const directors = desired.filter(ROLE_DIRECTOR).map((d) => d.name);
-  const has = new Set(deps.map((d) => `${d.host} ${d.phase} ${d.after.host} ${d.after.phase}`));
-  for (const h of plan.hosts) {
-    if (directors.includes(h.host) || !h.steps.some((s) => s.phase === 'cleanup')) continue;
-    for (const dir of directors) {
-      const key = `${h.host} cleanup ${dir} untable`;
-      if (!has.has(key)) deps.push({ host: h.host, phase: 'cleanup', after: { host: dir, phase: 'untable' } });
-    }
-  }
-  return deps;
-}
-
 /** Connects to and reads the hosts of a run, then plans it. Connections stay open until `close()`. */
 export async function openFleet(cluster: Cluster, options: FleetOptions = {}): Promise<Fleet> {
   const desired = compileCluster(cluster);
@@ -243,7 +224,7 @@ export async function openFleet(cluster: Cluster, options: FleetOptions = {}): P
     // Pull in the hosts whose steps wait for a phase that has steps in the run, until none is added.
     const tried = new Set(scope);
     for (;;) {
-      const deps = runDependencies(desired, planFor(desired, new Set([...scope, ...tried]), reads));
+      const deps = planDependencies(desired, planFor(desired, new Set([...scope, ...tried]), reads).hosts);
       const stepsIn = (host: string, phase: string) => plan.hosts.find((h) => h.host === host)?.steps.some((s) => s.phase === phase) ?? false;
       const candidates = new Map<string, string>();
       for (const d of deps) {
@@ -275,7 +256,8 @@ export async function openFleet(cluster: Cluster, options: FleetOptions = {}): P
     const r = reads.get(n)!;
     if (!r.ok) failed.set(n, r.message);
   }
-  const dependencies = runDependencies(desired, plan).filter((d) => scope.has(d.host) && scope.has(d.after.host));
+  // The order over the whole cluster (the plan's own covers only the hosts read), limited to the run.
+  const dependencies = planDependencies(desired, plan.hosts).filter((d) => scope.has(d.host) && scope.has(d.after.host));
   let closed = false;
   return {
     cluster,

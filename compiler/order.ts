@@ -14,20 +14,30 @@ export interface LiveHost {
   readonly ownership: Ownership;
 }
 
+const isDirector = (d: DesiredHost) => d.roles.includes('director') || d.roles.includes('backup-director');
+
 /** Plan every desired host against its live state (absent = an empty host: the plan builds it from scratch). */
 export function buildPlan(desired: readonly DesiredHost[], live: ReadonlyMap<string, LiveHost> = new Map()): Plan {
   const hosts: HostPlan[] = desired.map((d) => {
     const l = live.get(d.name);
-    const isDirector = d.roles.includes('director') || d.roles.includes('backup-director');
-    const steps = diffHost(d.state, l?.state ?? emptyHostState(), { director: isDirector, ownership: l?.ownership ?? NO_OWNERSHIP });
+    const steps = diffHost(d.state, l?.state ?? emptyHostState(), { director: isDirector(d), ownership: l?.ownership ?? NO_OWNERSHIP });
     steps.sort((a, b) => PHASES.indexOf(a.phase) - PHASES.indexOf(b.phase));
     return { host: d.name, roles: d.roles, steps };
   });
-  return { hosts, dependencies: dependencies(desired) };
+  return { hosts, dependencies: dependencies(desired, hosts) };
 }
 
-export function dependencies(desired: readonly DesiredHost[]): Dependency[] {
-  const directors = desired.filter((d) => d.roles.includes('director') || d.roles.includes('backup-director')).map((d) => d.name);
+/**
+ * The cross-host order among `desired` hosts. By desired roles: a director's
+ * table waits for every real server's prepare, and a real server's cleanup
+ * for every director's untable. By the planned steps (`hosts`, which may
+ * cover only some of `desired`): any other host that has cleanup steps waits
+ * for every director's untable too. That is a real server being removed —
+ * its role is gone from the file, but the VIP it still has may only leave
+ * once no director sends to it any more.
+ */
+export function dependencies(desired: readonly DesiredHost[], hosts: readonly HostPlan[] = []): Dependency[] {
+  const directors = desired.filter(isDirector).map((d) => d.name);
   const servers = desired.filter((d) => d.roles.includes('real-server') && !directors.includes(d.name)).map((d) => d.name);
   const deps: Dependency[] = [];
   for (const dir of directors) {
@@ -37,6 +47,10 @@ export function dependencies(desired: readonly DesiredHost[]): Dependency[] {
       // A server's VIP leaves only after the director stopped sending to it.
       deps.push({ host: rs, phase: 'cleanup', after: { host: dir, phase: 'untable' } });
     }
+  }
+  for (const h of hosts) {
+    if (directors.includes(h.host) || servers.includes(h.host) || !h.steps.some((s) => s.phase === 'cleanup')) continue;
+    for (const dir of directors) deps.push({ host: h.host, phase: 'cleanup', after: { host: dir, phase: 'untable' } });
   }
   return deps;
 }
