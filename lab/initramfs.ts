@@ -195,12 +195,13 @@ function installEtc(tree: Tree, paths: LabPaths): void {
   for (const d of ['/etc/sysctl.d', '/etc/modules-load.d', '/etc/network', '/var/log', '/var/lib', '/var/empty', '/srv/www', '/tmp', '/mnt']) mkdirSync(tree.at(d), { recursive: true });
   chmodSync(tree.at('/tmp'), 0o1777);
   symlinkSync('/run', tree.at('/var/run'));
+  symlinkSync('/run/lock', tree.at('/var/lock'));
 }
 
 /** The directories each lab host has to itself (rc.sh binds them over /etc, /root, /run, /tmp and /var in its mount namespace). */
 export const PRIVATE_DIRS = ['etc', 'root', 'run', 'tmp', 'var'] as const;
 
-/** `/hosts/NAME/`: a copy of /etc, /root and /var with the host's own name and host key, an empty /run and /tmp; and its web pages. */
+/** `/hosts/NAME/`: a copy of /etc, /root and /var with the host's own name and host key, a /run with Debian's /run/lock, a /tmp; and its web pages. */
 function installHostTrees(tree: Tree, paths: LabPaths): void {
   for (const h of HOSTS) {
     const base = `/hosts/${h.name}`;
@@ -212,6 +213,8 @@ function installHostTrees(tree: Tree, paths: LabPaths): void {
     tree.write(`${base}/etc/ssh/ssh_host_ed25519_key.pub`, readFileSync(`${hostKeyPath(paths, h.name)}.pub`, 'utf8'));
     for (const port of h.http) tree.write(`/srv/www/${h.name}/${port}/index.html`, `${h.name} port ${port}\n`);
     mkdirSync(tree.at(`${base}/run/sshd`), { recursive: true });
+    mkdirSync(tree.at(`${base}/run/lock`), { recursive: true });
+    chmodSync(tree.at(`${base}/run/lock`), 0o1777);
     mkdirSync(tree.at(`${base}/tmp`), { recursive: true });
     chmodSync(tree.at(`${base}/tmp`), 0o1777);
   }

@@ -29,7 +29,8 @@ ln -s /proc/self/fd/2 /dev/stderr
 mkdir -p /dev/pts /dev/shm
 mount -t devpts -o gid=5,mode=620 devpts /dev/pts
 mount -t tmpfs -o mode=0755 tmpfs /run
-mkdir -p /run/sshd /run/netns
+mkdir -p /run/sshd /run/netns /run/lock
+chmod 1777 /run/lock
 echo jump >/proc/sys/kernel/hostname
 
 # Everything else (ip_vs and its schedulers, ipip, nf_tables ...) loads on demand,
