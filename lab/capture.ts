@@ -10,7 +10,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { labExclusive, labUp, type LabOptions } from './lab.js';
 import { labPaths } from './paths.js';
-import { arpSettings, loadedModules, sh, sysctlValues, sysctlWrite, unloadModulesSince } from './remote.js';
+import { arpSettings, assertFreshDirector, loadedModules, sh, sysctlValues, sysctlWrite, unloadModulesSince } from './remote.js';
 
 /** What one host gets, how it is undone, and which sysctls the setup changes (put back afterwards). */
 interface HostSetup {
@@ -220,8 +220,7 @@ async function capture(opts: CaptureOptions): Promise<string[]> {
   const lab = await labUp(opts);
   const dir = opts.dir ?? join(labPaths(opts.repo).repo, 'agent', 'testdata', 'lab-captures', lab.kernel);
   const modulesBefore = await loadedModules(opts);
-  const existing = await sh('lb1', 'if [ -e /proc/net/ip_vs ]; then ipvsadm -Sn; fi', opts);
-  if (existing.trim()) throw new Error(`lb1 already has IPVS services; captures need a fresh lab (lab down, lab up):\n${existing}`);
+  await assertFreshDirector(opts);
 
   const sysctlsBefore = new Map<string, Map<string, string>>();
   for (const s of SETUPS) if (s.sysctls.size) sysctlsBefore.set(s.host, await sysctlValues(s.host, [...s.sysctls.keys()], opts));

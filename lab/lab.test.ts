@@ -10,8 +10,8 @@ import { readFileSync } from 'node:fs';
 import { clusterFileText } from './cluster-file.js';
 import { labDown, labExclusive, labStatus, labUp, type LabUp } from './lab.js';
 import { labPaths } from './paths.js';
-import { ARP_KEYS, arpSettings, loadedModules, sh, sysctlValues, sysctlWrite, unloadModulesSince } from './remote.js';
-import { HOSTS, SERVICES, addressOf, labHost, topologyProblems, type LabService } from './topology.js';
+import { ARP_KEYS, arpSettings, assertFreshDirector, loadedModules, sh, sysctlValues, sysctlWrite, unloadModulesSince } from './remote.js';
+import { HOSTS, SERVICES, addressOf, labHost, type LabService } from './topology.js';
 
 let lab: LabUp;
 let modulesBefore: Set<string>;
@@ -54,6 +54,7 @@ test.before('lab up', async (t) => {
   release = await labExclusive({ log: (line) => t.log(line) });
   lab = await labUp({ log: (line) => t.log(line) });
   t.log(lab.reused ? `reusing qemu ${lab.pid} on port ${lab.port}` : `booted ${lab.kernel} in ${(lab.bootMs / 1000).toFixed(1)} s`);
+  await assertFreshDirector();
   modulesBefore = await loadedModules();
 });
 
@@ -73,11 +74,7 @@ test.after.always('put the kernel modules back and stop a lab this test booted',
   }
 });
 
-test('the topology is consistent', (t) => {
-  t.deepEqual(topologyProblems(), []);
-});
-
-test('examples/lab.lvs is the cluster file lab up writes for this lab', (t) => {
+test('examples/lab.lvs names the port of the running lab', (t) => {
   t.is(readFileSync(labPaths().clusterFile, 'utf8'), clusterFileText(lab.port));
 });
 

@@ -4,12 +4,24 @@
  * loaded.
  */
 import { labExec, type LabOptions } from './lab.js';
+import { SERVICES } from './topology.js';
 
 /** Runs a bash script on a lab host, stopping at its first failing command; returns stdout, throws on failure. */
 export async function sh(host: string, script: string, opts: LabOptions = {}): Promise<string> {
   const r = await labExec(host, `set -e\n${script}`, { ...opts, timeoutMs: 180_000 });
   if (r.code !== 0) throw new Error(`${host} exited ${r.code} running:\n${script}\nstderr: ${r.stderr}`);
   return r.stdout;
+}
+
+/**
+ * Throws unless the director is as the lab booted it: no IPVS services and none
+ * of the lab's VIPs (runs that set things up by hand need a fresh lab, not one
+ * that lvsc apply or another run has configured).
+ */
+export async function assertFreshDirector(opts: LabOptions = {}): Promise<void> {
+  const vips = Object.values(SERVICES).map((s) => s.vip);
+  const left = await sh('lb1', `if [ -e /proc/net/ip_vs ]; then ipvsadm -Sn; fi; ip -o -4 addr show | awk '{print $4}' | grep -x -F ${vips.map((v) => `-e ${v}/32`).join(' ')} || true`, opts);
+  if (left.trim()) throw new Error(`lb1 is not as the lab booted it (lvsc apply, or another run?): lab down, then lab up, for a fresh lab. Found:\n${left.trim()}`);
 }
 
 /** The names in /proc/modules (the guest has one kernel: any host sees them all). */

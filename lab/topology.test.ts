@@ -1,0 +1,67 @@
+/**
+ * The lab's tables and what is generated from them, without a VM: the topology
+ * is sound, examples/lab.lvs is generated from it and valid lvsc, the guest's
+ * network script and the SSH client files say what the topology says.
+ */
+import test from 'ava';
+import { readFileSync } from 'node:fs';
+import { check } from '../compiler/index.js';
+import { clusterFileText } from './cluster-file.js';
+import { networkScript } from './guest-files.js';
+import { JUMP, sshConfigText } from './keys.js';
+import { labPaths } from './paths.js';
+import { DEFAULT_HOST_PORT, HOSTS, SEGMENTS, SERVICES, rootVethName, topologyProblems } from './topology.js';
+
+test('the topology is consistent', (t) => {
+  t.deepEqual(topologyProblems(), []);
+});
+
+test('topologyProblems finds an address outside its segment, an unreachable gateway and a clash', (t) => {
+  const web1 = HOSTS.find((h) => h.name === 'web1')!;
+  const broken = [...HOSTS.filter((h) => h !== web1), { ...web1, interfaces: [{ dev: 'eth0', segment: 'servers', cidr: '10.30.0.21/24' }], gateway: '10.99.0.1' }];
+  t.deepEqual(topologyProblems(SEGMENTS, broken), [
+    'web1 eth0: 10.30.0.21/24 is outside segment servers (10.20.0.0/24)',
+    '10.30.0.21 is used by both remote1 eth0 and web1 eth0',
+    'web1: gateway 10.99.0.1 is on none of its segments',
+  ]);
+});
+
+test('examples/lab.lvs is generated from lab/topology.ts (for the port it names)', (t) => {
+  const text = readFileSync(labPaths().clusterFile, 'utf8');
+  const port = Number(/ssh root@127\.0\.0\.1:(\d+)/.exec(text)?.[1]);
+  t.is(port, DEFAULT_HOST_PORT, 'the committed file names the default port (lab up rewrites it only when 2222 is taken)');
+  t.is(text, clusterFileText(port));
+});
+
+test('examples/lab.lvs is a valid cluster for lvsc', (t) => {
+  const { cluster, diagnostics } = check([{ path: 'examples/lab.lvs', text: clusterFileText() }]);
+  t.deepEqual(
+    diagnostics.map((d) => `${d.severity} ${d.code}: ${d.summary}`),
+    [],
+  );
+  t.deepEqual(cluster?.services.map((s) => s.name), Object.values(SERVICES).map((s) => `web-${s.method}`));
+});
+
+test('the network script builds every segment, namespace and leg, and starts every host', (t) => {
+  const script = networkScript();
+  for (const s of SEGMENTS) t.true(script.includes(`link add ${s.bridge} type bridge\n`), s.name);
+  for (const h of HOSTS) {
+    t.true(script.includes(`netns add ${h.name}\n`), h.name);
+    t.regex(script, new RegExp(`^start ${h.name} ${h.forwarding ? 1 : 0}${h.http.map((p) => ` ${p}`).join('')} <<'EOF'$`, 'm'));
+    for (const i of h.interfaces) {
+      t.true(script.includes(`link add ${rootVethName(h, i.dev)} type veth peer name ${i.dev} netns ${h.name}\n`));
+      t.true(script.includes(`ip addr add ${i.cidr} dev ${i.dev}\n`));
+    }
+    if (h.gateway) t.true(script.includes(`ip route add default via ${h.gateway}\n`), `${h.name}'s gateway`);
+  }
+});
+
+test('ssh_config reaches every lab host and alias through the jump host, with the lab key only', (t) => {
+  const paths = labPaths('/repo');
+  const config = sshConfigText(paths, 2345);
+  t.regex(config, new RegExp(`^Host ${JUMP}\\n  HostName 127\\.0\\.0\\.1\\n  Port 2345$`, 'm'));
+  for (const h of HOSTS) t.regex(config, new RegExp(`^Host ${[h.name, ...h.aliases].join(' ')}\\n  HostName ${h.interfaces[0].cidr.split('/')[0].replace(/\./g, '\\.')}\\n  ProxyJump ${JUMP}$`, 'm'));
+  t.true(config.includes('  IdentityFile "/repo/.lab/id_ed25519"\n  IdentitiesOnly yes\n'));
+  t.true(config.includes('  UserKnownHostsFile "/repo/.lab/known_hosts"\n'));
+  t.true(config.includes('  StrictHostKeyChecking yes\n'));
+});
