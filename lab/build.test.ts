@@ -1,12 +1,18 @@
 /**
  * The lab's build decisions that need no VM: which kernel apt's list resolves
- * to, which modules the initramfs ships, how qemu is confined.
+ * to, which modules the initramfs ships, how qemu is confined, which port and
+ * which process `lab up` and `lab down` take.
  */
 import test from 'ava';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { labDown, labStatus } from './lab.js';
 import { moduleName, parseModulesDep, selectModules } from './initramfs.js';
 import { newestFirst, pickKernel } from './install.js';
 import { labPaths } from './paths.js';
-import { qemuArgs } from './vm.js';
+import { choosePort, qemuArgs } from './vm.js';
 
 // What `apt-cache search --names-only '^linux-image-.*-cloud-amd64$'` lists on bookworm (abridged).
 const APT = [
@@ -72,4 +78,31 @@ test('qemu: TCG, one CPU, 1 GiB, user networking with restrict=on and only a loo
   t.is(after('-netdev'), 'user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:2345-:22');
   t.is(after('-pidfile'), '/repo/.lab/qemu.pid');
   t.true(args.includes('-daemonize'));
+});
+
+test('choosePort keeps a free port and replaces a taken one', async (t) => {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const taken = (server.address() as { port: number }).port;
+  try {
+    const other = await choosePort(taken);
+    t.not(other, taken);
+    t.true(other > 0);
+  } finally {
+    server.close();
+  }
+  t.is(await choosePort(taken), taken);
+});
+
+test('lab down and status leave alone a process in qemu.pid that is not the lab\'s qemu', async (t) => {
+  const repo = mkdtempSync(join(tmpdir(), 'lvsc-lab-'));
+  try {
+    mkdirSync(join(repo, '.lab'));
+    // This very process: alive, but not qemu started with this lab's -pidfile.
+    writeFileSync(join(repo, '.lab', 'qemu.pid'), `${process.pid}\n`);
+    t.deepEqual(await labStatus({ repo }), { up: false });
+    t.deepEqual(await labDown({ repo, log: () => {} }), { stopped: undefined });
+  } finally {
+    rmSync(repo, { recursive: true, force: true });
+  }
 });
