@@ -21,7 +21,7 @@ import type {
   ServiceId,
   SyncDaemon,
 } from './state.js';
-import { activeDirector, resolveRip, sharedSegment } from './topology.js';
+import { activeDirector, methodOf, resolveRip, sharedSegment, type RipResolution } from './topology.js';
 
 /** The label lvsc gives the IPv4 addresses it adds, so it can tell them from an operator's. */
 export const OWN_LABEL_SUFFIX = ':lvs';
@@ -52,6 +52,8 @@ class Builder {
   ipvs: IpvsService[] | null = null;
   syncDaemons: SyncDaemon[] = [];
   roles = new Set<Role>();
+  /** The device lists arpSysctls already set (a host in many services asks once per service). */
+  readonly arpDone = new Set<string>();
 
   address(dev: string, address: string, family: Family): void {
     const prefix = family === 4 ? 32 : 128;
@@ -81,6 +83,23 @@ class Builder {
   }
 }
 
+/**
+ * `resolveRip`, once per (server host, service family, method) of a cluster:
+ * the answer depends on nothing else, and the director's table and the real
+ * servers' setup both ask it for every destination (100,000 times in a large
+ * cluster). The IR is not changed after validation, so the cache lives as
+ * long as the cluster object.
+ */
+const ripCache = new WeakMap<Cluster, Map<string, RipResolution>>();
+function ripOf(cluster: Cluster, service: Service, server: RealServer): RipResolution {
+  let byKey = ripCache.get(cluster);
+  if (!byKey) ripCache.set(cluster, (byKey = new Map()));
+  const key = `${server.host} ${serviceFamily(service)} ${methodOf(server) ?? '-'}`;
+  let rip = byKey.get(key);
+  if (!rip) byKey.set(key, (rip = resolveRip(cluster, service, server)));
+  return rip;
+}
+
 export function serviceId(service: Service): ServiceId {
   const a = service.address!;
   return a.kind === 'vip' ? { kind: 'addr', proto: a.proto, address: a.address, port: a.port } : { kind: 'fwmark', mark: a.mark, family: a.family };
@@ -107,7 +126,7 @@ export function ipvsService(cluster: Cluster, service: Service): IpvsService {
 }
 
 function destination(cluster: Cluster, service: Service, server: RealServer, vport: number): IpvsDestination {
-  const rip = resolveRip(cluster, service, server);
+  const rip = ripOf(cluster, service, server);
   if (!rip.ok) throw new Error(`bug: desired state built for an unvalidated cluster (no RIP for ${server.host})`);
   const f = server.forward!;
   // DR and TUN cannot remap ports (validated); NAT uses the server's port when given.
@@ -182,7 +201,10 @@ function buildDirector(cluster: Cluster, b: Builder, director: Host, active: boo
   }
 }
 
-function arpSysctls(b: Builder, devs: Iterable<string>): void {
+function arpSysctls(b: Builder, devs: readonly string[]): void {
+  const key = devs.join(' ');
+  if (b.arpDone.has(key)) return;
+  b.arpDone.add(key);
   // Set before the VIP goes on lo: the effective value is the larger of `all` and the interface's.
   for (const dev of ['all', 'lo', ...devs]) {
     b.sysctl(`net.ipv4.conf.${dev}.arp_ignore`, 1);
@@ -190,13 +212,12 @@ function arpSysctls(b: Builder, devs: Iterable<string>): void {
   }
 }
 
-function buildRealServer(cluster: Cluster, b: Builder, host: Host, service: Service, server: RealServer): void {
+function buildRealServer(cluster: Cluster, b: Builder, host: Host, service: Service, vips: ReturnType<typeof serviceVips>, server: RealServer): void {
   b.roles.add('real-server');
   const director = activeDirector(cluster)!;
-  const rip = resolveRip(cluster, service, server);
+  const rip = ripOf(cluster, service, server);
   if (!rip.ok) throw new Error(`bug: desired state built for an unvalidated cluster (no RIP for ${server.host})`);
   const f = server.forward!;
-  const vips = serviceVips(service);
   const segmentDevs = [rip.iface.dev];
 
   if (f.method === 'dr') {
@@ -247,9 +268,10 @@ export function desiredHosts(cluster: Cluster): DesiredHost[] {
     if (d.backup) buildDirector(cluster, builders.get(d.backup)!, cluster.hostsByName.get(d.backup)!, false);
   }
   for (const service of cluster.services) {
+    const vips = serviceVips(service);
     for (const server of service.servers) {
       const host = cluster.hostsByName.get(server.host)!;
-      buildRealServer(cluster, builders.get(host.name)!, host, service, server);
+      buildRealServer(cluster, builders.get(host.name)!, host, service, vips, server);
     }
   }
   const timeouts = cluster.timeouts ? { tcp: cluster.timeouts.tcp, tcpfin: cluster.timeouts.tcpfin, udp: cluster.timeouts.udp } : null;

@@ -165,9 +165,16 @@ export function saveLine(service: IpvsService, destination?: IpvsDestination, fo
 /** Every line of a table, services and destinations in the order ipvsadm lists them. */
 export function saveLines(services: readonly IpvsService[], format: SaveFormat = {}): string[] {
   const lines: string[] = [];
+  // A large table names few real servers many times: each address is parsed once.
+  const parsed = new Map<string, Omit<EndpointKey, 'port'>>();
+  const endpointOf = (x: IpvsDestination): EndpointKey => {
+    let p = parsed.get(x.address);
+    if (!p) parsed.set(x.address, (p = { family: familyOf(x.address), words: addressWords(x.address) }));
+    return { family: p.family, words: p.words, port: x.port };
+  };
   for (const svc of sortByKey(services, serviceSortKey, compareServiceKeys)) {
     lines.push(saveLine(svc));
-    for (const d of sortByKey(svc.destinations, (x) => endpointKey(x.address, x.port), compareEndpoints)) lines.push(saveLine(svc, d, format));
+    for (const d of sortByKey(svc.destinations, endpointOf, compareEndpoints)) lines.push(saveLine(svc, d, format));
   }
   return lines;
 }
