@@ -19,6 +19,7 @@ import type { AstFile } from '../lang/ast.js';
 import type { Diagnostic } from '../lang/diagnostics.js';
 import { parse } from '../lang/index.js';
 import type { SourceFile } from '../lang/source.js';
+import { compileSections } from './compile.js';
 import { generateCluster, type Generated } from './generate.js';
 
 interface State {
@@ -79,6 +80,8 @@ const SECTIONS: readonly Section[] = [
       validate(state.cluster!, (d) => state.diagnostics.push(d));
     },
   },
+  // compile + plan against empty hosts, and the one-weight diff (bench/compile.ts).
+  ...compileSections,
 ];
 
 const { values } = parseArgs({

@@ -1,0 +1,115 @@
+/**
+ * Benchmark sections for the compiler's back half, on the cluster the earlier
+ * sections validated (bench/index.ts registers them):
+ *
+ * - `compile`: `compileCluster` (desired state and rendered files of every
+ *   host) + `buildPlan` against empty hosts. Target < 2 s.
+ * - `live`: a live state equal to the desired one except one weight on the
+ *   director, as a hand edit would leave it (setup, not lvsc).
+ * - `diff`: `buildPlan` against that live state. Target < 200 ms and exactly
+ *   one step.
+ *
+ * Each section's note carries its figures next to its target; nothing is
+ * asserted (the one-step behaviour is a test: compiler/diff.test.ts).
+ */
+import { compileCluster } from '../compiler/compile.js';
+import type { DesiredHost } from '../compiler/desired.js';
+import { NO_OWNERSHIP } from '../compiler/diff.js';
+import type { Cluster } from '../compiler/ir.js';
+import { buildPlan, type LiveHost } from '../compiler/order.js';
+import type { Plan } from '../compiler/plan.js';
+
+export const TARGET_COMPILE_MS = 2000;
+export const TARGET_DIFF_MS = 200;
+
+interface CompileState {
+  cluster?: Cluster;
+}
+
+const n = (x: number) => x.toLocaleString('en-US');
+/** Milliseconds of CPU this process used since `since` (all its threads, GC helpers included): steadier than wall time on a busy machine. */
+const cpuMs = (since: NodeJS.CpuUsage) => {
+  const c = process.cpuUsage(since);
+  return Math.round((c.user + c.system) / 1000);
+};
+const verdict = (ok: boolean) => (ok ? 'ok' : 'OVER TARGET');
+const stepCount = (plan: Plan) => plan.hosts.reduce((sum, h) => sum + h.steps.length, 0);
+
+let desired: DesiredHost[] = [];
+let live = new Map<string, LiveHost>();
+let compileFigures = '';
+let liveFigures = '';
+let diffFigures = '';
+
+/** The live state: every host as desired, except one destination's weight on the director (half-way through its table). */
+function oneWeightChanged(hosts: readonly DesiredHost[]): { live: Map<string, LiveHost>; changed: string } {
+  const out = new Map<string, LiveHost>();
+  let changed = 'nothing (no director with a destination)';
+  for (const h of hosts) {
+    let state = h.state;
+    const ipvs = state.ipvs;
+    if (ipvs?.length && changed.startsWith('nothing')) {
+      const i = Math.floor(ipvs.length / 2);
+      const svc = ipvs[i];
+      if (svc.destinations.length) {
+        const [d, ...rest] = svc.destinations;
+        const edited = { ...svc, destinations: [{ ...d, weight: d.weight + 1 }, ...rest] };
+        state = { ...state, ipvs: [...ipvs.slice(0, i), edited, ...ipvs.slice(i + 1)] };
+        changed = `weight of ${d.address}:${d.port} in service ${i + 1} of ${n(ipvs.length)} on ${h.name}`;
+      }
+    }
+    out.set(h.name, { state, ownership: NO_OWNERSHIP });
+  }
+  return { live: out, changed };
+}
+
+export const compileSections = [
+  {
+    name: 'compile',
+    inTotal: false,
+    get note() {
+      return compileFigures;
+    },
+    run(state: CompileState): void {
+      const cpu = process.cpuUsage();
+      const t0 = performance.now();
+      desired = compileCluster(state.cluster!);
+      const t1 = performance.now();
+      const plan = buildPlan(desired);
+      const t2 = performance.now();
+      const total = t2 - t0;
+      compileFigures =
+        `compileCluster ${n(Math.round(t1 - t0))} ms + buildPlan vs empty hosts ${n(Math.round(t2 - t1))} ms (CPU ${n(cpuMs(cpu))} ms): ` +
+        `${n(stepCount(plan))} steps on ${n(plan.hosts.length)} hosts; target < ${n(TARGET_COMPILE_MS)} ms: ${verdict(total < TARGET_COMPILE_MS)}`;
+    },
+  },
+  {
+    name: 'live',
+    inTotal: false,
+    get note() {
+      return liveFigures;
+    },
+    run(): void {
+      const r = oneWeightChanged(desired);
+      live = r.live;
+      liveFigures = `live = desired but one ${r.changed} (setup, not lvsc)`;
+    },
+  },
+  {
+    name: 'diff',
+    inTotal: false,
+    get note() {
+      return diffFigures;
+    },
+    run(): void {
+      const cpu = process.cpuUsage();
+      const t0 = performance.now();
+      const plan = buildPlan(desired, live);
+      const ms = performance.now() - t0;
+      const steps = stepCount(plan);
+      diffFigures =
+        `buildPlan vs that live state (CPU ${n(cpuMs(cpu))} ms): ${n(steps)} step${steps === 1 ? '' : 's'} (target exactly 1: ${verdict(steps === 1)}); ` +
+        `target < ${n(TARGET_DIFF_MS)} ms: ${verdict(ms < TARGET_DIFF_MS)}`;
+    },
+  },
+];
