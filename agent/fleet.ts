@@ -28,6 +28,8 @@ import { connectSsh, type SshEndpoint, type SshOptions } from './transport/ssh.j
 import type { Transport } from './transport/transport.js';
 
 export type FleetEvent =
+  /** The hosts about to be read (jump-only hosts are not among them; --target may pull in more later). */
+  | { readonly type: 'hosts'; readonly hosts: readonly string[] }
   | { readonly type: 'connecting'; readonly host: string }
   | { readonly type: 'reading'; readonly host: string }
   | { readonly type: 'read'; readonly host: string; readonly ms: number }
@@ -218,6 +220,7 @@ export async function openFleet(cluster: Cluster, options: FleetOptions = {}): P
   const declared = desired.map((d) => d.name).filter((n) => !jumpOnly.has(n) || options.targets?.includes(n));
   let scope = new Set(options.targets?.length ? options.targets : declared);
   const leftOut = new Map<string, string>();
+  emit({ type: 'hosts', hosts: [...scope] });
   await readAll([...scope]);
   let plan = planFor(desired, scope, reads);
   if (options.targets?.length) {

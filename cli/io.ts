@@ -19,8 +19,8 @@ export interface Io {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** Relative input paths are read from here (and shown as given). */
   readonly cwd: string;
-  /** Where a confirmation is read from (apply); absent or not a terminal: nobody to ask. */
-  readonly stdin?: NodeJS.ReadableStream & { readonly isTTY?: boolean };
+  /** Where a confirmation (apply) and a key's passphrase are read from; absent or not a terminal: nobody to ask. */
+  readonly stdin?: NodeJS.ReadableStream & { readonly isTTY?: boolean; setRawMode?(raw: boolean): unknown };
 }
 
 /** How a command ended; `cli/main.ts` alone turns this into an exit code. */

@@ -144,9 +144,28 @@ test.serial('encrypted key: the passphrase callback is asked, and only then', as
   await connect(lab.endpoint('d', { keyFile: lab.encryptedKeyFile }), lab.sshOptions({ passphrase: prompt }));
   t.is(asked.length, 2);
 
+  // Hosts connecting at once (a fleet) wait for the one answer: one prompt per key per run.
+  let answer!: (passphrase: string) => void;
+  const slowPrompt = (file: string): Promise<string> => {
+    asked.push(file);
+    return new Promise((resolve) => (answer = resolve));
+  };
+  const parallel = ['a', 'd', 'e'].map((name) => connect(lab.endpoint(name, { keyFile: lab.encryptedKeyFile }), lab.sshOptions({ passphrase: slowPrompt, connectTimeoutMs: 1_000 })));
+  // Longer than the connect timeout: a person typing does not count against it.
+  await new Promise((r) => setTimeout(r, 1_500));
+  t.is(asked.length, 3, 'asked once for three hosts');
+  answer(lab.passphrase);
+  for (const transport of await Promise.all(parallel)) t.is((await transport.run(cmd('true'))).code, 0);
+  t.is(asked.length, 3);
+
   const noPrompt = await failure(connect(endpoint, lab.sshOptions()));
   expectKind(t, noPrompt, 'auth');
-  t.regex(noPrompt.message, /is encrypted and no passphrase can be asked here/);
+  t.is(
+    noPrompt.message,
+    `cannot authenticate to a (${LAB_USERS.sudo}@${lab.host('a').address}): key file ${lab.encryptedKeyFile} is encrypted and there is no terminal to ask for its passphrase; ` +
+      `load it into ssh-agent (ssh-add ${lab.encryptedKeyFile}) or run lvsc on a terminal`,
+  );
+  t.notRegex(noPrompt.message, /\n/);
 
   let tries = 0;
   const wrong = await failure(

@@ -229,7 +229,7 @@ function handshake(hop: Hop, sock: Duplex | undefined, settings: Settings, targe
     const where = describeHop(hop);
     let refusal: TransportError | undefined;
     let settled = false;
-    const authNotes: string[] = [];
+    const auth: AuthLog = { notes: [], locked: [], offered: 0 };
 
     const fail = (error: TransportError): void => {
       if (settled) return;
@@ -262,7 +262,7 @@ function handshake(hop: Hop, sock: Duplex | undefined, settings: Settings, targe
     });
     client.on('error', (error: Error & { level?: string }) => {
       if (error.level === 'agent') {
-        authNotes.push(`ssh-agent at ${settings.agentSocket} could not be used (${error.message})`);
+        auth.notes.push(`ssh-agent at ${settings.agentSocket} could not be used (${error.message})`);
         return;
       }
       if (error.level === 'client-authentication' && error.message !== 'All configured authentication methods failed') return;
@@ -270,14 +270,14 @@ function handshake(hop: Hop, sock: Duplex | undefined, settings: Settings, targe
     });
     client.on('close', () => {
       if (settled) return;
-      fail(refusal ?? connectFailure(connection.lastError, where, target, authNotes));
+      fail(refusal ?? connectFailure(connection.lastError, where, target, auth));
     });
 
-    const keys = authMethods(hop, settings, authNotes, deadline);
+    const keys = authMethods(hop, settings, auth, deadline);
     const authHandler = (methodsLeft: AuthenticationType[] | null, _partial: boolean | null, next: NextAuthHandler): void => {
       const noMore = next as unknown as (done: false) => void;
       if (methodsLeft !== null && !methodsLeft.includes('publickey')) {
-        authNotes.push(`the server offers only ${methodsLeft.join(', ')}`);
+        auth.notes.push(`the server offers only ${methodsLeft.join(', ')}`);
         noMore(false);
         return;
       }
@@ -349,89 +349,121 @@ function judgeHostKey(entries: KnownHostEntry[], name: string, key: Buffer, hop:
   }
 }
 
+/** What authentication tried, for the message when every key is refused. */
+interface AuthLog {
+  readonly notes: string[];
+  /** Encrypted key files that could not be used: no passphrase can be asked (no terminal). */
+  readonly locked: string[];
+  /** Credentials offered to the server (the agent counts as one). */
+  offered: number;
+}
+
 /** Credentials to offer, in OpenSSH's order: the agent's keys, then key files. Asks for passphrases lazily. */
-async function* authMethods(hop: Hop, settings: Settings, notes: string[], deadline: Deadline): AsyncGenerator<AnyAuthMethod, undefined> {
+async function* authMethods(hop: Hop, settings: Settings, auth: AuthLog, deadline: Deadline): AsyncGenerator<AnyAuthMethod, undefined> {
   if (settings.agentSocket !== undefined) {
     if (existsSync(settings.agentSocket)) {
-      notes.push(`tried the keys in ssh-agent (${settings.agentSocket})`);
+      auth.notes.push(`tried the keys in ssh-agent (${settings.agentSocket})`);
+      auth.offered++;
       yield { type: 'agent', username: hop.user, agent: settings.agentSocket };
     } else {
-      notes.push(`ssh-agent socket ${settings.agentSocket} does not exist`);
+      auth.notes.push(`ssh-agent socket ${settings.agentSocket} does not exist`);
     }
   }
   for (const { path, explicit } of hop.keyFiles) {
     if (!existsSync(path)) {
-      if (explicit) notes.push(`key file ${path} does not exist`);
+      if (explicit) auth.notes.push(`key file ${path} does not exist`);
       continue;
     }
-    const key = await loadKey(path, settings, notes, deadline);
+    const key = await loadKey(path, settings, auth, deadline);
     if (key === undefined) continue;
-    notes.push(`tried key file ${path}`);
+    auth.notes.push(`tried key file ${path}`);
+    auth.offered++;
     yield { type: 'publickey', username: hop.user, key };
   }
   return undefined;
 }
 
-/**
- * Keys decrypted with a passphrase, per passphrase callback (one per lvsc run):
- * a person is asked once per key, not once per host, and the slow key
- * derivation (about a second) is paid once.
- */
-const decryptedKeys = new WeakMap<(keyFile: string) => Promise<string>, Map<string, ParsedKey>>();
+/** An encrypted key file, decrypted (or not) once per passphrase callback. */
+type Decrypted = { readonly key: ParsedKey } | { readonly note: string };
 
-async function loadKey(path: string, settings: Settings, notes: string[], deadline: Deadline): Promise<ParsedKey | undefined> {
+/**
+ * Encrypted keys per passphrase callback (one per lvsc run): the decryption
+ * of each key file, shared by every connection of the run, also those still
+ * in flight. So a person is asked once per key, not once per host (10 hosts
+ * connecting at once wait for the one prompt), a wrong passphrase is not
+ * asked for again by the next host, and the slow key derivation is paid once.
+ */
+const decryptedKeys = new WeakMap<(keyFile: string) => Promise<string>, Map<string, Promise<Decrypted>>>();
+
+async function decrypt(path: string, data: Buffer, ask: (keyFile: string) => Promise<string>): Promise<Decrypted> {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    let passphrase: string;
+    try {
+      passphrase = await ask(path);
+    } catch (error) {
+      throw new Error(`no passphrase for key file ${path} (${error instanceof Error ? error.message : String(error)})`, { cause: error });
+    }
+    const parsed = utils.parseKey(data, passphrase);
+    if (!(parsed instanceof Error)) return { key: Array.isArray(parsed) ? (parsed[0] as ParsedKey) : parsed };
+  }
+  return { note: `key file ${path}: wrong passphrase` };
+}
+
+async function loadKey(path: string, settings: Settings, auth: AuthLog, deadline: Deadline): Promise<ParsedKey | undefined> {
   let data: Buffer;
   try {
     data = readFileSync(path);
   } catch (error) {
-    notes.push(`cannot read key file ${path}: ${(error as Error).message}`);
+    auth.notes.push(`cannot read key file ${path}: ${(error as Error).message}`);
     return undefined;
   }
-  let parsed = utils.parseKey(data);
+  const parsed = utils.parseKey(data);
   if (parsed instanceof Error && /encrypted/i.test(parsed.message)) {
     const ask = settings.passphrase;
     if (ask === undefined) {
-      notes.push(`key file ${path} is encrypted and no passphrase can be asked here (load it into ssh-agent with ssh-add)`);
+      auth.notes.push(`key file ${path} is encrypted and there is no terminal to ask for its passphrase (load it into ssh-agent: ssh-add ${path})`);
+      auth.locked.push(path);
       return undefined;
     }
     let cache = decryptedKeys.get(ask);
     if (cache === undefined) decryptedKeys.set(ask, (cache = new Map()));
-    const cached = cache.get(path);
-    if (cached !== undefined) return cached;
+    let decrypted = cache.get(path);
+    if (decrypted === undefined) cache.set(path, (decrypted = decrypt(path, data, ask)));
     // Neither the person typing nor the local key derivation counts against the connect timeout.
     deadline.pause();
+    let result: Decrypted;
     try {
-      for (let attempt = 0; attempt < 3 && parsed instanceof Error; attempt++) {
-        let passphrase: string;
-        try {
-          passphrase = await ask(path);
-        } catch (error) {
-          throw new Error(`no passphrase for key file ${path} (${error instanceof Error ? error.message : String(error)})`, { cause: error });
-        }
-        parsed = utils.parseKey(data, passphrase);
-      }
+      result = await decrypted;
     } finally {
       deadline.resume();
     }
-    if (parsed instanceof Error) {
-      notes.push(`key file ${path}: wrong passphrase`);
+    if ('note' in result) {
+      auth.notes.push(result.note);
       return undefined;
     }
-    const key = Array.isArray(parsed) ? (parsed[0] as ParsedKey) : parsed;
-    cache.set(path, key);
-    return key;
+    return result.key;
   }
   if (parsed instanceof Error) {
-    notes.push(`cannot use key file ${path}: ${parsed.message}`);
+    auth.notes.push(`cannot use key file ${path}: ${parsed.message}`);
     return undefined;
   }
   return Array.isArray(parsed) ? (parsed[0] as ParsedKey) : parsed;
 }
 
-function connectFailure(error: (Error & { level?: string; code?: string | number }) | undefined, where: string, target: string, authNotes: string[]): TransportError {
+function connectFailure(error: (Error & { level?: string; code?: string | number }) | undefined, where: string, target: string, auth: AuthLog): TransportError {
   if (error === undefined) return new TransportError('connect', target, `the connection to ${where} closed during the SSH handshake`);
   if (error.level === 'client-authentication') {
-    const tried = authNotes.length > 0 ? authNotes.join('; ') : 'no key was available (no ssh-agent, no key file)';
+    if (auth.offered === 0 && auth.locked.length > 0) {
+      // Not refused: the key was never offered. Say what stops it, on one line.
+      const key = auth.locked[0];
+      return new TransportError(
+        'auth',
+        target,
+        `cannot authenticate to ${where}: key file ${key} is encrypted and there is no terminal to ask for its passphrase; load it into ssh-agent (ssh-add ${key}) or run lvsc on a terminal`,
+        { cause: error },
+      );
+    }
+    const tried = auth.notes.length > 0 ? auth.notes.join('; ') : 'no key was available (no ssh-agent, no key file)';
     return new TransportError(
       'auth',
       target,

@@ -14,6 +14,7 @@ import { hasErrors, sortDiagnostics, strict } from '../../lang/diagnostics.js';
 import { COMMON_OPTIONS, parseCommandArgs } from '../args.js';
 import { textWidth, useColor, type Io, type Outcome } from '../io.js';
 import { loadSources } from '../load.js';
+import { passphrasePrompt } from '../prompt.js';
 import { renderDiagnostics, usageLine } from '../views/human.js';
 import { toJson } from '../views/json.js';
 import { indexSources } from '../views/locate.js';
@@ -68,6 +69,7 @@ export function fleetOptions(values: LiveValues, io: Io): { ok: true; options: F
   if (values.timeout !== undefined && !timeout) return { ok: false, message: `--timeout ${values.timeout}: give a duration such as 30s or 2m` };
   const resolvePath = (p: string | undefined) => (p === undefined ? undefined : p.startsWith('/') ? p : `${io.cwd}/${p}`);
   const knownHostsFile = resolvePath(values['known-hosts']);
+  const passphrase = passphrasePrompt(io);
   const sshConfigFile = resolvePath(values['ssh-config']);
   return {
     ok: true,
@@ -80,6 +82,8 @@ export function fleetOptions(values: LiveValues, io: Io): { ok: true; options: F
         ...(io.env.HOME ? { homeDir: io.env.HOME } : {}),
         agentSocket: io.env.SSH_AUTH_SOCK ?? '',
         acceptNewHostKeys: values['accept-new-host-keys'] === true,
+        // Encrypted key files: asked for on a terminal, once per key for the whole run.
+        ...(passphrase ? { passphrase } : {}),
         ...(timeout ? { connectTimeoutMs: timeout, commandTimeoutMs: timeout, keepaliveIntervalMs: Math.min(5_000, Math.max(500, Math.floor(timeout / 4))) } : {}),
       },
     },
@@ -107,10 +111,22 @@ export async function loadCluster(positionals: readonly string[], io: Io, opts: 
 /** Connects to and reads the run's hosts, showing progress on stderr (a live line on a terminal). */
 export async function readLive(cluster: Cluster, options: FleetOptions, io: Io, json: boolean): Promise<{ fleet: Fleet } | { outcome: Outcome }> {
   const progress = new ProgressView(io.stderr, { live: io.stderr.isTTY === true && !json, color: useColor(io.stderr, io.env, false) });
-  const hosts = cluster.hosts.map((h) => h.name);
-  progress.begin('Reading live state', options.targets ?? hosts);
+  // The fleet names the hosts it reads (not the jump-only ones).
+  progress.begin('Reading live state');
+  // While a passphrase is asked for, the progress line keeps off the question's line.
+  const ask = options.ssh?.passphrase;
+  const passphrase = ask
+    ? async (keyFile: string) => {
+        progress.hold();
+        try {
+          return await ask(keyFile);
+        } finally {
+          progress.release();
+        }
+      }
+    : undefined;
   try {
-    const fleet = await openFleet(cluster, { ...options, onEvent: progress.fleet });
+    const fleet = await openFleet(cluster, { ...options, ...(passphrase ? { ssh: { ...options.ssh, passphrase } } : {}), onEvent: progress.fleet });
     progress.end();
     return { fleet };
   } catch (error) {

@@ -22,6 +22,9 @@ export class ProgressView {
   private title = '';
   private started = Date.now();
   private drawn = false;
+  /** Questions open at the terminal (a passphrase): nothing is drawn over them; plain lines wait. */
+  private holds = 0;
+  private held: string[] = [];
 
   constructor(
     private readonly out: Writer,
@@ -30,13 +33,18 @@ export class ProgressView {
     this.paint = sgr(options.color);
   }
 
-  /** A new stage ("Reading live state", "Applying"), with the hosts in it. */
-  begin(title: string, hosts: readonly string[]): void {
+  /** A new stage ("Reading live state", "Applying"), with the hosts in it (or later, by `hosts()`). */
+  begin(title: string, hosts?: readonly string[]): void {
     this.title = title;
     this.status.clear();
-    for (const h of hosts) this.status.set(h, '·');
     this.started = Date.now();
-    if (!this.options.live) this.out.write(`${title}: ${hosts.length} host${hosts.length === 1 ? '' : 's'}\n`);
+    if (hosts) this.hosts(hosts);
+  }
+
+  /** The hosts of the stage, each pending. */
+  hosts(hosts: readonly string[]): void {
+    for (const h of hosts) this.status.set(h, '·');
+    if (!this.options.live) this.write(`${this.title}: ${hosts.length} host${hosts.length === 1 ? '' : 's'}\n`);
     else this.draw();
   }
 
@@ -49,10 +57,26 @@ export class ProgressView {
     } else this.out.write(`${this.title}: finished in ${seconds(Date.now() - this.started)}\n`);
   }
 
+  /** A question is about to be asked on the terminal: stop drawing until `release()`. */
+  hold(): void {
+    if (this.holds++ === 0 && this.options.live && this.drawn) {
+      // The question goes on a line of its own; the status line is drawn afresh afterwards.
+      this.out.write('\n');
+      this.drawn = false;
+    }
+  }
+
+  release(): void {
+    if (this.holds === 0 || --this.holds > 0) return;
+    if (this.options.live) this.draw();
+    else for (const line of this.held.splice(0)) this.out.write(line);
+  }
+
   readonly fleet = (e: FleetEvent): void => {
     const ok = this.paint('32')('✓');
     const bad = this.paint('31')('✗');
-    if (e.type === 'connecting') this.set(e.host, '…', `${e.host}: connecting`);
+    if (e.type === 'hosts') this.hosts(e.hosts);
+    else if (e.type === 'connecting') this.set(e.host, '…', `${e.host}: connecting`);
     else if (e.type === 'reading') this.set(e.host, '…', `${e.host}: reading facts`);
     else if (e.type === 'read') this.set(e.host, ok, `${e.host}: read (${seconds(e.ms)})`);
     else this.set(e.host, bad, `${e.host}: failed: ${e.message}`);
@@ -72,7 +96,7 @@ export class ProgressView {
         this.set(e.host, `${e.index}/${e.total}`, `${e.host}: ${SYMBOL[e.step.action]} ${stepLine(e.step)}`);
         break;
       case 'step-done':
-        if (!this.options.live) this.out.write(`${e.host}:   done\n`);
+        if (!this.options.live) this.write(`${e.host}:   done\n`);
         break;
       case 'step-failed':
         this.set(e.host, bad, `${e.host}:   failed: ${e.message}`);
@@ -89,10 +113,16 @@ export class ProgressView {
   private set(host: string, short: string, line: string): void {
     this.status.set(host, short);
     if (this.options.live) this.draw();
-    else this.out.write(`${line}\n`);
+    else this.write(`${line}\n`);
+  }
+
+  private write(text: string): void {
+    if (this.holds) this.held.push(text);
+    else this.out.write(text);
   }
 
   private draw(suffix = ''): void {
+    if (this.holds) return;
     const parts = [...this.status].map(([h, s]) => `${h} ${s}`);
     this.out.write(`${this.drawn ? '\r\x1b[K' : ''}${this.title}: ${parts.join('  ')}${suffix}`);
     this.drawn = true;
