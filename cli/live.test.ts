@@ -108,6 +108,12 @@ async function lvsc(t: { context: { lab: Lab; dir: string } }, text: string, arg
   return { code, stdout, stderr, raw };
 }
 
+async function sh(lab: Lab, host: string, line: string): Promise<string> {
+  const r = await lab.exec(host, ['sh', '-c', line]);
+  if (r.code !== 0) throw new Error(`${host}: \`${line}\` failed: ${r.stderr}`);
+  return r.stdout;
+}
+
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 test.serial('an encrypted key without a terminal: each host fails with one clear line, and nothing waits for an answer', async (t) => {
@@ -143,4 +149,63 @@ test.serial('an encrypted key on a terminal: asked once for the whole run, hidde
   t.is(wrong.code, 1, wrong.stdout + wrong.stderr);
   t.is(wrong.stderr.split(question).length - 1, 3);
   t.regex(wrong.stderr, /error: web: .*key file .* wrong passphrase/);
+});
+
+test.serial('apply on a terminal asks first: anything but "yes" changes nothing', async (t) => {
+  const { lab } = t.context;
+  for (const answer of ['no\n', 'y\n']) {
+    const run = await lvsc(t, cluster(lab), ['apply'], { answers: [{ question: /Only 'yes' goes ahead: $/, answer }] });
+    t.is(run.code, 1, run.stdout + run.stderr);
+    t.regex(run.stderr, /\nApply \d+ change\(s\) to 2 host\(s\)\? Only 'yes' goes ahead: Apply cancelled: nothing was changed\.\n$/);
+    t.regex(run.stdout, /\+ address .*\/32 on lo/, 'the plan was shown before the question');
+    t.notRegex(run.stdout, /Apply (complete|FAILED)/);
+    t.notRegex(await sh(lab, 'web', 'ip -o -4 addr show dev lo'), /lo:lvs/);
+    t.is((await sh(lab, 'web', 'sysctl -n net.ipv4.conf.all.arp_ignore')).trim(), '0');
+  }
+});
+
+test.serial('"yes" applies through the jump host: web gets its VIP and ARP sysctls, the director fails alone; progress is one live line', async (t) => {
+  const { lab } = t.context;
+  const run = await lvsc(t, cluster(lab), ['apply'], { answers: [{ question: /Only 'yes' goes ahead: $/, answer: 'yes\n' }] });
+  t.is(run.code, 1, run.stdout + run.stderr);
+  t.regex(run.stdout, /web: done, (\d+) of \1 steps ran/);
+  t.regex(run.stdout, /lb: failed, 0 of \d+ steps ran\n {2}module ip_vs: `modprobe ip_vs` failed on lb/);
+  t.regex(run.stdout, /verified: the applied hosts match the cluster/);
+  t.regex(await sh(lab, 'web', 'ip -o -4 addr show dev lo'), new RegExp(`inet ${escape(vip(lab))}/32 .*lo:lvs`));
+  t.is((await sh(lab, 'web', 'sysctl -n net.ipv4.conf.all.arp_ignore net.ipv4.conf.all.arp_announce')).trim().split('\n').join(' '), '1 2');
+  t.regex(await sh(lab, 'web', 'cat /etc/sysctl.d/90-lvsc.conf'), /^# Rendered by lvsc/);
+
+  // A terminal: each stage is one line redrawn in place, which ends with the host count and time.
+  t.regex(run.stderr, /\r\x1b\[KReading live state: (?=[^\r\n]*lb ✓)(?=[^\r\n]*web ✓)[^\r\n]*\(2 hosts, \d+\.\d s\)\n/);
+  t.regex(run.stderr, /\r\x1b\[KApplying: (?=[^\r\n]*lb ✗)(?=[^\r\n]*web ✓)[^\r\n]*\(2 hosts, \d+\.\d s\)\n/);
+  t.regex(run.stderr, /\r\x1b\[KApplying: [^\r\n]*web \d+\/\d+/, 'a step counter while it runs');
+  t.notRegex(run.stderr, /^web: /m, 'no plain per-event lines on a terminal');
+  t.notRegex(run.stderr, /jump/, 'the jump host is not read, so not shown');
+});
+
+test.serial('without a terminal: plain progress lines; removing the service with --target web cleans web up through the jump host (exit 0)', async (t) => {
+  const { lab } = t.context;
+  t.regex(await sh(lab, 'web', 'ip -o -4 addr show dev lo'), /lo:lvs/, 'web has the VIP from the previous test');
+  const run = await lvsc(t, cluster(lab, { www: false }), ['apply', '--yes', '--target', 'web']);
+  t.is(run.code, 0, run.stdout + run.stderr);
+  t.notRegex(run.stderr, /[\r\x1b]/, 'no terminal control sequences');
+  const lines = run.stderr
+    .replace(/\d+\.\d s/g, 'T')
+    .split('\n')
+    .filter(Boolean);
+  const steps = Number(/^web: (\d+) steps to run$/m.exec(run.stderr)?.[1]);
+  t.deepEqual(lines.slice(0, 7), ['Reading live state: 1 host', 'web: connecting', 'web: reading facts', 'web: read (T)', 'Reading live state: finished in T', 'Applying: 1 host', `web: ${steps} steps to run`]);
+  t.deepEqual(lines.slice(-2), ['web: done', 'Applying: finished in T']);
+  // Each step: its line when it starts, then done; the VIP first, the files last.
+  const sysctls = ['all', 'eth0', 'lo'].flatMap((dev) => [`web: - sysctl net.ipv4.conf.${dev}.arp_announce 2 → 0`, `web: - sysctl net.ipv4.conf.${dev}.arp_ignore 1 → 0`]);
+  const started = [`web: - address ${vip(lab)}/32 on lo (label lo:lvs)`, ...sysctls, 'web: - file /etc/sysctl.d/90-lvsc.conf', 'web: - file /etc/systemd/network/50-lvsc-lo.network'];
+  t.is(steps, started.length);
+  t.deepEqual(lines.slice(7, -2), started.flatMap((line) => [line, 'web:   done']));
+  t.regex(run.stdout, /Apply complete: \d+ step\(s\) ran; 1 host\(s\) done, 0 failed, 0 skipped; verified: the applied hosts match the cluster\./);
+
+  t.notRegex(await sh(lab, 'web', 'ip -o -4 addr show dev lo'), /lo:lvs/);
+  t.is((await sh(lab, 'web', 'sysctl -n net.ipv4.conf.all.arp_ignore')).trim(), '0');
+  t.is((await sh(lab, 'web', 'ls /etc/sysctl.d /etc/systemd/network')).replace(/\s+/g, ' ').trim(), '/etc/sysctl.d: /etc/systemd/network:');
+  const again = await lvsc(t, cluster(lab, { www: false }), ['plan', '--target', 'web']);
+  t.is(again.code, 0, again.stdout + again.stderr);
 });
