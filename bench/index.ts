@@ -93,11 +93,15 @@ const shape = { services: Number(values.services), serversPerService: Number(val
 const gc = (globalThis as { gc?: () => void }).gc;
 const state: State = { diagnostics: [] };
 const timings: { section: Section; ms: number }[] = [];
+// The memory target is for what `lvsc validate` does (parse + lower + rules): its
+// peak is read when the last of those sections ends, before compile and diff grow it.
+let validatePeakMb = 0;
 for (const section of SECTIONS) {
   gc?.();
   const t0 = performance.now();
   section.run(state, shape);
   timings.push({ section, ms: performance.now() - t0 });
+  if (section.inTotal) validatePeakMb = process.resourceUsage().maxRSS / 1024;
 }
 const peakMb = process.resourceUsage().maxRSS / 1024;
 
@@ -121,7 +125,8 @@ for (const { section, ms: t } of timings) console.log(`  ${section.name.padEnd(1
 const total = timings.filter((x) => x.section.inTotal).reduce((sum, x) => sum + x.ms, 0);
 const verdict = (ok: boolean) => (ok ? 'ok' : 'OVER TARGET');
 console.log(`  ${'total'.padEnd(10)} ${ms(total)}   target < ${n(TARGET_TOTAL_MS)} ms: ${verdict(total < TARGET_TOTAL_MS)}  (parse + lower + rules)`);
-console.log(`  ${'peak RSS'.padEnd(10)} ${`${n(Math.round(peakMb))} MB`.padStart(9)}   target < ${TARGET_PEAK_MB} MB: ${verdict(peakMb < TARGET_PEAK_MB)}  (whole process)`);
+console.log(`  ${'peak RSS'.padEnd(10)} ${`${n(Math.round(validatePeakMb))} MB`.padStart(9)}   target < ${TARGET_PEAK_MB} MB: ${verdict(validatePeakMb < TARGET_PEAK_MB)}  (parse + lower + rules, as lvsc validate)`);
+console.log(`  ${'peak RSS'.padEnd(10)} ${`${n(Math.round(peakMb))} MB`.padStart(9)}   (whole benchmark process, compile and diff included)`);
 
 if (state.diagnostics.length) {
   // The figures above are only meaningful for a config that validates clean.
