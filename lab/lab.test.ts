@@ -34,6 +34,12 @@ function rip(server: string): string {
   return addressOf(labHost(server)!.interfaces[0].cidr);
 }
 
+/** The service as `ipvsadm -S` lines: round robin, every server with weight 1 by `method` (-g, -m or -i). */
+function rules(service: LabService, method: '-g' | '-m' | '-i'): string[] {
+  const vs = `-t ${service.vip}:${service.port}`;
+  return [`-A ${vs} -s rr`, ...service.servers.map((s) => `-a ${vs} -r ${rip(s)}:${service.serverPort} ${method} -w 1`)];
+}
+
 /** The director's `ipvsadm -Sn`, lines sorted (the kernel's order is not defined). */
 async function savedTable(): Promise<string[]> {
   return (await sh('lb1', 'ipvsadm -Sn')).trim().split('\n').filter(Boolean).sort();
@@ -112,12 +118,9 @@ test.serial('DR by hand: both servers answer through the VIP, and replies bypass
 
   // Real servers first: never answer ARP for the VIP, then carry it on lo.
   await Promise.all(dr.servers.map((s) => sh(s, `${sysctlWrite(arpSettings())}\nip addr add ${dr.vip}/32 dev lo label lo:lvs`)));
-  await sh(
-    'lb1',
-    [`ipvsadm -A -t ${dr.vip}:${dr.port} -s rr`, ...dr.servers.map((s) => `ipvsadm -a -t ${dr.vip}:${dr.port} -r ${rip(s)}:${dr.port} -g -w 1`), `ip addr add ${dr.vip}/32 dev eth1`].join('\n'),
-  );
+  await sh('lb1', [...rules(dr, '-g').map((r) => `ipvsadm ${r}`), `ip addr add ${dr.vip}/32 dev eth1`].join('\n'));
 
-  t.deepEqual(await savedTable(), [`-A -t ${dr.vip}:${dr.port} -s rr`, ...dr.servers.map((s) => `-a -t ${dr.vip}:${dr.port} -r ${rip(s)}:${dr.port} -g -w 1`)].sort());
+  t.deepEqual(await savedTable(), rules(dr, '-g').sort());
   t.deepEqual(await requests(dr, 6), evenly(dr, 6));
   const p = await packets(dr);
   t.true(p.inPkts > 0, `the director saw the requests (${p.inPkts} packets in)`);
@@ -127,8 +130,7 @@ test.serial('DR by hand: both servers answer through the VIP, and replies bypass
 test.serial('NAT by hand: the director remaps 80 to 8080 and carries the replies', async (t) => {
   t.timeout(10 * 60_000);
   const nat = SERVICES.nat;
-  const forwardKey = ['net.ipv4.ip_forward'];
-  const forwardBefore = await sysctlValues('lb1', forwardKey);
+  const forwardBefore = await sysctlValues('lb1', ['net.ipv4.ip_forward']);
   t.teardown(async () => {
     await sh('lb1', `ip addr del ${nat.vip}/32 dev eth0 || true; ipvsadm -D -t ${nat.vip}:${nat.port} || true\n${sysctlWrite(forwardBefore)}`);
     await Promise.all(nat.servers.map((s) => sh(s, `ip route replace default via ${labHost(s)!.gateway}`)));
@@ -137,17 +139,9 @@ test.serial('NAT by hand: the director remaps 80 to 8080 and carries the replies
   // Real servers first: their default route is the director's DIP on their segment.
   const dip = addressOf(labHost('lb1')!.interfaces.find((i) => i.segment === 'servers')!.cidr);
   await Promise.all(nat.servers.map((s) => sh(s, `ip route replace default via ${dip}`)));
-  await sh(
-    'lb1',
-    [
-      sysctlWrite(new Map([['net.ipv4.ip_forward', 1]])),
-      `ipvsadm -A -t ${nat.vip}:${nat.port} -s rr`,
-      ...nat.servers.map((s) => `ipvsadm -a -t ${nat.vip}:${nat.port} -r ${rip(s)}:${nat.serverPort} -m -w 1`),
-      `ip addr add ${nat.vip}/32 dev eth0`,
-    ].join('\n'),
-  );
+  await sh('lb1', [sysctlWrite(new Map([['net.ipv4.ip_forward', 1]])), ...rules(nat, '-m').map((r) => `ipvsadm ${r}`), `ip addr add ${nat.vip}/32 dev eth0`].join('\n'));
 
-  t.deepEqual(await savedTable(), [`-A -t ${nat.vip}:${nat.port} -s rr`, ...nat.servers.map((s) => `-a -t ${nat.vip}:${nat.port} -r ${rip(s)}:${nat.serverPort} -m -w 1`)].sort());
+  t.deepEqual(await savedTable(), rules(nat, '-m').sort());
   t.deepEqual(await requests(nat, 6), evenly(nat, 6));
   const p = await packets(nat);
   t.true(p.inPkts > 0 && p.outPkts > 0, `NAT replies pass back through the director (${p.inPkts} in, ${p.outPkts} out)`);
@@ -166,13 +160,10 @@ test.serial('TUN by hand: IP-in-IP to the remote site through the router', async
   // Real servers first: decapsulate on tunl0, which carries the VIP; no reverse-path filter on it.
   const serverSysctls = new Map([['net.ipv4.conf.all.rp_filter', 0], ['net.ipv4.conf.tunl0.rp_filter', 0], ...arpSettings()]);
   await Promise.all(tun.servers.map((s) => sh(s, `modprobe ipip\n${sysctlWrite(serverSysctls)}\nip link set tunl0 up\nip addr add ${tun.vip}/32 dev tunl0`)));
-  await sh(
-    'lb1',
-    [`ipvsadm -A -t ${tun.vip}:${tun.port} -s rr`, ...tun.servers.map((s) => `ipvsadm -a -t ${tun.vip}:${tun.port} -r ${rip(s)}:${tun.port} -i -w 1`), `ip addr add ${tun.vip}/32 dev eth0`].join('\n'),
-  );
+  await sh('lb1', [...rules(tun, '-i').map((r) => `ipvsadm ${r}`), `ip addr add ${tun.vip}/32 dev eth0`].join('\n'));
 
   // ipvsadm 1.31 always prints the tunnel type of a tunnel destination.
-  t.deepEqual(await savedTable(), [`-A -t ${tun.vip}:${tun.port} -s rr`, ...tun.servers.map((s) => `-a -t ${tun.vip}:${tun.port} -r ${rip(s)}:${tun.port} -i -w 1 --tun-type ipip`)].sort());
+  t.deepEqual(await savedTable(), rules(tun, '-i').map((r) => (r.startsWith('-a') ? `${r} --tun-type ipip` : r)).sort());
   t.deepEqual(await requests(tun, 6), evenly(tun, 6));
   const p = await packets(tun);
   t.true(p.inPkts > 0, `the director tunnelled the requests (${p.inPkts} packets in)`);

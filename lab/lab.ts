@@ -4,6 +4,7 @@
  * default); lab/cli.ts and, later, `lvsc lab ...` only print what they get.
  */
 import { spawn } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { relative } from 'node:path';
 import { shellQuote } from '../compiler/command.js';
@@ -13,7 +14,7 @@ import { ensureKernel, ensurePackages, pickKernel, type Log } from './install.js
 import { JUMP, ensureKeys, writeSshClientFiles } from './keys.js';
 import { labPaths, type LabPaths } from './paths.js';
 import { run, type RunResult } from './proc.js';
-import { DEFAULT_HOST_PORT, HOSTS, SEGMENTS, SERVICES, addressOf, labHost, sshAddress } from './topology.js';
+import { DEFAULT_HOST_PORT, HOSTS, SEGMENTS, SERVICES, addressOf, labHost, sshAddress, type LabRole } from './topology.js';
 import { choosePort, ourQemuPid, readState, sshBanner, startQemu, stopQemu, waitReady, writeState, type LabState } from './vm.js';
 
 export interface LabOptions {
@@ -32,7 +33,7 @@ export interface LabOptions {
 export interface LabHostInfo {
   readonly name: string;
   readonly aliases: readonly string[];
-  readonly role: string;
+  readonly role: LabRole;
   /** What `ssh -F .lab/ssh_config NAME` connects to (through the jump host). */
   readonly sshAddress: string;
   readonly interfaces: readonly { readonly dev: string; readonly cidr: string; readonly segment: string }[];
@@ -90,8 +91,6 @@ export function labHosts(): LabHostInfo[] {
     gateway: h.gateway,
   }));
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function alive(pid: number): boolean {
   try {

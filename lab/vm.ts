@@ -4,6 +4,7 @@
  */
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Kernel } from './install.js';
 import type { LabPaths } from './paths.js';
 import { must, tail } from './proc.js';
@@ -127,8 +128,6 @@ export function serialTail(paths: LabPaths, lines = 30): string {
   return tail(serialText(paths), lines);
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 /** Starts qemu in the background; resolves with its PID once it has daemonised. */
 export async function startQemu(paths: LabPaths, kernel: Kernel, port: number): Promise<number> {
   rmSync(paths.pidFile, { force: true });
@@ -153,14 +152,23 @@ export async function waitReady(paths: LabPaths, pid: number, port: number, time
   }
 }
 
+/** Sends a signal; a process that has exited meanwhile is no error. */
+function signal(pid: number, name: NodeJS.Signals): void {
+  try {
+    process.kill(pid, name);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ESRCH') throw e;
+  }
+}
+
 /** Stops our qemu (SIGTERM, then SIGKILL after 10 s). Returns the PID it stopped, if any. */
 export async function stopQemu(paths: LabPaths): Promise<number | undefined> {
   const pid = ourQemuPid(paths);
   if (pid) {
-    process.kill(pid, 'SIGTERM');
+    signal(pid, 'SIGTERM');
     const deadline = Date.now() + 10_000;
     while (ourQemuPid(paths) === pid && Date.now() < deadline) await sleep(100);
-    if (ourQemuPid(paths) === pid) process.kill(pid, 'SIGKILL');
+    if (ourQemuPid(paths) === pid) signal(pid, 'SIGKILL');
     while (ourQemuPid(paths) === pid) await sleep(50);
   }
   rmSync(paths.pidFile, { force: true });
