@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { labDown, labStatus } from './lab.js';
 import { moduleName, parseModulesDep, selectModules } from './initramfs.js';
-import { newestFirst, pickKernel } from './install.js';
+import { missingPackages, newestFirst, pickKernel } from './install.js';
 import { labPaths } from './paths.js';
 import { choosePort, qemuArgs } from './vm.js';
 
@@ -33,6 +33,10 @@ test('pickKernel: the newest overall, of a series, or exactly the one named; met
   t.is(pickKernel(APT, '6.12.115+deb12'), '6.12.115+deb12');
   t.is(pickKernel(APT, '5.10'), undefined);
   t.is(pickKernel(['linux-image-6.12-cloud-amd64', 'linux-image-cloud-amd64']), undefined);
+});
+
+test('missingPackages names what dpkg does not report installed', async (t) => {
+  t.deepEqual(await missingPackages(['bash', 'lvsc-no-such-package']), ['lvsc-no-such-package']);
 });
 
 test('newestFirst compares release numbers as numbers', (t) => {
