@@ -14,10 +14,12 @@
  * /etc/modules-load.d are private per host, so rendered files stay in the lab.
  */
 import anyTest, { type TestFn } from 'ava';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../cli/main.js';
+import { compileCluster } from '../compiler/compile.js';
+import { check } from '../compiler/index.js';
 import { LAB_USERS, startLab, type Lab } from '../test/support/netns-sshd.js';
 
 const test = anyTest as TestFn<{ lab: Lab; dir: string }>;
@@ -244,4 +246,27 @@ test.serial('apply without --yes and without a terminal refuses before connectin
   const unknown = await lvsc(t, cluster(lab), ['plan', '--target', 'nosuch']);
   t.is(unknown.code, 1);
   t.regex(unknown.stderr, /--target nosuch: no such host in the cluster/);
+});
+
+test.serial('a removed GUE port\'s netdev file is found by its name pattern and removed; a look-alike without lvsc\'s header stays', async (t) => {
+  const { lab } = t.context;
+  // What lvsc renders for `forward tun gue port 6080` (examples/cdn-tun.lvs): left behind once that service is gone.
+  const example = check([{ path: 'examples/cdn-tun.lvs', text: readFileSync(new URL('../examples/cdn-tun.lvs', import.meta.url), 'utf8') }]);
+  const netdev = '/etc/systemd/network/50-lvsc-fou6080.netdev';
+  const rendered = compileCluster(example.cluster!).find((h) => h.name === 'cache-fra')!.state.files[netdev];
+  t.regex(rendered, /^# Rendered by lvsc[\s\S]*Port=6080/);
+  await lab.exec('web1', ['sh', '-c', `cat > ${netdev}`], rendered);
+  await lab.exec('web1', ['sh', '-c', 'cat > /etc/systemd/network/50-lvsc-fou7000.netdev'], '[NetDev]\nName=fou7000\nKind=fou\n');
+
+  const text = cluster(lab, { services: ['api'] });
+  const plan = await lvsc(t, text, ['plan', '--target', 'web1']);
+  t.is(plan.code, 2, plan.stdout + plan.stderr);
+  t.regex(plan.stdout, /- file \/etc\/systemd\/network\/50-lvsc-fou6080\.netdev/);
+  t.notRegex(plan.stdout, /fou7000/, 'not rendered by lvsc: not lvsc\'s to remove');
+
+  const apply = await lvsc(t, text, ['apply', '--yes', '--target', 'web1']);
+  t.is(apply.code, 0, apply.stdout + apply.stderr);
+  t.is((await sh(lab, 'web1', 'ls /etc/systemd/network')).trim(), '50-lvsc-fou7000.netdev');
+  const again = await lvsc(t, text, ['plan', '--target', 'web1']);
+  t.is(again.code, 0, again.stdout + again.stderr);
 });

@@ -22,7 +22,7 @@ import type { DesiredHost } from '../compiler/desired.js';
 import type { Ownership } from '../compiler/diff.js';
 import { buildPlan, dependencies as planDependencies, type LiveHost } from '../compiler/order.js';
 import type { Dependency, Plan } from '../compiler/plan.js';
-import { isLvscPath, ownedAddressesFromFiles, ownedSysctlsFromFiles, PATHS } from '../compiler/templates/render.js';
+import { isLvscPath, NETWORK_FILE_GLOBS, ownedAddressesFromFiles, ownedSysctlsFromFiles, PATHS } from '../compiler/templates/render.js';
 import { factBatch, type FactRequest, type HostFacts } from './facts/index.js';
 import { connectSsh, type SshEndpoint, type SshOptions } from './transport/ssh.js';
 import type { Transport } from './transport/transport.js';
@@ -114,7 +114,8 @@ const OWNED_DEVICES = ['lo', 'tunl0', 'gre0', 'ip6tnl0', 'ip6gre0'];
  * What to read on a host: the sysctls and files lvsc wants now, and those it
  * may have set or rendered before (so it can put them back): the per-device
  * ARP/rp_filter/redirect keys on all, lo, the tunnel devices and the host's
- * interfaces, and every file path lvsc renders for such devices.
+ * interfaces; lvsc's fixed file paths; and its networkd files by name
+ * pattern, found on the host whatever device or port they are for.
  */
 export function factRequestFor(cluster: Cluster, desired: DesiredHost): FactRequest {
   const host = cluster.hostsByName.get(desired.name);
@@ -124,12 +125,7 @@ export function factRequestFor(cluster: Cluster, desired: DesiredHost): FactRequ
   for (const k of GLOBAL_SYSCTLS) sysctlKeys.add(k);
   const files = new Set(Object.keys(desired.state.files));
   for (const p of [PATHS.ipvsadmRules, PATHS.ipvsadmDefault, PATHS.sysctl, PATHS.modules]) files.add(p);
-  for (const dev of devices) {
-    if (dev === 'all') continue;
-    files.add(OWNED_DEVICES.includes(dev) ? `${PATHS.networkDir}/50-lvsc-${dev}.network` : `${PATHS.networkDir}/${dev}.network.d/lvsc.conf`);
-  }
-  for (const l of desired.state.links) if (l.kind === 'fou' && l.port !== undefined) files.add(`${PATHS.networkDir}/50-lvsc-fou${l.port}.netdev`);
-  return { director: ROLE_DIRECTOR(desired), sysctlKeys: [...sysctlKeys], files: [...files].filter(isLvscPath) };
+  return { director: ROLE_DIRECTOR(desired), sysctlKeys: [...sysctlKeys], files: [...files].filter(isLvscPath), fileGlobs: NETWORK_FILE_GLOBS };
 }
 
 /**

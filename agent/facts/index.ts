@@ -52,6 +52,8 @@ export interface FactRequest {
   readonly sysctlKeys: readonly string[];
   /** Files whose content to read: the ones lvsc renders. */
   readonly files: readonly string[];
+  /** Shell patterns of files to read too, whatever their names: every file lvsc may have rendered before. */
+  readonly fileGlobs?: readonly string[];
 }
 
 /** The facts for a request, in the order the batch runs them. */
@@ -62,7 +64,7 @@ export function hostFacts(request: FactRequest): Fact<unknown>[] {
   if (request.director) facts.push(ipvsFact, thresholdsFact, timeoutsFact, daemonFact);
   facts.push(addressesFact, routesFact, routes6Fact, linksFact, fouFact, nftFact);
   if (request.sysctlKeys.length) facts.push(sysctlFact(request.sysctlKeys));
-  if (request.files.length) facts.push(filesFact(request.files));
+  if (request.files.length || request.fileGlobs?.length) facts.push(filesFact(request.files, request.fileGlobs));
   return facts;
 }
 

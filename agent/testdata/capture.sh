@@ -6,6 +6,7 @@
 #                                       (sections copied verbatim) and compiler/testdata/ipvsadm/
 #   agent/testdata/capture.sh local     capture real output on this machine, as root, inside a
 #                                       throwaway network namespace (deleted on exit)
+#   agent/testdata/capture.sh files     only the files fact's case (part of local)
 #   agent/testdata/capture.sh all       both
 #
 # `command` is always the fact's own command line (printed by the fact itself through tsx), and
@@ -109,11 +110,8 @@ run_case() {
 }
 
 capture_local() {
-  [ "$(id -u)" -eq 0 ] || { echo "capture.sh local: must run as root (network namespaces)" >&2; exit 1; }
   command -v nft >/dev/null || { echo "capture.sh local: install nftables first (apt-get install -y nftables)" >&2; exit 1; }
-  NS=lvsccap-$$
-  ip netns add "$NS"
-  local here="this machine ($(uname -sr), $(. /etc/os-release && echo "$PRETTY_NAME")), capture.sh local"
+  start_namespace
   x() { ip netns exec "$NS" "$@"; }
 
   # A fresh namespace: lo down, nothing configured.
@@ -191,18 +189,37 @@ capture_local() {
   run_case nft removed "$here: the reapplied case, then \`nft -f\` of nftScript([]) (\`applied\`): no table left" '{}' \
     "$(APPLIED="$(cat "$TMP/empty.nft")" node -e 'console.log(JSON.stringify({ value: [], applied: process.env.APPLIED + "\n" }))')"
 
-  mkdir -p /tmp/lvsc-capture-files/dir
+  capture_files
+}
+
+# The files fact: listed paths, then lvsc's networkd name patterns (as the planner asks for them),
+# on files written here under /tmp/lvsc-capture-files.
+capture_files() {
+  mkdir -p /tmp/lvsc-capture-files/dir /tmp/lvsc-capture-files/network/eth0.network.d /tmp/lvsc-capture-files/network/50-lvsc-dir.netdev
   printf -- '-A -t 10.1.0.100:80 -s wlc\n-a -t 10.1.0.100:80 -r 10.1.0.11:80 -g -w 3\n' >/tmp/lvsc-capture-files/ipvsadm.rules
   printf 'no newline at the end' >/tmp/lvsc-capture-files/no-newline
   : >/tmp/lvsc-capture-files/empty
   printf 'trailing blank lines, UTF-8 \342\206\222 and a tab\there\n\n\n' >/tmp/lvsc-capture-files/odd
-  run_case files netns "$here: files written by capture.sh under /tmp/lvsc-capture-files (a rules file, one without final newline, an empty one, one with blank lines at the end, UTF-8 and a tab), a directory and a missing path" \
-    '{"paths":["/tmp/lvsc-capture-files/ipvsadm.rules","/tmp/lvsc-capture-files/no-newline","/tmp/lvsc-capture-files/empty","/tmp/lvsc-capture-files/odd","/tmp/lvsc-capture-files/dir","/tmp/lvsc-capture-files/missing"]}'
+  printf '# Rendered by lvsc for host cache-fra: GUE decapsulation on UDP port 6080\n[NetDev]\nName=fou6080\nKind=fou\n\n[FooOverUDP]\nPort=6080\nEncapsulation=GenericUDPEncapsulation\n' >/tmp/lvsc-capture-files/network/50-lvsc-fou6080.netdev
+  printf '# Rendered by lvsc\n[Match]\nName=lo\n' >/tmp/lvsc-capture-files/network/50-lvsc-lo.network
+  printf '# Rendered by lvsc\n[Route]\nGateway=10.1.0.2\n' >/tmp/lvsc-capture-files/network/eth0.network.d/lvsc.conf
+  printf '[Match]\nName=eth0\n' >/tmp/lvsc-capture-files/network/10-eth0.network
+  run_case files netns "$here: files written by capture.sh under /tmp/lvsc-capture-files (a rules file, one without final newline, an empty one, one with blank lines at the end, UTF-8 and a tab), a directory and a missing path; then lvsc's networkd patterns over its network/ folder: a fou netdev, lo's .network (also a listed path, so read once), an eth0 drop-in, a directory named like a netdev, the operator's 10-eth0.network (no match), and a pattern over a missing folder" \
+    '{"paths":["/tmp/lvsc-capture-files/ipvsadm.rules","/tmp/lvsc-capture-files/no-newline","/tmp/lvsc-capture-files/empty","/tmp/lvsc-capture-files/odd","/tmp/lvsc-capture-files/dir","/tmp/lvsc-capture-files/missing","/tmp/lvsc-capture-files/network/50-lvsc-lo.network"],"globs":["/tmp/lvsc-capture-files/network/50-lvsc-*.network","/tmp/lvsc-capture-files/network/50-lvsc-*.netdev","/tmp/lvsc-capture-files/network/*.network.d/lvsc.conf","/tmp/lvsc-capture-files/none/*.netdev"]}'
+}
+
+# start_namespace: the throwaway namespace the local cases run in, and how they say where they ran.
+start_namespace() {
+  [ "$(id -u)" -eq 0 ] || { echo "capture.sh local: must run as root (network namespaces)" >&2; exit 1; }
+  NS=lvsccap-$$
+  ip netns add "$NS"
+  here="this machine ($(uname -sr), $(. /etc/os-release && echo "$PRETTY_NAME")), capture.sh local"
 }
 
 case "${1:-all}" in
   fixture) seed_fixture ;;
   local) capture_local ;;
+  files) start_namespace; capture_files ;;
   all) seed_fixture; capture_local ;;
   *) echo "usage: $0 [fixture|local|all]" >&2; exit 2 ;;
 esac

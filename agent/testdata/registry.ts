@@ -19,6 +19,7 @@ import { timeoutsFact } from '../facts/timeouts.js';
 export interface CaseArgs {
   readonly keys?: readonly string[];
   readonly paths?: readonly string[];
+  readonly globs?: readonly string[];
 }
 
 const FIXED: Readonly<Record<string, Fact<unknown>>> = {
@@ -37,7 +38,7 @@ const FIXED: Readonly<Record<string, Fact<unknown>>> = {
 
 export function factFor(name: string, args: CaseArgs = {}): Fact<unknown> {
   if (name === 'sysctl') return sysctlFact(args.keys ?? []);
-  if (name === 'files') return filesFact(args.paths ?? []);
+  if (name === 'files') return filesFact(args.paths ?? [], args.globs ?? []);
   const fact = FIXED[name];
   if (!fact) throw new Error(`no fact named ${name} (testdata folder agent/testdata/facts/${name})`);
   return fact;

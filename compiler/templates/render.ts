@@ -48,6 +48,14 @@ export function isLvscPath(path: string): boolean {
   );
 }
 
+/**
+ * Shell patterns for every networkd file lvsc may have rendered (the
+ * networkd part of `isLvscPath`): read by pattern on the host, so a file
+ * whose name no longer follows from the cluster file (a removed GUE port's
+ * `50-lvsc-fou<port>.netdev`, a drop-in of a renamed interface) is still found.
+ */
+export const NETWORK_FILE_GLOBS: readonly string[] = [`${PATHS.networkDir}/50-lvsc-*.network`, `${PATHS.networkDir}/50-lvsc-*.netdev`, `${PATHS.networkDir}/*.network.d/lvsc.conf`];
+
 /** The files that persist a host's desired state across reboots. */
 export function renderFiles(host: DesiredHost): Record<string, string> {
   const s = host.state;
