@@ -1,10 +1,10 @@
 /**
  * examples/lab.lvs: the lab's topology in the lvsc language, with one DR, one
- * NAT and one TUN service. Written by `lab up` (only when it differs, so the
- * committed file stays as it is on the default port).
+ * NAT and one TUN service, generated from lab/topology.ts by `lab up`.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { JUMP } from './keys.js';
+import type { LabPaths } from './paths.js';
 import { DEFAULT_HOST_PORT, HOSTS, SEGMENTS, SERVICES, sshAddress, type LabHost, type LabMethod, type LabService } from './topology.js';
 
 /** The lab's hosts that the cluster file declares: the director and the real servers (not the client or the router). */
@@ -50,8 +50,8 @@ export function clusterFileText(port: number = DEFAULT_HOST_PORT): string {
   const lines = [
     '# The lvsc lab: a VM booting a real Debian kernel with IPVS (`npx tsx lab/cli.ts up`).',
     '# Written by `lab up` from lab/topology.ts. Every host is a network namespace in the VM,',
-    `# reached through the VM's jump sshd on 127.0.0.1:${port}; \`lab up\` uses port ${DEFAULT_HOST_PORT} unless it is`,
-    '# taken, and then rewrites this file with the port it chose.',
+    `# reached through the VM's jump sshd on 127.0.0.1:${port}. When port ${DEFAULT_HOST_PORT} is taken, \`lab up\``,
+    '# picks another and writes the file for it to .lab/lab.lvs instead.',
     '#',
     '# Segments (bridges in the VM):',
     ...segments,
@@ -75,10 +75,16 @@ export function clusterFileText(port: number = DEFAULT_HOST_PORT): string {
   return lines.join('\n').trimEnd() + '\n';
 }
 
-/** Writes the cluster file when its text differs; returns whether it wrote. */
-export function writeClusterFile(path: string, port: number): boolean {
+/**
+ * Writes the cluster file for a lab on `port`: examples/lab.lvs on the default
+ * port (only when its text differs, so the committed file stays untouched), else
+ * `.lab/lab.lvs`, so another checkout's lab on 2222 never dirties this one.
+ * Returns the file that describes this lab and whether it was written.
+ */
+export function writeClusterFile(paths: LabPaths, port: number): { path: string; written: boolean } {
+  const path = port === DEFAULT_HOST_PORT ? paths.clusterFile : paths.otherPortClusterFile;
   const text = clusterFileText(port);
-  if (existsSync(path) && readFileSync(path, 'utf8') === text) return false;
+  if (existsSync(path) && readFileSync(path, 'utf8') === text) return { path, written: false };
   writeFileSync(path, text);
-  return true;
+  return { path, written: true };
 }

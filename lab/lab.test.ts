@@ -80,8 +80,8 @@ test.after.always('put the kernel modules back and stop a lab this test booted',
   }
 });
 
-test('examples/lab.lvs names the port of the running lab', (t) => {
-  t.is(readFileSync(labPaths().clusterFile, 'utf8'), clusterFileText(lab.port));
+test('the cluster file lab up names is valid for the running lab (its port)', (t) => {
+  t.is(readFileSync(lab.clusterFile, 'utf8'), clusterFileText(lab.port));
 });
 
 test('lab status reports the qemu in .lab/qemu.pid, and its port answers', async (t) => {

@@ -53,8 +53,9 @@ export interface LabUp {
   readonly sshConfig: string;
   readonly knownHosts: string;
   readonly userKey: string;
+  /** The cluster file for this lab: examples/lab.lvs, or `.lab/lab.lvs` when the lab took another port than 2222. */
   readonly clusterFile: string;
-  /** Whether examples/lab.lvs was (re)written on this run. */
+  /** Whether that file was (re)written on this run. */
   readonly clusterFileWritten: boolean;
   readonly hosts: readonly LabHostInfo[];
   /** Commands worth trying next, relative to the working directory. */
@@ -154,9 +155,9 @@ export async function labExclusive(opts: LabOptions = {}): Promise<() => void> {
   return acquireLock(paths.useLock, log, 'another run that changes the lab hosts');
 }
 
-function nextSteps(paths: LabPaths): string[] {
+function nextSteps(paths: LabPaths, clusterFile: string): string[] {
   const cfg = relative(process.cwd(), paths.sshConfig) || paths.sshConfig;
-  const file = relative(process.cwd(), paths.clusterFile) || paths.clusterFile;
+  const file = relative(process.cwd(), clusterFile) || clusterFile;
   const dr = SERVICES.dr;
   return [
     `lvsc plan ${file}`,
@@ -167,7 +168,8 @@ function nextSteps(paths: LabPaths): string[] {
   ];
 }
 
-function upResult(paths: LabPaths, state: LabState, reused: boolean, installed: string[], clusterFileWritten: boolean): LabUp {
+function upResult(paths: LabPaths, state: LabState, reused: boolean, installed: string[]): LabUp {
+  const cluster = writeClusterFile(paths, state.port);
   return {
     reused,
     pid: state.pid,
@@ -178,10 +180,10 @@ function upResult(paths: LabPaths, state: LabState, reused: boolean, installed: 
     sshConfig: paths.sshConfig,
     knownHosts: paths.knownHosts,
     userKey: paths.userKey,
-    clusterFile: paths.clusterFile,
-    clusterFileWritten,
+    clusterFile: cluster.path,
+    clusterFileWritten: cluster.written,
     hosts: labHosts(),
-    next: nextSteps(paths),
+    next: nextSteps(paths, cluster.path),
   };
 }
 
@@ -203,7 +205,7 @@ export async function labUp(opts: LabOptions = {}): Promise<LabUp> {
         log(`reusing the running lab (qemu pid ${running}, port ${prior.port})`);
         await ensureKeys(paths);
         writeSshClientFiles(paths, prior.port);
-        return upResult(paths, prior, true, [], writeClusterFile(paths.clusterFile, prior.port));
+        return upResult(paths, prior, true, []);
       }
       log(`qemu ${running} runs but its jump sshd does not answer: restarting it`);
     }
@@ -217,7 +219,7 @@ export async function labUp(opts: LabOptions = {}): Promise<LabUp> {
     log(`initramfs: ${(initramfs.bytes / 2 ** 20).toFixed(1)} MiB, ${initramfs.modules} kernel modules, built in ${((Date.now() - built) / 1000).toFixed(1)} s`);
 
     const port = await choosePort(opts.port ?? DEFAULT_HOST_PORT);
-    if (port !== (opts.port ?? DEFAULT_HOST_PORT)) log(`port ${opts.port ?? DEFAULT_HOST_PORT} is taken: the jump host gets ${port}`);
+    if (port !== (opts.port ?? DEFAULT_HOST_PORT)) log(`port ${opts.port ?? DEFAULT_HOST_PORT} is taken: the jump host gets ${port} (cluster file: .lab/lab.lvs)`);
     writeSshClientFiles(paths, port);
     log(`booting ${kernel.release} (qemu TCG, 1 CPU, 1 GiB), jump host on 127.0.0.1:${port}`);
     const started = Date.now();
@@ -232,7 +234,7 @@ export async function labUp(opts: LabOptions = {}): Promise<LabUp> {
     const state: LabState = { pid, port, kernel: kernel.release, startedAt: new Date(started).toISOString(), bootMs: Date.now() - started };
     writeState(paths, state);
     log(`ready in ${(state.bootMs / 1000).toFixed(1)} s: ${ready}`);
-    return upResult(paths, state, false, installed, writeClusterFile(paths.clusterFile, port));
+    return upResult(paths, state, false, installed);
   });
 }
 

@@ -1,6 +1,7 @@
 /**
  * Where the lab keeps its files: everything generated lives in `.lab/` at the
- * repository root (gitignored), except examples/lab.lvs, which is committed.
+ * repository root (gitignored), except examples/lab.lvs, which is committed and
+ * always names the default port (a lab on another port gets `.lab/lab.lvs`).
  */
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,7 +26,10 @@ export interface LabPaths {
   /** Held by runs that change the lab's hosts by hand (the smoke test, the captures). */
   readonly useLock: string;
   readonly aptLog: string;
+  /** examples/lab.lvs (committed; names the default port). */
   readonly clusterFile: string;
+  /** The cluster file for a lab that had to take another port. */
+  readonly otherPortClusterFile: string;
 }
 
 export function repoRoot(): string {
@@ -51,5 +55,6 @@ export function labPaths(repo: string = repoRoot()): LabPaths {
     useLock: join(work, 'use.lock'),
     aptLog: join(work, 'apt.log'),
     clusterFile: join(repo, 'examples', 'lab.lvs'),
+    otherPortClusterFile: join(work, 'lab.lvs'),
   };
 }
