@@ -9,7 +9,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { labDown, labStatus } from './lab.js';
-import { moduleName, parseModulesDep, selectModules } from './initramfs.js';
+import { moduleName, newcArchive, parseModulesDep, selectModules } from './initramfs.js';
+import { run } from './proc.js';
 import { missingPackages, newestFirst, pickKernel } from './install.js';
 import { labPaths } from './paths.js';
 import { choosePort, qemuArgs } from './vm.js';
@@ -109,4 +110,17 @@ test('lab down and status leave alone a process in qemu.pid that is not the lab\
   } finally {
     rmSync(repo, { recursive: true, force: true });
   }
+});
+
+test('newcArchive writes a cpio archive that GNU cpio reads back: a device node and a file, owned by root', async (t) => {
+  const archive = newcArchive([
+    { name: 'dev/console', mode: 0o020600, rdev: [5, 1] },
+    { name: 'etc/motd', mode: 0o100644, data: Buffer.from('lab\n') },
+  ]);
+  const listed = await run('cpio', ['-itv', '--quiet'], { input: archive });
+  t.is(listed.code, 0, listed.stderr);
+  const rows = listed.stdout.trim().split('\n').map((l) => l.replace(/\s+/g, ' ').replace(/ Jan 1 1970/, ''));
+  t.deepEqual(rows, ['crw------- 1 root root 5, 1 dev/console', '-rw-r--r-- 1 root root 4 etc/motd']);
+  const extracted = await run('cpio', ['-i', '--quiet', '--to-stdout', 'etc/motd'], { input: archive });
+  t.is(extracted.stdout, 'lab\n');
 });

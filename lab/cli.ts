@@ -1,14 +1,15 @@
 /**
- * `npx tsx lab/cli.ts up|down|status|hosts|ssh HOST [-- CMD...]|capture [DIR]`:
+ * `npx tsx lab/cli.ts up|install|down|status|hosts|ssh HOST [-- CMD...]|capture [DIR]`:
  * a thin view over lab/lab.ts (the project's CLI will expose the same
  * functions as `lvsc lab ...`). Exit codes: 0 ok, 1 error, or ssh's own.
  */
 import { pathToFileURL } from 'node:url';
 import { labCapture } from './capture.js';
-import { labDown, labHosts, labSegments, labSsh, labStatus, labUp, type LabUp } from './lab.js';
+import { labDown, labHosts, labInstall, labSegments, labSsh, labStatus, labUp, type LabUp } from './lab.js';
 
 const USAGE = `usage: npx tsx lab/cli.ts COMMAND
   up                    boot the lab (or reuse the running one); LVSC_LAB_KERNEL=6.12 or =newest picks another kernel
+  install               only install the packages (needs root) and fetch the kernel: a CI setup step
   down                  stop the lab's qemu
   status                up or down, pid, port, uptime
   hosts                 the lab's hosts, addresses and segments
@@ -40,6 +41,11 @@ export async function main(argv: readonly string[]): Promise<number> {
     case 'up':
       printUp(await labUp());
       return 0;
+    case 'install': {
+      const { installed, kernel } = await labInstall();
+      console.log(`${installed.length ? `installed: ${installed.join(' ')}` : 'every package was installed already'}; kernel ${kernel} is cached`);
+      return 0;
+    }
     case 'down':
       await labDown();
       return 0;

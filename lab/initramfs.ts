@@ -198,10 +198,7 @@ function installEtc(tree: Tree, paths: LabPaths): void {
   symlinkSync('/run/lock', tree.at('/var/lock'));
 }
 
-/** The directories each lab host has to itself (rc.sh binds them over /etc, /root, /run, /tmp and /var in its mount namespace). */
-export const PRIVATE_DIRS = ['etc', 'root', 'run', 'tmp', 'var'] as const;
-
-/** `/hosts/NAME/`: a copy of /etc, /root and /var with the host's own name and host key, a /run with Debian's /run/lock, a /tmp; and its web pages. */
+/** `/hosts/NAME/` (rc.sh binds its etc, root, run, tmp and var over the host's own in its mount namespace): a copy of /etc, /root and /var with the host's own name and host key, a /run with Debian's /run/lock, a /tmp; and its web pages. */
 function installHostTrees(tree: Tree, paths: LabPaths): void {
   for (const h of HOSTS) {
     const base = `/hosts/${h.name}`;
@@ -241,12 +238,35 @@ export async function buildInitramfs(paths: LabPaths, kernel: Kernel): Promise<I
   installEtc(tree, paths);
   installHostTrees(tree, paths);
   symlinkSync('/usr/bin/busybox', tree.at('/init'));
-  // The kernel opens /dev/console for init before rc.sh can mount devtmpfs.
-  await must('mknod', ['-m', '600', tree.at('/dev/console'), 'c', '5', '1']);
 
   const files = await must('find', ['.', '-mindepth', '1'], { cwd: tree.root });
   const cpio = await runRaw('cpio', ['-o', '-H', 'newc', '-R', '0:0', '--quiet'], { cwd: tree.root, input: files });
   if (cpio.code !== 0) throw new Error(`cpio failed: ${cpio.stderr.toString('utf8')}`);
-  writeFileSync(paths.initramfs, cpio.stdout);
-  return { path: paths.initramfs, bytes: cpio.stdout.length, modules };
+  // The kernel opens /dev/console for init before rc.sh mounts devtmpfs. A second,
+  // concatenated archive carries the device node, so no mknod (and no root) is needed.
+  const archive = Buffer.concat([cpio.stdout, newcArchive([{ name: 'dev/console', mode: 0o020600, rdev: [5, 1] }])]);
+  writeFileSync(paths.initramfs, archive);
+  return { path: paths.initramfs, bytes: archive.length, modules };
+}
+
+export interface NewcEntry {
+  readonly name: string;
+  /** File type and permission bits (`0o020600` is a character device, rw-------). */
+  readonly mode: number;
+  readonly rdev?: readonly [number, number];
+  readonly data?: Buffer;
+}
+
+/** A cpio archive in the kernel's "newc" format (entries owned by root), ending with its trailer. */
+export function newcArchive(entries: readonly NewcEntry[]): Buffer {
+  const pad = (n: number) => Buffer.alloc((4 - (n % 4)) % 4);
+  const parts: Buffer[] = [];
+  [...entries, { name: 'TRAILER!!!', mode: 0 }].forEach((e, i) => {
+    const data = e.data ?? Buffer.alloc(0);
+    const [major, minor] = e.rdev ?? [0, 0];
+    const fields = [i + 1, e.mode, 0, 0, 1, 0, data.length, 0, 0, major, minor, Buffer.byteLength(e.name) + 1, 0];
+    const header = Buffer.from('070701' + fields.map((f) => f.toString(16).padStart(8, '0')).join('') + e.name + '\0', 'latin1');
+    parts.push(header, pad(header.length), data, pad(data.length));
+  });
+  return Buffer.concat(parts);
 }

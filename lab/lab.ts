@@ -1,5 +1,6 @@
 /**
- * The lab's public API: `labUp`, `labDown`, `labStatus`, `labSsh`, `labExec`.
+ * The lab's public API: `labUp`, `labDown`, `labStatus`, `labSsh`, `labExec`,
+ * and `labInstall` (packages and kernel only), `labExclusive` (take turns).
  * Each returns plain data and reports progress through `log` (stderr by
  * default); lab/cli.ts and, later, `lvsc lab ...` only print what they get.
  */
@@ -235,6 +236,20 @@ export async function labUp(opts: LabOptions = {}): Promise<LabUp> {
     writeState(paths, state);
     log(`ready in ${(state.bootMs / 1000).toFixed(1)} s: ${ready}`);
     return upResult(paths, state, false, installed);
+  });
+}
+
+/**
+ * What `lab up` needs before it can boot, without booting: the packages (apt,
+ * as root) and the kernel, cached in `.lab/`. For a CI host's root setup step,
+ * so that the tests can then boot the lab without root.
+ */
+export async function labInstall(opts: LabOptions = {}): Promise<{ readonly installed: readonly string[]; readonly kernel: string }> {
+  const { paths, log } = setup(opts);
+  return locked(paths, log, async () => {
+    const installed = await ensurePackages(paths, log);
+    const kernel = await ensureKernel(paths, log, opts.kernel ?? process.env.LVSC_LAB_KERNEL);
+    return { installed, kernel: kernel.release };
   });
 }
 
