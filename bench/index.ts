@@ -8,6 +8,7 @@
  * diff, fleet, lab) is one more entry in SECTIONS.
  *
  *   npm run bench -- --services 500 --servers 10
+ *   npm run bench -- --fleet-hosts 10     (0: no fleet section, which needs root)
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg } from 'node:os';
@@ -20,6 +21,7 @@ import type { Diagnostic } from '../lang/diagnostics.js';
 import { parse } from '../lang/index.js';
 import type { SourceFile } from '../lang/source.js';
 import { compileSections } from './compile.js';
+import { fleetSections } from './fleet.js';
 import { generateCluster, type Generated } from './generate.js';
 
 interface State {
@@ -30,12 +32,19 @@ interface State {
   diagnostics: Diagnostic[];
 }
 
+interface Shape {
+  readonly services: number;
+  readonly serversPerService: number;
+  /** Live hosts for the fleet section (sshd in network namespaces). */
+  readonly fleetHosts: number;
+}
+
 interface Section {
   readonly name: string;
   /** Counted in the total that is compared with the target (what `lvsc validate` spends). */
   readonly inTotal: boolean;
   readonly note?: string;
-  run(state: State, shape: { services: number; serversPerService: number }): void;
+  run(state: State, shape: Shape): void | Promise<void>;
 }
 
 const TARGET_TOTAL_MS = 2000;
@@ -82,13 +91,15 @@ const SECTIONS: readonly Section[] = [
   },
   // compile + plan against empty hosts, and the one-weight diff (bench/compile.ts).
   ...compileSections,
+  // lvsc plan against live hosts over SSH, next to one host alone and to OpenSSH (bench/fleet.ts).
+  ...fleetSections,
 ];
 
 const { values } = parseArgs({
-  options: { services: { type: 'string', default: '5000' }, servers: { type: 'string', default: '20' } },
+  options: { services: { type: 'string', default: '5000' }, servers: { type: 'string', default: '20' }, 'fleet-hosts': { type: 'string', default: '50' } },
   strict: true,
 });
-const shape = { services: Number(values.services), serversPerService: Number(values.servers) };
+const shape: Shape = { services: Number(values.services), serversPerService: Number(values.servers), fleetHosts: Number(values['fleet-hosts']) };
 
 const gc = (globalThis as { gc?: () => void }).gc;
 const state: State = { diagnostics: [] };
@@ -99,7 +110,7 @@ let validatePeakMb = 0;
 for (const section of SECTIONS) {
   gc?.();
   const t0 = performance.now();
-  section.run(state, shape);
+  await section.run(state, shape);
   timings.push({ section, ms: performance.now() - t0 });
   if (section.inTotal) validatePeakMb = process.resourceUsage().maxRSS / 1024;
 }
