@@ -25,3 +25,16 @@ test('bin/lvsc.js runs the built CLI: exit codes and streams reach the shell', a
   t.is(usage?.code, 2);
   t.is(usage?.stderr, 'lvsc: unknown option --foo (see lvsc help validate)\n');
 });
+
+test('bin/lvsc.js plans from the built tree: the compiled compiler finds its templates', async (t) => {
+  if (!existsSync(`${repo}dist/cli/main.js`)) return t.fail('dist/cli/main.js is missing: run `npm run build` (npm test does)');
+  const env = { ...process.env, NO_COLOR: '1' };
+  const r = await run(process.execPath, ['bin/lvsc.js', 'plan', '--offline', 'examples/web-dr.lvs'], { cwd: repo, env }).then(
+    () => ({ code: 0, stdout: '', stderr: 'plan --offline of a cluster from scratch must report changes (exit 2)' }),
+    (e: { code: number; stderr: string; stdout: string }) => e,
+  );
+  t.is(r.stderr, '');
+  t.is(r.code, 2);
+  t.regex(r.stdout, /^\/etc\/ipvsadm\.rules on lb1$/m);
+  t.regex(r.stdout, /^Plan: \d+ to add, \d+ to change, 0 to remove, on 4 of 4 hosts\.$/m);
+});

@@ -7,8 +7,8 @@ import { pathToFileURL } from 'node:url';
 import { labCapture } from './capture.js';
 import { labDown, labHosts, labInstall, labSegments, labSsh, labStatus, labUp, type LabUp } from './lab.js';
 
-const USAGE = `usage: npx tsx lab/cli.ts COMMAND
-  up                    boot the lab (or reuse the running one); LVSC_LAB_KERNEL=6.12 or =newest picks another kernel
+const USAGE = `usage: npm run lab -- COMMAND   (or npx tsx lab/cli.ts COMMAND)
+  up                    (the default) boot the lab (or reuse the running one); LVSC_LAB_KERNEL=6.12 or =newest picks another kernel
   install               only install the packages (needs root) and fetch the kernel: a CI setup step
   down                  stop the lab's qemu
   status                up or down, pid, port, uptime
@@ -38,6 +38,7 @@ function printHosts(): void {
 export async function main(argv: readonly string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
+    case undefined:
     case 'up':
       printUp(await labUp());
       return 0;
@@ -74,7 +75,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
     default:
       console.error(USAGE);
-      return command === undefined || command === 'help' || command === '--help' ? 0 : 1;
+      return command === 'help' || command === '--help' ? 0 : 1;
   }
 }
 
