@@ -160,11 +160,11 @@ function nextSteps(paths: LabPaths, clusterFile: string): string[] {
   const cfg = relative(process.cwd(), paths.sshConfig) || paths.sshConfig;
   const file = relative(process.cwd(), clusterFile) || clusterFile;
   const dr = SERVICES.dr;
+  const kh = relative(process.cwd(), paths.knownHosts) || paths.knownHosts;
   return [
-    `lvsc plan ${file}`,
-    `lvsc apply ${file}`,
-    `ssh -F ${cfg} client wget -qO- http://${dr.vip}/          # through the DR VIP once applied`,
-    `npx tsx lab/cli.ts ssh client -- wget -qO- http://${dr.vip}/`,
+    `node bin/lvsc.js plan ${file} --known-hosts ${kh}             # (or lvsc ..., after npm link)`,
+    `node bin/lvsc.js apply ${file} --known-hosts ${kh} --yes`,
+    `npm run lab -- ssh client -- curl -s http://${dr.vip}/    # through the DR VIP once applied`,
     `ssh -F ${cfg} lb1 ipvsadm -Ln`,
   ];
 }
