@@ -183,14 +183,16 @@ function diffIpvs(desired: readonly IpvsService[], live: readonly IpvsService[],
       out.push(step({ action: 'update', kind: 'ipvs-service', key, before: stripDestinations(have), after: stripDestinations(want), reason, phase: 'table', commands: [cmd('ipvsadm', '-E', ...serviceArgs(want))] }));
     }
     const liveDests = new DestinationIndex(have.destinations);
-    const matchedDests = new Set<IpvsDestination>();
+    // IPVS holds one destination per address and port, so counting matches tells
+    // whether any live destination is left over (no per-destination set needed).
+    let matchedDests = 0;
     for (const d of want.destinations) {
       const hd = liveDests.get(d);
       if (!hd) {
         out.push(createDestination(want, key, d));
         continue;
       }
-      matchedDests.add(hd);
+      matchedDests++;
       if (sameDestination(d, hd)) continue;
       const reason = changes([
         ['method', hd.method, d.method],
@@ -204,7 +206,7 @@ function diffIpvs(desired: readonly IpvsService[], live: readonly IpvsService[],
       // A change of method cannot be edited in place by every kernel; -e restates all attributes.
       out.push(step({ action: 'update', kind: 'ipvs-destination', key: `${destinationKey(d)} → ${key}`, before: hd, after: d, reason, phase: 'table', commands: [cmd('ipvsadm', '-e', ...destinationArgs(want.id, d))] }));
     }
-    if (matchedDests.size !== have.destinations.length) {
+    if (matchedDests !== have.destinations.length) {
       const wanted = new DestinationIndex(want.destinations);
       for (const hd of have.destinations) if (!wanted.get(hd)) out.push(deleteDestination(have, hd));
     }
