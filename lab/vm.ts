@@ -2,7 +2,7 @@
  * The qemu process: boot it in the background, know whether the one in
  * `.lab/qemu.pid` is still ours, wait for the guest's ready marker, stop it.
  */
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Kernel } from './install.js';
@@ -48,8 +48,15 @@ export function qemuArgs(paths: LabPaths, kernel: Kernel, port: number): string[
 
 /** The PID in `.lab/qemu.pid`, if that process is alive and really is the qemu this lab started. */
 export function ourQemuPid(paths: LabPaths): number | undefined {
-  if (!existsSync(paths.pidFile)) return undefined;
-  const pid = Number(readFileSync(paths.pidFile, 'utf8').trim());
+  let text: string;
+  try {
+    text = readFileSync(paths.pidFile, 'utf8');
+  } catch (e) {
+    // qemu removes its pidfile as it exits: gone between a check and a read is gone.
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  }
+  const pid = Number(text.trim());
   if (!Number.isInteger(pid) || pid <= 1) return undefined;
   let argv: string[];
   try {
