@@ -3,16 +3,7 @@
  */
 import { existsSync } from 'node:fs';
 import test from 'ava';
-import { execLocal, startLab } from './netns-sshd.js';
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { alive, execLocal, startLab } from './netns-sshd.js';
 
 test('a lab: namespaces with sshd, private /run/lock, networks only where asked; stop() removes it all', async (t) => {
   const lab = await startLab({ hosts: [{ name: 'x', networks: ['lan', 'inner'] }, { name: 'y', networks: ['inner'], port: 2200 }] });

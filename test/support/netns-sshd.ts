@@ -140,7 +140,8 @@ export function execIn(ns: string, argv: string[], input?: string): Promise<Exec
   return execLocal(['ip', 'netns', 'exec', ns, ...argv], input);
 }
 
-function alive(pid: number): boolean {
+/** Whether a process of ours is still running (signal 0 probes without signalling). */
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
