@@ -34,6 +34,12 @@ export interface DesiredHost {
   readonly roles: readonly Role[];
   /** Desired state without rendered files (templates/render.ts adds `files`). */
   readonly state: HostState;
+  /**
+   * The host's declared `gateway`s. lvsc changes nothing for them alone; when
+   * it removes a default route of its own (a NAT server leaving), it puts the
+   * declared one back rather than leave the host without a default route.
+   */
+  readonly gateways: readonly { readonly address: string; readonly family: 4 | 6 }[];
 }
 
 /** A label for an address lvsc owns on `dev` (IPv4 labels are at most 15 characters and start with the device name). */
@@ -281,7 +287,7 @@ export function desiredHosts(cluster: Cluster): DesiredHost[] {
     if (seen.has(h.name)) continue;
     seen.add(h.name);
     const b = builders.get(h.name)!;
-    out.push({ name: h.name, roles: [...b.roles], state: b.build(timeouts) });
+    out.push({ name: h.name, roles: [...b.roles], state: b.build(timeouts), gateways: h.gateways.map((g) => ({ address: g.address, family: g.family })) });
   }
   return out;
 }

@@ -61,6 +61,8 @@ export interface DiffOptions {
   /** Whether this host is a declared director (its IPVS table is lvsc's). */
   readonly director: boolean;
   readonly ownership: Ownership;
+  /** The host's declared gateways: where a default route goes back to when lvsc removes its own. */
+  readonly gateways?: readonly { readonly address: string; readonly family: 4 | 6 }[];
 }
 
 function step(s: Step): Step {
@@ -291,7 +293,7 @@ function diffAddresses(desired: readonly AddressState[], live: readonly AddressS
   }
 }
 
-function diffRoutes(desired: readonly RouteState[], live: readonly RouteState[], out: Step[]): void {
+function diffRoutes(desired: readonly RouteState[], live: readonly RouteState[], gateways: NonNullable<DiffOptions['gateways']>, out: Step[]): void {
   const fam = (r: RouteState) => (r.via?.includes(':') || r.dst.includes(':') ? 6 : 4);
   const liveByDst = new Map<string, RouteState[]>();
   for (const r of live) liveByDst.set(`${fam(r)} ${r.dst}`, [...(liveByDst.get(`${fam(r)} ${r.dst}`) ?? []), r]);
@@ -317,7 +319,17 @@ function diffRoutes(desired: readonly RouteState[], live: readonly RouteState[],
   }
   for (const have of live) {
     if (have.proto !== ROUTE_PROTO || wanted.has(`${fam(have)} ${have.dst}`)) continue;
-    out.push(step({ action: 'delete', kind: 'route', key: have.dst, before: have, reason: 'not in the cluster file', phase: 'cleanup', commands: [cmd('ip', ...(fam(have) === 6 ? ['-6'] : []), 'route', 'del', have.dst, 'proto', ROUTE_PROTO)] }));
+    const family = fam(have) === 6 ? ['-6'] : [];
+    const key = `${have.dst}${fam(have) === 6 ? ' (IPv6)' : ''}`;
+    // `ip route replace` took the host's own default route when lvsc set its own: put the declared one back.
+    const gateway = have.dst === 'default' ? gateways.find((g) => g.family === fam(have)) : undefined;
+    if (gateway) {
+      const after: RouteState = { dst: 'default', via: gateway.address };
+      out.push(step({ action: 'update', kind: 'route', key, before: have, after, reason: `no longer lvsc's: back to the declared gateway ${gateway.address}`, phase: 'cleanup', commands: [cmd('ip', ...family, 'route', 'replace', 'default', 'via', gateway.address)] }));
+      continue;
+    }
+    const reason = have.dst === 'default' ? 'not in the cluster file; the host declares no gateway to put back, so it is left without a default route' : 'not in the cluster file';
+    out.push(step({ action: 'delete', kind: 'route', key, before: have, reason, phase: 'cleanup', commands: [cmd('ip', ...family, 'route', 'del', have.dst, 'proto', ROUTE_PROTO)] }));
   }
 }
 
@@ -411,7 +423,7 @@ export function diffHost(desired: HostState, live: HostState, options: DiffOptio
   diffModules(desired.modules, live.modules, out);
   diffSysctls(desired.sysctls, live.sysctls, out);
   diffLinks(desired.links, live.links, options.ownership, out);
-  diffRoutes(desired.routes, live.routes, out);
+  diffRoutes(desired.routes, live.routes, options.gateways ?? [], out);
   diffAddresses(desired.addresses, live.addresses, options.ownership, options.director, out);
   resetSysctls(desired.sysctls, live.sysctls, options.ownership, out);
   if (options.director) {

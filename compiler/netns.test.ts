@@ -221,7 +221,12 @@ test('DR real server: VIPs on lo with the ARP settings, then the services leave 
   t.deepEqual(Object.keys(after.state.files), [], 'lvsc\'s files are removed');
 });
 
-test('NAT real server: default route through the director, then the service leaves and a hand-made route stays', async (t) => {
+/**
+ * app1 in the NAT service, then out of it with `gateway` as `leaving` declares
+ * it (a line, or none): lvsc's default route goes back to the declared gateway,
+ * or, with none declared, away; the operator's own route stays either way.
+ */
+async function natServerLeaves(t: ExecutionContext, gateway: string | undefined): Promise<void> {
   const ns = await namespace(t, ['192.168.77.11/24']);
   const root = fileRoot(t);
   const want = desiredHost(CLUSTER, 'app1');
@@ -242,14 +247,26 @@ test('NAT real server: default route through the director, then the service leav
   t.is((await execIn(ns, ['ip', 'route', 'add', '203.0.113.0/24', 'via', '192.168.77.254', 'dev', 'eth0'])).code, 0);
   t.deepEqual(describe(planFor(want, await readLive(t, ns, root, want.state))), []);
 
-  const gone = desiredHost(withoutService(CLUSTER, 'api'), 'app1');
+  const declared = '  gateway 192.168.77.1\n';
+  if (!CLUSTER.includes(declared)) throw new Error('bug: app1 no longer declares the DIP as its gateway');
+  const gone = desiredHost(withoutService(CLUSTER, 'api').replace(declared, gateway ? `  gateway ${gateway}\n` : ''), 'app1');
   const removal = planFor(gone, await readLive(t, ns, root, gone.state, want.state));
-  t.deepEqual(describe(removal.filter((s) => s.kind === 'route')), ['delete route default']);
+  t.deepEqual(describe(removal.filter((s) => s.kind === 'route')), [gateway ? 'update route default' : 'delete route default']);
   await apply(t, ns, root, removal);
 
   const after = await readLive(t, ns, root, gone.state, want.state);
   t.deepEqual(describe(planFor(gone, after)), []);
-  t.false(after.state.routes.some((r) => r.dst === 'default'), 'lvsc\'s default route is gone');
+  const defaults = after.state.routes.filter((r) => r.dst === 'default');
+  if (gateway) {
+    t.deepEqual(defaults.map((r) => r.via), [gateway], 'the default route is the declared gateway again');
+    t.not(defaults[0]?.proto, '76', 'and no longer lvsc\'s');
+  } else {
+    t.deepEqual(defaults, [], 'lvsc\'s default route is gone, and there was none declared to put back');
+  }
   t.true(after.state.routes.some((r) => r.dst === '203.0.113.0/24' && r.via === '192.168.77.254'), 'the hand-made route stays');
   t.deepEqual(Object.keys(after.state.files), []);
-});
+}
+
+test('NAT real server: default route through the director; when the server leaves, back to its declared gateway', (t) => natServerLeaves(t, '192.168.77.254'));
+
+test('NAT real server: default route through the director; when the server leaves with no gateway declared, none', (t) => natServerLeaves(t, undefined));

@@ -20,7 +20,7 @@ const isDirector = (d: DesiredHost) => d.roles.includes('director') || d.roles.i
 export function buildPlan(desired: readonly DesiredHost[], live: ReadonlyMap<string, LiveHost> = new Map()): Plan {
   const hosts: HostPlan[] = desired.map((d) => {
     const l = live.get(d.name);
-    const steps = diffHost(d.state, l?.state ?? emptyHostState(), { director: isDirector(d), ownership: l?.ownership ?? NO_OWNERSHIP });
+    const steps = diffHost(d.state, l?.state ?? emptyHostState(), { director: isDirector(d), ownership: l?.ownership ?? NO_OWNERSHIP, gateways: d.gateways });
     steps.sort((a, b) => PHASES.indexOf(a.phase) - PHASES.indexOf(b.phase));
     return { host: d.name, roles: d.roles, steps };
   });
