@@ -14,7 +14,7 @@ import { buildInitramfs } from './initramfs.js';
 import { ensureKernel, ensurePackages, pickKernel, type Log } from './install.js';
 import { JUMP, ensureKeys, writeSshClientFiles } from './keys.js';
 import { labPaths, type LabPaths } from './paths.js';
-import { run, type RunResult } from './proc.js';
+import { alive, run, type RunResult } from './proc.js';
 import { DEFAULT_HOST_PORT, HOSTS, SEGMENTS, SERVICES, addressOf, labHost, sshAddress, type LabRole } from './topology.js';
 import { choosePort, ourQemuPid, readState, sshBanner, startQemu, stopQemu, waitReady, writeState, type LabState } from './vm.js';
 
@@ -92,15 +92,6 @@ export function labHosts(): LabHostInfo[] {
     interfaces: h.interfaces.map((i) => ({ dev: i.dev, cidr: i.cidr, segment: i.segment })),
     gateway: h.gateway,
   }));
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /**

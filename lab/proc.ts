@@ -1,6 +1,7 @@
 /**
- * Running local programs for the lab: capture output, fail with the program's
- * own words, never through a shell.
+ * Local processes for the lab and the test harnesses: run a program (capture
+ * its output, fail with the program's own words, never through a shell), and
+ * ask whether a process is still alive.
  */
 import { spawn } from 'node:child_process';
 
@@ -62,4 +63,14 @@ export async function must(program: string, args: readonly string[], opts: RunOp
 /** The last `lines` lines of a text, for error messages. */
 export function tail(text: string, lines: number): string {
   return text.trimEnd().split('\n').slice(-lines).join('\n');
+}
+
+/** Whether a process is still running (signal 0 probes without signalling; a PID of another user's process counts as running). */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }

@@ -3,7 +3,8 @@
  */
 import { existsSync } from 'node:fs';
 import test from 'ava';
-import { alive, execLocal, startLab } from './netns-sshd.js';
+import { alive } from '../../lab/proc.js';
+import { execLocal, startLab } from './netns-sshd.js';
 
 test('a lab: namespaces with sshd, private /run/lock, networks only where asked; stop() removes it all', async (t) => {
   const lab = await startLab({ hosts: [{ name: 'x', networks: ['lan', 'inner'] }, { name: 'y', networks: ['inner'], port: 2200 }] });

@@ -20,6 +20,7 @@ import { chmodSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, rea
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SshEndpoint, SshOptions } from '../../agent/transport/ssh.js';
+import { alive } from '../../lab/proc.js';
 
 export interface LabHostSpec {
   name: string;
@@ -138,16 +139,6 @@ export function execIn(ns: string, argv: string[], input?: string): Promise<Exec
   const pid = sshdByNs.get(ns);
   if (pid !== undefined && alive(pid)) return execLocal(['nsenter', `--target=${pid}`, '--mount', '--net', '--', ...argv], input);
   return execLocal(['ip', 'netns', 'exec', ns, ...argv], input);
-}
-
-/** Whether a process of ours is still running (signal 0 probes without signalling). */
-export function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Throws, saying what to do, when this machine cannot run a lab. */
