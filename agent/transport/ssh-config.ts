@@ -32,7 +32,7 @@ export interface KeyFileRef {
 
 /** One SSH connection to make, after ssh config is applied. */
 export interface Hop {
-  /** For messages: the lvsc host name, or the jump host as written. */
+  /** For messages: the lvsc host name, or the jump host as written (messages add the address themselves). */
   label: string;
   /** What to connect to (directly, or from the previous hop). */
   host: string;
@@ -121,7 +121,7 @@ function resolve(endpoint: SshEndpoint, context: ResolveContext, target: string,
   }
 
   return {
-    label: depth === 0 ? endpoint.name : endpoint.name === endpoint.host ? endpoint.host : `${endpoint.name} (${endpoint.host})`,
+    label: endpoint.name,
     host,
     port,
     user,

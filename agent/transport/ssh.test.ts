@@ -356,6 +356,21 @@ test.serial('via: a chain of two jump hosts reaches a host only they can reach',
   t.regex(error.message, /jump host b .*could not connect to 192\.168\.\d+\.\d+:2200/);
 });
 
+test.serial('an unreachable jump host is named once, with its address once', async (t) => {
+  const { lab } = t.context;
+  // Nothing listens on a's port 2222: the jump host itself refuses.
+  const a = lab.endpoint('a', { port: 2222 });
+  const error = await failure(connect(lab.endpoint('c', { host: lab.host('c').addresses.back, via: a }), lab.sshOptions()));
+  expectKind(t, error, 'connect');
+  t.is(error.host, 'c');
+  t.is(error.message, `cannot connect to a (${LAB_USERS.sudo}@${lab.host('a').address}:2222): connection refused (is sshd running on that port?)`);
+
+  // A jump host that answers but cannot reach the next hop: the jump host with its address, the hop with its own.
+  const b = lab.endpoint('b', { host: lab.host('b').addresses.mid, port: 2200, via: lab.endpoint('a') });
+  const unreachable = await failure(connect(lab.endpoint('c', { host: lab.host('c').addresses.back, via: b }), lab.sshOptions()));
+  t.regex(unreachable.message, new RegExp(`^jump host a \\(${LAB_USERS.sudo}@${lab.host('a').address.replace(/\./g, '\\.')}\\) could not connect to ${lab.host('b').addresses.mid.replace(/\./g, '\\.')}:2200 for b: `));
+});
+
 test.serial('put writes atomically (new file replaces the old), with the mode, through sudo', async (t) => {
   const { lab } = t.context;
   const dir = join(lab.dir, 'put target');

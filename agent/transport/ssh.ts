@@ -132,7 +132,7 @@ function forwardThrough(jump: Connection, hop: Hop, settings: Settings, target: 
         new TransportError(
           'timeout',
           target,
-          `jump host ${jump.hop.label} could not open a connection to ${hop.host}:${hop.port} within ${seconds(settings.connectTimeoutMs)}`,
+          `jump host ${describeHop(jump.hop)} could not open a connection to ${hop.host}:${hop.port} within ${seconds(settings.connectTimeoutMs)}`,
         ),
       );
     }, settings.connectTimeoutMs);
@@ -143,7 +143,7 @@ function forwardThrough(jump: Connection, hop: Hop, settings: Settings, target: 
           new TransportError(
             'connect',
             target,
-            `jump host ${jump.hop.label} could not connect to ${hop.host}:${hop.port} for ${hop.label}: ${error.message.replace(/^\(SSH\) /, '')}`,
+            `jump host ${describeHop(jump.hop)} could not connect to ${hop.host}:${hop.port} for ${hop.label}: ${error.message.replace(/^\(SSH\) /, '')}`,
             { cause: error },
           ),
         );
@@ -594,7 +594,7 @@ class SshTransport implements Transport {
   /** A hop's connection ended: fail what is running and everything after. */
   private lost(connection: Connection): void {
     if (this.closedBecause !== undefined) return;
-    const which = connection.client === this.client ? describeHop(this.hop) : `jump host ${connection.hop.label}`;
+    const which = connection.client === this.client ? describeHop(this.hop) : `jump host ${describeHop(connection.hop)}`;
     const why = connection.lastError ? `: ${connection.lastError.message}` : '';
     this.closedBecause = `the connection to ${which} was lost${why}`;
     this.failPending(new TransportError('closed', this.host, `${this.closedBecause}; the command may or may not have run`));
