@@ -1,12 +1,20 @@
 /**
- * Command-line paths → source files. A directory stands for every `*.lvs` file
- * directly inside it (sorted by name; subdirectories are not searched). A path
- * given twice, or a file also reached through its directory, is read once.
- * An input that cannot be read is a usage error: the message says which and why.
+ * Command-line paths → source files → a checked cluster. A directory stands for
+ * every `*.lvs` file directly inside it (sorted by name; subdirectories are not
+ * searched). A path given twice, or a file also reached through its directory,
+ * is read once. An input that cannot be read is a usage error: the message says
+ * which and why.
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import type { Cluster } from '../compiler/ir.js';
+import { check } from '../compiler/index.js';
+import { hasErrors, sortDiagnostics, strict } from '../lang/diagnostics.js';
 import type { SourceFile } from '../lang/source.js';
+import { textWidth, useColor, type Io, type Outcome } from './io.js';
+import { renderDiagnostics, usageLine } from './views/human.js';
+import { toJson } from './views/json.js';
+import { indexSources } from './views/locate.js';
 
 export type Loaded = { readonly ok: true; readonly sources: SourceFile[] } | { readonly ok: false; readonly message: string };
 
@@ -63,4 +71,43 @@ export function cannot(what: string, path: string, e: unknown): { ok: false; mes
   const code = (e as NodeJS.ErrnoException | undefined)?.code;
   const reason = (code && REASONS[code]) ?? (e instanceof Error ? e.message : String(e));
   return { ok: false, message: `cannot ${what} ${path}: ${reason}` };
+}
+
+export interface LoadClusterOptions {
+  /** Diagnostics as JSON on stdout (errors only) instead of text on stderr. */
+  readonly json: boolean;
+  /** Warnings count as errors. */
+  readonly strict: boolean;
+  readonly noColor: boolean;
+  /** Where the command's help is, for the no-input message: `lvsc help plan`. */
+  readonly help: string;
+  /** How a wrong command line (no input, an unreadable file) ends: `usage` (exit 2), or `failed` where 2 means something else (plan). */
+  readonly usage: Outcome;
+}
+
+/**
+ * Loads and checks the cluster named on the command line, printing its
+ * diagnostics (warnings too). The cluster, or the outcome to end with once
+ * everything is reported: errors in the files are `failed`, a wrong command
+ * line is `opts.usage`.
+ */
+export async function loadCluster(positionals: readonly string[], io: Io, opts: LoadClusterOptions): Promise<{ cluster: Cluster } | { outcome: Outcome }> {
+  const usage = (message: string) => {
+    io.stderr.write(usageLine(message));
+    return { outcome: opts.usage };
+  };
+  if (!positionals.length) return usage(`no input: give .lvs files or directories (see ${opts.help})`);
+  const loaded = await loadSources(positionals, io.cwd);
+  if (!loaded.ok) return usage(loaded.message);
+  const result = check(loaded.sources);
+  const diagnostics = sortDiagnostics(opts.strict ? strict(result.diagnostics) : result.diagnostics);
+  const sources = indexSources(loaded.sources);
+  const style = { color: useColor(io.stderr, io.env, opts.noColor), width: textWidth(io.stderr) };
+  if (hasErrors(diagnostics) || !result.cluster) {
+    if (opts.json) io.stdout.write(JSON.stringify(toJson(diagnostics, sources), null, 2) + '\n');
+    else io.stderr.write(renderDiagnostics(diagnostics, sources, style));
+    return { outcome: 'failed' };
+  }
+  if (diagnostics.length && !opts.json) io.stderr.write(renderDiagnostics(diagnostics, sources, style));
+  return { cluster: result.cluster };
 }

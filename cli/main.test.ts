@@ -4,7 +4,7 @@
  * which stream, and the exact first lines of a diagnostic.
  */
 import test from 'ava';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { format } from '../lang/format.js';
@@ -332,6 +332,65 @@ test('fmt: usage errors', async (t) => {
     const r = await lvsc(argv);
     t.deepEqual([r.code, r.stderr, r.stdout], [2, stderr, ''], argv.join(' '));
   }
+});
+
+// ---------------------------------------------------------------- compile
+
+test('compile writes each host\'s plan.sh and rendered files, and plan.json', async (t) => {
+  const d = dir({ 'web.lvs': HOSTS + '\n' + GOOD_SERVICE });
+  const r = await lvsc(['compile', '--out', 'out', 'web.lvs'], { cwd: d });
+  t.deepEqual([r.code, r.stderr], [0, '']);
+  t.is(r.stdout, "Wrote 3 hosts' plans and files to out\n");
+  t.regex(readFileSync(join(d, 'out/lb1/plan.sh'), 'utf8'), /ipvsadm/);
+  t.regex(readFileSync(join(d, 'out/lb1/files/etc/ipvsadm.rules'), 'utf8'), /-A -t 10\.1\.0\.100:80 -s wlc/);
+  t.deepEqual((JSON.parse(readFileSync(join(d, 'out/plan.json'), 'utf8')) as { hosts: { host: string }[] }).hosts.map((h) => h.host).sort(), ['lb1', 'web1', 'web4']);
+});
+
+test('compile: errors in the files exit 1 with their diagnostics and write nothing; warnings are shown and do not stop it unless --strict', async (t) => {
+  const d = dir({ 'bad.lvs': HOSTS + '\n' + BAD_SERVICE, 'drained.lvs': HOSTS + '\n' + DRAINED_SERVICE });
+  const bad = await lvsc(['compile', '-o', 'out', 'bad.lvs'], { cwd: d });
+  t.is(bad.code, 1);
+  t.regex(bad.stderr, /^error\[dr-segment\]: /);
+  t.is(bad.stdout, '');
+  t.false(existsSync(join(d, 'out')));
+  const drained = await lvsc(['compile', '-o', 'out', 'drained.lvs'], { cwd: d });
+  t.is(drained.code, 0);
+  t.regex(drained.stderr, /^warning\[all-drained\]: /);
+  const strict = await lvsc(['compile', '--strict', '-o', 'strict', 'drained.lvs'], { cwd: d });
+  t.is(strict.code, 1);
+  t.false(existsSync(join(d, 'strict')));
+});
+
+test('compile: usage errors exit 2', async (t) => {
+  const cases: [string[], string][] = [
+    [['compile', 'a.lvs'], 'lvsc: compile needs --out DIR (see lvsc help compile)\n'],
+    [['compile', '--out', 'x'], 'lvsc: no input: give .lvs files or directories (see lvsc help compile)\n'],
+    [['compile', '--out', 'x', 'nope.lvs'], 'lvsc: cannot read nope.lvs: no such file or directory\n'],
+    [['compile', '--json', '--out', 'x', 'a.lvs'], 'lvsc: unknown option --json (see lvsc help compile)\n'],
+  ];
+  for (const [argv, stderr] of cases) t.deepEqual(await lvsc(argv, { cwd: dir({}) }), { code: 2, stdout: '', stderr }, argv.join(' '));
+});
+
+// ---------------------------------------------------------------- plan and apply: before connecting
+
+test('plan and apply: a wrong command line exits 1 (plan\'s 2 means changes), before anything connects', async (t) => {
+  const d = dir({ 'web.lvs': HOSTS + '\n' + GOOD_SERVICE });
+  for (const command of ['plan', 'apply']) {
+    const extra = command === 'apply' ? ['--yes'] : [];
+    t.deepEqual(await lvsc([command, ...extra], { cwd: d }), { code: 1, stdout: '', stderr: `lvsc: no input: give .lvs files or directories (see lvsc help ${command})\n` });
+    t.deepEqual(await lvsc([command, ...extra, 'nope.lvs'], { cwd: d }), { code: 1, stdout: '', stderr: 'lvsc: cannot read nope.lvs: no such file or directory\n' });
+  }
+});
+
+test('plan and apply: an unknown --target names the host (and the one meant) before anything connects', async (t) => {
+  // The hosts' addresses are unreachable: connecting would fail differently, and slowly.
+  const d = dir({ 'web.lvs': HOSTS + '\n' + GOOD_SERVICE });
+  for (const argv of [['plan'], ['apply', '--yes'], ['plan', '--json']]) {
+    const typo = await lvsc([...argv, '--target', 'web1', '--target', 'wbe4', 'web.lvs'], { cwd: d });
+    t.deepEqual(typo, { code: 1, stdout: '', stderr: 'lvsc: --target wbe4: no such host in the cluster (did you mean web4?)\n' }, argv.join(' '));
+  }
+  const far = await lvsc(['plan', '--target', 'database', 'web.lvs'], { cwd: d });
+  t.deepEqual(far, { code: 1, stdout: '', stderr: 'lvsc: --target database: no such host in the cluster\n' });
 });
 
 // ---------------------------------------------------------------- help, version, commands

@@ -11,11 +11,12 @@ import { replan } from '../../agent/fleet.js';
 import { isEmpty, summarize, type Plan } from '../../compiler/plan.js';
 import { COMMON_OPTIONS, parseCommandArgs } from '../args.js';
 import { useColor, type Io, type Outcome } from '../io.js';
+import { loadCluster } from '../load.js';
 import { planJson } from '../views/plan-json.js';
 import { renderPlan } from '../views/plan-text.js';
 import { applyResultsJson, ProgressView, renderApplySummary } from '../views/progress.js';
 import type { Command } from './command.js';
-import { failWith, fleetOptions, LIVE_HELP, LIVE_OPTIONS, loadCluster, parseDuration, readLive, reportUnreadable, unreadableJson } from './plan.js';
+import { failWith, fleetOptions, LIVE_HELP, LIVE_OPTIONS, parseDuration, readLive, reportUnreadable, unreadableJson } from './plan.js';
 
 const OPTIONS = {
   ...COMMON_OPTIONS,
@@ -80,7 +81,7 @@ Exit codes: 0 applied (or nothing to do) and verified, 1 anything failed.
     const interactive = io.stdin?.isTTY === true && io.stderr.isTTY === true;
     if (!values.yes && !interactive) return failWith(io, 'apply needs --yes when there is no terminal to confirm the plan on (review it first with lvsc plan)');
     const json = Boolean(values.json);
-    const loaded = await loadCluster(positionals, io, { json, strict: Boolean(values.strict), noColor: Boolean(values['no-color']), help: 'lvsc help apply' });
+    const loaded = await loadCluster(positionals, io, { json, strict: Boolean(values.strict), noColor: Boolean(values['no-color']), help: 'lvsc help apply', usage: 'failed' });
     if ('outcome' in loaded) return loaded.outcome;
     const color = useColor(io.stdout, io.env, Boolean(values['no-color']));
 

@@ -4,15 +4,12 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { check } from '../../compiler/index.js';
 import { planCluster } from '../../compiler/compile.js';
 import { renderHostScript } from '../../compiler/script.js';
-import { hasErrors, sortDiagnostics, strict } from '../../lang/diagnostics.js';
 import { COMMON_OPTIONS, parseCommandArgs } from '../args.js';
-import { textWidth, useColor, type Io, type Outcome } from '../io.js';
-import { loadSources } from '../load.js';
-import { renderDiagnostics, usageLine } from '../views/human.js';
-import { indexSources } from '../views/locate.js';
+import type { Io, Outcome } from '../io.js';
+import { loadCluster } from '../load.js';
+import { usageLine } from '../views/human.js';
 import { planJson } from '../views/plan-json.js';
 import type { Command } from './command.js';
 
@@ -51,17 +48,11 @@ Exit codes: 0 written, 1 errors in the files, 2 usage error.
       return 'ok';
     }
     if (!values.out) return usage(io, 'compile needs --out DIR (see lvsc help compile)');
-    if (!positionals.length) return usage(io, 'no input: give .lvs files or directories (see lvsc help compile)');
-    const loaded = await loadSources(positionals, io.cwd);
-    if (!loaded.ok) return usage(io, loaded.message);
-
-    const result = check(loaded.sources);
-    const diagnostics = sortDiagnostics(values.strict ? strict(result.diagnostics) : result.diagnostics);
-    if (diagnostics.length) io.stderr.write(renderDiagnostics(diagnostics, indexSources(loaded.sources), { color: useColor(io.stderr, io.env, Boolean(values['no-color'])), width: textWidth(io.stderr) }));
-    if (hasErrors(diagnostics) || !result.cluster) return 'failed';
+    const loaded = await loadCluster(positionals, io, { json: false, strict: Boolean(values.strict), noColor: Boolean(values['no-color']), help: 'lvsc help compile', usage: 'usage' });
+    if ('outcome' in loaded) return loaded.outcome;
 
     const out = resolve(io.cwd, values.out);
-    const { desired, plan } = planCluster(result.cluster);
+    const { desired, plan } = planCluster(loaded.cluster);
     const write = async (path: string, text: string, mode?: number) => {
       await mkdir(dirname(path), { recursive: true });
       await writeFile(path, text, mode === undefined ? undefined : { mode });

@@ -2,22 +2,19 @@
  * `lvsc plan`: what lvsc would change on the hosts. Against live hosts it
  * connects to every host in parallel over SSH, reads their facts, and prints
  * the per-host steps and file diffs; `--offline` plans against empty hosts
- * without connecting. The helpers here (loading a cluster, the SSH and fleet
- * options) are shared with `lvsc apply`.
+ * without connecting. The helpers here (the SSH and fleet options, reading the
+ * live hosts) are shared with `lvsc apply`.
  */
 import { openFleet, FleetError, type Fleet, type FleetOptions } from '../../agent/fleet.js';
 import type { Cluster } from '../../compiler/ir.js';
-import { check } from '../../compiler/index.js';
 import { planCluster } from '../../compiler/compile.js';
 import { isEmpty } from '../../compiler/plan.js';
-import { hasErrors, sortDiagnostics, strict } from '../../lang/diagnostics.js';
+import { suggest } from '../../lang/suggest.js';
 import { COMMON_OPTIONS, parseCommandArgs } from '../args.js';
-import { textWidth, useColor, type Io, type Outcome } from '../io.js';
-import { loadSources } from '../load.js';
+import { useColor, type Io, type Outcome } from '../io.js';
+import { loadCluster } from '../load.js';
 import { passphrasePrompt } from '../prompt.js';
-import { renderDiagnostics, usageLine } from '../views/human.js';
-import { toJson } from '../views/json.js';
-import { indexSources } from '../views/locate.js';
+import { usageLine } from '../views/human.js';
 import { planJson } from '../views/plan-json.js';
 import { renderPlan } from '../views/plan-text.js';
 import { ProgressView } from '../views/progress.js';
@@ -90,26 +87,15 @@ export function fleetOptions(values: LiveValues, io: Io): { ok: true; options: F
   };
 }
 
-/** Loads and checks the cluster; prints diagnostics. Undefined when there are errors (already reported). */
-export async function loadCluster(positionals: readonly string[], io: Io, opts: { json: boolean; strict: boolean; noColor: boolean; help: string }): Promise<{ cluster: Cluster } | { outcome: Outcome }> {
-  if (!positionals.length) return { outcome: fail(io, `no input: give .lvs files or directories (see ${opts.help})`) };
-  const loaded = await loadSources(positionals, io.cwd);
-  if (!loaded.ok) return { outcome: fail(io, loaded.message) };
-  const result = check(loaded.sources);
-  const diagnostics = sortDiagnostics(opts.strict ? strict(result.diagnostics) : result.diagnostics);
-  const sources = indexSources(loaded.sources);
-  const style = { color: useColor(io.stderr, io.env, opts.noColor), width: textWidth(io.stderr) };
-  if (hasErrors(diagnostics) || !result.cluster) {
-    if (opts.json) io.stdout.write(JSON.stringify(toJson(diagnostics, sources), null, 2) + '\n');
-    else io.stderr.write(renderDiagnostics(diagnostics, sources, style));
-    return { outcome: 'failed' };
-  }
-  if (diagnostics.length && !opts.json) io.stderr.write(renderDiagnostics(diagnostics, sources, style));
-  return { cluster: result.cluster };
-}
-
 /** Connects to and reads the run's hosts, showing progress on stderr (a live line on a terminal). */
 export async function readLive(cluster: Cluster, options: FleetOptions, io: Io, json: boolean): Promise<{ fleet: Fleet } | { outcome: Outcome }> {
+  // A host name the cluster does not have is a mistake on the command line: said before anything connects.
+  const names = cluster.hosts.map((h) => h.name);
+  for (const target of options.targets ?? []) {
+    if (names.includes(target)) continue;
+    const near = suggest(target, names);
+    return { outcome: fail(io, `--target ${target}: no such host in the cluster${near ? ` (did you mean ${near}?)` : ''}`) };
+  }
   const progress = new ProgressView(io.stderr, { live: io.stderr.isTTY === true && !json, color: useColor(io.stderr, io.env, false) });
   // The fleet names the hosts it reads (not the jump-only ones).
   progress.begin('Reading live state');
@@ -183,7 +169,7 @@ Exit codes (as terraform plan -detailed-exitcode):
     const live = fleetOptions(values, io);
     if (!live.ok) return fail(io, live.message);
     const json = Boolean(values.json);
-    const loaded = await loadCluster(positionals, io, { json, strict: Boolean(values.strict), noColor: Boolean(values['no-color']), help: 'lvsc help plan' });
+    const loaded = await loadCluster(positionals, io, { json, strict: Boolean(values.strict), noColor: Boolean(values['no-color']), help: 'lvsc help plan', usage: 'failed' });
     if ('outcome' in loaded) return loaded.outcome;
     const color = useColor(io.stdout, io.env, Boolean(values['no-color']));
 
