@@ -36,6 +36,7 @@ export const TARGET_FLEET_FACTOR = 2;
 
 const n = (x: number) => x.toLocaleString('en-US');
 const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+const sumOf = (xs: readonly { ms: number }[]) => xs.reduce((sum, x) => sum + x.ms, 0);
 const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /** The cluster: host 0 directs one DR service to all the others. */
@@ -127,6 +128,8 @@ async function benchFleet(hosts: number): Promise<string> {
 
     // Each host alone: connect, read, plan (what lvsc plan does per host).
     const single: { host: string; ms: number }[] = [];
+    const host0 = lab.hostCpuMs();
+    const own0 = process.cpuUsage();
     for (const d of desired) {
       const t = performance.now();
       const transport = await connectSsh(endpointFor(cluster, d.name), ssh);
@@ -139,8 +142,13 @@ async function benchFleet(hosts: number): Promise<string> {
       }
       single.push({ host: d.name, ms: performance.now() - t });
     }
+    // CPU the reads took: the hosts' sshd, sudo and commands, and lvsc's own. Here they all share this
+    // machine's CPUs, so no schedule reads the fleet in less than `work / CPUs`.
+    const own = process.cpuUsage(own0);
+    const workMs = lab.hostCpuMs() - host0 + (own.user + own.system) / 1000;
+    const cpus = availableParallelism();
     const slowest = single.reduce((a, b) => (b.ms > a.ms ? b : a));
-    const sumSingle = single.reduce((sum, x) => sum + x.ms, 0);
+    const sumSingle = sumOf(single);
 
     // The whole fleet, as a person runs it; a first run warms the code paths up.
     await lvscPlan(lab, file, 10);
@@ -175,7 +183,8 @@ async function benchFleet(hosts: number): Promise<string> {
       `    lvsc plan --parallel ${String(hosts).padEnd(7)} ${s(fleet[hosts].ms).padStart(8)}   ${(fleet[hosts].ms / slowest.ms).toFixed(1)}× the slowest single host; ${busy(fleet[hosts])}${fleet[hosts].problem ? `  (${fleet[hosts].problem})` : ''}`,
       `    slowest single host          ${s(slowest.ms).padStart(8)}   (${slowest.host}: connect + read + plan, alone; median host ${s(median(single.map((x) => x.ms)))}, all ${n(hosts)} one after another ${s(sumSingle)})`,
       `    OpenSSH ssh, sequential      ${s(opensshMs).padStart(8)}   (${n(hosts)} × ssh running the same fact batch through sudo -n; ${s(opensshMs / hosts)} per host)`,
-      `    every host's sshd, sudo and commands share this machine's ${availableParallelism()} CPUs (load average ${loadavg()[0].toFixed(1)} now): on a real fleet each host reads on its own CPUs`,
+      `    CPU floor                    ${s(workMs / cpus).padStart(8)}   (the ${n(hosts)} reads one after another took ${s(workMs)} of CPU: sshd, sudo, commands and lvsc; on ${cpus} CPUs no schedule is faster. lvsc plan --parallel 10 is ${(fleet[10].ms / Math.max(workMs / cpus, slowest.ms)).toFixed(1)}× max(floor, slowest host))`,
+      `    every host's sshd, sudo and commands share this machine's ${cpus} CPUs (load average ${loadavg()[0].toFixed(1)} now): on a real fleet each host reads on its own CPUs`,
     ];
     return lines.join('\n');
   } finally {

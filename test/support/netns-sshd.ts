@@ -99,6 +99,12 @@ export interface Lab {
   killSessions(name: string): Promise<void>;
   /** Runs in a host's namespaces (network, and the sshd's mounts while it runs). */
   exec(name: string, argv: string[], input?: string): Promise<ExecResult>;
+  /**
+   * CPU time (ms) the hosts' sshd have used so far, with every session, sudo and
+   * command they reaped (`/proc/PID/stat` utime + stime + cutime + cstime): the
+   * hosts' side of a run, whatever else the machine is doing.
+   */
+  hostCpuMs(): number;
   stop(): Promise<void>;
 }
 
@@ -394,6 +400,18 @@ export async function startLab(spec: LabSpec): Promise<Lab> {
       endpoint(name, overrides = {}) {
         const host = byName(name);
         return { name, host: host.address, port: host.port, user: LAB_USERS.sudo, keyFile, sudo: true, ...overrides };
+      },
+      hostCpuMs() {
+        // Clock ticks: 100 per second on Linux (USER_HZ).
+        return sshdPids.reduce((sum, pid) => {
+          try {
+            const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ');
+            // After the command: state is field 3, utime..cstime fields 14..17 (indexes 11..14 here).
+            return sum + fields.slice(11, 15).reduce((a, f) => a + Number(f), 0) * 10;
+          } catch {
+            return sum;
+          }
+        }, 0);
       },
       sshOptions(overrides = {}) {
         return { knownHostsFile, homeDir, agentSocket: '', sshConfigFile: join(homeDir, 'no-ssh-config'), connectTimeoutMs: 5_000, commandTimeoutMs: 20_000, ...overrides };
