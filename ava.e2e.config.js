@@ -1,9 +1,12 @@
-// `npm run test:e2e`: the lab's smoke test and the end-to-end tests, which need the lab VM
-// (lab/README.md). Kept out of `npm test` (ava.config.js) for CI time. Run with --serial:
-// both files change the lab's hosts, one file at a time.
+// `npm run test:e2e` (the second half of `npm test`): the end-to-end tests in test/e2e/,
+// which configure the lab VM with lvsc (lab/README.md). `npm run test:unit` runs the rest,
+// the lab's smoke test included. One file at a time: each file changes the lab's hosts
+// (the files also take turns through labExclusive, with any other run on this checkout).
 import base from './ava.config.js';
 
 export default {
   ...base,
-  files: ['lab/**/*.test.ts', 'test/e2e/**/*.test.ts'],
+  files: ['test/e2e/**/*.test.ts'],
+  serial: true,
+  concurrency: 1,
 };
