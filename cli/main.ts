@@ -9,13 +9,14 @@ import { applyCommand } from './commands/apply.js';
 import type { Command } from './commands/command.js';
 import { compileCommand } from './commands/compile.js';
 import { fmtCommand } from './commands/fmt.js';
+import { labCommand } from './commands/lab.js';
 import { planCommand } from './commands/plan.js';
 import { validateCommand } from './commands/validate.js';
 import { processIo, type Io, type Outcome } from './io.js';
 import { usageLine } from './views/human.js';
 
 /** In the order `lvsc --help` lists them. */
-const COMMANDS: readonly Command[] = [validateCommand, fmtCommand, planCommand, applyCommand, compileCommand];
+const COMMANDS: readonly Command[] = [validateCommand, fmtCommand, planCommand, applyCommand, compileCommand, labCommand()];
 
 export const EXIT_CODES: Readonly<Record<Outcome, number>> = { ok: 0, failed: 1, usage: 2, changes: 2 };
 

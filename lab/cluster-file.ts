@@ -48,7 +48,7 @@ export function clusterFileText(port: number = DEFAULT_HOST_PORT): string {
     return `#   ${seg.name.padEnd(8)} ${seg.network.padEnd(13)} ${members.join(', ')}`;
   });
   const lines = [
-    '# The lvsc lab: a VM booting a real Debian kernel with IPVS (`npx tsx lab/cli.ts up`).',
+    '# The lvsc lab: a VM booting a real Debian kernel with IPVS (`lvsc lab up`, or `lvsc lab demo`).',
     '# Written by `lab up` from lab/topology.ts. Every host is a network namespace in the VM,',
     `# reached through the VM's jump sshd on 127.0.0.1:${port}. When port ${DEFAULT_HOST_PORT} is taken, \`lab up\``,
     '# picks another and writes the file for it to .lab/lab.lvs instead.',
@@ -56,7 +56,7 @@ export function clusterFileText(port: number = DEFAULT_HOST_PORT): string {
     '# Segments (bridges in the VM):',
     ...segments,
     '# The client routes through lb1; the router joins the segments (DR and TUN replies pass it).',
-    `# Try a VIP from the client: ssh -F .lab/ssh_config client wget -qO- http://${SERVICES.dr.vip}/`,
+    `# Once applied, try a VIP from the client: lvsc lab ssh client -- curl -s http://${SERVICES.dr.vip}/`,
     '',
     'defaults {',
     '  ssh user root',

@@ -1,8 +1,9 @@
 /**
  * The lab's public API: `labUp`, `labDown`, `labStatus`, `labSsh`, `labExec`,
- * and `labInstall` (packages and kernel only), `labExclusive` (take turns).
- * Each returns plain data and reports progress through `log` (stderr by
- * default); lab/cli.ts and, later, `lvsc lab ...` only print what they get.
+ * `labRequests`, and `labInstall` (packages and kernel only), `labExclusive`
+ * (take turns). Each returns plain data and reports progress through `log`
+ * (stderr by default); `lvsc lab ...` (cli/commands/lab.ts, which lab/cli.ts
+ * runs) only prints what they return.
  */
 import { spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -15,7 +16,7 @@ import { ensureKernel, ensurePackages, pickKernel, type Log } from './install.js
 import { JUMP, ensureKeys, writeSshClientFiles } from './keys.js';
 import { labPaths, type LabPaths } from './paths.js';
 import { alive, run, type RunResult } from './proc.js';
-import { DEFAULT_HOST_PORT, HOSTS, SEGMENTS, SERVICES, addressOf, labHost, sshAddress, type LabRole } from './topology.js';
+import { DEFAULT_HOST_PORT, HOSTS, SEGMENTS, SERVICES, addressOf, sshAddress, type LabRole, type LabService } from './topology.js';
 import { choosePort, ourQemuPid, readState, sshBanner, startQemu, stopQemu, waitReady, writeState, type LabState } from './vm.js';
 
 export interface LabOptions {
@@ -38,7 +39,8 @@ export interface LabHostInfo {
   /** What `ssh -F .lab/ssh_config NAME` connects to (through the jump host). */
   readonly sshAddress: string;
   readonly interfaces: readonly { readonly dev: string; readonly cidr: string; readonly segment: string }[];
-  readonly gateway: string | undefined;
+  /** The default route at boot; null for none (the router). */
+  readonly gateway: string | null;
 }
 
 export interface LabUp {
@@ -59,8 +61,27 @@ export interface LabUp {
   /** Whether that file was (re)written on this run. */
   readonly clusterFileWritten: boolean;
   readonly hosts: readonly LabHostInfo[];
-  /** Commands worth trying next, relative to the working directory. */
-  readonly next: readonly string[];
+  /** The checkout the lab belongs to: `commands` are typed there. */
+  readonly repo: string;
+  readonly commands: LabCommands;
+}
+
+/**
+ * lvsc's commands for this lab, as typed in the checkout (`repo`): the cluster
+ * file names its key relative to it (`.lab/id_ed25519`), as ssh's `-i` would.
+ */
+export interface LabCommands {
+  /** lvsc itself: the checkout's `node bin/lvsc.js` (`lvsc` once `npm link` has put it on the PATH). */
+  readonly lvsc: string;
+  /** Plan and apply the lab's cluster file, trusting the lab's host keys. */
+  readonly plan: string;
+  readonly apply: string;
+  /** One request from the client through the DR VIP. */
+  readonly request: string;
+  /** The director's IPVS table. */
+  readonly table: string;
+  readonly demo: string;
+  readonly down: string;
 }
 
 export interface LabStatus {
@@ -90,7 +111,7 @@ export function labHosts(): LabHostInfo[] {
     role: h.role,
     sshAddress: sshAddress(h),
     interfaces: h.interfaces.map((i) => ({ dev: i.dev, cidr: i.cidr, segment: i.segment })),
-    gateway: h.gateway,
+    gateway: h.gateway ?? null,
   }));
 }
 
@@ -147,17 +168,19 @@ export async function labExclusive(opts: LabOptions = {}): Promise<() => void> {
   return acquireLock(paths.useLock, log, 'another run that changes the lab hosts');
 }
 
-function nextSteps(paths: LabPaths, clusterFile: string): string[] {
-  const cfg = relative(process.cwd(), paths.sshConfig) || paths.sshConfig;
-  const file = relative(process.cwd(), clusterFile) || clusterFile;
-  const dr = SERVICES.dr;
-  const kh = relative(process.cwd(), paths.knownHosts) || paths.knownHosts;
-  return [
-    `node bin/lvsc.js plan ${file} --known-hosts ${kh}             # (or lvsc ..., after npm link)`,
-    `node bin/lvsc.js apply ${file} --known-hosts ${kh} --yes`,
-    `npm run lab -- ssh client -- curl -s http://${dr.vip}/    # through the DR VIP once applied`,
-    `ssh -F ${cfg} lb1 ipvsadm -Ln`,
-  ];
+export function labCommands(paths: LabPaths, clusterFile: string): LabCommands {
+  const rel = (path: string) => relative(paths.repo, path) || path;
+  const lvsc = 'node bin/lvsc.js';
+  const file = `${rel(clusterFile)} --known-hosts ${rel(paths.knownHosts)}`;
+  return {
+    lvsc,
+    plan: `${lvsc} plan ${file}`,
+    apply: `${lvsc} apply ${file}`,
+    request: `${lvsc} lab ssh client -- curl -s http://${SERVICES.dr.vip}/`,
+    table: `${lvsc} lab ssh lb1 -- ipvsadm -Ln`,
+    demo: `${lvsc} lab demo`,
+    down: `${lvsc} lab down`,
+  };
 }
 
 function upResult(paths: LabPaths, state: LabState, reused: boolean, installed: string[]): LabUp {
@@ -175,7 +198,8 @@ function upResult(paths: LabPaths, state: LabState, reused: boolean, installed: 
     clusterFile: cluster.path,
     clusterFileWritten: cluster.written,
     hosts: labHosts(),
-    next: nextSteps(paths, cluster.path),
+    repo: paths.repo,
+    commands: labCommands(paths, cluster.path),
   };
 }
 
@@ -191,7 +215,7 @@ export async function labUp(opts: LabOptions = {}): Promise<LabUp> {
     const want = opts.kernel ?? process.env.LVSC_LAB_KERNEL;
     if (running && prior?.pid === running) {
       if (want && want !== 'newest' && !pickKernel([`linux-image-${prior.kernel}`], want)) {
-        throw new Error(`the running lab boots ${prior.kernel}, not ${want}: run lab down first`);
+        throw new Error(`the running lab boots ${prior.kernel}, not ${want}: stop it first (lvsc lab down)`);
       }
       if (await sshBanner(prior.port)) {
         log(`reusing the running lab (qemu pid ${running}, port ${prior.port})`);
@@ -272,12 +296,15 @@ export async function labStatus(opts: LabOptions = {}): Promise<LabStatus> {
   };
 }
 
+/** The names `labSsh` and `labExec` take: every lab host and alias, and the jump host. */
+export function labSshNames(): string[] {
+  return [...HOSTS.flatMap((h) => [h.name, ...h.aliases]), JUMP];
+}
+
 /** The ssh arguments that reach `host` (a lab host name, alias, or `jump`); throws for other names. */
 function sshArgs(paths: LabPaths, host: string): string[] {
-  if (host !== JUMP && !labHost(host)) {
-    throw new Error(`no lab host ${host}: one of ${[JUMP, ...HOSTS.flatMap((h) => [h.name, ...h.aliases])].join(', ')}`);
-  }
-  if (!existsSync(paths.sshConfig)) throw new Error(`${paths.sshConfig} does not exist: run lab up first`);
+  if (!labSshNames().includes(host)) throw new Error(`no lab host ${host}: one of ${labSshNames().join(', ')}`);
+  if (!existsSync(paths.sshConfig)) throw new Error(`${paths.sshConfig} does not exist: boot the lab first (lvsc lab up)`);
   return ['-F', paths.sshConfig, '--', host];
 }
 
@@ -298,15 +325,58 @@ export async function labExec(host: string, command: string | readonly string[],
   return run('ssh', [...sshArgs(paths, host), remoteLine(command)], { input: opts.input, timeoutMs: opts.timeoutMs ?? 60_000 });
 }
 
-/** Opens a terminal on a lab host, or runs `command` there, on this process's stdio; resolves with ssh's exit code. */
-export function labSsh(host: string, command: readonly string[] = [], opts: LabOptions = {}): Promise<number> {
+/** Where `labSsh` sends a command's output as it comes, instead of this process's stdout and stderr. */
+export interface SshOutput {
+  readonly stdout: { write(text: string): unknown };
+  readonly stderr: { write(text: string): unknown };
+}
+
+/**
+ * Opens a terminal on a lab host, or runs `command` there, on this process's
+ * stdio (or with its output streamed to `opts.output`, and no input when
+ * `opts.stdin` is false); resolves with ssh's exit code.
+ */
+export function labSsh(host: string, command: readonly string[] = [], opts: LabOptions & { readonly output?: SshOutput; readonly stdin?: boolean } = {}): Promise<number> {
   const paths = labPaths(opts.repo);
   const args = [...sshArgs(paths, host), ...command];
+  const { output } = opts;
   return new Promise((resolve, reject) => {
-    const child = spawn('ssh', args, { stdio: 'inherit' });
+    const stdin = opts.stdin === false ? 'ignore' : 'inherit';
+    const child = spawn('ssh', args, { stdio: output ? [stdin, 'pipe', 'pipe'] : [stdin, 'inherit', 'inherit'] });
+    if (output) {
+      child.stdout?.setEncoding('utf8').on('data', (text: string) => output.stdout.write(text));
+      child.stderr?.setEncoding('utf8').on('data', (text: string) => output.stderr.write(text));
+    }
     child.on('error', reject);
     child.on('close', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
   });
+}
+
+/** What answered the requests sent through one service's VIP. */
+export interface LabRequests {
+  readonly service: LabService;
+  /** Per request, in order: the lab host whose page answered (`web1`), or undefined when nothing answered within 5 s. */
+  readonly servers: readonly (string | undefined)[];
+}
+
+/**
+ * Sends `count` HTTP requests from the client host through each service's VIP
+ * (curl, one after another, in one SSH session) and says which real server
+ * answered each: every real server serves the page `NAME port PORT`.
+ */
+export async function labRequests(count: number, opts: LabOptions = {}): Promise<LabRequests[]> {
+  const services = Object.values(SERVICES);
+  const targets = services.map((s) => `${s.vip}:${s.port}`);
+  const script = `for t in ${targets.join(' ')}; do for i in $(seq ${count}); do if page=$(curl -s --max-time 5 "http://$t/"); then echo "$t $page"; else echo "$t"; fi; done; done`;
+  const r = await labExec('client', script, { ...opts, timeoutMs: 60_000 + services.length * count * 5_000 });
+  if (r.code !== 0) throw new Error(`requests from the client failed (exit ${r.code}): ${r.stderr.trim()}`);
+  const lines = r.stdout.split('\n').filter(Boolean);
+  return services.map((service, i) => ({
+    service,
+    servers: lines
+      .filter((l) => l.split(' ')[0] === targets[i])
+      .map((l) => /^\S+ (\S+) port \d+$/.exec(l)?.[1] ?? (l.includes(' ') ? l.slice(l.indexOf(' ') + 1) : undefined)),
+  }));
 }
 
 /** The lab's segments, for views (the CLI's `status`, the README table). */
