@@ -38,3 +38,12 @@ test('bin/lvsc.js plans from the built tree: the compiled compiler finds its tem
   t.regex(r.stdout, /^\/etc\/ipvsadm\.rules on lb1$/m);
   t.regex(r.stdout, /^Plan: \d+ to add, \d+ to change, 0 to remove, on 4 of 4 hosts\.$/m);
 });
+
+test('bin/lvsc.js lab from the built tree: the lab is the checkout\'s (.lab/, examples/lab.lvs), its guest files are beside the code', async (t) => {
+  if (!existsSync(`${repo}dist/cli/main.js`)) return t.fail('dist/cli/main.js is missing: run `npm run build` (npm test does)');
+  const built = (await import(`${repo}dist/lab/paths.js`)) as typeof import('../lab/paths.js');
+  t.is(built.repoRoot(), repo.replace(/\/$/, ''));
+  for (const name of ['rc.sh', 'inittab', 'sshd_config']) t.true(existsSync(`${repo}dist/lab/guest/${name}`), name);
+  const hosts = await run(process.execPath, ['bin/lvsc.js', 'lab', 'hosts', '--json'], { cwd: repo, env: { ...process.env, NO_COLOR: '1' } });
+  t.deepEqual((JSON.parse(hosts.stdout) as { hosts: { name: string }[] }).hosts.map((h) => h.name), ['client', 'lb1', 'router', 'web1', 'web2', 'web3', 'web4', 'remote1', 'remote2']);
+});

@@ -3,7 +3,8 @@
  * repository root (gitignored), except examples/lab.lvs, which is committed and
  * always names the default port (a lab on another port gets `.lab/lab.lvs`).
  */
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export interface LabPaths {
@@ -32,8 +33,10 @@ export interface LabPaths {
   readonly otherPortClusterFile: string;
 }
 
+/** The lvsc checkout this code is in: above lab/ when run from source (tsx), above dist/lab/ when built. */
 export function repoRoot(): string {
-  return fileURLToPath(new URL('..', import.meta.url)).replace(/\/$/, '');
+  const here = fileURLToPath(new URL('..', import.meta.url)).replace(/\/$/, '');
+  return basename(here) === 'dist' && existsSync(join(dirname(here), 'package.json')) ? dirname(here) : here;
 }
 
 export function labPaths(repo: string = repoRoot()): LabPaths {

@@ -1,8 +1,15 @@
-// The compiled compiler reads its handlebars templates beside itself
-// (dist/compiler/templates/); tsc copies only code, so the build copies these.
+// tsc copies only code; the build copies what the compiled code reads beside
+// itself: the compiler's handlebars templates (dist/compiler/templates/) and
+// the lab guest's boot files (dist/lab/guest/, for `lvsc lab up` when built).
 import { cpSync, mkdirSync, readdirSync } from 'node:fs';
 
-const from = new URL('../compiler/templates/', import.meta.url);
-const to = new URL('../dist/compiler/templates/', import.meta.url);
-mkdirSync(to, { recursive: true });
-for (const name of readdirSync(from).filter((f) => f.endsWith('.hbs'))) cpSync(new URL(name, from), new URL(name, to));
+const assets = [
+  ['compiler/templates/', (name) => name.endsWith('.hbs')],
+  ['lab/guest/', () => true],
+];
+for (const [dir, wanted] of assets) {
+  const from = new URL(`../${dir}`, import.meta.url);
+  const to = new URL(`../dist/${dir}`, import.meta.url);
+  mkdirSync(to, { recursive: true });
+  for (const name of readdirSync(from).filter(wanted)) cpSync(new URL(name, from), new URL(name, to));
+}
