@@ -21,7 +21,12 @@ export async function sh(host: string, script: string, opts: LabOptions = {}): P
 export async function assertFreshDirector(opts: LabOptions = {}): Promise<void> {
   const vips = Object.values(SERVICES).map((s) => s.vip);
   const left = await sh('lb1', `if [ -e /proc/net/ip_vs ]; then ipvsadm -Sn; fi; ip -o -4 addr show | awk '{print $4}' | grep -x -F ${vips.map((v) => `-e ${v}/32`).join(' ')} || true`, opts);
-  if (left.trim()) throw new Error(`lb1 is not as the lab booted it (lvsc apply, or another run?): lab down, then lab up, for a fresh lab. Found:\n${left.trim()}`);
+  if (left.trim()) {
+    throw new Error(
+      `lb1 is not as the lab booted it: it has IPVS services or VIPs (left by \`lvsc lab demo\`, an \`lvsc apply\` of the lab's cluster file, or another run). ` +
+        `Stop the lab with \`lvsc lab down\` (or \`npm run lab -- down\`) and run this again: it boots a fresh one. Found:\n${left.trim()}`,
+    );
+  }
 }
 
 /** The names in /proc/modules (the guest has one kernel: any host sees them all). */
