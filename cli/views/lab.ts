@@ -6,10 +6,10 @@
 import { relative } from 'node:path';
 import type { LabCommands, LabHostInfo, LabRequests, LabStatus, LabUp } from '../../lab/lab.js';
 
-/** A path as the user can type it from `cwd`. */
+/** A path as the user can type it from `cwd`: relative below it (or straight above it, `..`), else absolute. */
 function shown(path: string, cwd: string): string {
   const rel = relative(cwd, path);
-  return rel && !rel.startsWith('../../') ? rel : path;
+  return rel && (!rel.startsWith('..') || /^\.\.(\/\.\.)*$/.test(rel)) ? rel : path;
 }
 
 function seconds(ms: number): string {
