@@ -9,18 +9,18 @@
  * it); commands through sudo where the host says so; files written by the
  * transport's put(); runs of IPVS edits sent as one `ipvsadm -R` and then read
  * back, because -R reports only its last line; drained destinations set to
- * weight 0 together, then a wait (`drainMs`, showing the active connections),
- * then deleted. Never `ipvsadm -C`.
+ * weight 0 together (one restore), then a wait (`drainMs`, showing the active
+ * connections), then deleted (one restore). Never `ipvsadm -C`.
  *
  * Every step ends done, failed, pending (its host stopped before it) or
  * skipped (its host waited for a host that failed). A failure stops its own
  * host and the hosts waiting on it; independent hosts finish.
  */
-import { batchSteps } from '../compiler/batch.js';
+import { batchSteps, isRestoreLine, restoreCommand } from '../compiler/batch.js';
 import { commandLine, cmd, type Command } from '../compiler/command.js';
 import { PHASES, type Dependency, type HostPlan, type Phase, type Plan, type Step } from '../compiler/plan.js';
 import { serviceKey, destinationKey, type IpvsDestination, type IpvsService } from '../compiler/state.js';
-import { factBatch, firstLines } from './facts/index.js';
+import { firstLines, ipvsTableBatch } from './facts/index.js';
 import { acquireHostLock, localOwner, type HostLock } from './lock.js';
 import type { Transport } from './transport/transport.js';
 
@@ -108,22 +108,62 @@ export function activeConnections(listing: string): Map<string, number> {
   return out;
 }
 
+/**
+ * The IPVS table read back after a restore, looked up by the steps' keys:
+ * services keyed once, a service's destinations keyed when first asked for.
+ * (Searching the list per step was quadratic: minutes for a 10,000-service restore.)
+ */
+class TableIndex {
+  private readonly services = new Map<string, IpvsService>();
+  private readonly destinations = new Map<IpvsService, Map<string, IpvsDestination>>();
+
+  constructor(table: readonly IpvsService[]) {
+    // The first of a key wins, as a search would find it.
+    for (const s of table) {
+      const key = serviceKey(s.id);
+      if (!this.services.has(key)) this.services.set(key, s);
+    }
+  }
+
+  service(key: string): IpvsService | undefined {
+    return this.services.get(key);
+  }
+
+  /** A destination by its step key, `DEST → SERVICE`. */
+  destination(stepKey: string): IpvsDestination | undefined {
+    const [dk, sk] = stepKey.split(' → ');
+    const s = this.services.get(sk);
+    if (!s) return undefined;
+    let byKey = this.destinations.get(s);
+    if (!byKey) {
+      byKey = new Map();
+      for (const d of s.destinations) if (!byKey.has(destinationKey(d))) byKey.set(destinationKey(d), d);
+      this.destinations.set(s, byKey);
+    }
+    return byKey.get(dk);
+  }
+}
+
 /** Whether a step's effect shows in the IPVS table read back after a restore. */
-function ipvsStepHolds(step: Step, table: readonly IpvsService[]): boolean {
+function ipvsStepHolds(step: Step, table: TableIndex): boolean {
   if (step.kind === 'ipvs-service') {
-    const s = table.find((x) => serviceKey(x.id) === step.key);
+    const s = table.service(step.key);
     if (step.action === 'delete') return !s;
     const want = step.after as IpvsService;
     return Boolean(s && s.scheduler === want.scheduler && (s.persistence?.timeout ?? 0) === (want.persistence?.timeout ?? 0));
   }
   if (step.kind === 'ipvs-destination') {
-    const [dk, sk] = step.key.split(' → ');
-    const d = table.find((x) => serviceKey(x.id) === sk)?.destinations.find((x) => destinationKey(x) === dk);
+    const d = table.destination(step.key);
     if (step.action === 'delete') return !d;
     const want = step.after as IpvsDestination;
     return Boolean(d && d.weight === want.weight && d.method === want.method);
   }
   return true;
+}
+
+/** A drained destination's first command (weight 0) shows in the table read back. */
+function weightZeroHolds(step: Step, table: TableIndex): boolean {
+  return table.destination(step.key)?.weight === 0;
 }
 
 /** Executes the plan; resolves when every host has finished, failed or been skipped. */
@@ -180,19 +220,65 @@ export async function applyPlan(input: ApplyInput, options: ApplyOptions = {}): 
         for (const c of s.commands) await runCommand(transport, c);
       });
 
+    /**
+     * One `ipvsadm -R` (`restore`) for the edits of `rs`, then the table read
+     * back, because -R reports only its last line: each step whose effect
+     * `holds` in the table passes (and is done, unless `more`: it has
+     * commands left to run), the others fail; the first failure is thrown.
+     */
+    const restoreChecked = async (transport: Transport, rs: StepResult[], restore: Command, holds: (step: Step, table: TableIndex) => boolean, more?: string) => {
+      let restoreError: string | undefined;
+      try {
+        await runCommand(transport, restore);
+      } catch (error) {
+        restoreError = errorMessage(error);
+      }
+      const check = ipvsTableBatch();
+      let table: TableIndex | undefined;
+      let readError: string | undefined;
+      try {
+        const out = await transport.run(check.command, { sudo: true });
+        const facts = check.read({ stdout: out.stdout, stderr: out.stderr, status: out.code });
+        const ipvsErrors = facts.errors.filter((e) => e.fact === 'ipvs' || e.fact === 'batch');
+        if (ipvsErrors.length) readError = ipvsErrors.map((e) => e.message).join('; ');
+        else table = new TableIndex(facts.state.ipvs ?? []);
+      } catch (error) {
+        readError = errorMessage(error);
+      }
+      let failedHere: StepResult | undefined;
+      for (const r of rs) {
+        if (table && holds(r.step, table)) {
+          if (more) continue;
+          r.status = 'done';
+          await emit({ type: 'step-done', host: hp.host, step: r.step });
+        } else {
+          r.status = 'failed';
+          const why = readError ? `the table could not be read back after ipvsadm -R: ${readError}` : `not in the table after ipvsadm -R${restoreError ? ` (${restoreError})` : ''}`;
+          r.message = more ? `${more}: ${why}` : why;
+          failedHere ??= r;
+          await emit({ type: 'step-failed', host: hp.host, step: r.step, message: r.message });
+        }
+      }
+      if (failedHere) throw new StepFailure(`${failedHere.step.kind} ${failedHere.step.key}: ${failedHere.message}`);
+    };
+
     const runPhase = async (transport: Transport, phase: Phase, steps: StepResult[]) => {
       if (phase === 'drain') {
         const drained = steps.filter((r) => r.step.drain);
-        // Weight 0 for all of them first, so they drain together.
-        for (const r of drained) {
-          await emit({ type: 'step-start', host: hp.host, step: r.step, index: index + 1, total });
-          try {
-            await runCommand(transport, r.step.commands[0]);
-          } catch (error) {
-            r.status = 'failed';
-            r.message = `setting weight 0: ${errorMessage(error)}`;
-            await emit({ type: 'step-failed', host: hp.host, step: r.step, message: r.message });
-            throw new StepFailure(`${r.step.kind} ${r.step.key}: ${r.message}`);
+        // Weight 0 for all of them first, so they drain together: one restore when there are several.
+        for (const r of drained) await emit({ type: 'step-start', host: hp.host, step: r.step, index: index + 1, total });
+        if (drained.length > 1 && drained.every((r) => isRestoreLine(r.step.commands[0]))) {
+          await restoreChecked(transport, drained, restoreCommand(drained.map((r) => r.step.commands[0])), weightZeroHolds, 'setting weight 0');
+        } else {
+          for (const r of drained) {
+            try {
+              await runCommand(transport, r.step.commands[0]);
+            } catch (error) {
+              r.status = 'failed';
+              r.message = `setting weight 0: ${errorMessage(error)}`;
+              await emit({ type: 'step-failed', host: hp.host, step: r.step, message: r.message });
+              throw new StepFailure(`${r.step.kind} ${r.step.key}: ${r.message}`);
+            }
           }
         }
         const drainMs = options.drainMs ?? 0;
@@ -207,9 +293,22 @@ export async function applyPlan(input: ApplyInput, options: ApplyOptions = {}): 
           await emit({ type: 'drain', host: hp.host, remainingMs: Math.max(0, until - Date.now()), active });
           await new Promise((res) => setTimeout(res, Math.min(1_000, Math.max(0, until - Date.now()))));
         }
-        for (const r of steps) {
+        // Then the deletions: runs of plain IPVS edits as one restore each, anything else on its own.
+        const rest = (r: StepResult) => (r.step.drain ? r.step.commands.slice(1) : r.step.commands);
+        const restorable = (r: StepResult) => rest(r).length > 0 && rest(r).every(isRestoreLine);
+        for (let i = 0; i < steps.length; ) {
+          let j = i;
+          while (j < steps.length && restorable(steps[j])) j++;
+          if (j - i > 1) {
+            const run = steps.slice(i, j);
+            for (const r of run) await emit({ type: 'step-start', host: hp.host, step: r.step, index: ++index, total });
+            await restoreChecked(transport, run, restoreCommand(run.flatMap(rest)), ipvsStepHolds);
+            i = j;
+            continue;
+          }
+          const r = steps[i++];
           await runStep(r, async () => {
-            for (const c of r.step.drain ? r.step.commands.slice(1) : r.step.commands) await runCommand(transport, c);
+            for (const c of rest(r)) await runCommand(transport, c);
           });
         }
         return;
@@ -223,37 +322,7 @@ export async function applyPlan(input: ApplyInput, options: ApplyOptions = {}): 
         // One `ipvsadm -R` for the run of edits, then the table read back: -R reports only its last line.
         const rs = batch.steps.map((s) => byStep.get(s)!);
         for (const r of rs) await emit({ type: 'step-start', host: hp.host, step: r.step, index: ++index, total });
-        let restoreError: string | undefined;
-        try {
-          await runCommand(transport, batch.commands[0]);
-        } catch (error) {
-          restoreError = errorMessage(error);
-        }
-        const check = factBatch({ director: true, sysctlKeys: [], files: [] });
-        let table: readonly IpvsService[] | undefined;
-        let readError: string | undefined;
-        try {
-          const out = await transport.run(check.command, { sudo: true });
-          const facts = check.read({ stdout: out.stdout, stderr: out.stderr, status: out.code });
-          const ipvsErrors = facts.errors.filter((e) => e.fact === 'ipvs' || e.fact === 'batch');
-          if (ipvsErrors.length) readError = ipvsErrors.map((e) => e.message).join('; ');
-          else table = facts.state.ipvs ?? [];
-        } catch (error) {
-          readError = errorMessage(error);
-        }
-        let failedHere: StepResult | undefined;
-        for (const r of rs) {
-          if (table && ipvsStepHolds(r.step, table)) {
-            r.status = 'done';
-            await emit({ type: 'step-done', host: hp.host, step: r.step });
-          } else {
-            r.status = 'failed';
-            r.message = readError ? `the table could not be read back after ipvsadm -R: ${readError}` : `not in the table after ipvsadm -R${restoreError ? ` (${restoreError})` : ''}`;
-            failedHere ??= r;
-            await emit({ type: 'step-failed', host: hp.host, step: r.step, message: r.message });
-          }
-        }
-        if (failedHere) throw new StepFailure(`${failedHere.step.kind} ${failedHere.step.key}: ${failedHere.message}`);
+        await restoreChecked(transport, rs, batch.commands[0], ipvsStepHolds);
       }
     };
 

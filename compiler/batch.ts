@@ -12,8 +12,18 @@ export interface Batch {
   readonly commands: readonly Command[];
 }
 
+/** A plain IPVS edit (`ipvsadm -A/-E/-D/-a/-e/-d ...`): one line of an `ipvsadm -R`. */
+export function isRestoreLine(c: Command): boolean {
+  return c.argv[0] === 'ipvsadm' && !c.stdin && /^-[AEaeDd]$/.test(c.argv[1] ?? '');
+}
+
+/** One `ipvsadm -R` running these plain edits in order (each `isRestoreLine`). */
+export function restoreCommand(commands: readonly Command[]): Command {
+  return withStdin(cmd('ipvsadm', '-R'), commands.map((c) => c.argv.slice(1).join(' ')).join('\n') + '\n');
+}
+
 function isPlainIpvsadm(step: Step): boolean {
-  return !step.drain && step.commands.length > 0 && step.commands.every((c) => c.argv[0] === 'ipvsadm' && !c.stdin && /^-[AEaeDd]$/.test(c.argv[1] ?? ''));
+  return !step.drain && step.commands.length > 0 && step.commands.every(isRestoreLine);
 }
 
 /** Group a host's ordered steps into batches: runs of plain ipvsadm edits within one phase become one restore. */
@@ -23,10 +33,7 @@ export function batchSteps(steps: readonly Step[]): Batch[] {
   const flush = () => {
     if (!run.length) return;
     if (run.length === 1) out.push({ steps: run, commands: run[0].commands });
-    else {
-      const lines = run.flatMap((s) => s.commands.map((c) => c.argv.slice(1).join(' '))).join('\n') + '\n';
-      out.push({ steps: run, commands: [withStdin(cmd('ipvsadm', '-R'), lines)] });
-    }
+    else out.push({ steps: run, commands: [restoreCommand(run.flatMap((s) => s.commands))] });
     run = [];
   };
   for (const s of steps) {

@@ -255,7 +255,20 @@ export interface FactBatch {
  * sudo refusing) shows up as a batch error with the shell's stderr.
  */
 export function factBatch(request: FactRequest, nonce: string = newNonce()): FactBatch {
-  const facts = hostFacts(request);
+  return batchOf(hostFacts(request), request, nonce);
+}
+
+/**
+ * Only the IPVS table (`ipvsadm -Sn`), as a batch: what apply reads back after
+ * an `ipvsadm -R`. Its state has the table (thresholds, which `-Sn` lacks, are
+ * not read) and nothing else of the host; one program instead of a dozen,
+ * and one dump of a table that may hold 100,000 destinations instead of two.
+ */
+export function ipvsTableBatch(nonce: string = newNonce()): FactBatch {
+  return batchOf([ipvsFact], { director: true, sysctlKeys: [], files: [] }, nonce);
+}
+
+function batchOf(facts: Fact<unknown>[], request: FactRequest, nonce: string): FactBatch {
   const names = facts.map((f) => f.name);
   return {
     facts,

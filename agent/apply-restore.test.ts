@@ -1,0 +1,188 @@
+/**
+ * apply's IPVS batches against a fake director (this kernel has no IPVS; the
+ * real one is exercised in the lab VM by test/e2e and `npm run bench`): a run
+ * of edits goes to the host as one `ipvsadm -R`, then the table is read back
+ * (`ipvsadm -Sn` only) and each step is done or failed by what the table
+ * shows. Removing many destinations sets their weights to 0 in one restore
+ * and deletes them in one more, instead of two commands per destination.
+ */
+import test from 'ava';
+import { applyPlan, type HostResult } from './apply.js';
+import type { Command } from '../compiler/command.js';
+import { compileCluster } from '../compiler/compile.js';
+import { NO_OWNERSHIP } from '../compiler/diff.js';
+import { check } from '../compiler/index.js';
+import { parseSaveLine, saveText } from '../compiler/ipvsadm.js';
+import { buildPlan } from '../compiler/order.js';
+import { destinationKey, emptyHostState, serviceKey, type IpvsDestination, type IpvsService, type ServiceId } from '../compiler/state.js';
+import type { RunOptions, RunResult, Transport } from './transport/transport.js';
+
+/** A director's IPVS table in memory that runs the commands apply sends it, and records them. */
+class FakeDirector implements Transport {
+  readonly host = 'lb';
+  /** Every command run, as `argv[0] argv[1]` (the lock's shells as `sh lvsc-lock` ...). */
+  readonly ran: string[] = [];
+  private readonly table = new Map<string, { service: IpvsService; destinations: Map<string, IpvsDestination> }>();
+  private releaseLock: (() => void) | undefined;
+
+  /** `refuse(line)`: a restore line the "kernel" rejects (left out of the table, as -R goes on). */
+  constructor(private readonly refuse: (line: string) => boolean = () => false) {}
+
+  load(services: readonly IpvsService[]): void {
+    for (const s of services) this.table.set(serviceKey(s.id), { service: s, destinations: new Map(s.destinations.map((d) => [destinationKey(d), d])) });
+  }
+
+  services(): IpvsService[] {
+    return [...this.table.values()].map((e) => ({ ...e.service, destinations: [...e.destinations.values()] }));
+  }
+
+  async run(command: Command, _options?: RunOptions): Promise<RunResult> {
+    const [program, first, , name] = command.argv;
+    const ok = (stdout = ''): RunResult => ({ stdout, stderr: '', code: 0 });
+    if (program === 'sh' && first === '-c') {
+      // The lock: the holder stays until released; the check and the release succeed.
+      if (name === 'lvsc-lock') {
+        this.ran.push('sh lvsc-lock');
+        return new Promise((resolve) => (this.releaseLock = () => resolve(ok())));
+      }
+      if (name === 'lvsc-lock-check') return ok();
+      if (name === 'lvsc-unlock') {
+        this.releaseLock?.();
+        return ok();
+      }
+      // The table read back: a fact batch of ipvsadm -Sn alone, framed by its nonce.
+      const marker = /lvsc_m='([^']+)'/.exec(command.argv[2])?.[1];
+      if (!marker) throw new Error(`unexpected shell command: ${command.argv[2].slice(0, 200)}`);
+      this.ran.push('read table');
+      const sections = [...command.argv[2].matchAll(/^lvsc_section (\S+)/gm)].map((m) => m[1]);
+      if (sections.join() !== 'ipvs') throw new Error(`the read back runs more than ipvsadm -Sn: ${sections.join(', ')}`);
+      return ok(`${marker} begin ipvs\n${saveText(this.services())}\n${marker} status ipvs 0\n\n${marker} end ipvs\n${marker} done\n`);
+    }
+    this.ran.push(`${program} ${first}`);
+    if (program !== 'ipvsadm') throw new Error(`unexpected command ${command.argv.join(' ')}`);
+    const lines = first === '-R' ? (command.stdin ?? '').split('\n').filter(Boolean) : [command.argv.slice(1).join(' ')];
+    let code = 0;
+    for (const line of lines) code = this.edit(line) ? 0 : 2;
+    return { stdout: '', stderr: code ? 'Memory allocation problem\n' : '', code };
+  }
+
+  /** One ipvsadm edit; false when refused or wrong (as the kernel would say "not defined" or "exists"). */
+  private edit(line: string): boolean {
+    if (this.refuse(line)) return false;
+    const [op] = line.split(' ');
+    // -d and -D name what they remove as -a and -A would.
+    const parsed = parseSaveLine(line.replace(/^-d /, '-a ').replace(/^-D /, '-A '));
+    if (!parsed.ok) throw new Error(`unreadable edit ${line}: ${parsed.reason}`);
+    const e = parsed.entry;
+    const id: ServiceId = e.kind === 'service' ? e.service.id : e.service;
+    const entry = this.table.get(serviceKey(id));
+    switch (op) {
+      case '-A':
+        if (entry || e.kind !== 'service') return false;
+        this.table.set(serviceKey(id), { service: e.service, destinations: new Map() });
+        return true;
+      case '-D':
+        return this.table.delete(serviceKey(id));
+      case '-a':
+      case '-e': {
+        if (!entry || e.kind !== 'destination') return false;
+        const key = destinationKey(e.destination);
+        if (entry.destinations.has(key) !== (op === '-e')) return false;
+        entry.destinations.set(key, e.destination);
+        return true;
+      }
+      case '-d':
+        return e.kind === 'destination' && Boolean(entry?.destinations.delete(destinationKey(e.destination)));
+      default:
+        throw new Error(`unexpected edit ${line}`);
+    }
+  }
+
+  async put(): Promise<void> {
+    this.ran.push('put');
+  }
+
+  async close(): Promise<void> {}
+}
+
+/** A director with `count` DR services of three servers each. */
+function cluster(count: number): string {
+  const hosts = ['lb', 'web1', 'web2', 'web3'].map((h, i) => `host ${h} {\n  ssh 10.0.0.${i + 2}\n  interface eth0 10.0.0.${i + 2}/24\n}\n`);
+  const services = Array.from({ length: count }, (_, i) => `service s${i} {\n  vip 10.0.0.100 tcp ${1000 + i}\n  scheduler wrr\n  forward dr\n  server web1\n  server web2 weight ${1 + (i % 3)}\n  server web3\n}\n`);
+  return [...hosts, 'director lb\n', ...services].join('\n');
+}
+
+function directorTable(text: string): readonly IpvsService[] {
+  const r = check([{ path: 'cluster.lvs', text }]);
+  if (!r.cluster) throw new Error(`the cluster does not validate: ${r.diagnostics.map((d) => d.summary).join('; ')}`);
+  return compileCluster(r.cluster).find((h) => h.name === 'lb')!.state.ipvs!;
+}
+
+/** Applies, to the fake director alone, the IPVS steps that take its table from `live` to `want`. */
+async function applyTable(director: FakeDirector, live: readonly IpvsService[], want: readonly IpvsService[]): Promise<HostResult> {
+  director.load(live);
+  const state = { ...emptyHostState(), ipvs: [...want] };
+  const plan = buildPlan([{ name: 'lb', roles: ['director'], state, gateways: [] }], new Map([['lb', { state: { ...emptyHostState(), ipvs: [...live] }, ownership: NO_OWNERSHIP }]]));
+  const [result] = await applyPlan({ plan, dependencies: [], transports: new Map([['lb', director]]) }, { owner: 'test@bench' });
+  return result;
+}
+
+const sorted = (services: readonly IpvsService[]) => saveText(services);
+
+/** The failed steps: key and message. */
+const failures = (result: HostResult) => result.steps.filter((s) => s.status === 'failed').map((s) => [s.step.key, s.message]);
+
+test('a new table is one restore and one read back; every step is done', async (t) => {
+  const want = directorTable(cluster(50));
+  const director = new FakeDirector();
+  const result = await applyTable(director, [], want);
+  t.is(result.status, 'done', result.message);
+  t.is(result.steps.length, 200);
+  t.true(result.steps.every((s) => s.status === 'done'));
+  t.deepEqual(director.ran, ['sh lvsc-lock', 'ipvsadm -R', 'read table']);
+  t.is(sorted(director.services()), sorted(want));
+});
+
+test('removing 100 services: weights to 0 in one restore, the deletions in another, each read back; not two commands per destination', async (t) => {
+  const live = directorTable(cluster(100));
+  const director = new FakeDirector();
+  const result = await applyTable(director, live, []);
+  t.is(result.status, 'done', result.message);
+  t.is(result.steps.length, 400);
+  t.true(result.steps.every((s) => s.status === 'done'));
+  // drain: weight 0, read back, delete, read back; untable: the services.
+  t.deepEqual(director.ran, ['sh lvsc-lock', 'ipvsadm -R', 'read table', 'ipvsadm -R', 'read table', 'ipvsadm -R', 'read table']);
+  t.deepEqual(director.services(), []);
+});
+
+test('a deletion the kernel refuses fails that step, with why; the host stops before untable', async (t) => {
+  const live = directorTable(cluster(3));
+  const director = new FakeDirector((line) => line.startsWith('-d -t 10.0.0.100:1001 -r 10.0.0.4:1001'));
+  const result = await applyTable(director, live, []);
+  t.is(result.status, 'failed');
+  t.deepEqual(failures(result), [['10.0.0.4:1001 → tcp 10.0.0.100:1001', 'not in the table after ipvsadm -R']]);
+  t.regex(result.message!, /ipvs-destination 10\.0\.0\.4:1001 → tcp 10\.0\.0\.100:1001/);
+  // The other deletions ran (one restore); the services stay: untable never started.
+  t.is(result.steps.filter((s) => s.step.phase === 'drain' && s.status === 'done').length, 8);
+  t.true(result.steps.filter((s) => s.step.phase === 'untable').every((s) => s.status === 'pending'));
+  t.is(director.services().length, 3);
+});
+
+test('a weight 0 the kernel refuses fails that step as "setting weight 0", before anything is deleted', async (t) => {
+  const live = directorTable(cluster(3));
+  const director = new FakeDirector((line) => line.startsWith('-e -t 10.0.0.100:1002 -r 10.0.0.3:1002'));
+  const result = await applyTable(director, live, []);
+  t.is(result.status, 'failed');
+  t.deepEqual(failures(result), [['10.0.0.3:1002 → tcp 10.0.0.100:1002', 'setting weight 0: not in the table after ipvsadm -R']]);
+  t.deepEqual(director.ran, ['sh lvsc-lock', 'ipvsadm -R', 'read table']);
+  t.is(director.services().reduce((n, s) => n + s.destinations.length, 0), 9, 'nothing deleted');
+});
+
+test('one destination to remove: its two commands on their own, no restore to read back', async (t) => {
+  const live = directorTable(cluster(1));
+  const want = directorTable(cluster(1).replace('  server web3\n', ''));
+  const director = new FakeDirector();
+  const result = await applyTable(director, live, want);
+  t.is(result.status, 'done', result.message);
+  t.deepEqual(director.ran, ['sh lvsc-lock', 'ipvsadm -e', 'ipvsadm -d']);
+});
