@@ -6,8 +6,11 @@
  * cleanup after the director's untable. Everything else runs at once.
  *
  * Per host: the lvsc lock first (a busy lock fails the host, naming who holds
- * it); commands through sudo where the host says so; files written by the
- * transport's put(); runs of IPVS edits sent as one `ipvsadm -R` and then read
+ * it); commands through sudo where the host says so; runs of steps that are
+ * plain commands (modules, sysctls, addresses, routes, links) sent as one
+ * script that stops at the first failure and says which one (one SSH command,
+ * one sudo, instead of one per step); files written by the transport's put();
+ * runs of IPVS edits sent as one `ipvsadm -R` and then read
  * back, because -R reports only its last line; drained destinations set to
  * weight 0 together (one restore), then a wait (`drainMs`, showing the active
  * connections), then deleted (one restore). Never `ipvsadm -C`.
@@ -16,13 +19,14 @@
  * skipped (its host waited for a host that failed). A failure stops its own
  * host and the hosts waiting on it; independent hosts finish.
  */
+import { randomBytes } from 'node:crypto';
 import { batchSteps, isRestoreLine, restoreCommand } from '../compiler/batch.js';
 import { commandLine, cmd, type Command } from '../compiler/command.js';
 import { PHASES, type Dependency, type HostPlan, type Phase, type Plan, type Step } from '../compiler/plan.js';
 import { serviceKey, destinationKey, type IpvsDestination, type IpvsService } from '../compiler/state.js';
 import { firstLines, ipvsTableBatch } from './facts/index.js';
 import { acquireHostLock, localOwner, type HostLock } from './lock.js';
-import type { Transport } from './transport/transport.js';
+import type { RunResult, Transport } from './transport/transport.js';
 
 export type StepStatus = 'done' | 'failed' | 'pending' | 'skipped';
 
@@ -83,13 +87,64 @@ function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/** What a command that exited non-zero on a host means, for the step's message. */
+function commandFailure(host: string, c: Command, r: RunResult): string {
+  if (r.code === 127 && /not found/.test(r.stderr)) return `${c.argv[0]} is not installed on ${host} (not found on PATH)`;
+  const err = firstLines(r.stderr) || firstLines(r.stdout) || 'no output';
+  return `\`${commandLine(c)}\` failed on ${host} (exit ${r.code}): ${err}`;
+}
+
 /** Runs one command; a non-zero exit becomes a StepFailure that says what failed. */
 async function runCommand(t: Transport, c: Command): Promise<string> {
   const r = await t.run(c, { sudo: true });
   if (r.code === 0) return r.stdout;
-  if (r.code === 127 && /not found/.test(r.stderr)) throw new StepFailure(`${c.argv[0]} is not installed on ${t.host} (not found on PATH)`);
-  const err = firstLines(r.stderr) || firstLines(r.stdout) || 'no output';
-  throw new StepFailure(`\`${commandLine(c)}\` failed on ${t.host} (exit ${r.code}): ${err}`);
+  throw new StepFailure(commandFailure(t.host, c, r));
+}
+
+/** A step whose commands can run in a shell script with others: commands without input (not a file's put, not a drain). */
+function scriptable(step: Step): boolean {
+  return !step.drain && (step.kind !== 'file' || step.action === 'delete') && step.commands.length > 0 && step.commands.every((c) => c.stdin === undefined);
+}
+
+/**
+ * Commands run one after another in one shell on the host, each with its
+ * output kept (stdout and stderr together, stdin /dev/null): the first that
+ * fails ends the script with its exit status and output. Each line of the
+ * script's own output starts with MARK (random per run, so no command's
+ * output can forge it): `MARK ok` after each command, `MARK failed STATUS`
+ * then the output, `MARK done` at the end.
+ */
+export function commandScript(commands: readonly Command[], mark: string): Command {
+  const lines = [
+    `lvsc_m='${mark}'`,
+    'lvsc_run() {',
+    '  lvsc_out=$("$@" 2>&1 </dev/null)',
+    '  lvsc_s=$?',
+    `  if [ "$lvsc_s" -ne 0 ]; then printf '%s failed %s\\n%s\\n' "$lvsc_m" "$lvsc_s" "$lvsc_out"; exit 0; fi`,
+    `  printf '%s ok\\n' "$lvsc_m"`,
+    '}',
+    ...commands.map((c) => `lvsc_run ${commandLine(c)}`),
+    `printf '%s done\\n' "$lvsc_m"`,
+  ];
+  return cmd('sh', '-c', lines.join('\n'));
+}
+
+/** How far a `commandScript` got: commands that succeeded, and the one that failed (or the script's end, cut short). */
+export function readCommandScript(output: RunResult, mark: string): { ok: number; failed?: RunResult; done: boolean } {
+  let ok = 0;
+  const lines = output.stdout.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i];
+    if (line === `${mark} ok`) ok++;
+    else if (line === `${mark} done`) return { ok, done: true };
+    else if (line.startsWith(`${mark} failed `)) {
+      const code = Number(line.slice(mark.length + 8));
+      // The command's output (stdout and stderr together) is what follows, up to the script's final newline.
+      const text = lines.slice(i + 1).join('\n').replace(/\n$/, '');
+      return { ok, done: false, failed: { code: Number.isInteger(code) ? code : 1, stdout: '', stderr: text } };
+    }
+  }
+  return { ok, done: false };
 }
 
 /** Active connections per `service → destination` key, from `ipvsadm -Ln`. */
@@ -208,6 +263,43 @@ export async function applyPlan(input: ApplyInput, options: ApplyOptions = {}): 
       }
     };
 
+    /**
+     * The commands of several steps as one script (`commandScript`): the
+     * steps before the failing command are done, its step failed, the rest
+     * pending. When the script's outcome is unknown (the connection dropped,
+     * the output was cut), every step not confirmed done fails with why.
+     */
+    const scriptSteps = async (transport: Transport, rs: StepResult[]) => {
+      for (const r of rs) await emit({ type: 'step-start', host: hp.host, step: r.step, index: ++index, total });
+      const commands = rs.flatMap((r) => r.step.commands.map((c) => ({ r, c })));
+      const mark = `:::lvsc-run ${randomBytes(12).toString('hex')}`;
+      let ran: ReturnType<typeof readCommandScript> | undefined;
+      let unknown: string | undefined;
+      try {
+        const out = await transport.run(commandScript(commands.map((x) => x.c), mark), { sudo: true });
+        ran = readCommandScript(out, mark);
+        if (!ran.done && !ran.failed) unknown = `the commands' script stopped after ${ran.ok} of ${commands.length} commands (exit ${out.code}): ${firstLines(out.stderr) || 'no output'}`;
+      } catch (error) {
+        unknown = errorMessage(error);
+      }
+      const ok = ran?.ok ?? 0;
+      const failedAt = ran?.failed ? commands[ok] : undefined;
+      let firstFailed: StepResult | undefined;
+      for (const r of rs) {
+        const mine = commands.filter((x) => x.r === r);
+        if (mine.every((x) => commands.indexOf(x) < ok)) {
+          r.status = 'done';
+          await emit({ type: 'step-done', host: hp.host, step: r.step });
+        } else if (failedAt?.r === r || (unknown !== undefined && !failedAt)) {
+          r.status = 'failed';
+          r.message = failedAt ? commandFailure(transport.host, failedAt.c, ran!.failed!) : unknown;
+          firstFailed ??= r;
+          await emit({ type: 'step-failed', host: hp.host, step: r.step, message: r.message! });
+        }
+      }
+      if (firstFailed) throw new StepFailure(`${firstFailed.step.kind} ${firstFailed.step.key}: ${firstFailed.message}`);
+    };
+
     const plainStep = async (transport: Transport, r: StepResult) =>
       runStep(r, async () => {
         const s = r.step;
@@ -314,7 +406,17 @@ export async function applyPlan(input: ApplyInput, options: ApplyOptions = {}): 
         return;
       }
       const byStep = new Map(steps.map((r) => [r.step, r]));
-      for (const batch of batchSteps(steps.map((r) => r.step))) {
+      const batches = batchSteps(steps.map((r) => r.step));
+      for (let i = 0; i < batches.length; ) {
+        // A run of steps that are plain commands: one script.
+        let j = i;
+        while (j < batches.length && batches[j].steps.length === 1 && scriptable(batches[j].steps[0])) j++;
+        if (j - i > 1) {
+          await scriptSteps(transport, batches.slice(i, j).map((b) => byStep.get(b.steps[0])!));
+          i = j;
+          continue;
+        }
+        const batch = batches[i++];
         if (batch.steps.length === 1) {
           await plainStep(transport, byStep.get(batch.steps[0])!);
           continue;
