@@ -31,6 +31,7 @@ import { compileCluster } from '../compiler/compile.js';
 import { check } from '../compiler/index.js';
 import { buildPlan } from '../compiler/order.js';
 import { assertLabPrerequisites, LAB_USERS, startLab, type Lab } from '../test/support/netns-sshd.js';
+import { figuresSection } from './section.js';
 
 export const TARGET_FLEET_FACTOR = 2;
 
@@ -103,8 +104,6 @@ function run(argv: string[]): Promise<{ code: number; stdout: string; stderr: st
     child.on('close', (code) => done({ code: code ?? 1, stdout, stderr }));
   });
 }
-
-let figures = '';
 
 async function benchFleet(hosts: number): Promise<string> {
   try {
@@ -193,15 +192,4 @@ async function benchFleet(hosts: number): Promise<string> {
 }
 
 /** The `fleet` section for bench/index.ts: `shape.fleetHosts` hosts, 0 skips it. */
-export const fleetSections = [
-  {
-    name: 'fleet',
-    inTotal: false,
-    get note() {
-      return figures;
-    },
-    async run(_state: unknown, shape: { fleetHosts: number }): Promise<void> {
-      figures = shape.fleetHosts > 0 ? await benchFleet(shape.fleetHosts) : 'skipped (--fleet-hosts 0)';
-    },
-  },
-];
+export const fleetSections = [figuresSection('fleet', '--fleet-hosts', (shape: { fleetHosts: number }) => shape.fleetHosts, benchFleet)];

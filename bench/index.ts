@@ -9,6 +9,7 @@
  *
  *   npm run bench -- --services 500 --servers 10
  *   npm run bench -- --fleet-hosts 10     (0: no fleet section, which needs root)
+ *   npm run bench -- --lab-services 1000  (0: no lab section, which uses the lab VM)
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg } from 'node:os';
@@ -23,6 +24,7 @@ import type { SourceFile } from '../lang/source.js';
 import { compileSections } from './compile.js';
 import { fleetSections } from './fleet.js';
 import { generateCluster, type Generated } from './generate.js';
+import { labSections } from './lab.js';
 
 interface State {
   generated?: Generated;
@@ -37,6 +39,8 @@ interface Shape {
   readonly serversPerService: number;
   /** Live hosts for the fleet section (sshd in network namespaces). */
   readonly fleetHosts: number;
+  /** Services on the lab VM's director for the lab section. */
+  readonly labServices: number;
 }
 
 interface Section {
@@ -93,13 +97,25 @@ const SECTIONS: readonly Section[] = [
   ...compileSections,
   // lvsc plan against live hosts over SSH, next to one host alone and to OpenSSH (bench/fleet.ts).
   ...fleetSections,
+  // lvsc apply of a large table in the lab VM, next to ipvsadm -R on the director itself (bench/lab.ts).
+  ...labSections,
 ];
 
 const { values } = parseArgs({
-  options: { services: { type: 'string', default: '5000' }, servers: { type: 'string', default: '20' }, 'fleet-hosts': { type: 'string', default: '50' } },
+  options: {
+    services: { type: 'string', default: '5000' },
+    servers: { type: 'string', default: '20' },
+    'fleet-hosts': { type: 'string', default: '50' },
+    'lab-services': { type: 'string', default: '10000' },
+  },
   strict: true,
 });
-const shape: Shape = { services: Number(values.services), serversPerService: Number(values.servers), fleetHosts: Number(values['fleet-hosts']) };
+const shape: Shape = {
+  services: Number(values.services),
+  serversPerService: Number(values.servers),
+  fleetHosts: Number(values['fleet-hosts']),
+  labServices: Number(values['lab-services']),
+};
 
 const gc = (globalThis as { gc?: () => void }).gc;
 const state: State = { diagnostics: [] };
