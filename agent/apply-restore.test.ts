@@ -5,6 +5,7 @@
  * (`ipvsadm -Sn` only) and each step is done or failed by what the table
  * shows. Removing many destinations sets their weights to 0 in one restore
  * and deletes them in one more, instead of two commands per destination.
+ * And a real server's lock is let go once its own steps are done.
  */
 import test from 'ava';
 import { applyPlan, type HostResult } from './apply.js';
@@ -17,6 +18,15 @@ import { buildPlan } from '../compiler/order.js';
 import { destinationKey, emptyHostState, serviceKey, type IpvsDestination, type IpvsService, type ServiceId } from '../compiler/state.js';
 import type { RunOptions, RunResult, Transport } from './transport/transport.js';
 
+/** The output of a script of plain commands (agent/apply.ts commandScript) in which every command succeeds; undefined for other commands. */
+function scriptRan(command: Command): { output: string; commands: number } | undefined {
+  const script = command.argv[0] === 'sh' ? (command.argv[2] ?? '') : '';
+  const mark = /^lvsc_m='(:::lvsc-run [^']+)'/.exec(script)?.[1];
+  if (!mark) return undefined;
+  const commands = script.split('\n').filter((l) => l.startsWith('lvsc_run ')).length;
+  return { output: `${`${mark} ok\n`.repeat(commands)}${mark} done\n`, commands };
+}
+
 /** A director's IPVS table in memory that runs the commands apply sends it, and records them. */
 class FakeDirector implements Transport {
   readonly host = 'lb';
@@ -25,8 +35,11 @@ class FakeDirector implements Transport {
   private readonly table = new Map<string, { service: IpvsService; destinations: Map<string, IpvsDestination> }>();
   private releaseLock: (() => void) | undefined;
 
-  /** `refuse(line)`: a restore line the "kernel" rejects (left out of the table, as -R goes on). */
-  constructor(private readonly refuse: (line: string) => boolean = () => false) {}
+  /** `refuse(line)`: a restore line the "kernel" rejects (left out of the table, as -R goes on); `events`: a log shared with other hosts. */
+  constructor(
+    private readonly refuse: (line: string) => boolean = () => false,
+    private readonly events: string[] = [],
+  ) {}
 
   load(services: readonly IpvsService[]): void {
     for (const s of services) this.table.set(serviceKey(s.id), { service: s, destinations: new Map(s.destinations.map((d) => [destinationKey(d), d])) });
@@ -47,8 +60,14 @@ class FakeDirector implements Transport {
       }
       if (name === 'lvsc-lock-check') return ok();
       if (name === 'lvsc-unlock') {
+        this.events.push('lb unlock');
         this.releaseLock?.();
         return ok();
+      }
+      const script = scriptRan(command);
+      if (script) {
+        this.events.push(`lb script of ${script.commands}`);
+        return ok(script.output);
       }
       // The table read back: a fact batch of ipvsadm -Sn alone, framed by its nonce.
       const marker = /lvsc_m='([^']+)'/.exec(command.argv[2])?.[1];
@@ -59,6 +78,8 @@ class FakeDirector implements Transport {
       return ok(`${marker} begin ipvs\n${saveText(this.services())}\n${marker} status ipvs 0\n\n${marker} end ipvs\n${marker} done\n`);
     }
     this.ran.push(`${program} ${first}`);
+    this.events.push(`lb ${program} ${first}`);
+    if (program === 'mkdir' || program === 'ip') return ok();
     if (program !== 'ipvsadm') throw new Error(`unexpected command ${command.argv.join(' ')}`);
     const lines = first === '-R' ? (command.stdin ?? '').split('\n').filter(Boolean) : [command.argv.slice(1).join(' ')];
     let code = 0;
@@ -100,6 +121,42 @@ class FakeDirector implements Transport {
 
   async put(): Promise<void> {
     this.ran.push('put');
+  }
+
+  async close(): Promise<void> {}
+}
+
+/** A real server: takes the lock, runs scripts of plain commands (all succeed), logs both to `events`. */
+class FakeServer implements Transport {
+  private releaseLock: (() => void) | undefined;
+
+  constructor(
+    readonly host: string,
+    private readonly events: string[],
+  ) {}
+
+  async run(command: Command): Promise<RunResult> {
+    const ok = (stdout = ''): RunResult => ({ stdout, stderr: '', code: 0 });
+    const name = command.argv[3];
+    if (name === 'lvsc-lock') {
+      this.events.push(`${this.host} lock`);
+      return new Promise((resolve) => (this.releaseLock = () => resolve(ok())));
+    }
+    if (name === 'lvsc-lock-check') return ok();
+    if (name === 'lvsc-unlock') {
+      this.events.push(`${this.host} unlock`);
+      this.releaseLock?.();
+      return ok();
+    }
+    if (command.argv[0] === 'mkdir') return ok();
+    const script = scriptRan(command);
+    if (!script) throw new Error(`unexpected command ${command.argv.join(' ').slice(0, 200)}`);
+    this.events.push(`${this.host} script of ${script.commands}`);
+    return ok(script.output);
+  }
+
+  async put(): Promise<void> {
+    this.events.push(`${this.host} put`);
   }
 
   async close(): Promise<void> {}
@@ -185,4 +242,27 @@ test('one destination to remove: its two commands on their own, no restore to re
   const result = await applyTable(director, live, want);
   t.is(result.status, 'done', result.message);
   t.deepEqual(director.ran, ['sh lvsc-lock', 'ipvsadm -e', 'ipvsadm -d']);
+});
+
+test('a real server lets its lock go after its last phase with steps, not when the director it waits on is done', async (t) => {
+  const events: string[] = [];
+  const text = cluster(2);
+  const r = check([{ path: 'cluster.lvs', text }]);
+  const desired = compileCluster(r.cluster!).filter((h) => h.name === 'lb' || h.name === 'web1');
+  const plan = buildPlan(desired);
+  const transports = new Map<string, Transport>([
+    ['lb', new FakeDirector(undefined, events)],
+    ['web1', new FakeServer('web1', events)],
+  ]);
+  const results = await applyPlan({ plan, dependencies: plan.dependencies, transports }, { owner: 'test@bench' });
+  t.deepEqual(
+    results.map((h) => [h.host, h.status]),
+    [
+      ['lb', 'done'],
+      ['web1', 'done'],
+    ],
+  );
+  // web1's prepare (its sysctls and VIP as one script, then its files), then its lock is freed, before lb programs its table.
+  t.deepEqual(events.filter((e) => e.startsWith('web1')), ['web1 lock', 'web1 script of 7', 'web1 put', 'web1 put', 'web1 unlock']);
+  t.true(events.indexOf('web1 unlock') < events.indexOf('lb ipvsadm -R'), events.join(', '));
 });

@@ -6,7 +6,9 @@
  * cleanup after the director's untable. Everything else runs at once.
  *
  * Per host: the lvsc lock first (a busy lock fails the host, naming who holds
- * it); commands through sudo where the host says so; runs of steps that are
+ * it), held until its last phase with steps has run (a real server waiting on
+ * the director's later phases has nothing left to change, and its lock's
+ * holder costs the host a process a second); commands through sudo where the host says so; runs of steps that are
  * plain commands (modules, sysctls, addresses, routes, links) sent as one
  * script that stops at the first failure and says which one (one SSH command,
  * one sudo, instead of one per step); files written by the transport's put();
@@ -429,6 +431,7 @@ export async function applyPlan(input: ApplyInput, options: ApplyOptions = {}): 
     };
 
     if (hp.steps.length) await emit({ type: 'host-start', host: hp.host, steps: hp.steps.length });
+    const lastPhase = PHASES.filter((p) => hp.steps.some((s) => s.phase === p)).pop();
     for (const phase of PHASES) {
       const waits = deps.filter((d) => d.host === hp.host && d.phase === phase);
       const mine = result.steps.filter((r) => r.step.phase === phase);
@@ -459,6 +462,10 @@ export async function applyPlan(input: ApplyInput, options: ApplyOptions = {}): 
         }
       }
       gate(hp.host, phase).resolve(stopped || blockedHere ? 'not-done' : 'done');
+      if (lock && phase === lastPhase) {
+        await lock.release().catch(() => undefined);
+        lock = undefined;
+      }
     }
     if (lock) await lock.release().catch(() => undefined);
     await emit({ type: 'host-done', host: hp.host, status: result.status, ...(result.message ? { message: result.message } : {}) });
