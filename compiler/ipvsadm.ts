@@ -337,8 +337,17 @@ export function parseFwmark(text: string): number | undefined {
   return n > 0 && n < U32 ? n : undefined;
 }
 
+/** A canonical dotted quad and a port: what nearly every endpoint of a large table is (Node's isIPv4 octets: no leading zeros). */
+const IPV4_ENDPOINT = /^((?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}):(\d{1,5})$/;
+
 /** `10.1.0.100:80`, `[2001:db8::1]:443`, or an address alone (port 0). */
 export function parseEndpoint(text: string): { address: string; port: number } | undefined {
+  // The common case in one match (a 10,000-service table has 30,000 endpoints per read); the same result as below.
+  const v4 = IPV4_ENDPOINT.exec(text);
+  if (v4) {
+    const port = Number(v4[2]);
+    return port > 65535 ? undefined : { address: v4[1], port };
+  }
   let host = text;
   let port = '0';
   const v6 = /^\[([^\]]+)\](?::(\d+))?$/.exec(text);
