@@ -9,7 +9,10 @@
  * - the same rules restored by ipvsadm on the director itself: `ipvsadm -R`
  *   into an empty table (and Debian's `ipvsadm-restore`, which flushes first),
  *   timed inside the guest, so without any SSH: the VM's own cost of loading
- *   the table, the floor for lvsc. Target: apply ≤ 1.5× that;
+ *   the table, the floor for lvsc. Target: apply ≤ 1.5× that. The VM's speed
+ *   varies with what else this machine runs (by a third from one run to the
+ *   next), so it is timed before lvsc and after, and lvsc compared with the
+ *   mean; reading the table (`-Sn`, `-Ln --thresholds`) is timed likewise;
  * - `lvsc plan` of the unchanged table, and `lvsc apply --yes` of a one-weight
  *   change in it. Target: the weight change under 1 s end to end.
  *
@@ -39,8 +42,11 @@ import { endpointFor } from '../agent/fleet.js';
 import { connectSsh } from '../agent/transport/ssh.js';
 import { main } from '../cli/main.js';
 import { cmd } from '../compiler/command.js';
+import { batchSteps } from '../compiler/batch.js';
+import { compileCluster } from '../compiler/compile.js';
 import { check } from '../compiler/index.js';
-import { labDown, labExclusive, labUp, type LabUp } from '../lab/lab.js';
+import { buildPlan } from '../compiler/order.js';
+import { labDown, labExclusive, labExec, labUp, type LabUp } from '../lab/lab.js';
 import { repoRoot } from '../lab/paths.js';
 import { assertFreshDirector, loadedModules, sh, unloadModulesSince } from '../lab/remote.js';
 import { SERVICES } from '../lab/topology.js';
@@ -192,6 +198,11 @@ function phases(r: LvscRun): string {
   return parts.join(', ');
 }
 
+/** One line of the figures: what, how long, and the rest. */
+function row(what: string, value: string, rest: string): string {
+  return `    ${what.padEnd(28)} ${value.padStart(9)}   ${rest}`;
+}
+
 function cpu(r: LvscRun): string {
   return `lvsc's CPU ${s(r.cpuMs)}${r.qemuMs === undefined ? '' : `, qemu's CPU ${s(r.qemuMs)}`}`;
 }
@@ -210,17 +221,33 @@ function guestTimes(out: string): Map<string, number> {
   return times;
 }
 
+/** The `ipvsadm -R` input lvsc sends to an empty director for this cluster file. */
+function restoreInput(file: string): string {
+  const checked = check([{ path: file, text: readFileSync(file, 'utf8') }]);
+  if (!checked.cluster) throw new Error(`${file} does not validate: ${checked.diagnostics[0]?.summary}`);
+  const lb1 = compileCluster(checked.cluster).find((h) => h.name === 'lb1')!;
+  const batch = batchSteps(buildPlan([lb1]).hosts[0].steps.filter((s) => s.phase === 'table')).find((b) => b.commands[0]?.argv.join(' ') === 'ipvsadm -R');
+  if (!batch?.commands[0].stdin) throw new Error('bug: no ipvsadm -R batch in the plan against an empty director');
+  return batch.commands[0].stdin;
+}
+
 /**
- * The table as it is now, restored on the director by ipvsadm itself, timed
- * in the guest's bash (`$EPOCHREALTIME`, no process started for the clock):
- * `ipvsadm -R` into an empty table, Debian's `ipvsadm-restore` (a script:
- * `ipvsadm -C`, then `-R`), and reading it as lvsc's facts do (`-Sn`, and
- * `-Ln --thresholds`). Leaves the same table as it found.
+ * The table restored on the director by ipvsadm itself, timed in the guest's
+ * bash (`$EPOCHREALTIME`, no process started for the clock): `ipvsadm -R`
+ * into an empty table, reading it as lvsc's facts do (`-Sn`, and `-Ln
+ * --thresholds`), and Debian's `ipvsadm-restore` (a script: `ipvsadm -C`,
+ * then `-R`). The rules: `input` (the director's table must then be empty,
+ * and is left empty), else the table as it is now (left as it was).
  */
-async function localRestore(services: number): Promise<Map<string, number>> {
+async function localRestore(services: number, input?: string): Promise<Map<string, number>> {
+  const rules = '/tmp/lvsc-bench.rules';
+  if (input !== undefined) {
+    const w = await labExec('lb1', `cat > ${rules}`, { input, timeoutMs: 180_000 });
+    if (w.code !== 0) throw new Error(`could not write ${rules} on lb1: ${w.stderr}`);
+  }
   const script = `
-rules=/tmp/lvsc-bench.rules
-ipvsadm -Sn > "$rules"
+rules=${rules}
+${input === undefined ? 'ipvsadm -Sn > "$rules"' : ''}
 ${TIMED}
 ipvsadm -C
 timed restore ipvsadm -R < "$rules"
@@ -228,6 +255,7 @@ timed save ipvsadm -Sn > /dev/null
 timed thresholds ipvsadm -Ln --thresholds > /dev/null
 if command -v ipvsadm-restore > /dev/null; then ipvsadm -C; timed restore-script ipvsadm-restore < "$rules"; fi
 echo "services $(grep -c '^-A' "$rules") $(ipvsadm -Sn | grep -c '^-A')"
+${input === undefined ? '' : 'ipvsadm -C'}
 rm -f "$rules"`;
   const out = await sh('lb1', script);
   const counts = /^services (\d+) (\d+)$/m.exec(out);
@@ -335,6 +363,12 @@ export async function measureLab(lab: LabUp, services: number, about = ''): Prom
     const trip = await roundTrip(ctx, cleanupFile);
     const slow = await slowdown();
 
+    // The VM's speed varies with what else runs on this machine: ipvsadm -R is timed before lvsc (then the modules it
+    // loaded are unloaded again, so that lvsc starts from scratch) and after it, and lvsc is compared with their mean.
+    log('ipvsadm -R of the table on the director itself, before lvsc');
+    const before = await localRestore(services, restoreInput(file));
+    await unloadModulesSince(modulesBefore);
+
     log(`lvsc apply of ${n(services)} services (${n(services * 2)} destinations) to an empty director`);
     applied = true;
     const apply = await lvsc(ctx, ['apply', '--yes'], file);
@@ -350,31 +384,33 @@ export async function measureLab(lab: LabUp, services: number, about = ''): Prom
     if (weight.code !== 0 || !/verified/.test(weight.stdout)) throw failed('lvsc apply of the weight change', weight);
     const weightSteps = /Apply complete: (\d+) step/.exec(weight.stdout)?.[1];
 
-    log('ipvsadm -R of the same table on the director itself');
-    const local = await localRestore(services);
-    const restore = local.get('restore')!;
-
+    log('ipvsadm -R of the same table on the director itself, after lvsc');
+    const after = await localRestore(services);
+    const mean = (name: string) => (before.get(name)! + after.get(name)!) / 2;
+    const local = (label: string, name: string, what: string) => row(label, s(mean(name)), `${what} (${s(before.get(name)!)} before lvsc, ${s(after.get(name)!)} after)`);
+    const restore = mean('restore');
     const ratio = apply.ms / restore;
     lines.push(
       `${n(services)} DR services (${n(services * 2)} destinations) on lb1 (${lab.kernel}, qemu TCG, 1 vCPU${about ? `; ${about}` : ''}); lvsc in-process:`,
-      `    lvsc apply, empty director   ${s(apply.ms).padStart(9)}   ${ratio.toFixed(1)}× ipvsadm -R on the director; target ≤ ${TARGET_APPLY_FACTOR}×: ${ratio <= TARGET_APPLY_FACTOR ? 'ok' : 'OVER TARGET'}; ${steps ?? '?'} steps; ${cpu(apply)}`,
+      row('lvsc apply, empty director', s(apply.ms), `${ratio.toFixed(1)}× ipvsadm -R on the director; target ≤ ${TARGET_APPLY_FACTOR}×: ${ratio <= TARGET_APPLY_FACTOR ? 'ok' : 'OVER TARGET'}; ${steps ?? '?'} steps; ${cpu(apply)}`),
       `        ${phases(apply)}`,
-      `    ipvsadm -R on lb1            ${s(restore).padStart(9)}   the same rules, empty table, timed in the guest (no SSH): the VM's own cost`,
-      ...(local.has('restore-script') ? [`    ipvsadm-restore on lb1       ${s(local.get('restore-script')!).padStart(9)}   Debian's script (ipvsadm -C, then -R)`] : []),
-      `    reading it on lb1            ${s(local.get('save')!).padStart(9)} + ${s(local.get('thresholds')!)}   ipvsadm -Sn, ipvsadm -Ln --thresholds (what lvsc's facts run to read the table)`,
-      `    lvsc plan, unchanged         ${s(plan.ms).padStart(9)}   ${cpu(plan)}`,
+      local('ipvsadm -R on lb1', 'restore', "the same rules into an empty table, timed in the guest, no SSH: the VM's own cost"),
+      ...(after.has('restore-script') ? [local('ipvsadm-restore on lb1', 'restore-script', "Debian's script (ipvsadm -C, then -R)")] : []),
+      local('ipvsadm -Sn on lb1', 'save', "one read of the table, as lvsc's facts and its check after -R make it"),
+      local('ipvsadm -Ln --thresholds', 'thresholds', "the facts' second read (-Sn has no thresholds)"),
+      row('lvsc plan, unchanged', s(plan.ms), cpu(plan)),
       `        ${phases(plan)}`,
-      `    lvsc apply, one weight       ${s(weight.ms).padStart(9)}   target < ${s(TARGET_WEIGHT_MS)}: ${weight.ms < TARGET_WEIGHT_MS ? 'ok' : 'OVER TARGET'}; ${weightSteps ?? '?'} steps; ${cpu(weight)}`,
+      row('lvsc apply, one weight', s(weight.ms), `target < ${s(TARGET_WEIGHT_MS)}: ${weight.ms < TARGET_WEIGHT_MS ? 'ok' : 'OVER TARGET'}; ${weightSteps ?? '?'} steps; ${cpu(weight)}`),
       `        ${phases(weight)}`,
-      `    SSH to lb1 via the jump      ${s(trip.connectMs).padStart(9)}   to connect (lvsc's transport); ${s(trip.execMs)} for one command that does nothing (sshd's session, bash)`,
-      `    the guest vs this machine    ${`${slow.start.toFixed(0)}×`.padStart(9)}   slower to start a program, ${slow.compute.toFixed(0)}× to compute (bash, timed in both): qemu TCG's cost`,
+      row('SSH to lb1 via the jump', s(trip.connectMs), `to connect (lvsc's transport); ${s(trip.execMs)} for one command that does nothing (sshd's session, bash)`),
+      row('the guest vs this machine', `${slow.start.toFixed(0)}×`, `slower to start a program, ${slow.compute.toFixed(0)}× to compute (bash, timed in both): qemu TCG's cost`),
     );
 
     log('removing the services with lvsc');
     const cleanup = await lvsc(ctx, ['apply', '--yes'], cleanupFile);
     if (cleanup.code !== 0) throw failed('lvsc apply of the hosts without services', cleanup);
     applied = false;
-    lines.push(`    lvsc apply, removing them    ${s(cleanup.ms).padStart(9)}   (cleanup) ${cpu(cleanup)}`, `        ${phases(cleanup)}`);
+    lines.push(row('lvsc apply, removing them', s(cleanup.ms), `(cleanup) ${cpu(cleanup)}`), `        ${phases(cleanup)}`);
     await assertFreshDirector();
     return lines.join('\n');
   } catch (error) {
