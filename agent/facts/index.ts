@@ -17,7 +17,9 @@
  * is detected. Each command's stdin is /dev/null.
  *
  * Each program is run by its absolute path, found by walking PATH in the
- * script (`lvsc_path`): busybox `sh` runs its own applet of a name before
+ * script (`lvsc_path`, which sets `lvsc_prog` rather than print it: no
+ * subshell, whose fork costs an emulated host tens of milliseconds a fact):
+ * busybox `sh` runs its own applet of a name before
  * anything on PATH (its `ip` has no `-j`), and an absolute path bypasses that.
  * A program that is not found gets status 127, like a shell's "command not
  * found", so `readFact` reports "<tool> is not installed". The system's own
@@ -85,17 +87,17 @@ LC_ALL=C; export LC_ALL
 PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\${PATH:+:$PATH}"; export PATH
 exec 3>&1
 lvsc_path() {
-  case $1 in */*) if [ -x "$1" ]; then printf '%s\\n' "$1"; return 0; fi; return 1 ;; esac
+  case $1 in */*) if [ -x "$1" ]; then lvsc_prog=$1; return 0; fi; return 1 ;; esac
   lvsc_ifs=$IFS; IFS=:
   for lvsc_d in $PATH; do
-    if [ -f "\${lvsc_d:-.}/$1" ] && [ -x "\${lvsc_d:-.}/$1" ]; then IFS=$lvsc_ifs; printf '%s\\n' "\${lvsc_d:-.}/$1"; return 0; fi
+    if [ -f "\${lvsc_d:-.}/$1" ] && [ -x "\${lvsc_d:-.}/$1" ]; then IFS=$lvsc_ifs; lvsc_prog=\${lvsc_d:-.}/$1; return 0; fi
   done
   IFS=$lvsc_ifs; return 1
 }
 lvsc_section() {
   lvsc_name=$1; shift
   printf '%s begin %s\\n' "$lvsc_m" "$lvsc_name"
-  if lvsc_prog=$(lvsc_path "$1"); then
+  if lvsc_path "$1"; then
     shift
     lvsc_err=$("$lvsc_prog" "$@" </dev/null 2>&1 1>&3 3>&-)
     lvsc_status=$?
