@@ -49,16 +49,16 @@ class FakeDirector implements Transport {
     return [...this.table.values()].map((e) => ({ ...e.service, destinations: [...e.destinations.values()] }));
   }
 
-  async run(command: Command, _options?: RunOptions): Promise<RunResult> {
+  async run(command: Command, options?: RunOptions): Promise<RunResult> {
     const [program, first, , name] = command.argv;
     const ok = (stdout = ''): RunResult => ({ stdout, stderr: '', code: 0 });
     if (program === 'sh' && first === '-c') {
-      // The lock: the holder stays until released; the check and the release succeed.
+      // The lock: the holder says it has it and stays until released; the release succeeds.
       if (name === 'lvsc-lock') {
         this.ran.push('sh lvsc-lock');
+        options?.onStdout?.('locked\n');
         return new Promise((resolve) => (this.releaseLock = () => resolve(ok())));
       }
-      if (name === 'lvsc-lock-check') return ok();
       if (name === 'lvsc-unlock') {
         this.events.push('lb unlock');
         this.releaseLock?.();
@@ -135,14 +135,14 @@ class FakeServer implements Transport {
     private readonly events: string[],
   ) {}
 
-  async run(command: Command): Promise<RunResult> {
+  async run(command: Command, options?: RunOptions): Promise<RunResult> {
     const ok = (stdout = ''): RunResult => ({ stdout, stderr: '', code: 0 });
     const name = command.argv[3];
     if (name === 'lvsc-lock') {
       this.events.push(`${this.host} lock`);
+      options?.onStdout?.('locked\n');
       return new Promise((resolve) => (this.releaseLock = () => resolve(ok())));
     }
-    if (name === 'lvsc-lock-check') return ok();
     if (name === 'lvsc-unlock') {
       this.events.push(`${this.host} unlock`);
       this.releaseLock?.();

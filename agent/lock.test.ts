@@ -6,7 +6,7 @@ import anyTest, { type TestFn } from 'ava';
 import { startLab, type Lab } from '../test/support/netns-sshd.js';
 import { acquireHostLock, DEFAULT_LOCK_PATH, HostLockError, localOwner } from './lock.js';
 import { connectSsh } from './transport/ssh.js';
-import type { Transport } from './transport/transport.js';
+import type { RunOptions, Transport } from './transport/transport.js';
 
 const test = anyTest as TestFn<{ lab: Lab }>;
 const open: Transport[] = [];
@@ -107,4 +107,42 @@ test.serial('a lock file that cannot be created is an error, not a busy lock', a
   const error = await lockError(acquireHostLock(await connect(lab, 'a'), 'alice@laptop', { path: '/nonexistent-dir/lvsc.lock' }));
   t.is(error.holder, undefined);
   t.regex(error.message, /could not take the lvsc lock \/nonexistent-dir\/lvsc\.lock on a: .*nonexistent/);
+});
+
+/** The transport, with each command counted and its output heard `delayMs` late (a host under load). */
+function slowed(transport: Transport, delayMs: number): Transport & { runs: string[] } {
+  const runs: string[] = [];
+  return {
+    host: transport.host,
+    runs,
+    run(command, options: RunOptions = {}) {
+      runs.push(command.argv[3] ?? command.argv[0]);
+      const { onStdout } = options;
+      return transport.run(command, onStdout ? { ...options, onStdout: (text) => void setTimeout(onStdout, delayMs, text) } : options);
+    },
+    put: (path, data, mode) => transport.put(path, data, mode),
+    close: () => transport.close(),
+  };
+}
+
+test.serial('taking the lock runs one command and waits for its word: a host slow to answer still gets it', async (t) => {
+  const { lab } = t.context;
+  const slow = slowed(await connect(lab, 'a'), 1_500);
+  const held = await acquireHostLock(slow, 'alice@laptop', { confirmWithinMs: 10_000 });
+  t.true(held.held);
+  t.deepEqual(slow.runs, ['lvsc-lock'], 'nothing polled while waiting');
+  t.regex((await lab.exec('a', ['cat', DEFAULT_LOCK_PATH])).stdout, /^owner=alice@laptop\n/);
+  await held.release();
+});
+
+test.serial('a holder that does not confirm in time is stopped, and the lock is free again', async (t) => {
+  const { lab } = t.context;
+  const slow = slowed(await connect(lab, 'a'), 3_000);
+  const error = await lockError(acquireHostLock(slow, 'alice@laptop', { confirmWithinMs: 500 }));
+  t.is(error.holder, undefined);
+  t.regex(error.message, /lvsc lock .* on a/);
+  t.deepEqual(slow.runs, ['lvsc-lock', 'lvsc-unlock']);
+  const next = await acquireHostLock(await connect(lab, 'a'), 'bob@desk');
+  t.true(next.held, 'the stopped holder let go of the lock');
+  await next.release();
 });

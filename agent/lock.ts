@@ -1,6 +1,7 @@
 /**
  * The per-host apply lock. A long-running remote shell takes `flock` on
- * /run/lock/lvsc.lock, writes who holds it into the file, and stays for as
+ * /run/lock/lvsc.lock, writes who holds it into the file, says so on its
+ * output (the run waits for that line, polling nothing), and stays for as
  * long as the SSH session lives: it writes a byte a second to its channel, so
  * when the connection is gone the write fails and the shell exits, and the
  * kernel frees the lock. A second apply fails at once and says who holds it.
@@ -33,6 +34,8 @@ export interface HostLock {
 export interface HostLockOptions {
   /** The lock file on the host (default /run/lock/lvsc.lock). */
   path?: string;
+  /** How long the host may take to confirm the lock is taken (default 60 s). */
+  confirmWithinMs?: number;
 }
 
 /** The lock could not be taken: `holder` says who has it, or is undefined when the attempt itself failed. */
@@ -56,7 +59,13 @@ export function localOwner(): string {
 
 const BUSY = 75;
 
-/** $1 lock file, $2 the record to write. Exits 75 with the current record when the lock is taken. */
+/** What the holder prints once it has the lock and its record is written (HOLD_SCRIPT's `printf 'locked\\n'`). */
+const LOCKED = 'locked\n';
+
+/**
+ * $1 lock file, $2 the record to write. Exits 75 with the current record when
+ * the lock is taken; otherwise writes the record, says LOCKED and stays.
+ */
 const HOLD_SCRIPT = `lock=$1
 exec 9>>"$lock"
 if ! flock -n 9; then
@@ -68,14 +77,16 @@ fi
 printf '%s\\nholder=%s\\n' "$2" "$$" > "$lock"
 trap '' PIPE
 trap ': > "$lock"; exit 0' TERM HUP INT
+printf 'locked\\n' 2>/dev/null &&
 while printf . 2>/dev/null; do sleep 1 </dev/null >/dev/null 2>&1 9>&- & wait $!; done
 : > "$lock"`;
 
-/** $1 lock file, $2 token: succeeds when the record with the token is in place. */
-const OURS_SCRIPT = `grep -qx "token=$2" "$1"`;
-
-/** How long the holder may take to write its record before the attempt is given up. */
-const CONFIRM_WITHIN_MS = 5_000;
+/**
+ * How long the holder may take to say it has the lock. Nothing is polled while
+ * waiting, so this only bounds a host that is alive but stuck; a slow one (an
+ * emulated VM under load takes seconds per session) still gets there.
+ */
+const CONFIRM_WITHIN_MS = 60_000;
 
 /** $1 lock file, $2 token: stops the holder shell if the record is still ours. */
 const RELEASE_SCRIPT = `grep -qx "token=$2" "$1" || exit 3
@@ -87,37 +98,42 @@ function shell(script: string, name: string, ...args: string[]): Command {
 
 export async function acquireHostLock(transport: Transport, owner: string, options: HostLockOptions = {}): Promise<HostLock> {
   const path = options.path ?? DEFAULT_LOCK_PATH;
+  const confirmWithinMs = options.confirmWithinMs ?? CONFIRM_WITHIN_MS;
   const token = randomBytes(12).toString('hex');
   const holder: LockHolder = { owner: owner.replace(/\s+/g, ' ').trim(), pid: process.pid, since: new Date().toISOString() };
   const record = `owner=${holder.owner}\npid=${holder.pid}\nsince=${holder.since}\ntoken=${token}`;
   const host = transport.host;
 
-  // Held for as long as the session lives: no command timeout.
-  const holding = transport.run(shell(HOLD_SCRIPT, 'lvsc-lock', path, record), { sudo: true, timeoutMs: 0 });
+  // Held for as long as the session lives: no command timeout. It says LOCKED once the lock and its record are in place.
+  let said = '';
+  let confirm!: () => void;
+  const confirmed = new Promise<'confirmed'>((resolve) => (confirm = () => resolve('confirmed')));
+  const onStdout = (text: string): void => {
+    if (said.length < LOCKED.length) said += text;
+    if (said.startsWith(LOCKED)) confirm();
+  };
+  const holding = transport.run(shell(HOLD_SCRIPT, 'lvsc-lock', path, record), { sudo: true, timeoutMs: 0, onStdout });
   const ended = holding.then(
     (result) => ({ result }),
     (error: unknown) => ({ error }),
   );
-  // The holder runs until released, so its result only comes on failure; meanwhile look for our record.
-  const giveUpAt = Date.now() + CONFIRM_WITHIN_MS;
-  for (;;) {
-    const ours = transport.run(shell(OURS_SCRIPT, 'lvsc-lock-check', path, token), { sudo: true }).then(
-      (result) => result.code === 0,
-      () => false,
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((resolve) => (timer = setTimeout(resolve, confirmWithinMs, 'late')));
+  const first = await Promise.race([ended, confirmed, late]);
+  clearTimeout(timer);
+  if (first === 'late') {
+    // The holder never said it has the lock: stop it, and report what it said if it ended.
+    await transport.run(shell(RELEASE_SCRIPT, 'lvsc-unlock', path, token), { sudo: true }).catch(() => undefined);
+    const outcome = await Promise.race([ended, new Promise<undefined>((r) => setTimeout(r, 1_000, undefined))]);
+    // A holder that failed on its own says why; one that ended because it was stopped (exit 0) or is still going has said nothing.
+    if (outcome && !('result' in outcome && outcome.result.code === 0)) throw lockFailure(host, path, outcome);
+    throw new HostLockError(
+      host,
+      undefined,
+      `could not confirm the lvsc lock ${path} on ${host} within ${confirmWithinMs / 1000} s: the host is alive but did not answer in time; try again`,
     );
-    const first = await Promise.race([ended.then((outcome) => ({ outcome })), ours.then((found) => ({ found }))]);
-    if ('outcome' in first) throw lockFailure(host, path, first.outcome);
-    if (first.found) break;
-    if (Date.now() > giveUpAt) {
-      // The holder never wrote its record: stop it, and report what it said if it ended.
-      await transport.run(shell(RELEASE_SCRIPT, 'lvsc-unlock', path, token), { sudo: true }).catch(() => undefined);
-      const outcome = await Promise.race([ended, new Promise<undefined>((r) => setTimeout(r, 1_000, undefined))]);
-      throw outcome
-        ? lockFailure(host, path, outcome)
-        : new HostLockError(host, undefined, `could not confirm the lvsc lock ${path} on ${host} within ${CONFIRM_WITHIN_MS / 1000} s`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
   }
+  if (first !== 'confirmed') throw lockFailure(host, path, first);
 
   let held = true;
   void ended.then(() => {

@@ -96,6 +96,32 @@ test.serial('stdin is delivered and ended; exit codes and stderr come back; argu
   t.is((await transport.run(cmd('sh', '-c', 'kill -TERM $$'))).code, 128 + 15);
 });
 
+test.serial('onStdout hears the output while the command still runs; the result has all of it', async (t) => {
+  const { lab } = t.context;
+  const transport = await connect(lab.endpoint('a'), lab.sshOptions());
+  const heard: string[] = [];
+  let ended = false;
+  let first: () => void;
+  const firstHeard = new Promise<void>((resolve) => (first = resolve));
+  // The command waits for a file that is only made once the first line was heard.
+  const flag = `/tmp/lvsc-onstdout-${process.pid}`;
+  const running = transport
+    .run(cmd('sh', '-c', `printf 'ready\\n'; while [ ! -e ${flag} ]; do sleep 0.05; done; rm -f ${flag}; printf 'h\\303\\251\\n'`), {
+      onStdout: (text) => {
+        heard.push(text);
+        first();
+      },
+    })
+    .finally(() => (ended = true));
+  await firstHeard;
+  t.false(ended, 'heard before the command ended');
+  t.is(heard.join(''), 'ready\n');
+  await lab.exec('a', ['touch', flag]);
+  const result = await running;
+  t.is(result.stdout, 'ready\nh\u00e9\n');
+  t.is(heard.join(''), result.stdout);
+});
+
 test.serial('ssh-agent auth: a real agent holds the key, no key file given', async (t) => {
   const { lab } = t.context;
   const socket = join(lab.dir, 'agent.sock');

@@ -8,6 +8,7 @@ import { constants as osConstants, homedir, userInfo } from 'node:os';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
 import ssh2 from 'ssh2';
 import type { AnyAuthMethod, AuthenticationType, ClientChannel, NextAuthHandler, ParsedKey, ServerHostKeyAlgorithm } from 'ssh2';
 import { cmd, commandLine, type Command } from '../../compiler/command.js';
@@ -538,7 +539,7 @@ class SshTransport implements Transport {
     await this.takeChannel(inner);
     let result: RunResult;
     try {
-      result = await this.exec(line, command.stdin, timeoutMs, inner);
+      result = await this.exec(line, command.stdin, timeoutMs, inner, options.onStdout);
     } finally {
       this.giveChannel();
     }
@@ -623,7 +624,7 @@ class SshTransport implements Transport {
     this.waiting.shift()?.();
   }
 
-  private exec(line: string, stdin: string | undefined, timeoutMs: number, shown: string): Promise<RunResult> {
+  private exec(line: string, stdin: string | undefined, timeoutMs: number, shown: string, onStdout?: (text: string) => void): Promise<RunResult> {
     return new Promise((resolve, reject) => {
       let channel: ClientChannel | undefined;
       let settled = false;
@@ -668,7 +669,11 @@ class SshTransport implements Transport {
         const stdout: Buffer[] = [];
         const stderr: Buffer[] = [];
         let code: number | undefined;
-        stream.on('data', (chunk: Buffer) => stdout.push(chunk));
+        const decoder = onStdout ? new StringDecoder('utf8') : undefined;
+        stream.on('data', (chunk: Buffer) => {
+          stdout.push(chunk);
+          if (decoder) onStdout!(decoder.write(chunk));
+        });
         stream.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
         stream.on('exit', (status: number | null, signal?: string) => {
           code = status ?? 128 + (signal ? ((osConstants.signals as Record<string, number>)[`SIG${signal}`] ?? 0) : 0);

@@ -17,6 +17,8 @@ export interface RunOptions {
   sudo?: boolean;
   /** Fail with a `timeout` TransportError after this long; 0 or Infinity: no limit. */
   timeoutMs?: number;
+  /** Called with each piece of standard output as it arrives (the result still has all of it): for a command that reports while it runs. */
+  onStdout?: (text: string) => void;
 }
 
 export interface Transport {
