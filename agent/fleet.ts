@@ -125,7 +125,7 @@ export function factRequestFor(cluster: Cluster, desired: DesiredHost): FactRequ
   for (const k of GLOBAL_SYSCTLS) sysctlKeys.add(k);
   const files = new Set(Object.keys(desired.state.files));
   for (const p of [PATHS.ipvsadmRules, PATHS.ipvsadmDefault, PATHS.sysctl, PATHS.modules]) files.add(p);
-  return { director: ROLE_DIRECTOR(desired), sysctlKeys: [...sysctlKeys], files: [...files].filter(isLvscPath), fileGlobs: NETWORK_FILE_GLOBS };
+  return { director: ROLE_DIRECTOR(desired), needsNft: desired.state.fwmarkRules.length > 0, sysctlKeys: [...sysctlKeys], files: [...files].filter(isLvscPath), fileGlobs: NETWORK_FILE_GLOBS };
 }
 
 /**

@@ -109,7 +109,7 @@ test('one round trip on this machine: a director\'s facts read into a host state
 const ok = <T>(value: T): FactResult<T> => ({ ok: true, value, warnings: [] });
 const missing = (tool: string): FactResult<never> => ({ ok: false, error: { kind: 'missing-tool', tool, message: `${tool} is not installed (not found on PATH)` } });
 
-test('assembling a host: IPVS only on directors, nft missing matters only there', (t) => {
+test('assembling a host: IPVS only on directors, nft missing matters only where fwmark rules are needed', (t) => {
   const request = { director: false, sysctlKeys: [], files: [] };
   const results = new Map<string, FactResult<unknown>>([
     ['addresses', ok([{ dev: 'lo', address: '10.1.0.100', prefix: 32, label: 'lo:lvs' }])],
@@ -135,10 +135,18 @@ test('assembling a host: IPVS only on directors, nft missing matters only there'
     [
       ['ipvs', 'ipvsadm is not installed (not found on PATH)'],
       ['thresholds', 'ipvsadm is not installed (not found on PATH)'],
-      ['nft', 'nft is not installed (not found on PATH)'],
     ],
+    'a director without fwmark services does without nft',
   );
   t.deepEqual(director.state.ipvs, []);
+  t.deepEqual(director.state.fwmarkRules, []);
+
+  const marking = assembleHostState(results, { ...request, director: true, needsNft: true });
+  t.deepEqual(
+    marking.errors.map((e) => [e.fact, e.message]),
+    [['nft', 'nft is not installed (not found on PATH)']],
+    'a director that must mark packets needs nft',
+  );
 });
 
 // ------------------------------------------------------------------ thresholds on the fixture

@@ -50,6 +50,8 @@ export * from './fact.js';
 export interface FactRequest {
   /** A declared director: its IPVS table, timeouts and sync daemons are read too. */
   readonly director: boolean;
+  /** The host must get nftables rules (fwmark services): a missing `nft` is then an error, elsewhere it means no rules. */
+  readonly needsNft?: boolean;
   /** sysctl keys (or subtrees) to read: the desired ones and those lvsc set before. */
   readonly sysctlKeys: readonly string[];
   /** Files whose content to read: the ones lvsc renders. */
@@ -193,9 +195,9 @@ export interface HostFacts {
 
 /**
  * The facts' results → a host's live state. On a host that is not a director
- * the IPVS parts stay null (lvsc neither reads nor changes its table), and a
+ * the IPVS parts stay null (lvsc neither reads nor changes its table). A
  * missing `nft` counts as no rules (without nft lvsc can never have made its
- * table there); on a director it is an error.
+ * table there), and is an error only where the host needs rules now.
  */
 export function assembleHostState(results: ReadonlyMap<string, FactResult<unknown>>, request: FactRequest, problems: readonly string[] = []): HostFacts {
   const errors: (FactProblem & { error?: FactError })[] = problems.map((message) => ({ fact: 'batch', message }));
@@ -205,7 +207,7 @@ export function assembleHostState(results: ReadonlyMap<string, FactResult<unknow
     const r = results.get(name) as FactResult<T> | undefined;
     if (!r) return undefined;
     if (!r.ok) {
-      if (name === nftFact.name && !request.director && r.error.kind === 'missing-tool') return [] as T;
+      if (name === nftFact.name && !request.needsNft && r.error.kind === 'missing-tool') return [] as T;
       errors.push({ fact: name, message: r.error.message, error: r.error });
       return undefined;
     }

@@ -1,0 +1,32 @@
+/**
+ * What the fleet asks of each host (`factRequestFor`): the IPVS facts only on
+ * directors, nftables required only where the host must mark packets, the
+ * files lvsc renders there; on the shared example clusters.
+ */
+import test from 'ava';
+import { readFileSync } from 'node:fs';
+import { compileCluster } from '../compiler/compile.js';
+import { check } from '../compiler/index.js';
+import { hasErrors } from '../lang/diagnostics.js';
+import { factRequestFor } from './fleet.js';
+
+function requests(example: string) {
+  const path = `examples/${example}.lvs`;
+  const r = check([{ path, text: readFileSync(new URL(`../${path}`, import.meta.url), 'utf8') }]);
+  if (!r.cluster || hasErrors(r.diagnostics)) throw new Error(`${path} does not validate`);
+  const cluster = r.cluster;
+  return new Map(compileCluster(cluster).map((h) => [h.name, factRequestFor(cluster, h)]));
+}
+
+test('nft is needed only on a director with fwmark services; IPVS is read only on directors', (t) => {
+  const shop = requests('shop-fwmark');
+  const web = requests('web-dr');
+  const needing = (m: ReturnType<typeof requests>) => [...m].filter(([, r]) => r.needsNft).map(([name]) => name);
+  const directors = (m: ReturnType<typeof requests>) => [...m].filter(([, r]) => r.director).map(([name]) => name);
+  // shop-fwmark: the pair lb1 and lb2 mark packets for `fwmark 10`; its real servers do not.
+  t.deepEqual(needing(shop).sort(), ['lb1', 'lb2']);
+  t.deepEqual(directors(shop).sort(), ['lb1', 'lb2']);
+  t.deepEqual(needing(web), [], 'no fwmark service, no host needs nft');
+  t.deepEqual(directors(web), ['lb1']);
+  for (const [name, r] of web) t.true(r.files.every((f) => f.startsWith('/etc/')), `${name}: ${r.files.join(' ')}`);
+});
