@@ -1,0 +1,143 @@
+/**
+ * The fact parsers on output recorded in the lab VM (agent/testdata/lab-captures/,
+ * `lvsc lab capture`): a real Debian kernel with IPVS, one folder per kernel.
+ * Each folder's README lists, per host, the commands that set the host up
+ * before the captures; what the parsers read must be exactly what those
+ * commands made: the director's IPVS table (from -Sn and --thresholds) is the
+ * table its `ipvsadm -A/-a` commands describe, the timeouts are its --set,
+ * the sync daemons its --start-daemon, and every `ip addr add`, `ip route
+ * replace`, `ip link set ... up`, `sysctl -w` and `modprobe` shows in the
+ * parsed facts of its host. (nftables is read from captures of this
+ * machine's nft in testdata/facts/nft: lvsc owns one table of its own shape.)
+ */
+import test from 'ava';
+import { readdirSync, readFileSync } from 'node:fs';
+import { parseIpvsadmSave } from '../../compiler/ipvsadm.js';
+import { destinationKey, serviceKey, type IpvsService } from '../../compiler/state.js';
+import { addressesFact } from './addresses.js';
+import { daemonFact } from './daemon.js';
+import { readFact, type Fact } from './fact.js';
+import { linksFact } from './links.js';
+import { modulesFact } from './modules.js';
+import { routesFact } from './routes.js';
+import { sysctlFact } from './sysctl.js';
+import { mergeThresholds, thresholdsFact } from './thresholds.js';
+import { ipvsFact } from './ipvs.js';
+import { timeoutsFact } from './timeouts.js';
+
+const ROOT = new URL('../testdata/lab-captures/', import.meta.url);
+const kernels = readdirSync(ROOT).sort();
+
+/** A capture's output: the file less its first line (`# lvsc lab capture | host: ... | command: ...`). */
+function capture(kernel: string, file: string): string {
+  const text = readFileSync(new URL(`${kernel}/${file}`, ROOT), 'utf8');
+  if (!text.startsWith('# lvsc lab capture | ')) throw new Error(`${kernel}/${file}: no capture header`);
+  return text.slice(text.indexOf('\n') + 1);
+}
+
+/** host → the setup commands the README lists for it (one per line; heredocs kept whole). */
+function setup(kernel: string): Map<string, string[]> {
+  const readme = readFileSync(new URL(`${kernel}/README.md`, ROOT), 'utf8');
+  const out = new Map<string, string[]>();
+  for (const m of readme.matchAll(/^### (\w+):[^\n]*\n\n```\n([\s\S]*?)\n```/gm)) out.set(m[1], m[2].split('\n'));
+  return out;
+}
+
+function parsed<T>(fact: Fact<T>, stdout: string): { value: T; warnings: string[] } {
+  const r = readFact(fact, { stdout, stderr: '', status: 0 });
+  if (!r.ok) throw new Error(`${fact.name}: ${r.error.message}`);
+  return { value: r.value, warnings: r.warnings };
+}
+
+const keyed = (services: readonly IpvsService[]) =>
+  Object.fromEntries(services.map((s) => [serviceKey(s.id), { ...s, destinations: Object.fromEntries(s.destinations.map((d) => [destinationKey(d), d])) }]));
+
+/** The modules fact's framing around a real /proc/modules (the builtin and sysfs parts left empty). */
+function modulesOutput(procModules: string): string {
+  const part = (name: string, body: string) => `--- lvsc-modules ${name}\n${body}${body && !body.endsWith('\n') ? '\n' : ''}--- lvsc-modules end ${name} 0\n`;
+  return part('proc', procModules) + part('builtin', '') + part('sysfs', '');
+}
+
+test('the lab captures are there, for at least Debian 12\'s 6.1 kernel', (t) => {
+  t.true(kernels.some((k) => /^6\.1\.0-\d+-cloud-amd64$/.test(k)), kernels.join(' '));
+});
+
+for (const kernel of kernels) {
+  const commands = setup(kernel);
+  const lb1 = commands.get('lb1') ?? [];
+  const modules = parsed(modulesFact, modulesOutput(capture(kernel, 'lb1.proc-modules.txt'))).value;
+
+  test(`${kernel}: the director's -Sn and --thresholds read back as the table its ipvsadm commands built`, (t) => {
+    const hasTwos = modules.includes('ip_vs_twos');
+    // The ipvsadm -A/-a commands, as a save file; twos's only where the kernel had the module.
+    const lines = lb1
+      .flatMap((l) => (l.startsWith('if modprobe -q ip_vs_twos; then ') ? (hasTwos ? l.replace(/^if [^;]+; then /, '').replace(/; fi$/, '').split('; ') : []) : [l]))
+      .filter((l) => /^ipvsadm -[Aa] /.test(l))
+      .map((l) => l.slice('ipvsadm '.length));
+    t.true(lines.length >= 20, `${lines.length} ipvsadm commands in the README`);
+    const expected = parseIpvsadmSave(lines.join('\n'));
+    t.deepEqual(expected.warnings, []);
+
+    const services = parsed(ipvsFact, capture(kernel, 'lb1.ipvsadm-Sn.txt'));
+    t.deepEqual(services.warnings, []);
+    const thresholds = parsed(thresholdsFact, capture(kernel, 'lb1.ipvsadm-Ln-thresholds.txt'));
+    t.deepEqual(thresholds.warnings, []);
+    const merged = mergeThresholds(services.value, thresholds.value);
+    t.deepEqual(merged.warnings, []);
+    t.deepEqual(keyed(merged.value), keyed(expected.value));
+    // The gotchas the capture holds: a fwmark past 2^31 that -Sn prints negative, -Sn without thresholds.
+    t.true(merged.value.some((s) => s.id.kind === 'fwmark' && s.id.mark === 2147483658));
+    t.true(services.value.flatMap((s) => s.destinations).every((d) => d.upper === 0 && d.lower === 0), '-Sn alone has no thresholds');
+    t.true(merged.value.flatMap((s) => s.destinations).some((d) => d.upper === 1000 && d.lower === 800));
+  });
+
+  test(`${kernel}: timeouts and sync daemons are the director's --set and --start-daemon`, (t) => {
+    const set = lb1.find((l) => l.startsWith('ipvsadm --set '))!.split(' ').slice(2).map(Number);
+    t.deepEqual(parsed(timeoutsFact, capture(kernel, 'lb1.ipvsadm-Ln-timeout.txt')).value, { tcp: set[0], tcpfin: set[1], udp: set[2] });
+    const daemons = lb1
+      .filter((l) => l.startsWith('ipvsadm --start-daemon '))
+      .map((l) => {
+        const [, , state, , mcastInterface, , syncid] = l.split(' ');
+        return { state, mcastInterface, syncid: Number(syncid) };
+      });
+    t.is(daemons.length, 2);
+    const byState = (a: { state: string }, b: { state: string }) => a.state.localeCompare(b.state);
+    t.deepEqual(parsed(daemonFact, capture(kernel, 'lb1.ipvsadm-Ln-daemon.txt')).value.slice().sort(byState), daemons.sort(byState));
+  });
+
+  test(`${kernel}: every address added, route replaced and link set up is in its host's parsed facts`, (t) => {
+    for (const [host, file] of [['lb1', 'lb1.ip-j-addr.txt'], ['web1', 'web1.ip-j-addr.txt']] as const) {
+      const addresses = parsed(addressesFact, capture(kernel, file)).value;
+      const added = (commands.get(host) ?? []).flatMap((l) => {
+        const m = /^ip addr add (\S+)\/(\d+) dev (\S+)(?: label (\S+))?$/.exec(l);
+        return m ? [{ dev: m[3], address: m[1], prefix: Number(m[2]), ...(m[4] ? { label: m[4] } : {}) }] : [];
+      });
+      t.true(added.length > 0, host);
+      for (const a of added) t.deepEqual(addresses.find((x) => x.address === a.address && x.dev === a.dev), a, `${host}: ${a.address} on ${a.dev}`);
+    }
+    const web3Routes = parsed(routesFact, capture(kernel, 'web3.ip-j-route.txt')).value;
+    const via = /^ip route replace default via (\S+)$/.exec((commands.get('web3') ?? []).find((l) => l.startsWith('ip route replace'))!)![1];
+    t.like(web3Routes.find((r) => r.dst === 'default'), { dst: 'default', via });
+    t.true(parsed(routesFact, capture(kernel, 'lb1.ip-j-route.txt')).value.some((r) => r.dst === '10.20.0.0/24' && r.dev === 'eth1'), 'lb1 reaches the servers\' segment on eth1');
+
+    for (const host of ['remote1', 'remote2']) {
+      const links = parsed(linksFact, capture(kernel, `${host}.ip-j-d-link.txt`)).value;
+      const up = (commands.get(host) ?? []).flatMap((l) => /^ip link set (\S+) up$/.exec(l)?.slice(1) ?? []);
+      t.true(up.length > 0, host);
+      for (const name of up) t.like(links.find((l) => l.name === name), { name, kind: name === 'gre0' ? 'gre' : 'ipip', up: true }, `${host}: ${name}`);
+    }
+  });
+
+  test(`${kernel}: every sysctl written reads back; the director's modules include IPVS and each scheduler it used`, (t) => {
+    for (const host of ['lb1', 'web1', 'remote2']) {
+      const written = Object.fromEntries(
+        (commands.get(host) ?? []).filter((l) => l.startsWith('sysctl -q -w ')).flatMap((l) => l.split(' ').slice(3).map((kv) => kv.split('=') as [string, string])),
+      );
+      t.true(Object.keys(written).length > 0, host);
+      const read = parsed(sysctlFact(Object.keys(written)), capture(kernel, `${host}.sysctl.txt`)).value;
+      for (const [k, v] of Object.entries(written)) t.is(read[k], v, `${host}: ${k}`);
+    }
+    const schedulers = [...new Set(lb1.flatMap((l) => /^ipvsadm -A .* -s (\w+)/.exec(l)?.[1] ?? []))].filter((s) => s !== 'twos');
+    for (const m of ['ip_vs', ...schedulers.map((s) => `ip_vs_${s}`), 'ip_vs_pe_sip']) t.true(modules.includes(m), `lb1 has ${m}`);
+  });
+}
