@@ -270,3 +270,49 @@ test.serial('a removed GUE port\'s netdev file is found by its name pattern and 
   const again = await lvsc(t, text, ['plan', '--target', 'web1']);
   t.is(again.code, 0, again.stdout + again.stderr);
 });
+
+test.serial('a host whose sessions die mid-apply fails alone; running apply again converges it and plan is clean', async (t) => {
+  const { lab } = t.context;
+  const text = cluster(lab, { services: ['www', 'api'] });
+  await sh(lab, 'web1', 'sysctl -q -w net.ipv4.conf.all.arp_ignore=0 net.ipv4.conf.lo.arp_ignore=0');
+  let killed = false;
+  const first = await lvsc(t, text, ['apply', '--yes', '--target', 'web1'], (s) => {
+    // web1's first step starts: its SSH sessions are killed under it.
+    if (!killed && /^web1: [+~-] /m.test(s)) {
+      killed = true;
+      void lab.killSessions('web1');
+    }
+  });
+  t.true(killed);
+  t.is(first.code, 1, first.stdout + first.stderr);
+  t.regex(first.stdout, /web1: failed, \d+ of \d+ steps ran/);
+
+  const second = await lvsc(t, text, ['apply', '--yes', '--target', 'web1']);
+  t.regex(second.stdout, /web1: done, (\d+) of \1 steps ran/, second.stdout + second.stderr);
+  t.is((await sh(lab, 'web1', 'sysctl -n net.ipv4.conf.all.arp_ignore')).trim(), '1');
+  t.regex(await sh(lab, 'web1', 'ip -o -4 addr show dev lo'), /lo:lvs/);
+  const plan = await lvsc(t, text, ['plan', '--target', 'web1']);
+  t.is(plan.code, 0, plan.stdout + plan.stderr);
+});
+
+test.serial('after apply every host is read again: a change undone behind lvsc\'s back fails the run as NOT verified, showing what differs', async (t) => {
+  const { lab } = t.context;
+  const text = cluster(lab, { services: ['www', 'api'] });
+  await sh(lab, 'web1', 'sysctl -q -w net.ipv4.conf.all.arp_ignore=0');
+  // Something else on web1 keeps arp_ignore at 0 while lvsc applies (bounded: 600 rounds of 10 ms at most).
+  const fighter = lab.exec('web1', ['sh', '-c', 'for i in $(seq 600); do [ -e /tmp/lvsc-stop-fighting ] && break; sysctl -q -w net.ipv4.conf.all.arp_ignore=0; sleep 0.01; done; rm -f /tmp/lvsc-stop-fighting']);
+  try {
+    const apply = await lvsc(t, text, ['apply', '--yes', '--target', 'web1']);
+    t.is(apply.code, 1, apply.stdout + apply.stderr);
+    t.regex(apply.stdout, /web1: done/, 'every step ran');
+    t.regex(apply.stdout, /After apply, the hosts still differ from the cluster description:[\s\S]*~ sysctl net\.ipv4\.conf\.all\.arp_ignore 0 → 1/);
+    t.regex(apply.stdout, /NOT verified\.\n$/);
+  } finally {
+    await sh(lab, 'web1', 'touch /tmp/lvsc-stop-fighting');
+    await fighter;
+  }
+  // Once nothing fights it, apply converges.
+  const again = await lvsc(t, text, ['apply', '--yes', '--target', 'web1']);
+  t.regex(again.stdout, /web1: done/, again.stdout + again.stderr);
+  t.is((await lvsc(t, text, ['plan', '--target', 'web1'])).code, 0);
+});

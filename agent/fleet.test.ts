@@ -1,14 +1,16 @@
 /**
  * What the fleet asks of each host (`factRequestFor`): the IPVS facts only on
  * directors, nftables required only where the host must mark packets, the
- * files lvsc renders there; on the shared example clusters.
+ * files lvsc renders there; on the shared example clusters. And how many
+ * hosts are worked on at once (`pool`, `--parallel`, default 10).
  */
 import test from 'ava';
 import { readFileSync } from 'node:fs';
 import { compileCluster } from '../compiler/compile.js';
 import { check } from '../compiler/index.js';
 import { hasErrors } from '../lang/diagnostics.js';
-import { factRequestFor } from './fleet.js';
+import { fleetOptions } from '../cli/commands/plan.js';
+import { factRequestFor, pool } from './fleet.js';
 
 function requests(example: string) {
   const path = `examples/${example}.lvs`;
@@ -29,4 +31,33 @@ test('nft is needed only on a director with fwmark services; IPVS is read only o
   t.deepEqual(needing(web), [], 'no fwmark service, no host needs nft');
   t.deepEqual(directors(web), ['lb1']);
   for (const [name, r] of web) t.true(r.files.every((f) => f.startsWith('/etc/')), `${name}: ${r.files.join(' ')}`);
+});
+
+test('pool works on every item, never more than the limit at once, and the limit is reached', async (t) => {
+  for (const [items, limit] of [[25, 10], [3, 10], [7, 1]] as const) {
+    let running = 0;
+    let most = 0;
+    const seen: number[] = [];
+    await pool(Array.from({ length: items }, (_, i) => i), limit, async (i) => {
+      running++;
+      most = Math.max(most, running);
+      await new Promise((r) => setTimeout(r, 5 + (i % 3) * 5));
+      seen.push(i);
+      running--;
+    });
+    t.deepEqual(seen.sort((a, b) => a - b), Array.from({ length: items }, (_, i) => i), `${items} items, limit ${limit}`);
+    t.is(most, Math.min(items, limit), `${items} items, limit ${limit}`);
+  }
+});
+
+test('--parallel: 10 hosts at once by default, any whole number from 1, anything else is refused', (t) => {
+  const io = { stdout: { write: () => true }, stderr: { write: () => true }, env: {}, cwd: '/' };
+  const parallel = (value: string | undefined) => {
+    const r = fleetOptions(value === undefined ? {} : { parallel: value }, io);
+    return r.ok ? r.options.parallel : r.message;
+  };
+  t.is(parallel(undefined), 10);
+  t.is(parallel('1'), 1);
+  t.is(parallel('64'), 64);
+  for (const bad of ['0', '-2', '2.5', 'ten']) t.is(parallel(bad), `--parallel ${bad}: give a whole number of hosts, 1 or more`);
 });

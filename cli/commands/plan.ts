@@ -38,7 +38,8 @@ export const LIVE_HELP = `      --parallel N       hosts connected and read at o
                          add unknown host keys to known_hosts (OpenSSH accept-new);
                          a changed key is always refused
       --ssh-config FILE  ssh client config (default ~/.ssh/config)
-      --timeout DUR      limit for connecting and for each command (default 60s)`;
+      --timeout DUR      limit for connecting (per hop) and for each command
+                         (default 10s to connect, 60s per command)`;
 
 const OPTIONS = {
   ...COMMON_OPTIONS,
