@@ -8,7 +8,8 @@
  * And a real server's lock is let go once its own steps are done.
  */
 import test from 'ava';
-import { applyPlan, type HostResult } from './apply.js';
+import { applyPlan, type ApplyEvent, type HostResult } from './apply.js';
+import { ProgressView } from '../cli/views/progress.js';
 import type { Command } from '../compiler/command.js';
 import { compileCluster } from '../compiler/compile.js';
 import { NO_OWNERSHIP } from '../compiler/diff.js';
@@ -43,6 +44,24 @@ class FakeDirector implements Transport {
 
   load(services: readonly IpvsService[]): void {
     for (const s of services) this.table.set(serviceKey(s.id), { service: s, destinations: new Map(s.destinations.map((d) => [destinationKey(d), d])) });
+  }
+
+  /** Active connections per destination ("ADDR:PORT → tcp VIP:PORT"), for `ipvsadm -Ln`. */
+  readonly active = new Map<string, number>();
+
+  /** `ipvsadm -Ln` of the table (TCP services), with `active`'s counts. */
+  private listing(): string {
+    const lines = ['IP Virtual Server version 1.2.1 (size=4096)', 'Prot LocalAddress:Port Scheduler Flags', '  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn'];
+    for (const { service, destinations } of this.table.values()) {
+      if (service.id.kind !== 'addr') continue;
+      const vip = `${service.id.address}:${service.id.port}`;
+      lines.push(`TCP  ${vip} ${service.scheduler}`);
+      for (const d of destinations.values()) {
+        const rip = `${d.address}:${d.port}`;
+        lines.push(`  -> ${rip.padEnd(28)}Route   ${String(d.weight).padEnd(6)} ${String(this.active.get(`${rip} → tcp ${vip}`) ?? 0).padEnd(10)} 0`);
+      }
+    }
+    return lines.join('\n') + '\n';
   }
 
   services(): IpvsService[] {
@@ -80,6 +99,7 @@ class FakeDirector implements Transport {
     this.ran.push(`${program} ${first}`);
     this.events.push(`lb ${program} ${first}`);
     if (program === 'mkdir' || program === 'ip') return ok();
+    if (program === 'ipvsadm' && first === '-Ln') return ok(this.listing());
     if (program !== 'ipvsadm') throw new Error(`unexpected command ${command.argv.join(' ')}`);
     const lines = first === '-R' ? (command.stdin ?? '').split('\n').filter(Boolean) : [command.argv.slice(1).join(' ')];
     let code = 0;
@@ -265,4 +285,40 @@ test('a real server lets its lock go after its last phase with steps, not when t
   // web1's prepare (its sysctls and VIP as one script, then its files), then its lock is freed, before lb programs its table.
   t.deepEqual(events.filter((e) => e.startsWith('web1')), ['web1 lock', 'web1 script of 7', 'web1 put', 'web1 put', 'web1 unlock']);
   t.true(events.indexOf('web1 unlock') < events.indexOf('lb ipvsadm -R'), events.join(', '));
+});
+
+test('a drained removal: weight 0 first, then --drain waited out while the server\'s active connections are shown, then the deletion', async (t) => {
+  const live = directorTable(cluster(1));
+  const want = directorTable(cluster(1).replace('  server web3\n', ''));
+  const director = new FakeDirector();
+  director.load(live);
+  director.active.set('10.0.0.5:1000 → tcp 10.0.0.100:1000', 3);
+  director.active.set('10.0.0.3:1000 → tcp 10.0.0.100:1000', 7);
+  const plan = buildPlan([{ name: 'lb', roles: ['director'], state: { ...emptyHostState(), ipvs: [...want] }, gateways: [] }], new Map([['lb', { state: { ...emptyHostState(), ipvs: [...live] }, ownership: NO_OWNERSHIP }]]));
+  let shown = '';
+  const progress = new ProgressView({ write: (text: string) => (shown += text), isTTY: false }, { live: false, color: false });
+  const events: ApplyEvent[] = [];
+  const started = Date.now();
+  const [result] = await applyPlan(
+    { plan, dependencies: [], transports: new Map([['lb', director]]) },
+    {
+      owner: 'test@bench',
+      drainMs: 1_500,
+      onEvent: (e) => {
+        events.push(e);
+        progress.apply(e);
+        if (e.type === 'drain') t.is(director.services()[0].destinations.find((d) => d.address === '10.0.0.5')?.weight, 0, 'weight 0 while it drains');
+      },
+    },
+  );
+  const took = Date.now() - started;
+  t.is(result.status, 'done', result.message);
+  t.true(took >= 1_500, `waited the drain out (${took} ms)`);
+  t.deepEqual(director.ran.filter((r) => r !== 'ipvsadm -Ln'), ['sh lvsc-lock', 'ipvsadm -e', 'ipvsadm -d']);
+  const drains = events.filter((e): e is Extract<ApplyEvent, { type: 'drain' }> => e.type === 'drain');
+  t.true(drains.length >= 2, `${drains.length} drain reports, about one a second`);
+  t.deepEqual([...new Set(drains.map((e) => e.active))], [3], 'the leaving server\'s connections only');
+  t.true(drains.every((e, i) => i === 0 || e.remainingMs < drains[i - 1].remainingMs), 'counting down');
+  t.regex(shown, /lb: draining, [\d.]+ s left, 3 active connection\(s\)/);
+  t.deepEqual(director.services()[0].destinations.map((d) => d.address).sort(), ['10.0.0.3', '10.0.0.4']);
 });
