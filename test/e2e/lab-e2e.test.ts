@@ -13,7 +13,7 @@
  * it found it: the services are removed with lvsc (the cluster file without
  * its services), the NAT servers' default routes put back, the modules it
  * loaded unloaded, and a lab this file booted stopped. Run with
- * `npm run test:e2e` (not part of `npm test`).
+ * `npm run test:e2e` (the second half of `npm test`).
  */
 import anyTest, { type TestFn } from 'ava';
 import { sh } from '../../lab/remote.js';
