@@ -49,6 +49,8 @@ export class LabSession {
   applied = false;
   modulesBefore: Set<string> | undefined;
   release: (() => void) | undefined;
+  /** When the `before` hook had the lab ready (the file's tests' wall time is measured from here). */
+  readyAt = 0;
 
   /**
    * `lvsc ARGV... FILE` in-process, as a person runs it in the repository
@@ -97,10 +99,13 @@ export function labSession(test: TestFn): LabSession {
     s.modulesBefore = await loadedModules();
     s.dir = mkdtempSync(join(tmpdir(), 'lvsc-e2e-'));
     s.clusterText = readFileSync(s.lab.clusterFile, 'utf8');
+    s.readyAt = Date.now();
   });
 
   test.after.always('remove what lvsc applied, put the modules back, stop a lab this file booted', async (t) => {
     t.timeout(10 * 60_000);
+    const cleanup = Date.now();
+    if (s.readyAt) t.log(`the tests took ${((cleanup - s.readyAt) / 1000).toFixed(1)} s`);
     try {
       if (s.applied) {
         // The same hosts, no services: lvsc removes the VIPs, the table, its sysctls, routes and files.
@@ -115,6 +120,7 @@ export function labSession(test: TestFn): LabSession {
         await assertFreshDirector();
       }
       if (s.modulesBefore) await unloadModulesSince(s.modulesBefore);
+      t.log(`the lab put back in ${((Date.now() - cleanup) / 1000).toFixed(1)} s`);
     } finally {
       try {
         if (s.dir) rmSync(s.dir, { recursive: true, force: true });
