@@ -97,6 +97,19 @@ async function sh(lab: Lab, host: string, line: string): Promise<string> {
 
 const REAL = ['--target', 'web1', '--target', 'app1', '--target', 'web2'];
 
+/** `lvsc apply --yes ARGV`, calling `interrupt` (not awaited) once the progress shows the first step starting on `host`. */
+async function applyInterrupted(t: { context: { lab: Lab; dir: string } }, text: string, argv: string[], host: string, interrupt: () => Promise<void>): Promise<{ apply: Run; interrupted: boolean }> {
+  let interrupted = false;
+  const starting = new RegExp(`^${host}: [+~-] `, 'm');
+  const apply = await lvsc(t, text, ['apply', '--yes', ...argv], (s) => {
+    if (!interrupted && starting.test(s)) {
+      interrupted = true;
+      void interrupt();
+    }
+  });
+  return { apply, interrupted };
+}
+
 test.serial('apply: real servers get their VIP, ARP sysctls and route; the director fails alone and clearly; a second plan is clean', async (t) => {
   const { lab } = t.context;
   const n = net(lab);
@@ -208,15 +221,9 @@ test.serial('sudo without rights fails the host cleanly, with what to do', async
 test.serial('a host going down mid-apply fails alone; the others finish; the summary says what ran where', async (t) => {
   const { lab } = t.context;
   const text = cluster(lab, { services: ['www', 'api', 'www2'] });
-  let downed = false;
-  const apply = await lvsc(t, text, ['apply', '--yes', '--timeout', '4s', ...REAL], (s) => {
-    // web2's second step starts: take it down now (links down, sshd killed).
-    if (!downed && /^web2: [+~-] /m.test(s)) {
-      downed = true;
-      void lab.takeDown('web2');
-    }
-  });
-  t.true(downed);
+  // web2's first step starts: take it down now (links down, sshd killed).
+  const { apply, interrupted } = await applyInterrupted(t, text, ['--timeout', '4s', ...REAL], 'web2', () => lab.takeDown('web2'));
+  t.true(interrupted);
   t.is(apply.code, 1, apply.stdout + apply.stderr);
   t.regex(apply.stdout, /web2: failed, \d+ of \d+ steps ran/);
   t.regex(apply.stdout, /✗ .* FAILED: /);
@@ -275,15 +282,9 @@ test.serial('a host whose sessions die mid-apply fails alone; running apply agai
   const { lab } = t.context;
   const text = cluster(lab, { services: ['www', 'api'] });
   await sh(lab, 'web1', 'sysctl -q -w net.ipv4.conf.all.arp_ignore=0 net.ipv4.conf.lo.arp_ignore=0');
-  let killed = false;
-  const first = await lvsc(t, text, ['apply', '--yes', '--target', 'web1'], (s) => {
-    // web1's first step starts: its SSH sessions are killed under it.
-    if (!killed && /^web1: [+~-] /m.test(s)) {
-      killed = true;
-      void lab.killSessions('web1');
-    }
-  });
-  t.true(killed);
+  // web1's first step starts: its SSH sessions are killed under it.
+  const { apply: first, interrupted } = await applyInterrupted(t, text, ['--target', 'web1'], 'web1', () => lab.killSessions('web1'));
+  t.true(interrupted);
   t.is(first.code, 1, first.stdout + first.stderr);
   t.regex(first.stdout, /web1: failed, \d+ of \d+ steps ran/);
 
