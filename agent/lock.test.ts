@@ -141,7 +141,8 @@ test.serial('a holder that does not confirm in time is stopped, and the lock is 
   const error = await lockError(acquireHostLock(slow, 'alice@laptop', { confirmWithinMs: 500 }));
   t.is(error.holder, undefined);
   t.regex(error.message, /lvsc lock .* on a/);
-  t.deepEqual(slow.runs, ['lvsc-lock', 'lvsc-unlock']);
+  t.is(slow.runs[0], 'lvsc-lock');
+  t.true(slow.runs.length >= 2 && slow.runs.slice(1).every((r) => r === 'lvsc-unlock'), slow.runs.join(' '));
   const next = await acquireHostLock(await connect(lab, 'a'), 'bob@desk');
   t.true(next.held, 'the stopped holder let go of the lock');
   await next.release();

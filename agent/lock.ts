@@ -88,6 +88,9 @@ while printf . 2>/dev/null; do sleep 1 </dev/null >/dev/null 2>&1 9>&- & wait $!
  */
 const CONFIRM_WITHIN_MS = 60_000;
 
+/** How often a holder that did not confirm in time is told to stop before lvsc gives up on it (the connection's end frees it anyway). */
+const RELEASE_ATTEMPTS = 5;
+
 /** $1 lock file, $2 token: stops the holder shell if the record is still ours. */
 const RELEASE_SCRIPT = `grep -qx "token=$2" "$1" || exit 3
 kill -TERM "$(sed -n 's/^holder=//p' "$1")"`;
@@ -122,9 +125,13 @@ export async function acquireHostLock(transport: Transport, owner: string, optio
   const first = await Promise.race([ended, confirmed, late]);
   clearTimeout(timer);
   if (first === 'late') {
-    // The holder never said it has the lock: stop it, and report what it said if it ended.
-    await transport.run(shell(RELEASE_SCRIPT, 'lvsc-unlock', path, token), { sudo: true }).catch(() => undefined);
-    const outcome = await Promise.race([ended, new Promise<undefined>((r) => setTimeout(r, 1_000, undefined))]);
+    // The holder never said it has the lock: stop it, and report what it said if it ended. Its
+    // record (which the release looks for) may be late too: try again, a second apart, a few times.
+    let outcome: Awaited<typeof ended> | undefined;
+    for (let attempt = 0; attempt < RELEASE_ATTEMPTS && !outcome; attempt++) {
+      await transport.run(shell(RELEASE_SCRIPT, 'lvsc-unlock', path, token), { sudo: true }).catch(() => undefined);
+      outcome = await Promise.race([ended, new Promise<undefined>((r) => setTimeout(r, 1_000, undefined))]);
+    }
     // A holder that failed on its own says why; one that ended because it was stopped (exit 0) or is still going has said nothing.
     if (outcome && !('result' in outcome && outcome.result.code === 0)) throw lockFailure(host, path, outcome);
     throw new HostLockError(
