@@ -36,7 +36,8 @@ import { parseIpvsadmSave } from './ipvsadm.js';
 import { buildPlan, type LiveHost } from './order.js';
 import type { Plan, Step } from './plan.js';
 import { renderHostScript } from './script.js';
-import { destinationKey, serviceKey, type HostState } from './state.js';
+import type { HostState } from './state.js';
+import { keyed } from '../test/support/table.js';
 import { ownershipFromFiles, rawOutput, readHost, renderOutputs, thresholdsOutput, type OutputSpec } from './testdata/diff/outputs.js';
 import { thresholdsFact, mergeThresholds } from '../agent/facts/thresholds.js';
 import type { RawOutput } from '../agent/facts/index.js';
@@ -202,7 +203,7 @@ test('a live host rendered from a cluster reads back as that cluster\'s desired 
       const read = readHost(isDirector(d), renderOutputs(d, cluster.hostsByName.get(d.name)));
       t.deepEqual(read.errors, [], `${example} ${d.name}`);
       const s = read.state;
-      t.deepEqual(keyed(s.ipvs), keyed(d.state.ipvs), `${example} ${d.name} ipvs`);
+      t.deepEqual(keyedOrNull(s.ipvs), keyedOrNull(d.state.ipvs), `${example} ${d.name} ipvs`);
       t.deepEqual(s.sysctls, d.state.sysctls, `${example} ${d.name} sysctls`);
       t.deepEqual(s.files, d.state.files, `${example} ${d.name} files`);
       t.deepEqual(s.fwmarkRules, d.state.fwmarkRules, `${example} ${d.name} fwmark rules`);
@@ -213,11 +214,8 @@ test('a live host rendered from a cluster reads back as that cluster\'s desired 
   }
 });
 
-/** A table in a canonical order (ipvsadm lists it in its own order, the file in the file's). */
-function keyed(ipvs: HostState['ipvs']): HostState['ipvs'] {
-  const by = <T>(key: (x: T) => string) => (a: T, b: T) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0);
-  return ipvs && [...ipvs].sort(by((x) => serviceKey(x.id))).map((svc) => ({ ...svc, destinations: [...svc.destinations].sort(by(destinationKey)) }));
-}
+/** A table in a canonical order, or null where the host is no director. */
+const keyedOrNull = (ipvs: HostState['ipvs']): HostState['ipvs'] => ipvs && keyed(ipvs);
 
 // ------------------------------------------------------------------ scale, as behaviour
 

@@ -24,17 +24,12 @@ import {
   serviceIdArgs,
 } from './ipvsadm.js';
 import { destinationKey, serviceKey, type IpvsDestination, type IpvsService, type ServiceId } from './state.js';
+import { keyed } from '../test/support/table.js';
 
 const read = (name: string) => readFileSync(new URL(`./testdata/ipvsadm/${name}`, import.meta.url), 'utf8');
 const SAVE = read('save-1.31.txt'); // `=== ipvsadm -Sn` of the fixture, verbatim
 const BUILD = read('build-commands.txt'); // the `$V -A/-a ...` commands that built it, in order
 
-/** A table keyed by identity, destinations too, for comparing tables read in different orders. */
-function keyed(services: readonly IpvsService[]): Record<string, unknown> {
-  return Object.fromEntries(
-    services.map((s) => [serviceKey(s.id), { ...s, destinations: Object.fromEntries(s.destinations.map((d) => [destinationKey(d), d])) }]),
-  );
-}
 const zeroThresholds = (services: readonly IpvsService[]) => services.map((s) => ({ ...s, destinations: s.destinations.map((d) => ({ ...d, upper: 0, lower: 0 })) }));
 
 test('every line of the fixture -Sn prints back exactly as ipvsadm printed it', (t) => {

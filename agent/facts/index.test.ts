@@ -12,7 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cmd, commandLine, type Command } from '../../compiler/command.js';
 import { parseIpvsadmSave } from '../../compiler/ipvsadm.js';
-import { destinationKey, serviceKey, type IpvsService } from '../../compiler/state.js';
+import { serviceKey } from '../../compiler/state.js';
+import { keyed } from '../../test/support/table.js';
 import { addressesFact } from './addresses.js';
 import type { Fact, FactResult } from './fact.js';
 import { assembleHostState, batchCommand, batchScript, factBatch, splitBatch } from './index.js';
@@ -152,8 +153,6 @@ test('assembling a host: IPVS only on directors, nft missing matters only where 
 // ------------------------------------------------------------------ thresholds on the fixture
 
 const facts = (name: string) => JSON.parse(readFileSync(new URL(`../testdata/facts/${name}.json`, import.meta.url), 'utf8')) as { output: string };
-const keyed = (services: readonly IpvsService[]) =>
-  Object.fromEntries(services.map((s) => [serviceKey(s.id), { ...s, destinations: Object.fromEntries(s.destinations.map((d) => [destinationKey(d), d])) }]));
 
 test('-Sn plus --thresholds of the fixture is exactly the table its commands built', (t) => {
   const services = ipvsFact.parse(facts('ipvs/ipvsadm-1.31').output).value;

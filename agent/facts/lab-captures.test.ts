@@ -13,7 +13,7 @@
 import test from 'ava';
 import { readdirSync, readFileSync } from 'node:fs';
 import { parseIpvsadmSave } from '../../compiler/ipvsadm.js';
-import { destinationKey, serviceKey, type IpvsService } from '../../compiler/state.js';
+import { keyed } from '../../test/support/table.js';
 import { addressesFact } from './addresses.js';
 import { daemonFact } from './daemon.js';
 import { readFact, type Fact } from './fact.js';
@@ -48,9 +48,6 @@ function parsed<T>(fact: Fact<T>, stdout: string): { value: T; warnings: string[
   if (!r.ok) throw new Error(`${fact.name}: ${r.error.message}`);
   return { value: r.value, warnings: r.warnings };
 }
-
-const keyed = (services: readonly IpvsService[]) =>
-  Object.fromEntries(services.map((s) => [serviceKey(s.id), { ...s, destinations: Object.fromEntries(s.destinations.map((d) => [destinationKey(d), d])) }]));
 
 /** The modules fact's framing around a real /proc/modules (the builtin and sysfs parts left empty). */
 function modulesOutput(procModules: string): string {

@@ -20,7 +20,7 @@ import { compileCluster } from '../../compiler/compile.js';
 import type { DesiredHost } from '../../compiler/desired.js';
 import { check } from '../../compiler/index.js';
 import { parseIpvsadmSave } from '../../compiler/ipvsadm.js';
-import { destinationKey, serviceKey, type IpvsService } from '../../compiler/state.js';
+import type { IpvsService } from '../../compiler/state.js';
 import { hasErrors } from '../../lang/diagnostics.js';
 import { labDown, labExclusive, labUp, type LabUp } from '../../lab/lab.js';
 import { repoRoot } from '../../lab/paths.js';
@@ -157,11 +157,7 @@ export function desiredTable(text: string): readonly IpvsService[] {
   return lb1.state.ipvs;
 }
 
-/** A table by identity: services by key, each one's destinations by key (neither ipvsadm's order nor the file's). */
-export function keyed(ipvs: readonly IpvsService[]): IpvsService[] {
-  const by = <T>(key: (x: T) => string) => (a: T, b: T) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0);
-  return [...ipvs].sort(by((s) => serviceKey(s.id))).map((s) => ({ ...s, destinations: [...s.destinations].sort(by(destinationKey)) }));
-}
+export { keyed } from '../support/table.js';
 
 /** The director's live table as `ipvsadm -Sn` prints it, parsed; every line must parse. */
 export async function liveTable(): Promise<IpvsService[]> {
