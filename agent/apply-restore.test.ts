@@ -207,7 +207,7 @@ async function applyTable(director: FakeDirector, live: readonly IpvsService[], 
 const sorted = (services: readonly IpvsService[]) => saveText(services);
 
 /** The failed steps: key and message. */
-const failures = (result: HostResult) => result.steps.filter((s) => s.status === 'failed').map((s) => [s.step.key, s.message]);
+const failures = (result: HostResult) => result.steps.filter((s) => s.status === 'failed').map((s) => [s.step.label, s.message]);
 
 test('a new table is one restore and one read back; every step is done', async (t) => {
   const want = directorTable(cluster(50));

@@ -22,10 +22,11 @@
  * host and the hosts waiting on it; independent hosts finish.
  */
 import { randomBytes } from 'node:crypto';
+import { posix } from 'node:path';
 import { batchSteps, isRestoreLine, restoreCommand } from '../compiler/batch.js';
 import { commandLine, cmd, type Command } from '../compiler/command.js';
 import { PHASES, type Dependency, type HostPlan, type Phase, type Plan, type Step } from '../compiler/plan.js';
-import { serviceKey, destinationKey, type IpvsDestination, type IpvsService } from '../compiler/state.js';
+import { serviceKey, destinationKey, type DestinationId, type IpvsDestination, type IpvsService, type ServiceId } from '../compiler/state.js';
 import { firstLines, ipvsTableBatch } from './facts/index.js';
 import { acquireHostLock, localOwner, type HostLock } from './lock.js';
 import type { RunResult, Transport } from './transport/transport.js';
@@ -149,18 +150,19 @@ export function readCommandScript(output: RunResult, mark: string): { ok: number
   return { ok, done: false };
 }
 
-/** Active connections per `service → destination` key, from `ipvsadm -Ln`. */
-export function activeConnections(listing: string): Map<string, number> {
-  const out = new Map<string, number>();
-  let service: string | undefined;
+/** Active connections from `ipvsadm -Ln`, by service (`serviceKey`) and then destination (`destinationKey`). */
+export function activeConnections(listing: string): Map<string, Map<string, number>> {
+  const out = new Map<string, Map<string, number>>();
+  let service: Map<string, number> | undefined;
   for (const line of listing.split('\n')) {
     const head = /^(TCP|UDP|SCTP)\s+(\S+)\s/.exec(line) ?? /^(FWM)\s+(\d+)\s/.exec(line);
     if (head) {
-      service = head[1] === 'FWM' ? `fwmark ${head[2]}${/IPv6/.test(line) ? ' ipv6' : ''}` : `${head[1].toLowerCase()} ${head[2]}`;
+      const key = head[1] === 'FWM' ? `fwmark ${head[2]}${/IPv6/.test(line) ? ' ipv6' : ''}` : `${head[1].toLowerCase()} ${head[2]}`;
+      out.set(key, (service = new Map()));
       continue;
     }
     const dest = /^\s+->\s+(\S+)\s+\S+\s+\d+\s+(\d+)\s+\d+/.exec(line);
-    if (dest && service) out.set(`${dest[1]} → ${service}`, Number(dest[2]));
+    if (dest && service) service.set(dest[1], Number(dest[2]));
   }
   return out;
 }
@@ -182,14 +184,13 @@ class TableIndex {
     }
   }
 
-  service(key: string): IpvsService | undefined {
-    return this.services.get(key);
+  service(id: ServiceId): IpvsService | undefined {
+    return this.services.get(serviceKey(id));
   }
 
-  /** A destination by its step key, `DEST → SERVICE`. */
-  destination(stepKey: string): IpvsDestination | undefined {
-    const [dk, sk] = stepKey.split(' → ');
-    const s = this.services.get(sk);
+  /** A destination of a service, by identity. */
+  destination(service: ServiceId, dest: DestinationId): IpvsDestination | undefined {
+    const s = this.service(service);
     if (!s) return undefined;
     let byKey = this.destinations.get(s);
     if (!byKey) {
@@ -197,30 +198,30 @@ class TableIndex {
       for (const d of s.destinations) if (!byKey.has(destinationKey(d))) byKey.set(destinationKey(d), d);
       this.destinations.set(s, byKey);
     }
-    return byKey.get(dk);
+    return byKey.get(destinationKey(dest));
   }
 }
 
 /** Whether a step's effect shows in the IPVS table read back after a restore. */
 function ipvsStepHolds(step: Step, table: TableIndex): boolean {
   if (step.kind === 'ipvs-service') {
-    const s = table.service(step.key);
+    const s = table.service(step.id.service);
     if (step.action === 'delete') return !s;
-    const want = step.after as IpvsService;
-    return Boolean(s && s.scheduler === want.scheduler && (s.persistence?.timeout ?? 0) === (want.persistence?.timeout ?? 0));
+    const want = step.after;
+    return Boolean(s && want && s.scheduler === want.scheduler && (s.persistence?.timeout ?? 0) === (want.persistence?.timeout ?? 0));
   }
   if (step.kind === 'ipvs-destination') {
-    const d = table.destination(step.key);
+    const d = table.destination(step.id.service, step.id.dest);
     if (step.action === 'delete') return !d;
-    const want = step.after as IpvsDestination;
-    return Boolean(d && d.weight === want.weight && d.method === want.method);
+    const want = step.after;
+    return Boolean(d && want && d.weight === want.weight && d.method === want.method);
   }
   return true;
 }
 
 /** A drained destination's first command (weight 0) shows in the table read back. */
 function weightZeroHolds(step: Step, table: TableIndex): boolean {
-  return table.destination(step.key)?.weight === 0;
+  return step.kind === 'ipvs-destination' && table.destination(step.id.service, step.id.dest)?.weight === 0;
 }
 
 /** Executes the plan; resolves when every host has finished, failed or been skipped. */
@@ -261,7 +262,7 @@ export async function applyPlan(input: ApplyInput, options: ApplyOptions = {}): 
         r.status = 'failed';
         r.message = errorMessage(error);
         await emit({ type: 'step-failed', host: hp.host, step: r.step, message: r.message });
-        throw new StepFailure(`${r.step.kind} ${r.step.key}: ${r.message}`);
+        throw new StepFailure(`${r.step.kind} ${r.step.label}: ${r.message}`);
       }
     };
 
@@ -299,7 +300,7 @@ export async function applyPlan(input: ApplyInput, options: ApplyOptions = {}): 
           await emit({ type: 'step-failed', host: hp.host, step: r.step, message: r.message! });
         }
       }
-      if (firstFailed) throw new StepFailure(`${firstFailed.step.kind} ${firstFailed.step.key}: ${firstFailed.message}`);
+      if (firstFailed) throw new StepFailure(`${firstFailed.step.kind} ${firstFailed.step.label}: ${firstFailed.message}`);
     };
 
     const plainStep = async (transport: Transport, r: StepResult) =>
@@ -307,8 +308,8 @@ export async function applyPlan(input: ApplyInput, options: ApplyOptions = {}): 
         const s = r.step;
         if (s.kind === 'file' && s.action !== 'delete') {
           // networkd drop-ins live in a directory (eth0.network.d) that may not exist yet.
-          await runCommand(transport, cmd('mkdir', '-p', '--', s.key.slice(0, s.key.lastIndexOf('/')) || '/'));
-          await transport.put(s.key, String(s.after), 0o644);
+          await runCommand(transport, cmd('mkdir', '-p', '--', posix.dirname(s.id.path)));
+          await transport.put(s.id.path, s.after ?? '', 0o644);
           return;
         }
         for (const c of s.commands) await runCommand(transport, c);
@@ -353,7 +354,7 @@ export async function applyPlan(input: ApplyInput, options: ApplyOptions = {}): 
           await emit({ type: 'step-failed', host: hp.host, step: r.step, message: r.message });
         }
       }
-      if (failedHere) throw new StepFailure(`${failedHere.step.kind} ${failedHere.step.key}: ${failedHere.message}`);
+      if (failedHere) throw new StepFailure(`${failedHere.step.kind} ${failedHere.step.label}: ${failedHere.message}`);
     };
 
     const runPhase = async (transport: Transport, phase: Phase, steps: StepResult[]) => {
@@ -371,7 +372,7 @@ export async function applyPlan(input: ApplyInput, options: ApplyOptions = {}): 
               r.status = 'failed';
               r.message = `setting weight 0: ${errorMessage(error)}`;
               await emit({ type: 'step-failed', host: hp.host, step: r.step, message: r.message });
-              throw new StepFailure(`${r.step.kind} ${r.step.key}: ${r.message}`);
+              throw new StepFailure(`${r.step.kind} ${r.step.label}: ${r.message}`);
             }
           }
         }
@@ -382,7 +383,7 @@ export async function applyPlan(input: ApplyInput, options: ApplyOptions = {}): 
           const listing = await transport.run(cmd('ipvsadm', '-Ln'), { sudo: true }).catch(() => undefined);
           if (listing?.code === 0) {
             const counts = activeConnections(listing.stdout);
-            active = drained.reduce((n, r) => n + (counts.get(r.step.key) ?? 0), 0);
+            active = drained.reduce((n, r) => n + (r.step.kind === 'ipvs-destination' ? (counts.get(serviceKey(r.step.id.service))?.get(destinationKey(r.step.id.dest)) ?? 0) : 0), 0);
           }
           await emit({ type: 'drain', host: hp.host, remainingMs: Math.max(0, until - Date.now()), active });
           await new Promise((res) => setTimeout(res, Math.min(1_000, Math.max(0, until - Date.now()))));

@@ -103,7 +103,7 @@ function project(host: string, s: Step, withCommands: boolean): ExpectedStep {
     host,
     action: s.action,
     kind: s.kind,
-    key: s.key,
+    key: s.label,
     ...(s.drain ? { drain: true as const } : {}),
     ...(withCommands && s.commands.length ? { commands: s.commands.map(formatCommand) } : {}),
   };
@@ -235,9 +235,9 @@ test('10,000 services, one weight changed by hand: exactly one step puts it back
   t.is(read.state.ipvs!.length, 10_000);
   const plan = buildPlan(desired, new Map([['lb1', { state: read.state, ownership: ownershipFromFiles(read.state.files) }]]));
   const steps = plan.hosts.find((h) => h.host === 'lb1')!.steps;
-  t.is(steps.length, 1, steps.slice(0, 5).map((s) => `${s.kind} ${s.key}`).join('; '));
+  t.is(steps.length, 1, steps.slice(0, 5).map((s) => `${s.kind} ${s.label}`).join('; '));
   const [service, server] = [/-t (\S+)/.exec(lines[at])![1], /-r (\S+)/.exec(lines[at])![1]];
-  t.like(steps[0], { action: 'update', kind: 'ipvs-destination', key: `${server} → tcp ${service}` });
+  t.like(steps[0], { action: 'update', kind: 'ipvs-destination', label: `${server} → tcp ${service}` });
   t.deepEqual(steps[0].commands.map(commandLine), [`ipvsadm ${lines[at].replace(/^-a /, '-e ').replace(/-w 9$/, '-w 2')}`]);
 });
 

@@ -11,10 +11,9 @@
 import { cmd, withStdin, type Command } from './command.js';
 import { OWN_LABEL_SUFFIX } from './desired.js';
 import { destinationArgs, destinationIdArgs, serviceArgs, serviceIdArgs } from './ipvsadm.js';
-import { nftScript } from './nft.js';
-import type { Phase, Step } from './plan.js';
+import { NFT_FAMILY, NFT_TABLE, nftScript } from './nft.js';
+import { destinationLabel, resourceLabel, type Phase, type ResourceKind, type ServiceSettings, type Step, type StepOf } from './plan.js';
 import {
-  destinationKey,
   serviceKey,
   type AddressState,
   type HostState,
@@ -65,8 +64,9 @@ export interface DiffOptions {
   readonly gateways?: readonly { readonly address: string; readonly family: 4 | 6 }[];
 }
 
-function step(s: Step): Step {
-  return s;
+/** A step with its label, computed once here from its identity (or given, where the caller has it cheaper). */
+function step<K extends ResourceKind>(s: Omit<StepOf<K>, 'label'>, label: string = resourceLabel(s.kind, s.id)): StepOf<K> {
+  return { ...s, label };
 }
 
 function byKey<T>(items: readonly T[], key: (t: T) => string): Map<string, T> {
@@ -167,7 +167,7 @@ function diffIpvs(desired: readonly IpvsService[], live: readonly IpvsService[],
     desiredKeys.add(key);
     const have = liveByKey.get(key);
     if (!have) {
-      out.push(step({ action: 'create', kind: 'ipvs-service', key, after: want, reason: describeService(want), phase: 'table', commands: [cmd('ipvsadm', '-A', ...serviceArgs(want))] }));
+      out.push(step({ action: 'create', kind: 'ipvs-service', id: { service: want.id }, after: want, reason: describeService(want), phase: 'table', commands: [cmd('ipvsadm', '-A', ...serviceArgs(want))] }, key));
       for (const d of want.destinations) out.push(createDestination(want, key, d));
       continue;
     }
@@ -182,7 +182,7 @@ function diffIpvs(desired: readonly IpvsService[], live: readonly IpvsService[],
         ['ops', have.ops, want.ops],
       ]);
       // -E replaces every attribute: serviceArgs restates them all.
-      out.push(step({ action: 'update', kind: 'ipvs-service', key, before: stripDestinations(have), after: stripDestinations(want), reason, phase: 'table', commands: [cmd('ipvsadm', '-E', ...serviceArgs(want))] }));
+      out.push(step({ action: 'update', kind: 'ipvs-service', id: { service: want.id }, before: stripDestinations(have), after: stripDestinations(want), reason, phase: 'table', commands: [cmd('ipvsadm', '-E', ...serviceArgs(want))] }, key));
     }
     const liveDests = new DestinationIndex(have.destinations);
     // IPVS holds one destination per address and port, so counting matches tells
@@ -206,7 +206,7 @@ function diffIpvs(desired: readonly IpvsService[], live: readonly IpvsService[],
         ['checksum', hd.tunCsum, d.tunCsum],
       ]);
       // A change of method cannot be edited in place by every kernel; -e restates all attributes.
-      out.push(step({ action: 'update', kind: 'ipvs-destination', key: `${destinationKey(d)} → ${key}`, before: hd, after: d, reason, phase: 'table', commands: [cmd('ipvsadm', '-e', ...destinationArgs(want.id, d))] }));
+      out.push(step({ action: 'update', kind: 'ipvs-destination', id: { service: want.id, dest: { address: d.address, port: d.port } }, before: hd, after: d, reason, phase: 'table', commands: [cmd('ipvsadm', '-e', ...destinationArgs(want.id, d))] }, destinationLabel(d, key)));
     }
     if (matchedDests !== have.destinations.length) {
       const wanted = new DestinationIndex(want.destinations);
@@ -218,26 +218,29 @@ function diffIpvs(desired: readonly IpvsService[], live: readonly IpvsService[],
     const key = serviceKey(have.id);
     if (desiredKeys.has(key)) continue;
     for (const hd of have.destinations) out.push(deleteDestination(have, hd));
-    out.push(step({ action: 'delete', kind: 'ipvs-service', key, before: stripDestinations(have), reason: 'not in the cluster file', phase: 'untable', commands: [cmd('ipvsadm', '-D', ...serviceIdArgs(have.id))] }));
+    out.push(step({ action: 'delete', kind: 'ipvs-service', id: { service: have.id }, before: stripDestinations(have), reason: 'not in the cluster file', phase: 'untable', commands: [cmd('ipvsadm', '-D', ...serviceIdArgs(have.id))] }, key));
   }
 }
 
-function stripDestinations(s: IpvsService): Omit<IpvsService, 'destinations'> {
+function stripDestinations(s: IpvsService): ServiceSettings {
   const { destinations: _d, ...rest } = s;
   return rest;
 }
 
 /** `svcKey` is `serviceKey(svc.id)`, which the caller has already worked out. */
 function createDestination(svc: IpvsService, svcKey: string, d: IpvsDestination): Step {
-  return step({
-    action: 'create',
-    kind: 'ipvs-destination',
-    key: `${destinationKey(d)} → ${svcKey}`,
-    after: d,
-    reason: `${d.method}${d.tunType ? ` ${d.tunType}` : ''} weight ${d.weight}`,
-    phase: 'table',
-    commands: [cmd('ipvsadm', '-a', ...destinationArgs(svc.id, d))],
-  });
+  return step(
+    {
+      action: 'create',
+      kind: 'ipvs-destination',
+      id: { service: svc.id, dest: { address: d.address, port: d.port } },
+      after: d,
+      reason: `${d.method}${d.tunType ? ` ${d.tunType}` : ''} weight ${d.weight}`,
+      phase: 'table',
+      commands: [cmd('ipvsadm', '-a', ...destinationArgs(svc.id, d))],
+    },
+    destinationLabel(d, svcKey),
+  );
 }
 
 function deleteDestination(svc: IpvsService, d: IpvsDestination): Step {
@@ -245,7 +248,7 @@ function deleteDestination(svc: IpvsService, d: IpvsDestination): Step {
   return step({
     action: 'delete',
     kind: 'ipvs-destination',
-    key: `${destinationKey(d)} → ${serviceKey(svc.id)}`,
+    id: { service: svc.id, dest: { address: d.address, port: d.port } },
     before: d,
     reason: 'drain, then delete',
     phase: 'drain',
@@ -256,8 +259,13 @@ function deleteDestination(svc: IpvsService, d: IpvsDestination): Step {
 
 // ------------------------------------------------------------------ host networking
 
+/** `dev address/prefix`, as lvsc's files record the IPv6 addresses it owns. */
 function addressKey(a: AddressState): string {
   return `${a.dev} ${a.address}/${a.prefix}`;
+}
+
+function addressId(a: AddressState): StepOf<'address'>['id'] {
+  return { dev: a.dev, address: a.address, prefix: a.prefix };
 }
 
 function ownsAddress(a: AddressState, ownership: Ownership): boolean {
@@ -282,14 +290,14 @@ function diffAddresses(desired: readonly AddressState[], live: readonly AddressS
     const args = ['ip', ...(want.address.includes(':') ? ['-6'] : []), 'addr', 'add', `${want.address}/${want.prefix}`, 'dev', want.dev];
     if (want.label) args.push('label', want.label);
     if (want.address.includes(':')) args.push('nodad');
-    out.push(step({ action: 'create', kind: 'address', key: addressKey(want), after: want, reason: want.label ? `label ${want.label}` : 'owned by lvsc', phase, commands: [cmd(...args)] }));
+    out.push(step({ action: 'create', kind: 'address', id: addressId(want), after: want, reason: want.label ? `label ${want.label}` : 'owned by lvsc', phase, commands: [cmd(...args)] }));
   }
   if (matched.size === live.length) return;
   const wanted = byDevAddress(desired);
   for (const have of live) {
     if (matched.has(have) || wanted.get(have.dev)?.has(have.address) || !ownsAddress(have, ownership)) continue;
     const phase: Phase = director && isDirectorVipDev(have.dev) ? 'unvip' : 'cleanup';
-    out.push(step({ action: 'delete', kind: 'address', key: addressKey(have), before: have, reason: 'not in the cluster file', phase, commands: [cmd('ip', 'addr', 'del', `${have.address}/${have.prefix}`, 'dev', have.dev)] }));
+    out.push(step({ action: 'delete', kind: 'address', id: addressId(have), before: have, reason: 'not in the cluster file', phase, commands: [cmd('ip', 'addr', 'del', `${have.address}/${have.prefix}`, 'dev', have.dev)] }));
   }
 }
 
@@ -308,7 +316,7 @@ function diffRoutes(desired: readonly RouteState[], live: readonly RouteState[],
       step({
         action: have.length ? 'update' : 'create',
         kind: 'route',
-        key: `${want.dst}${fam(want) === 6 ? ' (IPv6)' : ''}`,
+        id: { dst: want.dst, family: fam(want) },
         before: have[0],
         after: want,
         reason: have.length ? `via ${have[0].via ?? '-'} → ${want.via}` : `via ${want.via}`,
@@ -320,16 +328,16 @@ function diffRoutes(desired: readonly RouteState[], live: readonly RouteState[],
   for (const have of live) {
     if (have.proto !== ROUTE_PROTO || wanted.has(`${fam(have)} ${have.dst}`)) continue;
     const family = fam(have) === 6 ? ['-6'] : [];
-    const key = `${have.dst}${fam(have) === 6 ? ' (IPv6)' : ''}`;
+    const id = { dst: have.dst, family: fam(have) } as const;
     // `ip route replace` took the host's own default route when lvsc set its own: put the declared one back.
     const gateway = have.dst === 'default' ? gateways.find((g) => g.family === fam(have)) : undefined;
     if (gateway) {
       const after: RouteState = { dst: 'default', via: gateway.address };
-      out.push(step({ action: 'update', kind: 'route', key, before: have, after, reason: `no longer lvsc's: back to the declared gateway ${gateway.address}`, phase: 'cleanup', commands: [cmd('ip', ...family, 'route', 'replace', 'default', 'via', gateway.address)] }));
+      out.push(step({ action: 'update', kind: 'route', id, before: have, after, reason: `no longer lvsc's: back to the declared gateway ${gateway.address}`, phase: 'cleanup', commands: [cmd('ip', ...family, 'route', 'replace', 'default', 'via', gateway.address)] }));
       continue;
     }
     const reason = have.dst === 'default' ? 'not in the cluster file; the host declares no gateway to put back, so it is left without a default route' : 'not in the cluster file';
-    out.push(step({ action: 'delete', kind: 'route', key, before: have, reason, phase: 'cleanup', commands: [cmd('ip', ...family, 'route', 'del', have.dst, 'proto', ROUTE_PROTO)] }));
+    out.push(step({ action: 'delete', kind: 'route', id, before: have, reason, phase: 'cleanup', commands: [cmd('ip', ...family, 'route', 'del', have.dst, 'proto', ROUTE_PROTO)] }));
   }
 }
 
@@ -341,7 +349,7 @@ function diffSysctls(desired: Readonly<Record<string, string>>, live: Readonly<R
       step({
         action: have === undefined ? 'create' : 'update',
         kind: 'sysctl',
-        key,
+        id: { key },
         before: have,
         after: value,
         reason: `${have ?? '(unset)'} → ${value}`,
@@ -364,7 +372,7 @@ function resetSysctls(desired: Readonly<Record<string, string>>, live: Readonly<
     if (key in desired) continue;
     const def = sysctlDefault(key);
     if (def === undefined || live[key] === undefined || live[key] === def) continue;
-    out.push(step({ action: 'delete', kind: 'sysctl', key, before: live[key], after: def, reason: `no longer needed: back to the kernel default ${def}`, phase: 'cleanup', commands: [cmd('sysctl', '-q', '-w', `${key}=${def}`)] }));
+    out.push(step({ action: 'delete', kind: 'sysctl', id: { key }, before: live[key], after: def, reason: `no longer needed: back to the kernel default ${def}`, phase: 'cleanup', commands: [cmd('sysctl', '-q', '-w', `${key}=${def}`)] }));
   }
 }
 
@@ -373,7 +381,7 @@ function diffModules(desired: readonly string[], live: readonly string[], out: S
   // Modules are never unloaded: removing ip_vs would flush the table and every live connection.
   for (const m of desired) {
     if (loaded.has(m)) continue;
-    out.push(step({ action: 'create', kind: 'module', key: m, after: m, reason: 'load', phase: 'prepare', commands: [cmd('modprobe', m)] }));
+    out.push(step({ action: 'create', kind: 'module', id: { name: m }, after: m, reason: 'load', phase: 'prepare', commands: [cmd('modprobe', m)] }));
   }
 }
 
@@ -383,15 +391,15 @@ function diffLinks(desired: readonly LinkState[], live: readonly LinkState[], ow
     const have = liveByName.get(want.name);
     if (want.kind === 'fou') {
       if (have) continue;
-      out.push(step({ action: 'create', kind: 'link', key: want.name, after: want, reason: `GUE decapsulation on UDP port ${want.port}`, phase: 'prepare', commands: [cmd('ip', 'fou', 'add', 'port', want.port!, 'gue')] }));
+      out.push(step({ action: 'create', kind: 'link', id: { name: want.name }, after: want, reason: `GUE decapsulation on UDP port ${want.port}`, phase: 'prepare', commands: [cmd('ip', 'fou', 'add', 'port', want.port!, 'gue')] }));
       continue;
     }
     if (have?.up) continue;
-    out.push(step({ action: have ? 'update' : 'create', kind: 'link', key: want.name, before: have, after: want, reason: 'up', phase: 'prepare', commands: [cmd('ip', 'link', 'set', want.name, 'up')] }));
+    out.push(step({ action: have ? 'update' : 'create', kind: 'link', id: { name: want.name }, before: have, after: want, reason: 'up', phase: 'prepare', commands: [cmd('ip', 'link', 'set', want.name, 'up')] }));
   }
   for (const have of live) {
     if (have.kind !== 'fou' || desired.some((d) => d.name === have.name) || !ownership.fouPorts.has(have.port!)) continue;
-    out.push(step({ action: 'delete', kind: 'link', key: have.name, before: have, reason: 'not in the cluster file', phase: 'cleanup', commands: [cmd('ip', 'fou', 'del', 'port', have.port!)] }));
+    out.push(step({ action: 'delete', kind: 'link', id: { name: have.name }, before: have, reason: 'not in the cluster file', phase: 'cleanup', commands: [cmd('ip', 'fou', 'del', 'port', have.port!)] }));
   }
 }
 
@@ -406,7 +414,7 @@ function diffFwmarkRules(desired: HostState['fwmarkRules'], live: HostState['fwm
     step({
       action,
       kind: 'fwmark-rules',
-      key: 'table inet lvsc',
+      id: { family: NFT_FAMILY, table: NFT_TABLE },
       before: live,
       after: desired,
       reason: `${desired.length} mark rule(s)`,
@@ -431,7 +439,7 @@ export function diffHost(desired: HostState, live: HostState, options: DiffOptio
     const t = desired.timeouts;
     const lt = live.timeouts;
     if (t && (!lt || (t.tcp && t.tcp !== lt.tcp) || (t.tcpfin && t.tcpfin !== lt.tcpfin) || (t.udp && t.udp !== lt.udp))) {
-      out.push(step({ action: 'update', kind: 'timeouts', key: 'tcp tcpfin udp', before: lt ?? undefined, after: t, reason: `${lt ? `${lt.tcp} ${lt.tcpfin} ${lt.udp}` : '?'} → ${t.tcp} ${t.tcpfin} ${t.udp}`, phase: 'table', commands: [cmd('ipvsadm', '--set', t.tcp, t.tcpfin, t.udp)] }));
+      out.push(step({ action: 'update', kind: 'timeouts', id: {}, before: lt ?? undefined, after: t, reason: `${lt ? `${lt.tcp} ${lt.tcpfin} ${lt.udp}` : '?'} → ${t.tcp} ${t.tcpfin} ${t.udp}`, phase: 'table', commands: [cmd('ipvsadm', '--set', t.tcp, t.tcpfin, t.udp)] }));
     }
     diffSync(desired, live, out);
   }
@@ -453,7 +461,7 @@ function diffSync(desired: HostState, live: HostState, out: Step[]): void {
       step({
         action: have ? 'update' : 'create',
         kind: 'sync-daemon',
-        key: want.state,
+        id: { state: want.state },
         before: have,
         after: want,
         reason: `${want.state} on ${want.mcastInterface} syncid ${want.syncid}`,
@@ -464,7 +472,7 @@ function diffSync(desired: HostState, live: HostState, out: Step[]): void {
   }
   for (const have of live.syncDaemons) {
     if (wantStates.has(have.state)) continue;
-    out.push(step({ action: 'delete', kind: 'sync-daemon', key: have.state, before: have, reason: 'not in the cluster file', phase: 'untable', commands: [cmd('ipvsadm', '--stop-daemon', have.state)] }));
+    out.push(step({ action: 'delete', kind: 'sync-daemon', id: { state: have.state }, before: have, reason: 'not in the cluster file', phase: 'untable', commands: [cmd('ipvsadm', '--stop-daemon', have.state)] }));
   }
 }
 
@@ -473,10 +481,10 @@ function diffFiles(desired: Readonly<Record<string, string>>, live: Readonly<Rec
     const have = live[path];
     if (have === content) continue;
     // The content is written by the transport's put(); the step carries it as data.
-    out.push(step({ action: have === undefined ? 'create' : 'update', kind: 'file', key: path, before: have, after: content, reason: have === undefined ? 'render' : 're-render', phase: 'prepare', commands: [] }));
+    out.push(step({ action: have === undefined ? 'create' : 'update', kind: 'file', id: { path }, before: have, after: content, reason: have === undefined ? 'render' : 're-render', phase: 'prepare', commands: [] }));
   }
   for (const path of ownership.files) {
     if (path in desired || live[path] === undefined) continue;
-    out.push(step({ action: 'delete', kind: 'file', key: path, before: live[path], reason: 'no longer rendered', phase: 'cleanup', commands: [cmd('rm', '-f', '--', path)] }));
+    out.push(step({ action: 'delete', kind: 'file', id: { path }, before: live[path], reason: 'no longer rendered', phase: 'cleanup', commands: [cmd('rm', '-f', '--', path)] }));
   }
 }

@@ -47,6 +47,6 @@ for (const name of readdirSync(examples).filter((f) => f.endsWith('.lvs') && f !
     const { desired } = load();
     const live = new Map(desired.map((d) => [d.name, { state: d.state, ownership: { addresses: new Set<string>(), sysctls: new Set<string>(), fouPorts: new Set<number>(), files: new Set<string>() } }]));
     const plan = buildPlan(desired, live);
-    t.true(isEmpty(plan), JSON.stringify(plan.hosts.flatMap((h) => h.steps.map((s) => `${h.host} ${s.action} ${s.kind} ${s.key}`))));
+    t.true(isEmpty(plan), JSON.stringify(plan.hosts.flatMap((h) => h.steps.map((s) => `${h.host} ${s.action} ${s.kind} ${s.label}`))));
   });
 }

@@ -154,17 +154,17 @@ async function readLive(t: ExecutionContext, ns: string, root: string, want: Hos
 async function apply(t: ExecutionContext, ns: string, root: string, steps: readonly Step[]): Promise<void> {
   for (const s of steps) {
     if (s.kind === 'file') {
-      const path = join(root, s.key);
+      const path = join(root, s.id.path);
       if (s.action === 'delete') rmSync(path, { force: true });
       else {
         mkdirSync(dirname(path), { recursive: true });
-        writeFileSync(path, String(s.after));
+        writeFileSync(path, s.after ?? '');
       }
       continue;
     }
     for (const c of s.commands) {
       const r = await execIn(ns, ['sh', '-c', commandLine(c)], c.stdin);
-      if (r.code !== 0) throw new Error(`${s.kind} ${s.key}: \`${commandLine(c)}\` failed (exit ${r.code}): ${r.stderr.trim()}`);
+      if (r.code !== 0) throw new Error(`${s.kind} ${s.label}: \`${commandLine(c)}\` failed (exit ${r.code}): ${r.stderr.trim()}`);
     }
   }
 }
@@ -173,7 +173,7 @@ function planFor(host: DesiredHost, live: LiveHost): Step[] {
   return [...buildPlan([host], new Map([[host.name, live]])).hosts[0].steps];
 }
 
-const describe = (steps: readonly Step[]) => steps.map((s) => `${s.action} ${s.kind} ${s.key}`);
+const describe = (steps: readonly Step[]) => steps.map((s) => `${s.action} ${s.kind} ${s.label}`);
 
 test('DR real server: VIPs on lo with the ARP settings, then the services leave and only lvsc\'s part goes', async (t) => {
   const ns = await namespace(t, ['10.77.0.11/24', '2001:db8:77::11/64']);
@@ -186,7 +186,7 @@ test('DR real server: VIPs on lo with the ARP settings, then the services leave 
     ['create address lo 10.77.0.100/32', 'create address lo 2001:db8:77::100/128'],
     'the fresh namespace needs both VIPs',
   );
-  t.true(first.some((s) => s.kind === 'sysctl' && s.key === 'net.ipv4.conf.lo.arp_ignore'));
+  t.true(first.some((s) => s.kind === 'sysctl' && s.id.key === 'net.ipv4.conf.lo.arp_ignore'));
   await apply(t, ns, root, first);
 
   const applied = await readLive(t, ns, root, want.state);

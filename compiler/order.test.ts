@@ -58,7 +58,7 @@ test('a host removed from every service still has the VIP: its cleanup waits for
   const plan = buildPlan(desired, liveWithLeftover(desired));
   const web2 = plan.hosts.find((h) => h.host === 'web2')!;
   t.deepEqual(
-    web2.steps.map((s) => `${s.phase} ${s.action} ${s.kind} ${s.key}`),
+    web2.steps.map((s) => `${s.phase} ${s.action} ${s.kind} ${s.label}`),
     ['cleanup delete address lo 10.1.0.100/32'],
   );
   t.deepEqual(show(plan.dependencies), [
@@ -83,7 +83,7 @@ test('hosts without cleanup steps, and directors, get no wait from the live stat
   live.set('web1', { state: { ...web1, addresses: [...web1.addresses, { dev: 'lo', address: '10.1.0.201', prefix: 32, label: 'lo:lvs' }] }, ownership: NO_OWNERSHIP });
   const plan = buildPlan(desired, live);
   t.deepEqual(
-    plan.hosts.find((h) => h.host === 'lb2')!.steps.map((s) => `${s.phase} ${s.action} ${s.kind} ${s.key}`),
+    plan.hosts.find((h) => h.host === 'lb2')!.steps.map((s) => `${s.phase} ${s.action} ${s.kind} ${s.label}`),
     [`cleanup delete file ${stale}`],
   );
   t.true(plan.hosts.find((h) => h.host === 'web1')!.steps.some((s) => s.phase === 'cleanup'));

@@ -5,21 +5,53 @@
  * the agents' apply all consume this one value.
  */
 import type { Command } from './command.js';
+import {
+  destinationKey,
+  serviceKey,
+  type AddressState,
+  type DestinationId,
+  type Family,
+  type FwmarkRule,
+  type IpvsDestination,
+  type IpvsService,
+  type LinkState,
+  type RouteState,
+  type ServiceId,
+  type SyncDaemon,
+  type Timeouts,
+} from './state.js';
 
 export type Action = 'create' | 'update' | 'delete';
 
-export type ResourceKind =
-  | 'module'
-  | 'sysctl'
-  | 'link'
-  | 'address'
-  | 'route'
-  | 'fwmark-rules'
-  | 'timeouts'
-  | 'sync-daemon'
-  | 'ipvs-service'
-  | 'ipvs-destination'
-  | 'file';
+/** A service's own attributes, without its destinations (each destination is a step of its own). */
+export type ServiceSettings = Omit<IpvsService, 'destinations'>;
+
+/**
+ * What a step can change, by kind: the resource's identity on its host (`id`,
+ * what apply and the tests look things up by) and the type of its live and
+ * desired values (`before`, `after`). One entry per kind: a new kind of
+ * resource is a new line here, and the compiler then asks for its label.
+ */
+export interface Resources {
+  readonly module: { readonly id: { readonly name: string }; readonly value: string };
+  /** `key` is the full sysctl name, `net.ipv4.conf.lo.arp_ignore`; values as `sysctl -n` prints them. */
+  readonly sysctl: { readonly id: { readonly key: string }; readonly value: string };
+  readonly link: { readonly id: { readonly name: string }; readonly value: LinkState };
+  readonly address: { readonly id: { readonly dev: string; readonly address: string; readonly prefix: number }; readonly value: AddressState };
+  readonly route: { readonly id: { readonly dst: string; readonly family: Family }; readonly value: RouteState };
+  /** lvsc's nftables table, replaced as a whole. */
+  readonly 'fwmark-rules': { readonly id: { readonly family: string; readonly table: string }; readonly value: readonly FwmarkRule[] };
+  /** One per host: `ipvsadm --set`. */
+  readonly timeouts: { readonly id: Readonly<Record<never, never>>; readonly value: Timeouts };
+  readonly 'sync-daemon': { readonly id: { readonly state: SyncDaemon['state'] }; readonly value: SyncDaemon };
+  /** A created service's `after` is the service as described, its destinations included (each is also a step). */
+  readonly 'ipvs-service': { readonly id: { readonly service: ServiceId }; readonly value: ServiceSettings };
+  readonly 'ipvs-destination': { readonly id: { readonly service: ServiceId; readonly dest: DestinationId }; readonly value: IpvsDestination };
+  /** A file lvsc renders; its content is the value. */
+  readonly file: { readonly id: { readonly path: string }; readonly value: string };
+}
+
+export type ResourceKind = keyof Resources;
 
 /**
  * Where a step runs within its host's apply, in order. Real servers run
@@ -38,14 +70,17 @@ export type Phase =
 
 export const PHASES: readonly Phase[] = ['prepare', 'table', 'vip', 'unvip', 'drain', 'untable', 'cleanup'];
 
-export interface Step {
+/** A step on one kind of resource. */
+export interface StepOf<K extends ResourceKind> {
   readonly action: Action;
-  readonly kind: ResourceKind;
-  /** The resource's identity within its host and kind, e.g. `tcp 10.1.0.100:80`, `lo 10.1.0.100/32`. */
-  readonly key: string;
-  /** Live value (update/delete) and desired value (create/update), as plain data. */
-  readonly before?: unknown;
-  readonly after?: unknown;
+  readonly kind: K;
+  /** The resource's identity within its host and kind, as data: what code looks things up by. */
+  readonly id: Resources[K]['id'];
+  /** The identity for people (`tcp 10.1.0.100:80`, `lo 10.1.0.100/32`), from `resourceLabel`; never parsed. */
+  readonly label: string;
+  /** Live value (update/delete) and desired value (create/update). */
+  readonly before?: Resources[K]['value'];
+  readonly after?: Resources[K]['value'];
   /** What changed, for people; never branched on. */
   readonly reason: string;
   readonly phase: Phase;
@@ -53,6 +88,42 @@ export interface Step {
   readonly commands: readonly Command[];
   /** A destination removal that is first drained (weight 0, wait `--drain`). */
   readonly drain?: boolean;
+}
+
+/** One step of a plan: a union discriminated by `kind`, so that `id`, `before` and `after` have their kind's types. */
+export type Step = { [K in ResourceKind]: StepOf<K> }[ResourceKind];
+
+/** A destination's label within a service whose label (`serviceKey`) the caller already has. */
+export function destinationLabel(dest: DestinationId, serviceLabel: string): string {
+  return `${destinationKey(dest)} → ${serviceLabel}`;
+}
+
+/** The label of a resource, as the plan shows it: `10.1.0.12:80 → tcp 10.1.0.100:80`, `default (IPv6)`. */
+export function resourceLabel<K extends ResourceKind>(kind: K, id: Resources[K]['id']): string {
+  const r = { kind, id } as { [K in ResourceKind]: { kind: K; id: Resources[K]['id'] } }[ResourceKind];
+  switch (r.kind) {
+    case 'module':
+    case 'link':
+      return r.id.name;
+    case 'sysctl':
+      return r.id.key;
+    case 'address':
+      return `${r.id.dev} ${r.id.address}/${r.id.prefix}`;
+    case 'route':
+      return `${r.id.dst}${r.id.family === 6 ? ' (IPv6)' : ''}`;
+    case 'fwmark-rules':
+      return `table ${r.id.family} ${r.id.table}`;
+    case 'timeouts':
+      return 'tcp tcpfin udp';
+    case 'sync-daemon':
+      return r.id.state;
+    case 'ipvs-service':
+      return serviceKey(r.id.service);
+    case 'ipvs-destination':
+      return destinationLabel(r.id.dest, serviceKey(r.id.service));
+    case 'file':
+      return r.id.path;
+  }
 }
 
 export interface HostPlan {

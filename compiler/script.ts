@@ -1,4 +1,5 @@
 /** A host's plan as a reviewable shell script (`lvsc compile --out DIR`), batched as apply runs it. */
+import { posix } from 'node:path';
 import { batchSteps } from './batch.js';
 import { PHASES, type HostPlan, type Step } from './plan.js';
 import { template } from './templates/render.js';
@@ -13,12 +14,12 @@ export function renderHostScript(plan: HostPlan): string {
       steps: batchSteps(steps).map((b) => ({
         symbol: b.steps.length > 1 ? '*' : SYMBOL[b.steps[0].action],
         kind: b.steps.length > 1 ? 'ipvs batch' : b.steps[0].kind,
-        key: b.steps.length > 1 ? `${b.steps.length} IPVS edits in one restore` : b.steps[0].key,
+        key: b.steps.length > 1 ? `${b.steps.length} IPVS edits in one restore` : b.steps[0].label,
         reason: b.steps.length > 1 ? '' : b.steps[0].reason,
         commands: b.commands.map((c) => ({ argv: c.argv, stdin: c.stdin })),
-        files: b.steps
-          .filter((s) => s.kind === 'file' && s.action !== 'delete')
-          .map((s) => ({ path: s.key, dir: s.key.slice(0, s.key.lastIndexOf('/')) || '/', content: String(s.after) })),
+        files: b.steps.flatMap((s) =>
+          s.kind === 'file' && s.action !== 'delete' ? [{ path: s.id.path, dir: posix.dirname(s.id.path), content: s.after ?? '' }] : [],
+        ),
       })),
     };
   }).filter((p) => p.steps.length);

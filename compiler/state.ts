@@ -28,6 +28,13 @@ export interface Persistence {
   readonly netmask?: string;
 }
 
+/** What identifies a destination within its service. */
+export interface DestinationId {
+  readonly address: string;
+  /** 0 for fwmark services. */
+  readonly port: number;
+}
+
 export interface IpvsDestination {
   readonly address: string;
   /** 0 for fwmark services. */
@@ -150,6 +157,6 @@ export function hostPort(address: string, port: number): string {
 }
 
 /** The identity of a destination within its service. */
-export function destinationKey(d: { address: string; port: number }): string {
+export function destinationKey(d: DestinationId): string {
   return hostPort(d.address, d.port);
 }

@@ -24,7 +24,7 @@ export function planJson(plan: Plan): object {
       steps: h.steps.map((s) => ({
         action: s.action,
         kind: s.kind,
-        key: s.key,
+        key: s.label,
         phase: s.phase,
         reason: s.reason,
         ...(s.drain ? { drain: true } : {}),

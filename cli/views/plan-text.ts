@@ -7,7 +7,7 @@
 import { structuredPatch } from 'diff';
 import type { HostPlan, Plan, Step } from '../../compiler/plan.js';
 import { summarize } from '../../compiler/plan.js';
-import type { IpvsDestination, IpvsService } from '../../compiler/state.js';
+import type { IpvsDestination } from '../../compiler/state.js';
 import { sgr } from './ansi.js';
 
 export interface PlanStyle {
@@ -29,15 +29,6 @@ export function hostOrder(plan: Plan): HostPlan[] {
   return [...plan.hosts].sort((a, b) => rank(a) - rank(b));
 }
 
-function ipvsServiceText(s: Partial<IpvsService>): string {
-  const parts = [`scheduler ${s.scheduler}`];
-  if (s.flags?.length) parts.push(`flags ${s.flags.join(',')}`);
-  if (s.persistence) parts.push(`persistence ${s.persistence.timeout}s${s.persistence.netmask ? `/${s.persistence.netmask}` : ''}`);
-  if (s.pe) parts.push(`pe ${s.pe}`);
-  if (s.ops) parts.push('ops');
-  return parts.join('  ');
-}
-
 function destText(d: IpvsDestination): string {
   const parts = [d.method + (d.tunType ? ` ${d.tunType}${d.tunPort ? `:${d.tunPort}` : ''}` : ''), `weight ${d.weight}`];
   if (d.upper || d.lower) parts.push(`upper ${d.upper} lower ${d.lower}`);
@@ -48,24 +39,23 @@ function destText(d: IpvsDestination): string {
 export function stepLine(s: Step): string {
   switch (s.kind) {
     case 'ipvs-service':
-      return `ipvs service ${s.key}  ${s.action === 'update' ? s.reason : s.action === 'create' ? ipvsServiceText(s.after as IpvsService) : ''}`.trimEnd();
+      // A created service's reason is its settings; an update's, what changed.
+      return `ipvs service ${s.label}  ${s.action === 'delete' ? '' : s.reason}`.trimEnd();
     case 'ipvs-destination':
-      if (s.action === 'create') return `ipvs server  ${s.key}  ${destText(s.after as IpvsDestination)}`;
-      if (s.action === 'update') return `ipvs server  ${s.key}  ${s.reason}`;
-      return `ipvs server  ${s.key}  (${s.drain ? 'drain, then delete' : 'delete'})`;
+      if (s.action === 'create' && s.after) return `ipvs server  ${s.label}  ${destText(s.after)}`;
+      if (s.action === 'update') return `ipvs server  ${s.label}  ${s.reason}`;
+      return `ipvs server  ${s.label}  (${s.drain ? 'drain, then delete' : 'delete'})`;
     case 'address': {
-      const [dev, addr] = s.key.split(' ');
-      const label = ((s.after ?? s.before) as { label?: string } | undefined)?.label;
-      return `address ${addr} on ${dev}${label ? ` (label ${label})` : ''}`;
+      const label = (s.after ?? s.before)?.label;
+      return `address ${s.id.address}/${s.id.prefix} on ${s.id.dev}${label ? ` (label ${label})` : ''}`;
     }
     case 'sysctl':
-      return `sysctl ${s.key} ${s.before ?? '(unset)'} → ${s.after}`;
+      return `sysctl ${s.label} ${s.before ?? '(unset)'} → ${s.after}`;
     case 'module':
-      return `module ${s.key}`;
     case 'file':
-      return `file ${s.key}`;
+      return `${s.kind} ${s.label}`;
     default:
-      return `${s.kind} ${s.key}  ${s.reason}`;
+      return `${s.kind} ${s.label}  ${s.reason}`;
   }
 }
 
@@ -93,7 +83,7 @@ export function renderPlan(plan: Plan, style: PlanStyle, options: { totalHosts?:
     out.push(p.bold(`${h.host} (${roles})`));
     for (const s of h.steps) {
       out.push(`  ${p[s.action](SYMBOL[s.action])} ${stepLine(s)}`);
-      if (s.kind === 'file') diffs.push(...fileDiff(s.key, h.host, s.before as string | undefined, s.after as string | undefined, p), '');
+      if (s.kind === 'file') diffs.push(...fileDiff(s.id.path, h.host, s.before, s.after, p), '');
     }
     out.push('');
   }
