@@ -349,7 +349,7 @@ function diffSysctls(desired: Readonly<Record<string, string>>, live: Readonly<R
       step({
         action: have === undefined ? 'create' : 'update',
         kind: 'sysctl',
-        id: { key },
+        id: { name: key },
         before: have,
         after: value,
         reason: `${have ?? '(unset)'} → ${value}`,
@@ -372,7 +372,7 @@ function resetSysctls(desired: Readonly<Record<string, string>>, live: Readonly<
     if (key in desired) continue;
     const def = sysctlDefault(key);
     if (def === undefined || live[key] === undefined || live[key] === def) continue;
-    out.push(step({ action: 'delete', kind: 'sysctl', id: { key }, before: live[key], after: def, reason: `no longer needed: back to the kernel default ${def}`, phase: 'cleanup', commands: [cmd('sysctl', '-q', '-w', `${key}=${def}`)] }));
+    out.push(step({ action: 'delete', kind: 'sysctl', id: { name: key }, before: live[key], after: def, reason: `no longer needed: back to the kernel default ${def}`, phase: 'cleanup', commands: [cmd('sysctl', '-q', '-w', `${key}=${def}`)] }));
   }
 }
 

@@ -186,7 +186,7 @@ test('DR real server: VIPs on lo with the ARP settings, then the services leave 
     ['create address lo 10.77.0.100/32', 'create address lo 2001:db8:77::100/128'],
     'the fresh namespace needs both VIPs',
   );
-  t.true(first.some((s) => s.kind === 'sysctl' && s.id.key === 'net.ipv4.conf.lo.arp_ignore'));
+  t.true(first.some((s) => s.kind === 'sysctl' && s.id.name === 'net.ipv4.conf.lo.arp_ignore'));
   await apply(t, ns, root, first);
 
   const applied = await readLive(t, ns, root, want.state);

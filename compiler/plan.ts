@@ -34,8 +34,8 @@ export type ServiceSettings = Omit<IpvsService, 'destinations'>;
  */
 export interface Resources {
   readonly module: { readonly id: { readonly name: string }; readonly value: string };
-  /** `key` is the full sysctl name, `net.ipv4.conf.lo.arp_ignore`; values as `sysctl -n` prints them. */
-  readonly sysctl: { readonly id: { readonly key: string }; readonly value: string };
+  /** `name` is the full sysctl name, `net.ipv4.conf.lo.arp_ignore`; values as `sysctl -n` prints them. */
+  readonly sysctl: { readonly id: { readonly name: string }; readonly value: string };
   readonly link: { readonly id: { readonly name: string }; readonly value: LinkState };
   readonly address: { readonly id: { readonly dev: string; readonly address: string; readonly prefix: number }; readonly value: AddressState };
   readonly route: { readonly id: { readonly dst: string; readonly family: Family }; readonly value: RouteState };
@@ -104,9 +104,8 @@ export function resourceLabel<K extends ResourceKind>(kind: K, id: Resources[K][
   switch (r.kind) {
     case 'module':
     case 'link':
-      return r.id.name;
     case 'sysctl':
-      return r.id.key;
+      return r.id.name;
     case 'address':
       return `${r.id.dev} ${r.id.address}/${r.id.prefix}`;
     case 'route':

@@ -3,7 +3,7 @@
  *
  *   { "version": 1,
  *     "hosts": [ { "host", "roles": [..],
- *                  "steps": [ { "action": "create|update|delete", "kind", "key", "phase",
+ *                  "steps": [ { "action": "create|update|delete", "kind", "key", "id", "phase",
  *                               "reason", "drain"?, "before"?, "after"?,
  *                               "commands": [ { "argv": [..], "stdin"? } ] } ] } ],
  *     "dependencies": [ { "host", "phase", "after": { "host", "phase" } } ],
@@ -25,6 +25,7 @@ export function planJson(plan: Plan): object {
         action: s.action,
         kind: s.kind,
         key: s.label,
+        id: s.id,
         phase: s.phase,
         reason: s.reason,
         ...(s.drain ? { drain: true } : {}),

@@ -154,6 +154,6 @@ export function applyResultsJson(results: readonly HostResult[]): object[] {
     host: h.host,
     status: h.status,
     ...(h.message ? { message: h.message } : {}),
-    steps: h.steps.map((s) => ({ action: s.step.action, kind: s.step.kind, key: s.step.label, phase: s.step.phase, status: s.status, ...(s.message ? { message: s.message } : {}) })),
+    steps: h.steps.map((s) => ({ action: s.step.action, kind: s.step.kind, key: s.step.label, id: s.step.id, phase: s.step.phase, status: s.status, ...(s.message ? { message: s.message } : {}) })),
   }));
 }
