@@ -2,14 +2,14 @@
  * What the fleet asks of each host (`factRequestFor`): the IPVS facts only on
  * directors, nftables required only where the host must mark packets, the
  * files lvsc renders there; on the shared example clusters. And how many
- * hosts are worked on at once (`pool`, `--parallel`, default 10).
+ * hosts are worked on at once (`pool`; the `--parallel` option that sets it
+ * is read in cli/commands/plan.ts and tested in cli/options.test.ts).
  */
 import test from 'ava';
 import { readFileSync } from 'node:fs';
 import { compileCluster } from '../compiler/compile.js';
 import { check } from '../compiler/index.js';
 import { hasErrors } from '../lang/diagnostics.js';
-import { fleetOptions } from '../cli/commands/plan.js';
 import { factRequestFor, pool } from './fleet.js';
 
 function requests(example: string) {
@@ -48,16 +48,4 @@ test('pool works on every item, never more than the limit at once, and the limit
     t.deepEqual(seen.sort((a, b) => a - b), Array.from({ length: items }, (_, i) => i), `${items} items, limit ${limit}`);
     t.is(most, Math.min(items, limit), `${items} items, limit ${limit}`);
   }
-});
-
-test('--parallel: 10 hosts at once by default, any whole number from 1, anything else is refused', (t) => {
-  const io = { stdout: { write: () => true }, stderr: { write: () => true }, env: {}, cwd: '/' };
-  const parallel = (value: string | undefined) => {
-    const r = fleetOptions(value === undefined ? {} : { parallel: value }, io);
-    return r.ok ? r.options.parallel : r.message;
-  };
-  t.is(parallel(undefined), 10);
-  t.is(parallel('1'), 1);
-  t.is(parallel('64'), 64);
-  for (const bad of ['0', '-2', '2.5', 'ten']) t.is(parallel(bad), `--parallel ${bad}: give a whole number of hosts, 1 or more`);
 });

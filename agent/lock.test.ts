@@ -1,9 +1,9 @@
 /**
- * The per-host apply lock against real sshd hosts (test/support/netns-sshd.ts).
+ * The per-host apply lock against real sshd hosts (lab/netns-sshd.ts).
  * Needs root and `ip netns` (scripts/setup-test-host.sh).
  */
 import anyTest, { type TestFn } from 'ava';
-import { startLab, type Lab } from '../test/support/netns-sshd.js';
+import { startLab, type Lab } from '../lab/netns-sshd.js';
 import { acquireHostLock, DEFAULT_LOCK_PATH, HostLockError, localOwner } from './lock.js';
 import { connectSsh } from './transport/ssh.js';
 import type { RunOptions, Transport } from './transport/transport.js';

@@ -1,7 +1,7 @@
 /**
  * Benchmark section `fleet`: `lvsc plan` against many live hosts (default 50),
- * each a real OpenSSH sshd in its own network namespace (test/support/
- * netns-sshd.ts `startLab`): one director and real servers behind it by DR.
+ * each a real OpenSSH sshd in its own network namespace (lab/netns-sshd.ts
+ * `startLab`): one director and real servers behind it by DR.
  * Printed side by side:
  *
  * - `lvsc plan` of the whole fleet, with `--parallel 10` (the default) and
@@ -30,7 +30,7 @@ import { cmd, commandLine } from '../compiler/command.js';
 import { compileCluster } from '../compiler/compile.js';
 import { check } from '../compiler/index.js';
 import { buildPlan } from '../compiler/order.js';
-import { assertLabPrerequisites, LAB_USERS, startLab, type Lab } from '../test/support/netns-sshd.js';
+import { assertLabPrerequisites, LAB_USERS, startLab, type Lab } from '../lab/netns-sshd.js';
 import { figuresSection } from './section.js';
 
 export const TARGET_FLEET_FACTOR = 2;

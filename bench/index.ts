@@ -23,7 +23,7 @@ import { parse } from '../lang/index.js';
 import type { SourceFile } from '../lang/source.js';
 import { compileSections } from './compile.js';
 import { fleetSections } from './fleet.js';
-import { generateCluster, type Generated } from './generate.js';
+import { generateCluster, type Generated } from '../lab/generate.js';
 import { labSections } from './lab.js';
 
 interface State {

@@ -1,6 +1,6 @@
 /**
  * `lvsc plan` and `lvsc apply` as a person runs them, against real OpenSSH
- * servers in network namespaces (test/support/netns-sshd.ts): through a jump
+ * servers in network namespaces (lab/netns-sshd.ts): through a jump
  * host, on a terminal (a passphrase to type, a plan to confirm, one live
  * progress line) and without one (a clear error, plain progress lines).
  * The terminal is injected: a stdin stream marked as a TTY (with a raw mode)
@@ -17,7 +17,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { LAB_USERS, startLab, type Lab } from '../test/support/netns-sshd.js';
+import { LAB_USERS, startLab, type Lab } from '../lab/netns-sshd.js';
 import { main } from './main.js';
 
 const test = anyTest as TestFn<{ lab: Lab; dir: string }>;

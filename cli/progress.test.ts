@@ -74,3 +74,20 @@ test('without a terminal, lines that come during a question wait for it, in orde
   progress.release();
   t.is(out(), 'Reading live state: 1 host\nweb1: connecting\nweb1: read (0.0 s)\n');
 });
+
+test('a drain (apply --drain): the time left and the leaving servers\' active connections, on a terminal and off it', (t) => {
+  // The events apply sends while a removed destination drains (agent/apply-restore.test.ts checks that it sends them).
+  const drains = [
+    { type: 'drain', host: 'lb', remainingMs: 1_500, active: 3 },
+    { type: 'drain', host: 'lb', remainingMs: 500, active: 3 },
+    { type: 'drain', host: 'lb', remainingMs: 0, active: undefined },
+  ] as const;
+  const plain = view(false);
+  plain.progress.begin('Applying', ['lb']);
+  for (const e of drains) plain.progress.apply(e);
+  t.is(plain.out(), 'Applying: 1 host\nlb: draining, 1.5 s left, 3 active connection(s)\nlb: draining, 0.5 s left, 3 active connection(s)\nlb: draining, 0.0 s left\n');
+  const live = view(true);
+  live.progress.begin('Applying', ['lb']);
+  for (const e of drains) live.progress.apply(e);
+  t.is(live.out(), 'Applying: lb ·\r\x1b[KApplying: lb draining 1.5 s, 3 active\r\x1b[KApplying: lb draining 0.5 s, 3 active\r\x1b[KApplying: lb draining 0.0 s');
+});

@@ -25,7 +25,7 @@ import test, { type ExecutionContext } from 'ava';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { hasErrors } from '../lang/diagnostics.js';
 import { accepting } from '../test/support/baseline.js';
-import { generateCluster } from '../bench/generate.js';
+import { generateCluster } from '../lab/generate.js';
 import { batchSteps } from './batch.js';
 import { commandLine, type Command } from './command.js';
 import { compileCluster } from './compile.js';

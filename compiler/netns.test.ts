@@ -13,7 +13,7 @@
  *   on all, lo and eth0.
  * - NAT: the default route through the director's DIP, tagged proto 76.
  * - TUN is not here: it needs the ipip module (tunl0), which this kernel does
- *   not have. The VM lab (lab/, `npx tsx lab/cli.ts up`, shared lab-notes.md)
+ *   not have. The VM lab (lab/, `npm run lab -- up`, shared lab-notes.md)
  *   boots a Debian kernel that has it.
  *
  * Files: `file` steps carry their content for the transport to write; here
@@ -32,7 +32,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { factBatch } from '../agent/facts/index.js';
 import { hasErrors } from '../lang/diagnostics.js';
-import { execIn, execLocal } from '../test/support/netns-sshd.js';
+import { execIn, execLocal } from '../lab/netns-sshd.js';
 import { commandLine } from './command.js';
 import { compileCluster } from './compile.js';
 import type { DesiredHost } from './desired.js';

@@ -180,7 +180,7 @@ function readme(kernel: string, versions: string): string {
   const out = [
     `# Lab captures: Linux ${kernel}`,
     '',
-    'Real output recorded in the lvsc lab (`npx tsx lab/cli.ts capture`, see lab/capture.ts), for',
+    'Real output recorded in the lvsc lab (`npm run lab -- capture`, see lab/capture.ts), for',
     'parser tests. Each file\'s first line names the host, kernel and exact command; the rest is',
     'the command\'s standard output, unchanged. Re-running the capture rewrites these files.',
     '',

@@ -2,7 +2,7 @@
  * The lab's public API: `labUp`, `labDown`, `labStatus`, `labSsh`, `labExec`,
  * `labRequests`, and `labInstall` (packages and kernel only), `labExclusive`
  * (take turns). Each returns plain data and reports progress through `log`
- * (stderr by default); `lvsc lab ...` (cli/commands/lab.ts, which lab/cli.ts
+ * (stderr by default); `lvsc lab ...` (cli/commands/lab.ts, which scripts/lab.ts
  * runs) only prints what they return.
  */
 import { spawn } from 'node:child_process';

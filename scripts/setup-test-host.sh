@@ -1,6 +1,6 @@
 #!/bin/sh
 # Prepares a Debian machine for the SSH transport tests (agent/transport, the
-# netns lab in test/support): a real OpenSSH server and client, iproute2 for
+# netns lab in lab/netns-sshd.ts): a real OpenSSH server and client, iproute2 for
 # network namespaces, sudo, flock, and the test login users. Idempotent and
 # quiet: prints nothing when all is well, the apt log when an install fails.
 # Must run as root; CI runs it before the tests.

@@ -1,6 +1,6 @@
 /**
  * The SSH transport against real OpenSSH servers in network namespaces
- * (test/support/netns-sshd.ts). Needs root and `ip netns`; CI runs
+ * (lab/netns-sshd.ts). Needs root and `ip netns`; CI runs
  * scripts/setup-test-host.sh first. Without them the lab fails loudly.
  *
  * Lab: a (lan + mid), b (mid + back), c (back only) make a two-hop jump chain
@@ -12,7 +12,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSy
 import { join } from 'node:path';
 import anyTest, { type TestFn } from 'ava';
 import { cmd } from '../../compiler/command.js';
-import { execLocal, LAB_USERS, startLab, type Lab } from '../../test/support/netns-sshd.js';
+import { execLocal, LAB_USERS, startLab, type Lab } from '../../lab/netns-sshd.js';
 import { connectSsh, type SshEndpoint, type SshOptions } from './ssh.js';
 import { TransportError, type Transport, type TransportErrorKind } from './transport.js';
 

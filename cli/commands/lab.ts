@@ -3,7 +3,7 @@
  * network namespaces behind a jump sshd) from lvsc itself. Each subcommand
  * calls lab/lab.ts and prints what it returns (cli/views/lab.ts); `demo`
  * boots the lab, runs lvsc plan and apply on its cluster file in-process, and
- * shows requests through every VIP. lab/cli.ts (`npm run lab`) runs this.
+ * shows requests through every VIP. scripts/lab.ts (`npm run lab`) runs this.
  */
 import { resolve } from 'node:path';
 import { labDown, labExclusive, labHosts, labInstall, labRequests, labSegments, labSsh, labSshNames, labStatus, labUp, type LabOptions, type LabUp } from '../../lab/lab.js';

@@ -1,6 +1,6 @@
 /**
  * `lvsc plan` and `lvsc apply` against real OpenSSH servers, each in its own
- * network namespace (test/support/netns-sshd.ts), through the CLI in-process.
+ * network namespace (lab/netns-sshd.ts), through the CLI in-process.
  * What changed is checked by reading the namespaces directly (`lab.exec`),
  * never through lvsc's own facts.
  *
@@ -17,10 +17,10 @@ import anyTest, { type ExecutionContext, type TestFn } from 'ava';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { main } from '../cli/main.js';
+import { main } from './main.js';
 import { compileCluster } from '../compiler/compile.js';
 import { check } from '../compiler/index.js';
-import { LAB_USERS, startLab, type Lab } from '../test/support/netns-sshd.js';
+import { LAB_USERS, startLab, type Lab } from '../lab/netns-sshd.js';
 
 const test = anyTest as TestFn<{ lab: Lab; dir: string }>;
 

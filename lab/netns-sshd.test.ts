@@ -3,7 +3,7 @@
  */
 import { existsSync } from 'node:fs';
 import test from 'ava';
-import { alive } from '../../lab/proc.js';
+import { alive } from './proc.js';
 import { execLocal, startLab } from './netns-sshd.js';
 
 test('a lab: namespaces with sshd, private /run/lock, networks only where asked; stop() removes it all', async (t) => {

@@ -1,5 +1,5 @@
 /**
- * A lab of real SSH servers for tests: each host is a network namespace with
+ * A lab of real SSH servers for tests and the bench: each host is a network namespace with
  * its own OpenSSH sshd, host key and addresses, wired to test networks by veth
  * pairs and bridges (the bridges live in a "switch" namespace of the lab).
  * The test process reaches the hosts on the first network, `lan`, through a
@@ -19,8 +19,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { SshEndpoint, SshOptions } from '../../agent/transport/ssh.js';
-import { alive } from '../../lab/proc.js';
+import type { SshEndpoint, SshOptions } from '../agent/transport/ssh.js';
+import { alive } from './proc.js';
 
 export interface LabHostSpec {
   name: string;
