@@ -21,10 +21,14 @@ import { main } from './main.js';
 import { compileCluster } from '../compiler/compile.js';
 import { check } from '../compiler/index.js';
 import { LAB_USERS, startLab, type Lab } from '../lab/netns-sshd.js';
+import { assertKernelWithoutIpvs, assertPrograms } from '../test/support/host.js';
 
 const test = anyTest as TestFn<{ lab: Lab; dir: string }>;
 
 test.before(async (t) => {
+  // lvsc reads the director with ipvsadm, and its first step there, `modprobe ip_vs`, must fail.
+  assertPrograms('cli/apply.test.ts', ['ipvsadm', 'modprobe', 'sysctl']);
+  assertKernelWithoutIpvs('cli/apply.test.ts', 'the director must fail at modprobe ip_vs');
   t.context.lab = await startLab({
     hosts: [{ name: 'lb' }, { name: 'web1' }, { name: 'app1' }, { name: 'web2' }],
     privateDirs: ['/etc/sysctl.d', '/etc/systemd/network', '/etc/modules-load.d'],

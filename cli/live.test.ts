@@ -18,11 +18,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { LAB_USERS, startLab, type Lab } from '../lab/netns-sshd.js';
+import { assertKernelWithoutIpvs, assertPrograms } from '../test/support/host.js';
 import { main } from './main.js';
 
 const test = anyTest as TestFn<{ lab: Lab; dir: string }>;
 
 test.before(async (t) => {
+  // lvsc reads the director with ipvsadm, and its first step there, `modprobe ip_vs`, must fail.
+  assertPrograms('cli/live.test.ts', ['ipvsadm', 'modprobe', 'sysctl']);
+  assertKernelWithoutIpvs('cli/live.test.ts', 'the director must fail at modprobe ip_vs');
   t.context.lab = await startLab({
     hosts: [
       { name: 'jump', networks: ['lan', 'back'] },

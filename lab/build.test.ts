@@ -14,6 +14,7 @@ import { run } from './proc.js';
 import { missingPackages, newestFirst, pickKernel } from './install.js';
 import { labPaths } from './paths.js';
 import { choosePort, qemuArgs } from './vm.js';
+import { assertPrograms } from '../test/support/host.js';
 
 // What `apt-cache search --names-only '^linux-image-.*-cloud-amd64$'` lists on bookworm (abridged).
 const APT = [
@@ -113,6 +114,7 @@ test('lab down and status leave alone a process in qemu.pid that is not the lab\
 });
 
 test('newcArchive writes a cpio archive that GNU cpio reads back: a device node and a file, owned by root', async (t) => {
+  assertPrograms('reading the archive back', ['cpio']);
   const archive = newcArchive([
     { name: 'dev/console', mode: 0o020600, rdev: [5, 1] },
     { name: 'etc/motd', mode: 0o100644, data: Buffer.from('lab\n') },

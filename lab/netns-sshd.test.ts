@@ -5,8 +5,10 @@ import { existsSync } from 'node:fs';
 import test from 'ava';
 import { alive } from './proc.js';
 import { execLocal, startLab } from './netns-sshd.js';
+import { assertPrograms } from '../test/support/host.js';
 
 test('a lab: namespaces with sshd, private /run/lock, networks only where asked; stop() removes it all', async (t) => {
+  assertPrograms('the lab harness test', ['ss']);
   const lab = await startLab({ hosts: [{ name: 'x', networks: ['lan', 'inner'] }, { name: 'y', networks: ['inner'], port: 2200 }] });
   t.teardown(() => lab.stop());
   const [x, y] = lab.hosts;

@@ -1,9 +1,12 @@
 #!/bin/sh
-# Prepares a Debian machine for the SSH transport tests (agent/transport, the
-# netns lab in lab/netns-sshd.ts): a real OpenSSH server and client, iproute2 for
-# network namespaces, sudo, flock, and the test login users. Idempotent and
-# quiet: prints nothing when all is well, the apt log when an install fails.
-# Must run as root; CI runs it before the tests.
+# Prepares a Debian machine for the unit and integration tests: every program
+# they run on this machine (test/support/host-programs.txt lists each with its
+# Debian package and who needs it: OpenSSH and iproute2 for the netns SSH lab,
+# ipvsadm and kmod for lvsc's director there, cpio for the lab's build, ...),
+# and the test login users. A test that needs a program states it
+# (test/support/host.ts) and fails, naming this script, where it is missing.
+# Idempotent and quiet: prints nothing when all is well, the apt log when an
+# install fails. Must run as root; CI runs it before the tests.
 set -eu
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -11,30 +14,49 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 1
 fi
 
-need=""
-[ -x /usr/sbin/sshd ] || need="$need openssh-server"
-for tool in ssh-keygen ssh-agent ssh-add; do
-  command -v "$tool" >/dev/null 2>&1 || { need="$need openssh-client"; break; }
-done
-command -v ip >/dev/null 2>&1 || need="$need iproute2"
-command -v sudo >/dev/null 2>&1 || need="$need sudo"
-command -v flock >/dev/null 2>&1 || need="$need util-linux"
-command -v nsenter >/dev/null 2>&1 || need="$need util-linux"
-command -v pgrep >/dev/null 2>&1 || need="$need procps"
-command -v useradd >/dev/null 2>&1 || need="$need passwd"
-command -v visudo >/dev/null 2>&1 || need="$need sudo"
+# The sbin directories are where ipvsadm, sysctl and modprobe live; sudo's PATH may lack them.
+PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:$PATH
+list="$(dirname "$0")/../test/support/host-programs.txt"
+if [ ! -r "$list" ]; then
+  echo "setup-test-host: cannot read $list (the programs the tests need)" >&2
+  exit 1
+fi
 
+have() {
+  case $1 in
+    /*) [ -x "$1" ] ;;
+    *) command -v "$1" >/dev/null 2>&1 ;;
+  esac
+}
+
+# The packages of the programs that are missing, each once; prints them.
+missing_packages() {
+  packages=""
+  while read -r program package _; do
+    case $program in '' | '#'*) continue ;; esac
+    have "$program" && continue
+    case " $packages " in *" $package "*) ;; *) packages="$packages $package" ;; esac
+  done <"$list"
+  printf '%s' "$packages"
+}
+
+need=$(missing_packages)
 if [ -n "$need" ]; then
   log=$(mktemp)
   export DEBIAN_FRONTEND=noninteractive
   # shellcheck disable=SC2086 # the package list is meant to split into words
-  if ! { apt-get update -qq && apt-get install -y -qq --no-install-recommends $need; } >"$log" 2>&1; then
+  if ! { apt-get update -qq && apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends $need; } >"$log" 2>&1; then
     cat "$log" >&2
     rm -f "$log"
     echo "setup-test-host: installing$need failed" >&2
     exit 1
   fi
   rm -f "$log"
+  still=$(missing_packages)
+  if [ -n "$still" ]; then
+    echo "setup-test-host: installed$need, but the programs of$still are still missing (see $list)" >&2
+    exit 1
+  fi
 fi
 
 # sshd refuses to start without its privilege-separation directory. The tests

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import anyTest, { type TestFn } from 'ava';
 import { cmd } from '../../compiler/command.js';
 import { execLocal, LAB_USERS, startLab, type Lab } from '../../lab/netns-sshd.js';
+import { assertPrograms } from '../../test/support/host.js';
 import { connectSsh, type SshEndpoint, type SshOptions } from './ssh.js';
 import { TransportError, type Transport, type TransportErrorKind } from './transport.js';
 
@@ -20,6 +21,8 @@ const test = anyTest as TestFn<{ lab: Lab }>;
 const open: Transport[] = [];
 
 test.before(async (t) => {
+  // An ssh-agent for agent authentication; pgrep to see that a stopped command is gone.
+  assertPrograms('agent/transport/ssh.test.ts', ['ssh-agent', 'ssh-add', 'pgrep']);
   t.context.lab = await startLab({
     hosts: [
       { name: 'a', networks: ['lan', 'mid'] },
