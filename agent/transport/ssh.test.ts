@@ -22,7 +22,7 @@ const open: Transport[] = [];
 
 test.before(async (t) => {
   // An ssh-agent for agent authentication; pgrep to see that a stopped command is gone.
-  assertPrograms('agent/transport/ssh.test.ts', ['ssh-agent', 'ssh-add', 'pgrep']);
+  assertPrograms('agent/transport/ssh.test.ts', ['ssh-agent', 'ssh-add', 'pgrep', 'strace']);
   t.context.lab = await startLab({
     hosts: [
       { name: 'a', networks: ['lan', 'mid'] },
@@ -543,4 +543,69 @@ test.serial('close: later calls fail with kind closed; closing twice is fine', a
   expectKind(t, later, 'closed');
   t.regex(later.message, /transport was closed/);
   await transport.close();
+});
+
+// ---------------------------------------------------------------------------
+// Hardening and speed (issues 10 and 11): TCP_NODELAY on every socket, host
+// bytes escaped in messages, a cap on what a command may print. Servers that
+// are not SSH servers at all are in hostile-server.test.ts.
+// ---------------------------------------------------------------------------
+
+/** One socket the traced process made: where it connected, and whether TCP_NODELAY was set on it. */
+interface TracedSocket {
+  to?: string;
+  noDelay: boolean;
+}
+
+/** The sockets in an strace log of socket/connect/setsockopt/close (`strace -f -qq`). */
+function tracedSockets(log: string): TracedSocket[] {
+  const all: TracedSocket[] = [];
+  const open = new Map<number, TracedSocket>();
+  for (const line of log.split('\n')) {
+    const created = /\bsocket\(AF_INET6?, SOCK_STREAM.*\) = (\d+)$/.exec(line);
+    if (created) {
+      const socket = { noDelay: false };
+      open.set(Number(created[1]), socket);
+      all.push(socket);
+      continue;
+    }
+    const connected = /\bconnect\((\d+), \{sa_family=AF_INET, sin_port=htons\((\d+)\), sin_addr=inet_addr\("([\d.]+)"\)/.exec(line);
+    if (connected && open.has(Number(connected[1]))) open.get(Number(connected[1]))!.to = `${connected[3]}:${connected[2]}`;
+    const noDelay = /\bsetsockopt\((\d+), SOL_TCP, TCP_NODELAY, \[1\], 4\) = 0/.exec(line);
+    if (noDelay && open.has(Number(noDelay[1]))) open.get(Number(noDelay[1]))!.noDelay = true;
+    const closed = /\bclose\((\d+)\)/.exec(line);
+    if (closed) open.delete(Number(closed[1]));
+  }
+  return all;
+}
+
+test.serial('every TCP socket lvsc opens has Nagle off (TCP_NODELAY), direct and to the first of a jump chain', async (t) => {
+  const { lab } = t.context;
+  const repo = new URL('../..', import.meta.url).pathname;
+  const direct = lab.endpoint('d');
+  const chained = lab.endpoint('c', { host: lab.host('c').addresses.back, via: lab.endpoint('b', { host: lab.host('b').addresses.mid, via: lab.endpoint('a') }) });
+  const script = [
+    `import { connectSsh } from ${JSON.stringify(`${repo}agent/transport/ssh.ts`)};`,
+    'const [endpoints, options] = JSON.parse(process.argv[1]);',
+    "for (const e of endpoints) { const c = await connectSsh(e, options); const r = await c.run({ argv: ['true'] }); if (r.code !== 0) process.exit(3); await c.close(); }",
+  ].join('\n');
+  const log = join(lab.dir, 'nodelay.strace');
+  const run = await execLocal([
+    'strace', '-f', '-qq', '-e', 'trace=socket,connect,setsockopt,close', '-o', log,
+    process.execPath, '--import', 'tsx', '--input-type=module', '-e', script, JSON.stringify([[direct, chained], lab.sshOptions()]),
+  ]);
+  t.is(run.code, 0, run.stderr);
+  const sockets = tracedSockets(readFileSync(log, 'utf8')).filter((s) => s.to !== undefined && !s.to.startsWith('127.'));
+  // Exactly the two TCP connections: to d, and to a (b and c are reached through channels inside it).
+  t.deepEqual(sockets.map((s) => s.to).sort(), [`${lab.host('a').address}:22`, `${lab.host('d').address}:2222`].sort());
+  for (const socket of sockets) t.true(socket.noDelay, `no TCP_NODELAY on the socket to ${socket.to}`);
+});
+
+test.serial("what a host sends is escaped in transport errors: a path with an escape sequence in put's stderr", async (t) => {
+  const { lab } = t.context;
+  const transport = await connect(lab.endpoint('a'), lab.sshOptions());
+  const error = await failure(transport.put('/nonexistent-\x1b[2J\x1b]0;owned\x07/x', 'x'));
+  expectKind(t, error, 'write');
+  t.notRegex(error.message, /[\x00-\x1f\x7f]/, 'no raw control characters');
+  t.true(error.message.includes('/nonexistent-\\x1b[2J\\x1b]0;owned\\x07/'), error.message);
 });

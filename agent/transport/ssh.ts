@@ -6,6 +6,7 @@
  */
 import { constants as osConstants, homedir, userInfo } from 'node:os';
 import { existsSync, readFileSync } from 'node:fs';
+import { connect as connectTcp } from 'node:net';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
@@ -88,7 +89,7 @@ export async function connectSsh(endpoint: SshEndpoint, options: SshOptions = {}
   try {
     await connectHop(hop, settings, endpoint.name, chain);
   } catch (error) {
-    for (const connection of chain.reverse()) connection.client.destroy();
+    for (const connection of chain.reverse()) destroyConnection(connection);
     throw error;
   }
   return new SshTransport(endpoint.name, hop, chain, settings);
@@ -98,8 +99,36 @@ export async function connectSsh(endpoint: SshEndpoint, options: SshOptions = {}
 interface Connection {
   hop: Hop;
   client: SshClient;
+  /** What the connection runs on: the TCP socket lvsc opened, or the channel through the jump host. */
+  socket: Duplex;
   lastError?: Error;
   closed?: boolean;
+}
+
+/**
+ * Ends a connection for certain. ssh2's `destroy()` does nothing once ssh2
+ * has half-closed its socket (it calls `end()` on every protocol error), and
+ * a server that keeps its side open would then hold the socket, and the
+ * process, forever; so the stream underneath is destroyed too.
+ */
+function destroyConnection(connection: Connection): void {
+  connection.client.destroy();
+  connection.socket.destroy();
+}
+
+/** Errors ssh2 reports that do not end the connection: an agent that cannot be used, one key refused (others may follow). */
+function endsConnection(error: Error & { level?: string }): boolean {
+  if (error.level === 'agent') return false;
+  return error.level !== 'client-authentication' || error.message === 'All configured authentication methods failed';
+}
+
+/** A TCP connection to the hop, opened by lvsc (not ssh2) so that lvsc can always close it. */
+function openTcp(hop: Hop): Duplex {
+  const socket = connectTcp({ host: hop.host, port: hop.port });
+  // SSH exchanges small packets that wait on each other: with Nagle's algorithm each
+  // waits for the peer's delayed ACK (40 ms and more per connection, measured).
+  socket.setNoDelay(true);
+  return socket;
 }
 
 function describeHop(hop: Hop): string {
@@ -114,13 +143,15 @@ function seconds(ms: number): string {
 
 /** Connects `hop`, first connecting its jump hosts; pushes every connection made onto `chain`. */
 async function connectHop(hop: Hop, settings: Settings, target: string, chain: Connection[]): Promise<Connection> {
-  let sock: Duplex | undefined;
+  let sock: Duplex;
   if (hop.via) {
     const jump = await connectHop(hop.via, settings, target, chain);
     sock = await forwardThrough(jump, hop, settings, target);
-    // The tunnel's own errors surface as the target connection closing.
-    sock.on('error', () => {});
+  } else {
+    sock = openTcp(hop);
   }
+  // The stream's own errors reach ssh2 (a TCP socket's) or surface as the target connection closing (a tunnel's).
+  sock.on('error', () => {});
   const connection = await handshake(hop, sock, settings, target);
   chain.push(connection);
   return connection;
@@ -222,26 +253,95 @@ class Deadline {
   }
 }
 
-function handshake(hop: Hop, sock: Duplex | undefined, settings: Settings, target: string): Promise<Connection> {
+/**
+ * The first bytes a server sends, up to its SSH identification line
+ * (RFC 4253 4.2: `SSH-2.0-software comments`, at most 255 bytes, after
+ * optional other lines): so that when it is not SSH at all, or SSH 1, the
+ * message can say what it sent. Listens only until the line is seen (or
+ * 16 KiB came without one), beside ssh2, which reads the same bytes.
+ */
+class BannerWatch {
+  static readonly LIMIT = 16 * 1024;
+  /** ssh2's own test of the identification line (and OpenSSH's: SSH 2, or 1.99 for "both"). */
+  private static readonly IDENT = /^SSH-(2\.0|1\.99)-[^ ]+( .*)?$/;
+  /** Bytes received while watching (up to LIMIT and a chunk). */
+  received = 0;
+  /** The identification line arrived, and it is SSH 2. */
+  sawIdent = false;
+  private text = '';
+  private readonly onData = (chunk: Buffer): void => {
+    this.received += chunk.length;
+    if (this.text.length < BannerWatch.LIMIT) this.text += chunk.subarray(0, BannerWatch.LIMIT - this.text.length).toString('latin1');
+    // The first complete line starting with SSH- decides (ssh2 takes other lines before it as a greeting).
+    const ident = this.completeLines().find((line) => line.startsWith('SSH-'));
+    if (ident !== undefined) this.sawIdent = BannerWatch.IDENT.test(ident);
+    if (ident !== undefined || this.received >= BannerWatch.LIMIT) this.stream.off('data', this.onData);
+  };
+
+  /**
+   * Call after ssh2's `connect()`: ssh2 pauses the stream there, so this
+   * listener does not start the data flowing before ssh2 listens (ssh2
+   * resumes the stream once its own listener is on; both see every chunk).
+   */
+  constructor(private readonly stream: Duplex) {
+    stream.on('data', this.onData);
+  }
+
+  private completeLines(): string[] {
+    return this.text.split('\n').slice(0, -1).map((line) => line.replace(/\r$/, ''));
+  }
+
+  /** What came instead of a banner, quoted (shortened), with what is wrong with it. */
+  describe(): string {
+    const complete = this.completeLines();
+    const partial = this.text.slice(this.text.lastIndexOf('\n') + 1);
+    const completeLine = complete.find((l) => l.startsWith('SSH-')) ?? complete[0];
+    const line = completeLine ?? partial;
+    // Control characters in it are escaped by TransportError, like everything a host sends.
+    const quoted = `"${line.length > 80 ? `${line.slice(0, 80)}...` : line}"`;
+    if (/^SSH-1\./.test(line)) return `${quoted} (SSH protocol 1: lvsc speaks SSH 2 only)`;
+    if (completeLine === undefined && line.length > 255) {
+      const size = this.received >= BannerWatch.LIMIT ? `more than ${BannerWatch.LIMIT / 1024} KiB` : `${line.length} bytes`;
+      return `${quoted} (${size} without a line end, where an SSH banner is one line of at most 255 bytes)`;
+    }
+    return quoted;
+  }
+}
+
+function handshake(hop: Hop, sock: Duplex, settings: Settings, target: string): Promise<Connection> {
   return new Promise((resolve, reject) => {
     const client = new Client();
-    const connection: Connection = { hop, client };
+    const connection: Connection = { hop, client, socket: sock };
     const name = knownHostName(hop.host, hop.port);
     const where = describeHop(hop);
     let refusal: TransportError | undefined;
     let settled = false;
+    let reached = false;
+    let banner: BannerWatch | undefined;
     const auth: AuthLog = { notes: [], locked: [], offered: 0 };
 
     const fail = (error: TransportError): void => {
       if (settled) return;
       settled = true;
       deadline.clear();
-      client.destroy();
-      sock?.destroy();
+      destroyConnection(connection);
       reject(error);
     };
+    /** The server answered, but not in SSH. */
+    const notSsh = (): TransportError | undefined =>
+      banner !== undefined && banner.received > 0 && !banner.sawIdent
+        ? new TransportError('connect', target, `cannot connect to ${where}: the host answered with something that is not an SSH banner: ${banner.describe()}`)
+        : undefined;
     const deadline = new Deadline(settings.connectTimeoutMs, () => {
-      fail(new TransportError('timeout', target, `could not connect to ${where} within ${seconds(settings.connectTimeoutMs)}: the host did not answer (is it up and reachable?)`));
+      const within = `could not connect to ${where} within ${seconds(settings.connectTimeoutMs)}`;
+      const why = !reached
+        ? 'the host did not answer (is it up and reachable?)'
+        : banner === undefined || banner.received === 0
+          ? 'the host accepted the connection but sent nothing (is an SSH server listening on that port?)'
+          : !banner.sawIdent
+            ? `the host answered with something that is not an SSH banner: ${banner.describe()}`
+            : 'the host stopped answering during the SSH handshake';
+      fail(new TransportError('timeout', target, `${within}: ${why}`));
     });
 
     const verifyHostKey = (key: Buffer): boolean => {
@@ -255,6 +355,9 @@ function handshake(hop: Hop, sock: Duplex | undefined, settings: Settings, targe
       return refusal === undefined;
     };
 
+    client.on('connect', () => {
+      reached = true;
+    });
     client.on('ready', () => {
       if (settled) return;
       settled = true;
@@ -266,12 +369,14 @@ function handshake(hop: Hop, sock: Duplex | undefined, settings: Settings, targe
         auth.notes.push(`ssh-agent at ${settings.agentSocket} could not be used (${error.message})`);
         return;
       }
-      if (error.level === 'client-authentication' && error.message !== 'All configured authentication methods failed') return;
+      if (!endsConnection(error)) return;
       connection.lastError = error;
+      // Now, not on 'close': a server that keeps its side open would never send one.
+      fail(refusal ?? notSsh() ?? connectFailure(error, where, target, auth));
     });
     client.on('close', () => {
       if (settled) return;
-      fail(refusal ?? connectFailure(connection.lastError, where, target, auth));
+      fail(refusal ?? notSsh() ?? connectFailure(connection.lastError, where, target, auth));
     });
 
     const keys = authMethods(hop, settings, auth, deadline);
@@ -290,7 +395,7 @@ function handshake(hop: Hop, sock: Duplex | undefined, settings: Settings, targe
     };
 
     client.connect({
-      ...(sock ? { sock } : { host: hop.host, port: hop.port }),
+      sock,
       username: hop.user,
       readyTimeout: 0,
       keepaliveInterval: settings.keepaliveIntervalMs,
@@ -299,6 +404,7 @@ function handshake(hop: Hop, sock: Duplex | undefined, settings: Settings, targe
       hostVerifier: verifyHostKey,
       authHandler: authHandler as never,
     });
+    if (!settled) banner = new BannerWatch(sock);
   });
 }
 
@@ -522,6 +628,8 @@ class SshTransport implements Transport {
     for (const connection of chain) {
       connection.client.on('error', (error: Error) => {
         connection.lastError = error;
+        // ssh2 only half-closes on an error; the host may never close its side.
+        if (endsConnection(error)) connection.socket.destroy();
       });
       connection.client.on('close', () => {
         connection.closed = true;
@@ -580,7 +688,7 @@ class SshTransport implements Transport {
       if (connection.closed) continue;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {
-          connection.client.destroy();
+          destroyConnection(connection);
           resolve();
         }, 2_000);
         connection.client.once('close', () => {

@@ -4,6 +4,7 @@
  * `RunResult`s. Implementations: `ssh.ts` (ssh2) and test fakes.
  */
 import type { Command } from '../../compiler/command.js';
+import { printable } from '../../lang/printable.js';
 
 export interface RunResult {
   stdout: string;
@@ -48,7 +49,12 @@ export type TransportErrorKind =
   /** `put` could not write the file. */
   | 'write';
 
-/** A failure to talk to a host. `message` says what happened and what to do. */
+/**
+ * A failure to talk to a host. `message` says what happened and what to do,
+ * on one line. Messages quote what hosts sent (a banner, sudo's stderr, a
+ * disconnect reason), so terminal control characters in it are escaped
+ * (lang/printable.ts): a host cannot drive the operator's terminal.
+ */
 export class TransportError extends Error {
   override readonly name = 'TransportError';
 
@@ -59,7 +65,7 @@ export class TransportError extends Error {
     message: string,
     options?: { cause?: unknown },
   ) {
-    super(message, options);
+    super(printable(message), options);
   }
 }
 
