@@ -21,6 +21,7 @@ import { compileCluster } from '../compiler/compile.js';
 import type { DesiredHost } from '../compiler/desired.js';
 import type { Ownership } from '../compiler/diff.js';
 import { buildPlan, dependencies as planDependencies, type LiveHost } from '../compiler/order.js';
+import { DEVICE_SYSCTLS, deviceSysctl, HOST_SYSCTLS, OWNED_DEVICES, type DeviceSysctl } from '../compiler/lvs.js';
 import type { Dependency, Plan } from '../compiler/plan.js';
 import { isLvscPath, NETWORK_FILE_GLOBS, ownedAddressesFromFiles, ownedSysctlsFromFiles, PATHS } from '../compiler/templates/render.js';
 import { factBatch, type FactRequest, type HostFacts } from './facts/index.js';
@@ -105,10 +106,6 @@ export function jumpOnlyHosts(cluster: Cluster, desired: readonly DesiredHost[])
   return out;
 }
 
-/** Devices whose sysctls lvsc may have set on a host (and the per-device keys it sets). */
-const DEVICE_SYSCTLS = ['arp_ignore', 'arp_announce', 'rp_filter', 'send_redirects'];
-const GLOBAL_SYSCTLS = ['net.ipv4.ip_forward', 'net.ipv6.conf.all.forwarding', 'net.ipv4.vs.expire_nodest_conn', 'net.ipv4.vs.expire_quiescent_template'];
-const OWNED_DEVICES = ['lo', 'tunl0', 'gre0', 'ip6tnl0', 'ip6gre0'];
 
 /**
  * What to read on a host: the sysctls and files lvsc wants now, and those it
@@ -121,8 +118,8 @@ export function factRequestFor(cluster: Cluster, desired: DesiredHost): FactRequ
   const host = cluster.hostsByName.get(desired.name);
   const devices = new Set(['all', ...OWNED_DEVICES, ...(host?.interfaces.map((i) => i.dev) ?? []), ...desired.state.addresses.map((a) => a.dev)]);
   const sysctlKeys = new Set(Object.keys(desired.state.sysctls));
-  for (const dev of devices) for (const k of DEVICE_SYSCTLS) sysctlKeys.add(`net.ipv4.conf.${dev}.${k}`);
-  for (const k of GLOBAL_SYSCTLS) sysctlKeys.add(k);
+  for (const dev of devices) for (const k of Object.keys(DEVICE_SYSCTLS) as DeviceSysctl[]) sysctlKeys.add(deviceSysctl(dev, k));
+  for (const k of Object.values(HOST_SYSCTLS)) sysctlKeys.add(k.key);
   const files = new Set(Object.keys(desired.state.files));
   for (const p of [PATHS.ipvsadmRules, PATHS.ipvsadmDefault, PATHS.sysctl, PATHS.modules]) files.add(p);
   return { director: ROLE_DIRECTOR(desired), needsNft: desired.state.fwmarkRules.length > 0, sysctlKeys: [...sysctlKeys], files: [...files].filter(isLvscPath), fileGlobs: NETWORK_FILE_GLOBS };

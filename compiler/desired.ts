@@ -21,10 +21,22 @@ import type {
   ServiceId,
   SyncDaemon,
 } from './state.js';
+import {
+  allOnesNetmask,
+  DEFAULT_TUN_CSUM,
+  DEFAULT_TUN_TYPE,
+  deviceSysctl,
+  FOU_MODULE,
+  fouLinkName,
+  FTP_HELPER_MODULE,
+  HOST_SYSCTLS,
+  IPVS_MODULE,
+  ownLabel,
+  schedulerModule,
+  SIP_ENGINE_MODULE,
+  TUNNELS,
+} from './lvs.js';
 import { activeDirector, methodOf, resolveRip, sharedSegment, type RipResolution } from './topology.js';
-
-/** The label lvsc gives the IPv4 addresses it adds, so it can tell them from an operator's. */
-export const OWN_LABEL_SUFFIX = ':lvs';
 
 /** What a host is in the cluster. */
 export type Role = 'director' | 'backup-director' | 'real-server';
@@ -40,12 +52,6 @@ export interface DesiredHost {
    * declared one back rather than leave the host without a default route.
    */
   readonly gateways: readonly { readonly address: string; readonly family: 4 | 6 }[];
-}
-
-/** A label for an address lvsc owns on `dev` (IPv4 labels are at most 15 characters and start with the device name). */
-export function ownLabel(dev: string): string | undefined {
-  const label = dev + OWN_LABEL_SUFFIX;
-  return label.length <= 15 ? label : undefined;
 }
 
 class Builder {
@@ -117,7 +123,7 @@ export function ipvsService(cluster: Cluster, service: Service): IpvsService {
   const p = service.persistence;
   let netmask = p?.netmask;
   // The kernel's default is all ones; ipvsadm -Sn prints -M only when it differs.
-  if (netmask === (family === 4 ? '255.255.255.255' : '128')) netmask = undefined;
+  if (netmask === allOnesNetmask(family)) netmask = undefined;
   const a = service.address!;
   const destinations: IpvsDestination[] = service.servers.map((server) => destination(cluster, service, server, a.kind === 'vip' ? a.port : 0));
   return {
@@ -139,10 +145,10 @@ function destination(cluster: Cluster, service: Service, server: RealServer, vpo
   const port = f.method === 'nat' ? (server.port ?? vport) : vport;
   const d: IpvsDestination = { address: rip.address, port, method: f.method, weight: server.weight, upper: server.upper, lower: server.lower };
   if (f.method !== 'tun') return d;
-  const tun = f.tunType ?? 'ipip';
-  if (tun === 'ipip') return { ...d, tunType: 'ipip' };
-  // ipvsadm prints the checksum option for gue and gre; nocsum is the kernel's default.
-  return { ...d, tunType: tun, ...(tun === 'gue' ? { tunPort: f.tunPort } : {}), tunCsum: f.tunCsum ?? 'nocsum' };
+  const tun = f.tunType ?? DEFAULT_TUN_TYPE;
+  const tunnel = TUNNELS[tun];
+  // ipvsadm prints the checksum option of the tunnels that have one, the kernel's default included.
+  return { ...d, tunType: tun, ...(tunnel.udpPort ? { tunPort: f.tunPort } : {}), ...(tunnel.checksum ? { tunCsum: f.tunCsum ?? DEFAULT_TUN_CSUM } : {}) };
 }
 
 /** The director interface a VIP goes on: the one whose subnet holds it, else the DR segment's, else the one towards the default gateway, else the first. */
@@ -163,39 +169,37 @@ export function vipDevice(director: Host, vip: string, family: Family, service: 
   return (sameFamily[0] ?? director.interfaces[0]).dev;
 }
 
-const IPVS_SCHEDULER_MODULE = (s: string) => `ip_vs_${s}`;
-
 function buildDirector(cluster: Cluster, b: Builder, director: Host, active: boolean): void {
   b.roles.add(active ? 'director' : 'backup-director');
   b.ipvs = [];
-  b.modules.add('ip_vs');
+  b.modules.add(IPVS_MODULE);
   // Stale connections and persistence templates to removed or drained servers expire
   // instead of feeding them (what kube-proxy and Seesaw set).
-  b.sysctl('net.ipv4.vs.expire_nodest_conn', 1);
-  b.sysctl('net.ipv4.vs.expire_quiescent_template', 1);
+  b.sysctl(HOST_SYSCTLS.expireNodestConn.key, 1);
+  b.sysctl(HOST_SYSCTLS.expireQuiescentTemplate.key, 1);
   const d = cluster.directors!;
   if (d.sync) b.syncDaemons = [{ state: active ? 'master' : 'backup', mcastInterface: d.sync.iface, syncid: d.sync.id }];
 
   for (const service of cluster.services) {
     b.ipvs.push(ipvsService(cluster, service));
-    b.modules.add(IPVS_SCHEDULER_MODULE(service.scheduler));
-    if (service.persistence?.engine === 'sip') b.modules.add('ip_vs_pe_sip');
+    b.modules.add(schedulerModule(service.scheduler));
+    if (service.persistence?.engine === 'sip') b.modules.add(SIP_ENGINE_MODULE);
     const family = serviceFamily(service);
     const a = service.address!;
     const nat = service.servers.filter((s) => s.forward?.method === 'nat');
     if (nat.length) {
-      if (family === 4) b.sysctl('net.ipv4.ip_forward', 1);
-      else b.sysctl('net.ipv6.conf.all.forwarding', 1);
+      if (family === 4) b.sysctl(HOST_SYSCTLS.ipv4Forwarding.key, 1);
+      else b.sysctl(HOST_SYSCTLS.ipv6Forwarding.key, 1);
       // FTP carries addresses in its payload: NAT rewrites them only with the helper.
       const ports = a.kind === 'vip' ? (a.proto === 'tcp' ? [a.port] : []) : a.matches.filter((m) => m.proto === 'tcp').flatMap((m) => m.ports);
-      if (ports.includes(21)) b.modules.add('ip_vs_ftp');
+      if (ports.includes(21)) b.modules.add(FTP_HELPER_MODULE);
       // One-armed NAT (clients and servers on one segment): no ICMP redirects around the director.
       if (family === 4) {
-        b.sysctl('net.ipv4.conf.all.send_redirects', 0);
+        b.sysctl(deviceSysctl('all', 'send_redirects'), 0);
         for (const s of nat) {
           const host = cluster.hostsByName.get(s.host)!;
           const link = sharedSegment(host, director, 4);
-          if (link) b.sysctl(`net.ipv4.conf.${link.director.dev}.send_redirects`, 0);
+          if (link) b.sysctl(deviceSysctl(link.director.dev, 'send_redirects'), 0);
         }
       }
     }
@@ -213,8 +217,8 @@ function arpSysctls(b: Builder, devs: readonly string[]): void {
   b.arpDone.add(key);
   // Set before the VIP goes on lo: the effective value is the larger of `all` and the interface's.
   for (const dev of ['all', 'lo', ...devs]) {
-    b.sysctl(`net.ipv4.conf.${dev}.arp_ignore`, 1);
-    b.sysctl(`net.ipv4.conf.${dev}.arp_announce`, 2);
+    b.sysctl(deviceSysctl(dev, 'arp_ignore'), 1);
+    b.sysctl(deviceSysctl(dev, 'arp_announce'), 2);
   }
 }
 
@@ -236,24 +240,19 @@ function buildRealServer(cluster: Cluster, b: Builder, host: Host, service: Serv
     // The VIP could be ARPed on the server's own segment: never answer for it.
     if (vips.some((v) => v.family === 4)) arpSysctls(b, segmentDevs);
     const outer: Family = rip.family;
-    const tunType = f.tunType ?? 'ipip';
-    let dev: string;
-    if (tunType === 'gre') {
-      b.modules.add(outer === 4 ? 'ip_gre' : 'ip6_gre');
-      dev = outer === 4 ? 'gre0' : 'ip6gre0';
-      b.links.set(dev, { name: dev, kind: 'gre', up: true });
-    } else {
-      b.modules.add(outer === 4 ? 'ipip' : 'ip6_tunnel');
-      dev = outer === 4 ? 'tunl0' : 'ip6tnl0';
-      b.links.set(dev, { name: dev, kind: outer === 4 ? 'ipip' : 'ip6tnl', up: true });
-      if (tunType === 'gue') {
-        b.modules.add('fou');
-        b.links.set(`fou:${f.tunPort}`, { name: `fou:${f.tunPort}`, kind: 'fou', up: true, port: f.tunPort });
-      }
+    const tunnel = TUNNELS[f.tunType ?? DEFAULT_TUN_TYPE];
+    const device = tunnel.devices[outer];
+    const dev = device.name;
+    b.modules.add(device.module);
+    b.links.set(dev, { name: dev, kind: device.kind, up: true });
+    if (tunnel.udpPort) {
+      b.modules.add(FOU_MODULE);
+      const fou = fouLinkName(f.tunPort!);
+      b.links.set(fou, { name: fou, kind: 'fou', up: true, port: f.tunPort });
     }
     // Decapsulated packets arrive on the tunnel with the client's source: no reverse-path filter there.
-    b.sysctl(`net.ipv4.conf.${dev}.rp_filter`, 0);
-    b.sysctl('net.ipv4.conf.all.rp_filter', 0);
+    b.sysctl(deviceSysctl(dev, 'rp_filter'), 0);
+    b.sysctl(deviceSysctl('all', 'rp_filter'), 0);
     for (const v of vips) b.address(dev, v.address, v.family);
     return;
   }

@@ -9,8 +9,8 @@
  * and IPVS entries on declared directors. It never runs `ipvsadm -C`.
  */
 import { cmd, withStdin, type Command } from './command.js';
-import { OWN_LABEL_SUFFIX } from './desired.js';
 import { destinationArgs, destinationIdArgs, serviceArgs, serviceIdArgs } from './ipvsadm.js';
+import { DEFAULT_TUN_CSUM, OWN_LABEL_SUFFIX, OWNED_DEVICES, ROUTE_PROTO, sysctlDefault } from './lvs.js';
 import { NFT_FAMILY, NFT_TABLE, nftScript } from './nft.js';
 import { destinationLabel, resourceLabel, type Phase, type ResourceKind, type ServiceSettings, type Step, type StepOf } from './plan.js';
 import {
@@ -22,25 +22,6 @@ import {
   type LinkState,
   type RouteState,
 } from './state.js';
-
-/** The route protocol number lvsc tags its routes with (`ip route ... proto 76`), to find them again. */
-export const ROUTE_PROTO = '76';
-
-/** Kernel defaults that a sysctl returns to when lvsc no longer wants it set. */
-export const SYSCTL_DEFAULTS: Readonly<Record<string, string>> = {
-  arp_ignore: '0',
-  arp_announce: '0',
-  rp_filter: '0',
-  send_redirects: '1',
-  'net.ipv4.ip_forward': '0',
-  'net.ipv6.conf.all.forwarding': '0',
-  'net.ipv4.vs.expire_nodest_conn': '0',
-  'net.ipv4.vs.expire_quiescent_template': '0',
-};
-
-export function sysctlDefault(key: string): string | undefined {
-  return SYSCTL_DEFAULTS[key] ?? SYSCTL_DEFAULTS[key.slice(key.lastIndexOf('.') + 1)];
-}
 
 /** What lvsc owned on the host before this run, as recorded in its rendered files on the host. */
 export interface Ownership {
@@ -136,7 +117,7 @@ function sameDestination(a: IpvsDestination, b: IpvsDestination): boolean {
     a.lower === b.lower &&
     a.tunType === b.tunType &&
     a.tunPort === b.tunPort &&
-    (a.tunCsum ?? 'nocsum') === (b.tunCsum ?? 'nocsum')
+    (a.tunCsum ?? DEFAULT_TUN_CSUM) === (b.tunCsum ?? DEFAULT_TUN_CSUM)
   );
 }
 
@@ -273,7 +254,7 @@ function ownsAddress(a: AddressState, ownership: Ownership): boolean {
 }
 
 function isDirectorVipDev(dev: string): boolean {
-  return dev !== 'lo' && !/^(tunl0|gre0|ip6tnl0|ip6gre0)$/.test(dev);
+  return !OWNED_DEVICES.has(dev);
 }
 
 function diffAddresses(desired: readonly AddressState[], live: readonly AddressState[], ownership: Ownership, director: boolean, out: Step[]): void {

@@ -27,44 +27,20 @@
  * addresses go through `canonicalAddress`.
  */
 import { canonicalAddress, familyOf, toBytes } from '../lang/address.js';
-import type { Family, IpvsDestination, IpvsService, Method, Proto, ServiceId, TunType } from './state.js';
+import { allOnesNetmask, DEFAULT_PERSISTENCE, DEFAULT_SCHEDULER, DEFAULT_TUN_CSUM, DEFAULT_TUN_TYPE, isTunType, SCHEDULER_FLAG_BIT, schedulerFlagNames, TUN_CSUMS, TUNNELS, tunTypesWith, type TunCsum } from './lvs.js';
+import type { Family, IpvsDestination, IpvsService, Method, Proto, ServiceId } from './state.js';
 import { destinationKey, hostPort, serviceKey } from './state.js';
 
 // ------------------------------------------------------------------ vocabulary
 
 const PROTO_OPTION: Readonly<Record<Proto, string>> = { tcp: '-t', udp: '-u', sctp: '--sctp-service' };
 const METHOD_OPTION: Readonly<Record<Method, string>> = { dr: '-g', nat: '-m', tun: '-i' };
-const CSUM_OPTION = { nocsum: '--tun-nocsum', csum: '--tun-csum', remcsum: '--tun-remcsum' } as const;
-type Csum = keyof typeof CSUM_OPTION;
-
-/** ipvsadm's default persistence timeout when `-p` has no number. */
-export const DEFAULT_PERSISTENCE = 300;
-
-/**
- * The three scheduler flag bits, by the names ipvsadm gives them for a
- * scheduler: `sh` and `mh` name the first two, every other scheduler prints
- * `flag-1..3`. Index 0 is bit IP_VS_SVC_F_SCHED1.
- */
-function flagNames(scheduler: string): readonly [string, string, string] {
-  if (scheduler === 'sh') return ['sh-fallback', 'sh-port', 'flag-3'];
-  if (scheduler === 'mh') return ['mh-fallback', 'mh-port', 'flag-3'];
-  return ['flag-1', 'flag-2', 'flag-3'];
-}
-
-const FLAG_BIT: Readonly<Record<string, number>> = {
-  'sh-fallback': 0,
-  'mh-fallback': 0,
-  'flag-1': 0,
-  'sh-port': 1,
-  'mh-port': 1,
-  'flag-2': 1,
-  'flag-3': 2,
-};
+const CSUM_OPTION: Readonly<Record<TunCsum, string>> = { nocsum: '--tun-nocsum', csum: '--tun-csum', remcsum: '--tun-remcsum' };
 
 function flagBits(flags: readonly string[]): boolean[] | string {
   const bits = [false, false, false];
   for (const f of flags) {
-    const bit = FLAG_BIT[f];
+    const bit = SCHEDULER_FLAG_BIT.get(f);
     if (bit === undefined) return f;
     bits[bit] = true;
   }
@@ -78,7 +54,7 @@ function flagBits(flags: readonly string[]): boolean[] | string {
 export function canonicalFlags(scheduler: string, flags: readonly string[]): string[] | undefined {
   const bits = flagBits(flags);
   if (typeof bits === 'string') return undefined;
-  const names = flagNames(scheduler);
+  const names = schedulerFlagNames(scheduler);
   return names.filter((_, i) => bits[i]).sort();
 }
 
@@ -86,7 +62,7 @@ export function canonicalFlags(scheduler: string, flags: readonly string[]): str
 function flagsOption(scheduler: string, flags: readonly string[]): string | undefined {
   const bits = flagBits(flags);
   if (typeof bits === 'string') throw new Error(`bug: unknown scheduler flag ${bits} reached the ipvsadm formatter`);
-  const names = flagNames(scheduler).filter((_, i) => bits[i]);
+  const names = schedulerFlagNames(scheduler).filter((_, i) => bits[i]);
   return names.length ? names.join(',') : undefined;
 }
 
@@ -138,12 +114,13 @@ export function destinationArgs(id: ServiceId, dest: IpvsDestination, format: De
   if ((format.thresholds ?? true) && (dest.upper || dest.lower)) args.push('-x', String(dest.upper), '-y', String(dest.lower));
   if (dest.method === 'tun' && dest.tunType) {
     args.push('--tun-type', dest.tunType);
-    if (dest.tunType === 'gue') {
-      if (dest.tunPort === undefined) throw new Error('bug: a gue destination without a tunnel port reached the ipvsadm formatter');
+    const tunnel = TUNNELS[dest.tunType];
+    if (tunnel.udpPort) {
+      if (dest.tunPort === undefined) throw new Error(`bug: a ${dest.tunType} destination without a tunnel port reached the ipvsadm formatter`);
       args.push('--tun-port', String(dest.tunPort));
     }
-    // ipvsadm prints the checksum option for gue and gre, the kernel default being nocsum.
-    if (dest.tunType !== 'ipip') args.push(CSUM_OPTION[dest.tunCsum ?? 'nocsum']);
+    // ipvsadm prints the checksum option of the tunnels that have one, the kernel's default included.
+    if (tunnel.checksum) args.push(CSUM_OPTION[dest.tunCsum ?? DEFAULT_TUN_CSUM]);
   }
   return args;
 }
@@ -310,9 +287,7 @@ const FLAG_OPTIONS: Readonly<Record<string, string>> = {
   '--masquerading': 'nat',
   '-i': 'tun',
   '--ipip': 'tun',
-  '--tun-nocsum': 'nocsum',
-  '--tun-csum': 'csum',
-  '--tun-remcsum': 'remcsum',
+  ...Object.fromEntries(TUN_CSUMS.map((c) => [CSUM_OPTION[c], c])),
 };
 
 const COMMANDS: Readonly<Record<string, 'service' | 'destination'>> = {
@@ -417,10 +392,7 @@ export function parseSaveLine(line: string): SaveLineResult {
 }
 
 const SERVICE_KEYS = new Set(['tcp', 'udp', 'sctp', 'fwmark', 'ipv6', 'scheduler', 'persistent', 'netmask', 'pe', 'ops', 'flags']);
-const DESTINATION_KEYS = new Set(['tcp', 'udp', 'sctp', 'fwmark', 'ipv6', 'server', 'dr', 'nat', 'tun', 'weight', 'upper', 'lower', 'tunType', 'tunPort', 'nocsum', 'csum', 'remcsum']);
-
-/** ipvsadm's default scheduler when `-s` is not given. */
-export const DEFAULT_SCHEDULER = 'wlc';
+const DESTINATION_KEYS = new Set(['tcp', 'udp', 'sctp', 'fwmark', 'ipv6', 'server', 'dr', 'nat', 'tun', 'weight', 'upper', 'lower', 'tunType', 'tunPort', ...TUN_CSUMS]);
 
 function parseServiceOptions(id: ServiceId, o: Record<string, string>): SaveLineResult {
   const scheduler = o.scheduler ?? DEFAULT_SCHEDULER;
@@ -437,7 +409,7 @@ function parseServiceOptions(id: ServiceId, o: Record<string, string>): SaveLine
       if (!ok) return { ok: false, reason: `bad netmask ${netmask}` };
       if (family === 6) netmask = String(Number(netmask));
       // The kernel's default (all ones) is what -S leaves out.
-      if (netmask === (family === 6 ? '128' : '255.255.255.255')) netmask = undefined;
+      if (netmask === allOnesNetmask(family === 6 ? 6 : 4)) netmask = undefined;
     }
     persistence = netmask === undefined ? { timeout: Number(o.persistent) } : { timeout: Number(o.persistent), netmask };
   }
@@ -469,7 +441,7 @@ function parseDestinationOptions(id: ServiceId, o: Record<string, string>): Save
   const upper = num('upper', 0);
   const lower = num('lower', 0);
   if (weight === undefined || upper === undefined || lower === undefined) return { ok: false, reason: 'weight and thresholds must be whole numbers' };
-  const csums = (['nocsum', 'csum', 'remcsum'] as const).filter((c) => c in o);
+  const csums = TUN_CSUMS.filter((c) => c in o);
   if (csums.length > 1) return { ok: false, reason: 'more than one tunnel checksum option' };
   const tunnelOptions = 'tunType' in o || 'tunPort' in o || csums.length > 0;
   if (method !== 'tun') {
@@ -477,17 +449,18 @@ function parseDestinationOptions(id: ServiceId, o: Record<string, string>): Save
     return { ok: true, entry: { kind: 'destination', service: id, destination: { address: ep.address, port: ep.port, method, weight, upper, lower } } };
   }
   // Tunnels: ipvsadm 1.29 and older print no tunnel options at all; the kernel's type is then ipip.
-  const tunType = (o.tunType ?? 'ipip') as TunType;
-  if (!['ipip', 'gue', 'gre'].includes(tunType)) return { ok: false, reason: `unknown tunnel type ${tunType}` };
+  const tunType = o.tunType ?? DEFAULT_TUN_TYPE;
+  if (!isTunType(tunType)) return { ok: false, reason: `unknown tunnel type ${tunType}` };
+  const tunnel = TUNNELS[tunType];
   const d: { -readonly [K in keyof IpvsDestination]: IpvsDestination[K] } = { address: ep.address, port: ep.port, method, tunType, weight, upper, lower };
-  if (tunType === 'gue') {
-    if (!('tunPort' in o) || !NUMBER.test(o.tunPort) || Number(o.tunPort) > 65535) return { ok: false, reason: 'gue needs --tun-port' };
+  if (tunnel.udpPort) {
+    if (!('tunPort' in o) || !NUMBER.test(o.tunPort) || Number(o.tunPort) > 65535) return { ok: false, reason: `${tunType} needs --tun-port` };
     d.tunPort = Number(o.tunPort);
   } else if ('tunPort' in o) {
-    return { ok: false, reason: `--tun-port is for gue only` };
+    return { ok: false, reason: `--tun-port is for ${tunTypesWith('udpPort').join(' and ')} only` };
   }
-  if (tunType !== 'ipip') d.tunCsum = (csums[0] ?? 'nocsum') as Csum;
-  else if (csums.length) return { ok: false, reason: 'checksum options are for gue and gre only' };
+  if (tunnel.checksum) d.tunCsum = csums[0] ?? DEFAULT_TUN_CSUM;
+  else if (csums.length) return { ok: false, reason: `checksum options are for ${tunTypesWith('checksum').join(' and ')} only` };
   return { ok: true, entry: { kind: 'destination', service: id, destination: ordered(d) } };
 }
 

@@ -4,7 +4,8 @@
  * `origin` span so a rule reports the node, never a line number.
  */
 import type { Span } from '../lang/source.js';
-import type { Family, Method, Proto, TunType } from './state.js';
+import type { TunCsum, TunType } from './lvs.js';
+import type { Family, Method, Proto } from './state.js';
 
 export interface Cluster {
   /** Hosts in declaration order (names may repeat only when validation reports duplicate-host). */
@@ -89,7 +90,7 @@ export interface Forward {
   readonly method: Method;
   readonly tunType: TunType | undefined;
   readonly tunPort: number | undefined;
-  readonly tunCsum: 'nocsum' | 'csum' | 'remcsum' | undefined;
+  readonly tunCsum: TunCsum | undefined;
   readonly origin: Span;
 }
 

@@ -23,7 +23,8 @@ import type {
   ServiceAddress,
   SshEndpoint,
 } from './ir.js';
-import type { Family, Method, TunType } from './state.js';
+import { DEFAULT_PERSISTENCE, DEFAULT_SCHEDULER, DEFAULT_TUN_CSUM, DEFAULT_TUN_TYPE, isTunType, TUN_CSUMS, TUN_TYPES, type TunCsum, type TunType } from './lvs.js';
+import type { Family, Method } from './state.js';
 
 interface SshDefaults {
   user?: string;
@@ -222,8 +223,6 @@ function lowerTimeouts(node: A.TimeoutsNode, accept: Accept): ClusterTimeouts {
 }
 
 const METHODS = new Set<Method>(['nat', 'dr', 'tun']);
-const TUN_TYPES = new Set<TunType>(['ipip', 'gue', 'gre']);
-const CSUMS = new Set(['nocsum', 'csum', 'remcsum']);
 
 /** Lower a forward spec; words outside the closed vocabulary are reported with a suggestion. */
 export function lowerForward(spec: A.ForwardSpec, accept: Accept): Forward | undefined {
@@ -234,17 +233,23 @@ export function lowerForward(spec: A.ForwardSpec, accept: Accept): Forward | und
   }
   let tunType: TunType | undefined;
   if (spec.tunType) {
-    if (TUN_TYPES.has(spec.tunType.value as TunType)) tunType = spec.tunType.value as TunType;
-    else accept(unknownWord('tun-options', 'tunnel type', spec.tunType, [...TUN_TYPES], 'ipip (the default), gue or gre'));
+    if (isTunType(spec.tunType.value)) tunType = spec.tunType.value;
+    else accept(unknownWord('tun-options', 'tunnel type', spec.tunType, [...TUN_TYPES], choices(TUN_TYPES, DEFAULT_TUN_TYPE)));
   } else if (method === 'tun') {
-    tunType = 'ipip';
+    tunType = DEFAULT_TUN_TYPE;
   }
   let tunCsum: Forward['tunCsum'];
   if (spec.csum) {
-    if (CSUMS.has(spec.csum.value)) tunCsum = spec.csum.value as Forward['tunCsum'];
-    else accept(unknownWord('tun-options', 'tunnel checksum option', spec.csum, [...CSUMS], 'nocsum (the default), csum or remcsum'));
+    if ((TUN_CSUMS as readonly string[]).includes(spec.csum.value)) tunCsum = spec.csum.value as TunCsum;
+    else accept(unknownWord('tun-options', 'tunnel checksum option', spec.csum, [...TUN_CSUMS], choices(TUN_CSUMS, DEFAULT_TUN_CSUM)));
   }
   return { method, tunType, tunPort: spec.tunPort?.value, tunCsum, origin: spec.span };
+}
+
+/** `ipip (the default), gue or gre`: the words a setting takes, its default first. */
+function choices(words: readonly string[], def: string): string {
+  const rest = words.filter((w) => w !== def);
+  return `${def} (the default), ${rest.slice(0, -1).join(', ')}${rest.length > 1 ? ' or ' : ''}${rest[rest.length - 1] ?? ''}`;
 }
 
 function unknownWord(code: 'unknown-method' | 'tun-options', what: string, word: A.Name, known: string[], choices: string): Diagnostic {
@@ -333,14 +338,13 @@ function lowerService(node: A.ServiceNode, accept: Accept): Service {
     nameSpan: node.name.span,
     origin: node.span,
     address,
-    // ipvsadm's default scheduler is wlc.
-    scheduler: sched?.name.value ?? 'wlc',
+    scheduler: sched?.name.value ?? DEFAULT_SCHEDULER,
     schedulerSpan: sched?.name.span,
     flags: (sched?.flags ?? []).map((f) => ({ name: f.value, span: f.span })),
     persistence: pers
       ? {
-          // `-p` alone means 300 s in ipvsadm.
-          timeout: pers.timeout?.value ?? 300,
+          // `-p` alone means ipvsadm's default timeout.
+          timeout: pers.timeout?.value ?? DEFAULT_PERSISTENCE,
           netmask: pers.netmask?.value,
           netmaskSpan: pers.netmask?.span,
           engine: pers.engine?.value,

@@ -23,6 +23,9 @@ import {
 
 export type Action = 'create' | 'update' | 'delete';
 
+/** How a plan marks its actions for people (the text view, progress, host scripts): terraform's `+ ~ -`. */
+export const ACTION_SYMBOL: Readonly<Record<Action, string>> = { create: '+', update: '~', delete: '-' };
+
 /** A service's own attributes, without its destinations (each destination is a step of its own). */
 export type ServiceSettings = Omit<IpvsService, 'destinations'>;
 

@@ -1,10 +1,8 @@
 /** A host's plan as a reviewable shell script (`lvsc compile --out DIR`), batched as apply runs it. */
 import { posix } from 'node:path';
 import { batchSteps } from './batch.js';
-import { PHASES, type HostPlan, type Step } from './plan.js';
+import { ACTION_SYMBOL, PHASES, type HostPlan } from './plan.js';
 import { template } from './templates/render.js';
-
-const SYMBOL: Record<Step['action'], string> = { create: '+', update: '~', delete: '-' };
 
 export function renderHostScript(plan: HostPlan): string {
   const phases = PHASES.map((name) => {
@@ -12,7 +10,7 @@ export function renderHostScript(plan: HostPlan): string {
     return {
       name,
       steps: batchSteps(steps).map((b) => ({
-        symbol: b.steps.length > 1 ? '*' : SYMBOL[b.steps[0].action],
+        symbol: b.steps.length > 1 ? '*' : ACTION_SYMBOL[b.steps[0].action],
         kind: b.steps.length > 1 ? 'ipvs batch' : b.steps[0].kind,
         key: b.steps.length > 1 ? `${b.steps.length} IPVS edits in one restore` : b.steps[0].label,
         reason: b.steps.length > 1 ? '' : b.steps[0].reason,

@@ -10,10 +10,10 @@
  * - scheduler flags: sorted by name (`sh-fallback` before `sh-port`);
  * - lists whose order does not matter are compared by key, never by position.
  */
+import type { TunCsum, TunnelLinkKind, TunType } from './lvs.js';
 
 export type Proto = 'tcp' | 'udp' | 'sctp';
 export type Method = 'nat' | 'dr' | 'tun';
-export type TunType = 'ipip' | 'gue' | 'gre';
 export type Family = 4 | 6;
 
 /** What identifies an IPVS virtual service. */
@@ -44,7 +44,7 @@ export interface IpvsDestination {
   /** GUE only. */
   readonly tunPort?: number;
   /** GUE/GRE checksum option as ipvsadm prints it. */
-  readonly tunCsum?: 'nocsum' | 'csum' | 'remcsum';
+  readonly tunCsum?: TunCsum;
   readonly weight: number;
   /** Connection thresholds (-x upper, -y lower); 0 means none. */
   readonly upper: number;
@@ -97,7 +97,7 @@ export interface RouteState {
 /** A tunnel or decapsulation device lvsc needs (tunl0 for ipip, gre0, a fou port). */
 export interface LinkState {
   readonly name: string;
-  readonly kind: 'ipip' | 'gre' | 'ip6tnl' | 'fou';
+  readonly kind: TunnelLinkKind | 'fou';
   readonly up: boolean;
   /** fou: the UDP port it listens on. */
   readonly port?: number;

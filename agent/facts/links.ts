@@ -12,10 +12,9 @@
  * open, which is an answer, not an error.
  */
 import { cmd } from '../../compiler/command.js';
+import { fouLinkName, TUNNEL_KIND_BY_IP_KIND } from '../../compiler/lvs.js';
 import type { LinkState } from '../../compiler/state.js';
 import { firstLines, isRecord, parseJson, type Fact } from './fact.js';
-
-const TUNNEL_KINDS: Readonly<Record<string, LinkState['kind']>> = { ipip: 'ipip', gre: 'gre', ip6gre: 'gre', ip6tnl: 'ip6tnl' };
 
 export const linksFact: Fact<LinkState[]> = {
   name: 'links',
@@ -33,7 +32,7 @@ export const linksFact: Fact<LinkState[]> = {
         continue;
       }
       const infoKind = isRecord(link.linkinfo) ? link.linkinfo.info_kind : undefined;
-      const kind = typeof infoKind === 'string' ? TUNNEL_KINDS[infoKind] : undefined;
+      const kind = typeof infoKind === 'string' ? TUNNEL_KIND_BY_IP_KIND.get(infoKind) : undefined;
       if (!kind) continue;
       const up = Array.isArray(link.flags) && link.flags.includes('UP');
       value.push({ name: link.ifname, kind, up });
@@ -58,7 +57,7 @@ export const fouFact: Fact<LinkState[]> = {
         warnings.push(`skipped a fou entry without a port: ${JSON.stringify(f).slice(0, 120)}`);
         continue;
       }
-      value.push({ name: `fou:${f.port}`, kind: 'fou', up: true, port: f.port });
+      value.push({ name: fouLinkName(f.port), kind: 'fou', up: true, port: f.port });
     }
     return { value, warnings };
   },

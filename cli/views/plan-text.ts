@@ -6,7 +6,7 @@
  */
 import { structuredPatch } from 'diff';
 import type { HostPlan, Plan, Step } from '../../compiler/plan.js';
-import { summarize } from '../../compiler/plan.js';
+import { ACTION_SYMBOL, summarize } from '../../compiler/plan.js';
 import type { IpvsDestination } from '../../compiler/state.js';
 import { sgr } from './ansi.js';
 
@@ -18,8 +18,6 @@ function paints(color: boolean) {
   const paint = sgr(color);
   return { create: paint('32'), update: paint('33'), delete: paint('31'), bold: paint('1'), hunk: paint('36') };
 }
-
-const SYMBOL: Record<Step['action'], string> = { create: '+', update: '~', delete: '-' };
 
 const ROLE_TEXT: Record<string, string> = { director: 'director', 'backup-director': 'backup director', 'real-server': 'real server' };
 
@@ -82,7 +80,7 @@ export function renderPlan(plan: Plan, style: PlanStyle, options: { totalHosts?:
     const roles = h.roles.map((r) => ROLE_TEXT[r] ?? r).join(', ') || 'no LVS role';
     out.push(p.bold(`${h.host} (${roles})`));
     for (const s of h.steps) {
-      out.push(`  ${p[s.action](SYMBOL[s.action])} ${stepLine(s)}`);
+      out.push(`  ${p[s.action](ACTION_SYMBOL[s.action])} ${stepLine(s)}`);
       if (s.kind === 'file') diffs.push(...fileDiff(s.id.path, h.host, s.before, s.after, p), '');
     }
     out.push('');

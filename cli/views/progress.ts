@@ -6,11 +6,10 @@
  */
 import type { ApplyEvent, HostResult, StepStatus } from '../../agent/apply.js';
 import type { FleetEvent } from '../../agent/fleet.js';
+import { ACTION_SYMBOL } from '../../compiler/plan.js';
 import type { Writer } from '../io.js';
 import { sgr } from './ansi.js';
 import { stepLine } from './plan-text.js';
-
-const SYMBOL = { create: '+', update: '~', delete: '-' } as const;
 
 function seconds(ms: number): string {
   return `${(ms / 1000).toFixed(1)} s`;
@@ -93,7 +92,7 @@ export class ProgressView {
         this.set(e.host, `waits for ${e.on.join(', ')}`, `${e.host}: ${e.phase} waits for ${e.on.join(', ')}`);
         break;
       case 'step-start':
-        this.set(e.host, `${e.index}/${e.total}`, `${e.host}: ${SYMBOL[e.step.action]} ${stepLine(e.step)}`);
+        this.set(e.host, `${e.index}/${e.total}`, `${e.host}: ${ACTION_SYMBOL[e.step.action]} ${stepLine(e.step)}`);
         break;
       case 'step-done':
         if (!this.options.live) this.write(`${e.host}:   done\n`);
@@ -143,7 +142,7 @@ export function renderApplySummary(results: readonly HostResult[], options: { co
     out.push(paint('1')(`${h.host}: ${h.status}, ${ran} of ${h.steps.length} step${h.steps.length === 1 ? '' : 's'} ran`));
     if (h.message && h.status !== 'done') out.push(`  ${h.message}`);
     for (const s of h.steps) {
-      out.push(`  ${colour[s.status](MARK[s.status])} ${SYMBOL[s.step.action]} ${stepLine(s.step)}  ${colour[s.status](WORD[s.status])}${s.message ? `: ${s.message}` : ''}`);
+      out.push(`  ${colour[s.status](MARK[s.status])} ${ACTION_SYMBOL[s.step.action]} ${stepLine(s.step)}  ${colour[s.status](WORD[s.status])}${s.message ? `: ${s.message}` : ''}`);
     }
   }
   return out.length ? out.join('\n') + '\n' : '';

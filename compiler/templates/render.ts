@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { commandLine, shellQuote } from '../command.js';
 import type { DesiredHost } from '../desired.js';
 import { saveLines } from '../ipvsadm.js';
+import { OWNED_DEVICES, ROUTE_PROTO } from '../lvs.js';
 import type { HostState } from '../state.js';
 
 const hb = Handlebars.create();
@@ -71,8 +72,7 @@ export function renderFiles(host: DesiredHost): Record<string, string> {
   return files;
 }
 
-/** Devices lvsc owns whole get their own .network file; others a drop-in beside the operator's `<dev>.network`. */
-const OWNED_DEVICES = /^(lo|tunl0|gre0|ip6tnl0|ip6gre0)$/;
+// Devices lvsc owns whole get their own .network file; others a drop-in beside the operator's `<dev>.network`.
 
 function renderNetwork(host: string, s: HostState): Record<string, string> {
   const byDev = new Map<string, { addresses: HostState['addresses'][number][]; routes: HostState['routes'][number][] }>();
@@ -85,7 +85,7 @@ function renderNetwork(host: string, s: HostState): Record<string, string> {
   for (const r of s.routes) if (r.dev) entry(r.dev).routes.push(r);
   const files: Record<string, string> = {};
   for (const [dev, e] of [...byDev].sort(([a], [b]) => (a < b ? -1 : 1))) {
-    const owned = OWNED_DEVICES.test(dev);
+    const owned = OWNED_DEVICES.has(dev);
     const path = owned ? `${PATHS.networkDir}/50-lvsc-${dev}.network` : `${PATHS.networkDir}/${dev}.network.d/lvsc.conf`;
     const text = template('device.network.hbs')({
       host,
@@ -93,7 +93,7 @@ function renderNetwork(host: string, s: HostState): Record<string, string> {
       purpose: owned ? `the VIPs lvsc keeps on ${dev}` : `lvsc's additions to ${dev} (a drop-in for ${dev}.network)`,
       keepConfiguration: dev === 'lo',
       addresses: e.addresses.map((a) => ({ ...a, ipv6: a.address.includes(':') })),
-      routes: e.routes.map((r) => ({ via: r.via, proto: 76 })),
+      routes: e.routes.map((r) => ({ via: r.via, proto: ROUTE_PROTO })),
     });
     files[path] = owned ? text : text.replace(/\[Match\]\nName=[^\n]*\n\n/, '');
   }

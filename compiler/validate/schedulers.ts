@@ -3,16 +3,8 @@ import { diag } from '../../lang/diagnostics.js';
 import { netmaskPrefix } from '../../lang/address.js';
 import { suggest } from '../../lang/suggest.js';
 import { serviceProtos } from '../ir.js';
+import { SCHEDULER_FLAGS, SCHEDULERS, TUN_CSUMS, TUNNELS, tunTypesWith } from '../lvs.js';
 import type { ServerRule, ServiceRule } from './context.js';
-
-/** Every IPVS scheduler module (ip_vs_NAME). */
-export const SCHEDULERS = ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh', 'sed', 'nq', 'fo', 'ovf', 'mh', 'twos'] as const;
-
-/** Flags by scheduler: ipvsadm names them for sh and mh only. */
-export const SCHEDULER_FLAGS: Readonly<Record<string, readonly string[]>> = {
-  sh: ['sh-fallback', 'sh-port'],
-  mh: ['mh-fallback', 'mh-port'],
-};
 
 export const knownScheduler: ServiceRule = (service, ctx) => {
   if ((SCHEDULERS as readonly string[]).includes(service.scheduler)) return;
@@ -120,7 +112,7 @@ export const thresholdsOrdered: ServerRule = (server, _service, ctx) => {
   );
 };
 
-/** Tunnel options fit the method: a tunnel type only with tun, a port exactly for gue, checksums for gue/gre. */
+/** Tunnel options fit the method: a tunnel type only with tun, a port exactly for the UDP tunnels (gue), checksums for those that have them (gue, gre). */
 export const tunnelOptions: ServerRule = (server, _service, ctx) => {
   const f = server.forward;
   if (!f) return;
@@ -130,7 +122,15 @@ export const tunnelOptions: ServerRule = (server, _service, ctx) => {
       report(`tunnel options on forward ${f.method}`, 'Tunnel type, port and checksum options apply to `forward tun` only.');
     return;
   }
-  if (f.tunType === 'gue' && f.tunPort === undefined) report('forward tun gue needs a port', 'GUE encapsulates in UDP: write `forward tun gue port N` with the port the real servers decapsulate on (fou).');
-  if (f.tunType !== 'gue' && f.tunPort !== undefined) report(`forward tun ${f.tunType} takes no port`, 'Only GUE has a UDP port; remove `port`, or use `forward tun gue port N`.');
-  if (f.tunType === 'ipip' && f.tunCsum) report('forward tun ipip takes no checksum option', 'Checksum options (csum, nocsum, remcsum) apply to gue and gre tunnels.');
+  const tunnel = f.tunType ? TUNNELS[f.tunType] : undefined;
+  const udp = tunTypesWith('udpPort');
+  if (tunnel?.udpPort && f.tunPort === undefined) {
+    report(`forward tun ${f.tunType} needs a port`, `${f.tunType!.toUpperCase()} encapsulates in UDP: write \`forward tun ${f.tunType} port N\` with the port the real servers decapsulate on (fou).`);
+  }
+  if (!tunnel?.udpPort && f.tunPort !== undefined) {
+    report(`forward tun ${f.tunType} takes no port`, `Only ${udp.map((t) => t.toUpperCase()).join(' and ')} has a UDP port; remove \`port\`, or use \`forward tun ${udp[0]} port N\`.`);
+  }
+  if (tunnel && !tunnel.checksum && f.tunCsum) {
+    report(`forward tun ${f.tunType} takes no checksum option`, `Checksum options (${[...TUN_CSUMS].sort().join(', ')}) apply to ${tunTypesWith('checksum').join(' and ')} tunnels.`);
+  }
 };

@@ -23,7 +23,7 @@
  */
 import anyTest, { type ExecutionContext, type TestFn } from 'ava';
 import type { IpvsService } from '../../compiler/state.js';
-import { SCHEDULERS, SCHEDULER_FLAGS } from '../../compiler/validate/schedulers.js';
+import { SCHEDULERS, SCHEDULER_FLAGS } from '../../compiler/lvs.js';
 import { sh, shOn, sysctlWrite } from '../../lab/remote.js';
 import { SERVICES, addressOf, labHost, type LabService } from '../../lab/topology.js';
 import {
