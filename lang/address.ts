@@ -76,17 +76,38 @@ export function canonicalAddress(text: string): string | undefined {
   return undefined;
 }
 
+/**
+ * `addr/prefix` read, or which part is wrong: no `/` at all, the address
+ * before the last `/` (`text.slice(0, slash)`), or the prefix length after
+ * it for the address's family. The one CIDR reader: parseCidr and the
+ * language's messages (values.ts) both use it.
+ */
+export type CidrReading =
+  | { readonly ok: true; readonly cidr: Cidr }
+  | { readonly ok: false; readonly problem: 'no-prefix' }
+  | { readonly ok: false; readonly problem: 'address'; readonly slash: number }
+  | { readonly ok: false; readonly problem: 'prefix'; readonly slash: number; readonly family: Family };
+
+export function readCidr(text: string): CidrReading {
+  const slash = text.lastIndexOf('/');
+  if (slash < 0) return { ok: false, problem: 'no-prefix' };
+  const address = canonicalAddress(text.slice(0, slash));
+  if (!address) return { ok: false, problem: 'address', slash };
+  const family = familyOf(address) as Family;
+  const prefixText = text.slice(slash + 1);
+  if (!/^[0-9]{1,3}$/.test(prefixText) || Number(prefixText) > maxPrefix(family)) return { ok: false, problem: 'prefix', slash, family };
+  return { ok: true, cidr: { address, prefix: Number(prefixText), family } };
+}
+
+/** The longest prefix length of a family: 32 or 128. */
+export function maxPrefix(family: Family): number {
+  return family === 4 ? 32 : 128;
+}
+
 /** Parse `addr/prefix`; the address keeps its host bits (10.1.0.2/24 is an interface address). */
 export function parseCidr(text: string): Cidr | undefined {
-  const slash = text.lastIndexOf('/');
-  if (slash < 0) return undefined;
-  const address = canonicalAddress(text.slice(0, slash));
-  const prefixText = text.slice(slash + 1);
-  if (!address || !/^\d{1,3}$/.test(prefixText)) return undefined;
-  const family = familyOf(address) as Family;
-  const prefix = Number(prefixText);
-  if (prefix > (family === 4 ? 32 : 128)) return undefined;
-  return { address, prefix, family };
+  const r = readCidr(text);
+  return r.ok ? r.cidr : undefined;
 }
 
 /** The network of an address under a prefix: 10.1.0.2/24 → 10.1.0.0/24. */

@@ -2,9 +2,12 @@
  * The syntax tree of one .lvs file: plain nodes, each with its source span,
  * statements kept in source order (the formatter needs the order; lowering to
  * the IR groups them). Literal values are already checked and typed by
- * to-ast.ts, and keep their source text so the formatter can print them as written.
+ * to-ast.ts and values.ts, and keep their source text so the formatter can print them as written.
  */
 import type { Span } from './source.js';
+
+/** A node under construction (to-ast.ts, values.ts fill in optional parts one by one). */
+export type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 /** A literal or name: its typed value, its text as written, where it stands. */
 export interface Lit<T> {

@@ -30,7 +30,7 @@
 import type * as A from './ast.js';
 import { hasErrors, type Diagnostic } from './diagnostics.js';
 import { parse } from './index.js';
-import type { SourceFile } from './source.js';
+import { hasBlankLine, isLineBreak, type SourceFile } from './source.js';
 
 export interface FormatResult {
   /** The canonical text, or undefined when the file has errors. */
@@ -136,7 +136,7 @@ function braceAfter(text: string, from: number): number {
     const ch = text[i];
     if (ch === '{') return i;
     if (ch === '#') {
-      while (i < text.length && text[i] !== '\n') i++;
+      while (i < text.length && !isLineBreak(text.charCodeAt(i))) i++;
       continue;
     }
     i++;
@@ -177,9 +177,9 @@ function attachComments(comments: readonly A.Comment[], units: Unit[], text: str
 /** Whether code stands before this offset on its line. */
 function isTrailing(text: string, offset: number): boolean {
   for (let i = offset - 1; i >= 0; i--) {
-    const ch = text[i];
-    if (ch === '\n') return false;
-    if (ch !== ' ' && ch !== '\t' && ch !== '\r') return true;
+    const code = text.charCodeAt(i);
+    if (isLineBreak(code)) return false;
+    if (code !== 32 && code !== 9) return true; // not a space or tab
   }
   return false;
 }
@@ -231,7 +231,7 @@ function blankBetween(a: OutLine, b: OutLine, text: string): boolean {
   if (a.kind === 'open' || b.kind === 'close') return false;
   if (a.endsItem) return true;
   if (a.end > b.start) return false;
-  return /\n[ \t\r]*\n/.test(text.slice(a.end, b.start));
+  return hasBlankLine(text, a.end, b.start);
 }
 
 // ------------------------------------------------------------------ statements

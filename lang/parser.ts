@@ -1,12 +1,15 @@
 /**
  * The grammar of the lvsc language as a Chevrotain CstParser: rules only, no
- * semantics (to-ast.ts gives words their meaning). Recovery is on, so one run
+ * semantics (to-ast.ts and values.ts give words their meaning). Recovery is on, so one run
  * reports every syntax error of a file: a bad token inside a block is skipped
  * up to the next statement keyword, a missing `{` or `}` is assumed.
  *
  * Every statement has its own rule so recovery resyncs at statement keywords.
  * Values are `Word`s, labelled by role (`port`, `weight`, ...) so the CST reads
- * like the AST it becomes. The parser is built once and reused.
+ * like the AST it becomes. cst.ts holds the CST types generated from these
+ * rules: after a change here, `npm run gen:cst` (cst.test.ts fails until then),
+ * and tsc points at whatever in to-ast.ts no longer fits. The parser is built
+ * once and reused.
  *
  * Two binding rules worth knowing, both followed by the formatter:
  * - `port` after `forward` belongs to the forwarding spec (the tunnel's port,
@@ -15,16 +18,9 @@
  * - `forward` at the start of a line is the service's statement, never an
  *   option of the server line above it.
  */
-import {
-  CstParser,
-  EOF,
-  tokenMatcher,
-  type CstNode,
-  type IParserErrorMessageProvider,
-  type IRecognitionException,
-  type IToken,
-  type TokenType,
-} from 'chevrotain';
+import { CstParser, EOF, tokenMatcher, type IParserErrorMessageProvider, type IToken, type TokenType } from 'chevrotain';
+import type { FileCstNode } from './cst.js';
+import { hasLineBreak } from './source.js';
 import * as T from './tokens.js';
 
 /** Keywords that may follow an ssh line where they stand (its options, its block's statements, the next item): never a user name. */
@@ -35,20 +31,22 @@ const NOT_A_USER: ReadonlySet<TokenType> = new Set([
 ]);
 
 /**
- * What Chevrotain knows about a syntax error, kept as data: the provider below
- * serialises it into the exception's message and errors.ts-style wording in
- * index.ts turns it into a diagnostic.
+ * What Chevrotain knows about a syntax error, kept as data for
+ * syntax-errors.ts to word: the kind of failure, the rule it happened in,
+ * the token types that would have been accepted, where the parser stood.
  */
 export interface SyntaxErrorInfo {
   readonly kind: 'mismatch' | 'no-alternative' | 'early-exit' | 'redundant-input';
   readonly rule: string;
   /** Token type names that would have been accepted. */
   readonly expected: readonly string[];
+  /** The token the parser stopped at (Chevrotain's EOF token at the end of the input). */
+  readonly token: IToken;
+  /** The rules open at the error, outermost first. */
+  readonly ruleStack: readonly string[];
 }
 
-function info(kind: SyntaxErrorInfo['kind'], rule: string, expected: readonly string[]): string {
-  return JSON.stringify({ kind, rule, expected } satisfies SyntaxErrorInfo);
-}
+type ErrorFacts = Pick<SyntaxErrorInfo, 'kind' | 'rule' | 'expected'>;
 
 function firstTokens(paths: TokenType[][][] | TokenType[][]): string[] {
   const names = new Set<string>();
@@ -64,25 +62,44 @@ function firstTokens(paths: TokenType[][][] | TokenType[][]): string[] {
   return [...names];
 }
 
-const errorMessageProvider: IParserErrorMessageProvider = {
-  buildMismatchTokenMessage: ({ expected, ruleName }) => info('mismatch', ruleName, [expected.name]),
-  buildNotAllInputParsedMessage: ({ ruleName }) => info('redundant-input', ruleName, ['EOF']),
-  buildNoViableAltMessage: ({ expectedPathsPerAlt, ruleName }) => info('no-alternative', ruleName, firstTokens(expectedPathsPerAlt)),
-  buildEarlyExitMessage: ({ expectedIterationPaths, ruleName }) => info('early-exit', ruleName, firstTokens(expectedIterationPaths)),
-};
+/**
+ * Chevrotain asks an error message provider for each error's message right
+ * before it records the error (one call, then one saved exception, in every
+ * path of Chevrotain 11: no ERR_MSG is given in this grammar). This provider
+ * keeps the facts of each call in that order, so `parseFile` pairs them with
+ * `parser.errors` one to one; the message itself is only for a reader.
+ */
+class ErrorFactsProvider implements IParserErrorMessageProvider {
+  facts: ErrorFacts[] = [];
 
-/** Decode what the provider stored in an exception's message. */
-export function errorInfo(e: IRecognitionException): SyntaxErrorInfo {
-  try {
-    return JSON.parse(e.message) as SyntaxErrorInfo;
-  } catch {
-    return { kind: 'mismatch', rule: e.context?.ruleStack?.at(-1) ?? 'file', expected: [] };
+  private record(kind: ErrorFacts['kind'], rule: string, expected: readonly string[]): string {
+    this.facts.push({ kind, rule, expected });
+    return `${kind} in ${rule}: expected ${expected.join(' or ')}`;
+  }
+
+  buildMismatchTokenMessage({ expected, ruleName }: { expected: TokenType; ruleName: string }): string {
+    return this.record('mismatch', ruleName, [expected.name]);
+  }
+
+  buildNotAllInputParsedMessage({ ruleName }: { ruleName: string }): string {
+    return this.record('redundant-input', ruleName, ['EOF']);
+  }
+
+  buildNoViableAltMessage({ expectedPathsPerAlt, ruleName }: { expectedPathsPerAlt: TokenType[][][]; ruleName: string }): string {
+    return this.record('no-alternative', ruleName, firstTokens(expectedPathsPerAlt));
+  }
+
+  buildEarlyExitMessage({ expectedIterationPaths, ruleName }: { expectedIterationPaths: TokenType[][]; ruleName: string }): string {
+    return this.record('early-exit', ruleName, firstTokens(expectedIterationPaths));
   }
 }
 
 export class LvsParser extends CstParser {
-  constructor() {
-    super(T.allTokens as TokenType[], { recoveryEnabled: true, maxLookahead: 1, errorMessageProvider });
+  private readonly errorFacts: ErrorFactsProvider;
+
+  constructor(errorFacts = new ErrorFactsProvider()) {
+    super(T.allTokens as TokenType[], { recoveryEnabled: true, maxLookahead: 1, errorMessageProvider: errorFacts });
+    this.errorFacts = errorFacts;
     this.performSelfAnalysis();
   }
 
@@ -234,10 +251,7 @@ export class LvsParser extends CstParser {
     const prev = this.LA(0);
     const next = this.LA(1);
     if (!prev || Number.isNaN(prev.startOffset) || Number.isNaN(next.startOffset)) return false;
-    for (let i = prev.startOffset + prev.image.length; i < next.startOffset; i++) {
-      if (this.text.charCodeAt(i) === 10) return true;
-    }
-    return false;
+    return hasLineBreak(this.text, prev.startOffset + prev.image.length, next.startOffset);
   }
 
   /**
@@ -253,6 +267,7 @@ export class LvsParser extends CstParser {
   /** Parse a token vector of `text`; the CST and the recognition errors. */
   parseFile(tokens: IToken[], text: string): ParseOutput {
     this.text = text;
+    this.errorFacts.facts = [];
     this.input = tokens;
     // Chevrotain signals and recovers from each syntax error with an exception;
     // capturing a stack trace for each made a file with thousands of errors take
@@ -260,12 +275,23 @@ export class LvsParser extends CstParser {
     const limit = Error.stackTraceLimit;
     Error.stackTraceLimit = 0;
     try {
-      const cst = this.file();
-      return { cst, errors: this.errors };
+      // The CST of `file`, as cst.ts (generated from these rules) describes it.
+      const cst = this.file() as FileCstNode;
+      return { cst, errors: this.syntaxErrors() };
     } finally {
       Error.stackTraceLimit = limit;
       this.text = '';
     }
+  }
+
+  /** Each recorded error with the facts its message was built from (see ErrorFactsProvider). */
+  private syntaxErrors(): SyntaxErrorInfo[] {
+    const errors = this.errors;
+    const facts = this.errorFacts.facts;
+    if (facts.length !== errors.length) {
+      throw new Error(`parser: ${errors.length} syntax errors but ${facts.length} error messages built; the pairing of the two no longer holds`);
+    }
+    return errors.map((e, i) => ({ ...facts[i], token: e.token, ruleStack: e.context?.ruleStack ?? [] }));
   }
 
   readonly file = this.RULE('file', () => {
@@ -448,8 +474,8 @@ export class LvsParser extends CstParser {
 export const parser = new LvsParser();
 
 export interface ParseOutput {
-  readonly cst: CstNode;
-  readonly errors: IRecognitionException[];
+  readonly cst: FileCstNode;
+  readonly errors: readonly SyntaxErrorInfo[];
 }
 
 export function parseTokens(tokens: IToken[], text: string): ParseOutput {

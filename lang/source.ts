@@ -23,6 +23,57 @@ export interface Position {
   readonly column: number;
 }
 
+// ------------------------------------------------------------------ line breaks
+//
+// What ends a line, decided here once: `\n`, `\r\n`, or a lone `\r`. The
+// lexer ends comments and strings there (tokens.ts builds its patterns from
+// LINE_BREAK_CLASS), messages count lines by it, the parser's layout rules
+// and to-ast's notes ask hasLineBreak, and the formatter finds comments' ends
+// and blank lines with it.
+
+/** The line-break characters, as the inside of a RegExp character class. */
+export const LINE_BREAK_CLASS = '\\n\\r';
+
+const LF = 10;
+const CR = 13;
+
+/** Whether a character code is (part of) a line break. */
+export function isLineBreak(code: number): boolean {
+  return code === LF || code === CR;
+}
+
+/** The length of the line break starting at `offset`: 2 for `\r\n`, 1 for `\n` or a lone `\r`, 0 for none. */
+export function lineBreakAt(text: string, offset: number): 0 | 1 | 2 {
+  const code = text.charCodeAt(offset);
+  if (code === LF) return 1;
+  if (code === CR) return text.charCodeAt(offset + 1) === LF ? 2 : 1;
+  return 0;
+}
+
+/** Whether a line break lies in `text[from, to)`. */
+export function hasLineBreak(text: string, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if (isLineBreak(text.charCodeAt(i))) return true;
+  return false;
+}
+
+/** Whether `text[from, to)` holds a blank line: two line breaks with only spaces and tabs between them. */
+export function hasBlankLine(text: string, from: number, to: number): boolean {
+  let afterBreak = false;
+  for (let i = from; i < to; ) {
+    const n = lineBreakAt(text, i);
+    if (n > 0) {
+      if (afterBreak) return true;
+      afterBreak = true;
+      i += n;
+      continue;
+    }
+    const code = text.charCodeAt(i);
+    if (code !== 32 && code !== 9) afterBreak = false;
+    i++;
+  }
+  return false;
+}
+
 const lineStartCache = new WeakMap<SourceFile, number[]>();
 
 /** Offsets at which each line starts (computed once per file, on demand). */
@@ -31,7 +82,10 @@ export function lineStarts(source: SourceFile): number[] {
   if (!starts) {
     starts = [0];
     const text = source.text;
-    for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) === 10) starts.push(i + 1);
+    for (let i = 0; i < text.length; i++) {
+      const code = text.charCodeAt(i);
+      if (code === LF || (code === CR && text.charCodeAt(i + 1) !== LF)) starts.push(i + 1);
+    }
     lineStartCache.set(source, starts);
   }
   return starts;
@@ -50,14 +104,16 @@ export function positionOf(source: SourceFile, offset: number): Position {
   return { line: lo + 1, column: offset - starts[lo] + 1 };
 }
 
-/** The text of one 1-based line, without its newline. */
+/** The text of one 1-based line, without its line break. */
 export function lineText(source: SourceFile, line: number): string {
   const starts = lineStarts(source);
-  const start = starts[line - 1] ?? source.text.length;
+  const text = source.text;
+  const start = starts[line - 1] ?? text.length;
   const next = starts[line];
-  let end = next === undefined ? source.text.length : next - 1;
-  if (end > start && source.text.charCodeAt(end - 1) === 13) end--;
-  return source.text.slice(start, end);
+  let end = next === undefined ? text.length : next - 1;
+  // The break before `next` is `\n`, `\r` or `\r\n`; `end` is its last character.
+  if (end > start && text.charCodeAt(end) === LF && text.charCodeAt(end - 1) === CR) end--;
+  return text.slice(start, end);
 }
 
 export function span(file: string, start: number, end: number): Span {

@@ -9,10 +9,10 @@
  * before it (a value missing at the end of a line), or is the end of the file,
  * the error is anchored just after the previous token, where the value belongs.
  */
-import { tokenMatcher, type IRecognitionException, type IToken } from 'chevrotain';
+import { tokenMatcher, type IToken } from 'chevrotain';
 import { diag, type Diagnostic } from './diagnostics.js';
-import { errorInfo } from './parser.js';
-import type { SourceFile, Span } from './source.js';
+import type { SyntaxErrorInfo } from './parser.js';
+import { hasLineBreak, type SourceFile, type Span } from './source.js';
 import { suggest } from './suggest.js';
 import { Keyword, keywords, keywordText, LBrace, RBrace } from './tokens.js';
 
@@ -143,7 +143,7 @@ const HOME: Record<string, string> = {
 const ALL_KEYWORDS = keywords.map(keywordText);
 const TOP_LEVEL = new Set(BLOCKS.file.holds);
 
-export function syntaxDiagnostics(errors: readonly IRecognitionException[], tokens: readonly IToken[], source: SourceFile): Diagnostic[] {
+export function syntaxDiagnostics(errors: readonly SyntaxErrorInfo[], tokens: readonly IToken[], source: SourceFile): Diagnostic[] {
   const out: Diagnostic[] = [];
   const seen = new Set<string>();
   const guesses = new Map<string, string | undefined>();
@@ -179,19 +179,19 @@ function end(t: IToken): number {
 }
 
 function describe(
-  e: IRecognitionException,
+  info: SyntaxErrorInfo,
   tokens: readonly IToken[],
   source: SourceFile,
   guesses: Map<string, string | undefined>,
   braces: Braces,
 ): Diagnostic {
   const file = source.path;
-  const info = errorInfo(e);
-  const actual = isReal(e.token) && e.token.tokenType.name !== 'EOF' ? e.token : undefined;
+  const token = info.token;
+  const actual = isReal(token) && token.tokenType.name !== 'EOF' ? token : undefined;
   const index = actual ? indexAt(tokens, actual.startOffset) : tokens.length;
   const prev = index > 0 ? tokens[index - 1] : undefined;
   const afterPrev: Span = prev ? { file, start: end(prev), end: end(prev) } : { file, start: 0, end: 0 };
-  const onLaterLine = actual && prev ? source.text.slice(end(prev), actual.startOffset).includes('\n') : false;
+  const onLaterLine = actual && prev ? hasLineBreak(source.text, end(prev), actual.startOffset) : false;
   const actualSpan: Span = actual ? { file, start: actual.startOffset, end: end(actual) } : afterPrev;
   const expected = info.expected[0] ?? '';
   const rule = info.rule;
@@ -213,7 +213,7 @@ function describe(
   const described = what.replace('$prev', prev?.image ?? '');
   const subject = !actual || onLaterLine ? afterPrev : actualSpan;
   const found = actual ? (onLaterLine ? '' : `, found ${shown(actual)}`) : ', found the end of the file';
-  const form = formOf(e);
+  const form = formOf(info.ruleStack);
   const keywordNote =
     actual && !onLaterLine && expected === 'Word' && isKeyword(actual)
       ? ` \`${actual.image}\` is a keyword, so it cannot be used as a name or value here.`
@@ -226,8 +226,7 @@ function describe(
 }
 
 /** The form of the innermost construct around the error (the helper rule `list` has none of its own). */
-function formOf(e: IRecognitionException): string | undefined {
-  const stack = e.context?.ruleStack ?? [];
+function formOf(stack: readonly string[]): string | undefined {
   for (let i = stack.length - 1; i >= 0; i--) if (FORMS[stack[i]]) return FORMS[stack[i]];
   return undefined;
 }

@@ -2,7 +2,7 @@
  * Token definitions of the lvsc language (Chevrotain `createToken` only).
  *
  * Values are lexed as one generic `Word` (addresses, CIDRs, numbers, durations,
- * names, `user@host:port`): to-ast.ts classifies each word where the grammar
+ * names, `user@host:port`): values.ts reads each word where the grammar
  * expects it, so a bad value gets a precise message on its exact span instead
  * of a vague "unexpected token". Keywords are words with a meaning of their own;
  * `longer_alt: Word` keeps `hosts` or `weights` a Word. A keyword is never a
@@ -14,6 +14,7 @@
  * lexer.test.ts checks that it agrees with a Lexer over `allTokens`.
  */
 import { createToken, Lexer, type TokenType } from 'chevrotain';
+import { LINE_BREAK_CLASS } from './source.js';
 
 /** Every keyword (for "did you mean" and for gates that stop at the next statement). */
 export const Keyword = createToken({ name: 'Keyword', pattern: Lexer.NA });
@@ -78,17 +79,27 @@ export const Upper = keyword('upper');
 export const Lower = keyword('lower');
 export const Drain = keyword('drain');
 
-export const String = createToken({ name: 'String', pattern: /"(?:[^"\\\n\r]|\\[^\n\r])*"/ });
+// Strings and comments end at a line break, as source.ts defines it (LINE_BREAK_CLASS).
+const EOL = LINE_BREAK_CLASS;
+/** The body of a string: any character but a quote, a backslash or a line break, or a backslash escaping one but a line break. */
+const STRING_BODY = `(?:[^"\\\\${EOL}]|\\\\[^${EOL}])*`;
+/** The whole of a well-terminated string, for to-ast's value of a string the lexer reported. */
+export const TERMINATED_STRING = new RegExp(`^"${STRING_BODY}"$`);
+
+export const String = createToken({ name: 'String', pattern: new RegExp(`"${STRING_BODY}"`) });
 /** A string that reaches the end of its line: lexer.ts reports it and hands the parser a String. */
-export const UnterminatedString = createToken({ name: 'UnterminatedString', pattern: /"(?:[^"\\\n\r]|\\[^\n\r])*\\?/ });
+export const UnterminatedString = createToken({ name: 'UnterminatedString', pattern: new RegExp(`"${STRING_BODY}\\\\?`) });
 /** A string in typographic quotes (pasted from a document): lexer.ts reports it and hands the parser a String. */
-export const TypographicString = createToken({ name: 'TypographicString', pattern: /[\u201c\u201d\u201e][^\u201c\u201d"\n\r]*[\u201c\u201d]/ });
+export const TypographicString = createToken({
+  name: 'TypographicString',
+  pattern: new RegExp(`[\\u201c\\u201d\\u201e][^\\u201c\\u201d"${EOL}]*[\\u201c\\u201d]`),
+});
 export const LBrace = createToken({ name: 'LBrace', pattern: '{' });
 export const RBrace = createToken({ name: 'RBrace', pattern: '}' });
 export const Comma = createToken({ name: 'Comma', pattern: ',' });
 /** `#` to the end of the line (lex() drops trailing blanks from the comment's text). */
-export const Comment = createToken({ name: 'Comment', pattern: /#[^\n\r]*/, group: 'comments' });
-export const Whitespace = createToken({ name: 'Whitespace', pattern: /[ \t\r\n]+/, group: Lexer.SKIPPED });
+export const Comment = createToken({ name: 'Comment', pattern: new RegExp(`#[^${EOL}]*`), group: 'comments' });
+export const Whitespace = createToken({ name: 'Whitespace', pattern: new RegExp(`[ \\t${EOL}]+`), group: Lexer.SKIPPED });
 
 export const keywords: readonly TokenType[] = [
   Defaults, Host, Director, Timeouts, Service,
