@@ -5,6 +5,8 @@
 import test from 'ava';
 import type * as A from './ast.js';
 import { parse } from './index.js';
+import { lex } from './lexer.js';
+import { parseTokens } from './parser.js';
 import { marked, slice, source } from './test-support.js';
 
 /** Parse a snippet that must be clean; return its items and marked spans. */
@@ -409,4 +411,17 @@ test('literal text and spans agree everywhere in the examples', (t) => {
   };
   visit(file.items);
   t.true(count > 20);
+});
+
+test('syntax errors come out of the parser as data: kind, rule, expected tokens, the token, the open rules', (t) => {
+  const text = 'service s {\n  vip 10.1.0.1 tcp\n}\nhost h\n';
+  const { errors } = parseTokens(lex(source(text)).tokens, text);
+  t.deepEqual(
+    errors.map((e) => [e.kind, e.rule, e.expected, e.token.image, e.ruleStack]),
+    [
+      ['mismatch', 'vip', ['Word'], '}', ['file', 'service', 'vip']],
+      ['mismatch', 'host', ['LBrace'], '', ['file', 'host']],
+    ],
+  );
+  t.is(errors[1].token.tokenType.name, 'EOF');
 });
