@@ -8,10 +8,32 @@
  * tagged with its route protocol, its own nftables table, its rendered files,
  * and IPVS entries on declared directors. It never runs `ipvsadm -C`.
  */
-import { cmd, withStdin, type Command } from './command.js';
-import { destinationArgs, destinationIdArgs, serviceArgs, serviceIdArgs } from './ipvsadm.js';
+import {
+  addAddress,
+  addFouPort,
+  deleteAddress,
+  deleteFouPort,
+  deleteRoute,
+  loadModule,
+  removeFile,
+  replaceNftTable,
+  replaceRoute,
+  setLinkUp,
+  setSysctl,
+} from './host-commands.js';
+import {
+  addDestination,
+  addService,
+  deleteDestination,
+  deleteService,
+  editDestination,
+  editService,
+  setTimeouts,
+  startSyncDaemon,
+  stopSyncDaemon,
+} from './ipvsadm.js';
 import { DEFAULT_TUN_CSUM, OWN_LABEL_SUFFIX, OWNED_DEVICES, ROUTE_PROTO, sysctlDefault } from './lvs.js';
-import { NFT_FAMILY, NFT_TABLE, nftScript } from './nft.js';
+import { NFT_FAMILY, NFT_TABLE } from './nft.js';
 import { destinationLabel, resourceLabel, type Phase, type ResourceKind, type ServiceSettings, type Step, type StepOf } from './plan.js';
 import {
   serviceKey,
@@ -148,8 +170,8 @@ function diffIpvs(desired: readonly IpvsService[], live: readonly IpvsService[],
     desiredKeys.add(key);
     const have = liveByKey.get(key);
     if (!have) {
-      out.push(step({ action: 'create', kind: 'ipvs-service', id: { service: want.id }, after: want, reason: describeService(want), phase: 'table', commands: [cmd('ipvsadm', '-A', ...serviceArgs(want))] }, key));
-      for (const d of want.destinations) out.push(createDestination(want, key, d));
+      out.push(step({ action: 'create', kind: 'ipvs-service', id: { service: want.id }, after: want, reason: describeService(want), phase: 'table', commands: [addService(want)] }, key));
+      for (const d of want.destinations) out.push(createDestinationStep(want, key, d));
       continue;
     }
     matched.add(have);
@@ -162,8 +184,8 @@ function diffIpvs(desired: readonly IpvsService[], live: readonly IpvsService[],
         ['pe', have.pe, want.pe],
         ['ops', have.ops, want.ops],
       ]);
-      // -E replaces every attribute: serviceArgs restates them all.
-      out.push(step({ action: 'update', kind: 'ipvs-service', id: { service: want.id }, before: stripDestinations(have), after: stripDestinations(want), reason, phase: 'table', commands: [cmd('ipvsadm', '-E', ...serviceArgs(want))] }, key));
+      // -E replaces every attribute: editService restates them all.
+      out.push(step({ action: 'update', kind: 'ipvs-service', id: { service: want.id }, before: stripDestinations(have), after: stripDestinations(want), reason, phase: 'table', commands: [editService(want)] }, key));
     }
     const liveDests = new DestinationIndex(have.destinations);
     // IPVS holds one destination per address and port, so counting matches tells
@@ -172,7 +194,7 @@ function diffIpvs(desired: readonly IpvsService[], live: readonly IpvsService[],
     for (const d of want.destinations) {
       const hd = liveDests.get(d);
       if (!hd) {
-        out.push(createDestination(want, key, d));
+        out.push(createDestinationStep(want, key, d));
         continue;
       }
       matchedDests++;
@@ -187,19 +209,19 @@ function diffIpvs(desired: readonly IpvsService[], live: readonly IpvsService[],
         ['checksum', hd.tunCsum, d.tunCsum],
       ]);
       // A change of method cannot be edited in place by every kernel; -e restates all attributes.
-      out.push(step({ action: 'update', kind: 'ipvs-destination', id: { service: want.id, dest: { address: d.address, port: d.port } }, before: hd, after: d, reason, phase: 'table', commands: [cmd('ipvsadm', '-e', ...destinationArgs(want.id, d))] }, destinationLabel(d, key)));
+      out.push(step({ action: 'update', kind: 'ipvs-destination', id: { service: want.id, dest: { address: d.address, port: d.port } }, before: hd, after: d, reason, phase: 'table', commands: [editDestination(want.id, d)] }, destinationLabel(d, key)));
     }
     if (matchedDests !== have.destinations.length) {
       const wanted = new DestinationIndex(want.destinations);
-      for (const hd of have.destinations) if (!wanted.get(hd)) out.push(deleteDestination(have, hd));
+      for (const hd of have.destinations) if (!wanted.get(hd)) out.push(deleteDestinationStep(have, hd));
     }
   }
   if (matched.size === live.length) return;
   for (const have of live) {
     const key = serviceKey(have.id);
     if (desiredKeys.has(key)) continue;
-    for (const hd of have.destinations) out.push(deleteDestination(have, hd));
-    out.push(step({ action: 'delete', kind: 'ipvs-service', id: { service: have.id }, before: stripDestinations(have), reason: 'not in the cluster file', phase: 'untable', commands: [cmd('ipvsadm', '-D', ...serviceIdArgs(have.id))] }, key));
+    for (const hd of have.destinations) out.push(deleteDestinationStep(have, hd));
+    out.push(step({ action: 'delete', kind: 'ipvs-service', id: { service: have.id }, before: stripDestinations(have), reason: 'not in the cluster file', phase: 'untable', commands: [deleteService(have.id)] }, key));
   }
 }
 
@@ -209,7 +231,7 @@ function stripDestinations(s: IpvsService): ServiceSettings {
 }
 
 /** `svcKey` is `serviceKey(svc.id)`, which the caller has already worked out. */
-function createDestination(svc: IpvsService, svcKey: string, d: IpvsDestination): Step {
+function createDestinationStep(svc: IpvsService, svcKey: string, d: IpvsDestination): Step {
   return step(
     {
       action: 'create',
@@ -218,13 +240,13 @@ function createDestination(svc: IpvsService, svcKey: string, d: IpvsDestination)
       after: d,
       reason: `${d.method}${d.tunType ? ` ${d.tunType}` : ''} weight ${d.weight}`,
       phase: 'table',
-      commands: [cmd('ipvsadm', '-a', ...destinationArgs(svc.id, d))],
+      commands: [addDestination(svc.id, d)],
     },
     destinationLabel(d, svcKey),
   );
 }
 
-function deleteDestination(svc: IpvsService, d: IpvsDestination): Step {
+function deleteDestinationStep(svc: IpvsService, d: IpvsDestination): Step {
   // Drain first: weight 0 stops new connections while established ones finish.
   return step({
     action: 'delete',
@@ -234,7 +256,7 @@ function deleteDestination(svc: IpvsService, d: IpvsDestination): Step {
     reason: 'drain, then delete',
     phase: 'drain',
     drain: true,
-    commands: [cmd('ipvsadm', '-e', ...destinationArgs(svc.id, { ...d, weight: 0 })), cmd('ipvsadm', '-d', ...destinationIdArgs(svc.id, d))],
+    commands: [editDestination(svc.id, { ...d, weight: 0 }), deleteDestination(svc.id, d)],
   });
 }
 
@@ -268,17 +290,14 @@ function diffAddresses(desired: readonly AddressState[], live: readonly AddressS
       continue;
     }
     const phase: Phase = director && isDirectorVipDev(want.dev) ? 'vip' : 'prepare';
-    const args = ['ip', ...(want.address.includes(':') ? ['-6'] : []), 'addr', 'add', `${want.address}/${want.prefix}`, 'dev', want.dev];
-    if (want.label) args.push('label', want.label);
-    if (want.address.includes(':')) args.push('nodad');
-    out.push(step({ action: 'create', kind: 'address', id: addressId(want), after: want, reason: want.label ? `label ${want.label}` : 'owned by lvsc', phase, commands: [cmd(...args)] }));
+    out.push(step({ action: 'create', kind: 'address', id: addressId(want), after: want, reason: want.label ? `label ${want.label}` : 'owned by lvsc', phase, commands: [addAddress(want)] }));
   }
   if (matched.size === live.length) return;
   const wanted = byDevAddress(desired);
   for (const have of live) {
     if (matched.has(have) || wanted.get(have.dev)?.has(have.address) || !ownsAddress(have, ownership)) continue;
     const phase: Phase = director && isDirectorVipDev(have.dev) ? 'unvip' : 'cleanup';
-    out.push(step({ action: 'delete', kind: 'address', id: addressId(have), before: have, reason: 'not in the cluster file', phase, commands: [cmd('ip', 'addr', 'del', `${have.address}/${have.prefix}`, 'dev', have.dev)] }));
+    out.push(step({ action: 'delete', kind: 'address', id: addressId(have), before: have, reason: 'not in the cluster file', phase, commands: [deleteAddress(have)] }));
   }
 }
 
@@ -292,7 +311,6 @@ function diffRoutes(desired: readonly RouteState[], live: readonly RouteState[],
     wanted.add(k);
     const have = liveByDst.get(k) ?? [];
     if (have.some((h) => h.via === want.via && (!want.dev || h.dev === want.dev))) continue;
-    const argv = ['ip', ...(fam(want) === 6 ? ['-6'] : []), 'route', 'replace', want.dst, 'via', want.via!, ...(want.dev ? ['dev', want.dev] : []), 'proto', ROUTE_PROTO];
     out.push(
       step({
         action: have.length ? 'update' : 'create',
@@ -302,23 +320,22 @@ function diffRoutes(desired: readonly RouteState[], live: readonly RouteState[],
         after: want,
         reason: have.length ? `via ${have[0].via ?? '-'} → ${want.via}` : `via ${want.via}`,
         phase: 'prepare',
-        commands: [cmd(...argv)],
+        commands: [replaceRoute(fam(want), { dst: want.dst, via: want.via!, dev: want.dev }, ROUTE_PROTO)],
       }),
     );
   }
   for (const have of live) {
     if (have.proto !== ROUTE_PROTO || wanted.has(`${fam(have)} ${have.dst}`)) continue;
-    const family = fam(have) === 6 ? ['-6'] : [];
     const id = { dst: have.dst, family: fam(have) } as const;
     // `ip route replace` took the host's own default route when lvsc set its own: put the declared one back.
     const gateway = have.dst === 'default' ? gateways.find((g) => g.family === fam(have)) : undefined;
     if (gateway) {
       const after: RouteState = { dst: 'default', via: gateway.address };
-      out.push(step({ action: 'update', kind: 'route', id, before: have, after, reason: `no longer lvsc's: back to the declared gateway ${gateway.address}`, phase: 'cleanup', commands: [cmd('ip', ...family, 'route', 'replace', 'default', 'via', gateway.address)] }));
+      out.push(step({ action: 'update', kind: 'route', id, before: have, after, reason: `no longer lvsc's: back to the declared gateway ${gateway.address}`, phase: 'cleanup', commands: [replaceRoute(fam(have), { dst: 'default', via: gateway.address })] }));
       continue;
     }
     const reason = have.dst === 'default' ? 'not in the cluster file; the host declares no gateway to put back, so it is left without a default route' : 'not in the cluster file';
-    out.push(step({ action: 'delete', kind: 'route', id, before: have, reason, phase: 'cleanup', commands: [cmd('ip', ...family, 'route', 'del', have.dst, 'proto', ROUTE_PROTO)] }));
+    out.push(step({ action: 'delete', kind: 'route', id, before: have, reason, phase: 'cleanup', commands: [deleteRoute(fam(have), have.dst, ROUTE_PROTO)] }));
   }
 }
 
@@ -335,7 +352,7 @@ function diffSysctls(desired: Readonly<Record<string, string>>, live: Readonly<R
         after: value,
         reason: `${have ?? '(unset)'} → ${value}`,
         phase: 'prepare',
-        commands: [cmd('sysctl', '-q', '-w', `${key}=${value}`)],
+        commands: [setSysctl(key, value)],
       }),
     );
   }
@@ -353,7 +370,7 @@ function resetSysctls(desired: Readonly<Record<string, string>>, live: Readonly<
     if (key in desired) continue;
     const def = sysctlDefault(key);
     if (def === undefined || live[key] === undefined || live[key] === def) continue;
-    out.push(step({ action: 'delete', kind: 'sysctl', id: { name: key }, before: live[key], after: def, reason: `no longer needed: back to the kernel default ${def}`, phase: 'cleanup', commands: [cmd('sysctl', '-q', '-w', `${key}=${def}`)] }));
+    out.push(step({ action: 'delete', kind: 'sysctl', id: { name: key }, before: live[key], after: def, reason: `no longer needed: back to the kernel default ${def}`, phase: 'cleanup', commands: [setSysctl(key, def)] }));
   }
 }
 
@@ -362,7 +379,7 @@ function diffModules(desired: readonly string[], live: readonly string[], out: S
   // Modules are never unloaded: removing ip_vs would flush the table and every live connection.
   for (const m of desired) {
     if (loaded.has(m)) continue;
-    out.push(step({ action: 'create', kind: 'module', id: { name: m }, after: m, reason: 'load', phase: 'prepare', commands: [cmd('modprobe', m)] }));
+    out.push(step({ action: 'create', kind: 'module', id: { name: m }, after: m, reason: 'load', phase: 'prepare', commands: [loadModule(m)] }));
   }
 }
 
@@ -372,15 +389,15 @@ function diffLinks(desired: readonly LinkState[], live: readonly LinkState[], ow
     const have = liveByName.get(want.name);
     if (want.kind === 'fou') {
       if (have) continue;
-      out.push(step({ action: 'create', kind: 'link', id: { name: want.name }, after: want, reason: `GUE decapsulation on UDP port ${want.port}`, phase: 'prepare', commands: [cmd('ip', 'fou', 'add', 'port', want.port!, 'gue')] }));
+      out.push(step({ action: 'create', kind: 'link', id: { name: want.name }, after: want, reason: `GUE decapsulation on UDP port ${want.port}`, phase: 'prepare', commands: [addFouPort(want.port!)] }));
       continue;
     }
     if (have?.up) continue;
-    out.push(step({ action: have ? 'update' : 'create', kind: 'link', id: { name: want.name }, before: have, after: want, reason: 'up', phase: 'prepare', commands: [cmd('ip', 'link', 'set', want.name, 'up')] }));
+    out.push(step({ action: have ? 'update' : 'create', kind: 'link', id: { name: want.name }, before: have, after: want, reason: 'up', phase: 'prepare', commands: [setLinkUp(want.name)] }));
   }
   for (const have of live) {
     if (have.kind !== 'fou' || desired.some((d) => d.name === have.name) || !ownership.fouPorts.has(have.port!)) continue;
-    out.push(step({ action: 'delete', kind: 'link', id: { name: have.name }, before: have, reason: 'not in the cluster file', phase: 'cleanup', commands: [cmd('ip', 'fou', 'del', 'port', have.port!)] }));
+    out.push(step({ action: 'delete', kind: 'link', id: { name: have.name }, before: have, reason: 'not in the cluster file', phase: 'cleanup', commands: [deleteFouPort(have.port!)] }));
   }
 }
 
@@ -400,7 +417,7 @@ function diffFwmarkRules(desired: HostState['fwmarkRules'], live: HostState['fwm
       after: desired,
       reason: `${desired.length} mark rule(s)`,
       phase: action === 'delete' ? 'untable' : 'table',
-      commands: [withStdin(cmd('nft', '-f', '-'), nftScript(desired))],
+      commands: [replaceNftTable(desired)],
     }),
   );
 }
@@ -420,7 +437,7 @@ export function diffHost(desired: HostState, live: HostState, options: DiffOptio
     const t = desired.timeouts;
     const lt = live.timeouts;
     if (t && (!lt || (t.tcp && t.tcp !== lt.tcp) || (t.tcpfin && t.tcpfin !== lt.tcpfin) || (t.udp && t.udp !== lt.udp))) {
-      out.push(step({ action: 'update', kind: 'timeouts', id: {}, before: lt ?? undefined, after: t, reason: `${lt ? `${lt.tcp} ${lt.tcpfin} ${lt.udp}` : '?'} → ${t.tcp} ${t.tcpfin} ${t.udp}`, phase: 'table', commands: [cmd('ipvsadm', '--set', t.tcp, t.tcpfin, t.udp)] }));
+      out.push(step({ action: 'update', kind: 'timeouts', id: {}, before: lt ?? undefined, after: t, reason: `${lt ? `${lt.tcp} ${lt.tcpfin} ${lt.udp}` : '?'} → ${t.tcp} ${t.tcpfin} ${t.udp}`, phase: 'table', commands: [setTimeouts(t)] }));
     }
     diffSync(desired, live, out);
   }
@@ -437,7 +454,7 @@ function diffSync(desired: HostState, live: HostState, out: Step[]): void {
     wantStates.add(want.state);
     const have = liveByState.get(want.state);
     if (have && key(have) === key(want)) continue;
-    const start = cmd('ipvsadm', '--start-daemon', want.state, '--mcast-interface', want.mcastInterface, '--syncid', want.syncid);
+    const start = startSyncDaemon(want);
     out.push(
       step({
         action: have ? 'update' : 'create',
@@ -447,13 +464,13 @@ function diffSync(desired: HostState, live: HostState, out: Step[]): void {
         after: want,
         reason: `${want.state} on ${want.mcastInterface} syncid ${want.syncid}`,
         phase: 'table',
-        commands: have ? [cmd('ipvsadm', '--stop-daemon', want.state), start] : [start],
+        commands: have ? [stopSyncDaemon(want.state), start] : [start],
       }),
     );
   }
   for (const have of live.syncDaemons) {
     if (wantStates.has(have.state)) continue;
-    out.push(step({ action: 'delete', kind: 'sync-daemon', id: { state: have.state }, before: have, reason: 'not in the cluster file', phase: 'untable', commands: [cmd('ipvsadm', '--stop-daemon', have.state)] }));
+    out.push(step({ action: 'delete', kind: 'sync-daemon', id: { state: have.state }, before: have, reason: 'not in the cluster file', phase: 'untable', commands: [stopSyncDaemon(have.state)] }));
   }
 }
 
@@ -466,6 +483,6 @@ function diffFiles(desired: Readonly<Record<string, string>>, live: Readonly<Rec
   }
   for (const path of ownership.files) {
     if (path in desired || live[path] === undefined) continue;
-    out.push(step({ action: 'delete', kind: 'file', id: { path }, before: live[path], reason: 'no longer rendered', phase: 'cleanup', commands: [cmd('rm', '-f', '--', path)] }));
+    out.push(step({ action: 'delete', kind: 'file', id: { path }, before: live[path], reason: 'no longer rendered', phase: 'cleanup', commands: [removeFile(path)] }));
   }
 }

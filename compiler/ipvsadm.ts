@@ -4,7 +4,8 @@
  * Formatting: the argv of `-A/-E` (`serviceArgs`), `-a/-e` (`destinationArgs`)
  * and `-D/-d` (`serviceIdArgs`, `destinationIdArgs`), and the lines
  * `ipvsadm -Sn` prints (`saveLine`, `saveLines`, `saveText`), in ipvsadm 1.31's
- * own option order (checked against its format strings and the shared fixture):
+ * own option order (checked against its format strings and the shared fixture),
+ * and the commands a plan runs with them (`addService`, `editDestination`, ...):
  *
  *   -A <svc> -s S [-p N [-M mask]] [--pe sip] [-o] [-b flags]
  *   -a <svc> -r RIP:PORT -g|-m|-i -w W [--tun-type T [--tun-port P] [--tun-*csum]]
@@ -28,7 +29,8 @@
  */
 import { canonicalAddress, familyOf, toBytes } from '../lang/address.js';
 import { allOnesNetmask, DEFAULT_PERSISTENCE, DEFAULT_SCHEDULER, DEFAULT_TUN_CSUM, DEFAULT_TUN_TYPE, isTunType, SCHEDULER_FLAG_BIT, schedulerFlagNames, TUN_CSUMS, TUNNELS, tunTypesWith, type TunCsum } from './lvs.js';
-import type { Family, IpvsDestination, IpvsService, Method, Proto, ServiceId } from './state.js';
+import { cmd, type Command } from './command.js';
+import type { DestinationId, Family, IpvsDestination, IpvsService, Method, Proto, ServiceId, SyncDaemon, Timeouts } from './state.js';
 import { destinationKey, hostPort, serviceKey } from './state.js';
 
 // ------------------------------------------------------------------ vocabulary
@@ -94,7 +96,7 @@ export function serviceArgs(svc: IpvsService): string[] {
 }
 
 /** `-t VIP:PORT -r RIP:PORT`: what `-d` needs. */
-export function destinationIdArgs(id: ServiceId, dest: { readonly address: string; readonly port: number }): string[] {
+export function destinationIdArgs(id: ServiceId, dest: DestinationId): string[] {
   return [...serviceIdArgs(id), '-r', hostPort(dest.address, dest.port)];
 }
 
@@ -161,6 +163,53 @@ export function saveText(services: readonly IpvsService[], format: SaveFormat = 
   return saveLines(services, format)
     .map((l) => `${l}\n`)
     .join('');
+}
+
+// ------------------------------------------------------------------ commands
+
+/** `ipvsadm -A ...`: a new service with every attribute. */
+export function addService(svc: IpvsService): Command {
+  return cmd('ipvsadm', '-A', ...serviceArgs(svc));
+}
+
+/** `ipvsadm -E ...`: a service's attributes replaced (all of them restated). */
+export function editService(svc: IpvsService): Command {
+  return cmd('ipvsadm', '-E', ...serviceArgs(svc));
+}
+
+/** `ipvsadm -D ...`: a service and its destinations gone. */
+export function deleteService(id: ServiceId): Command {
+  return cmd('ipvsadm', '-D', ...serviceIdArgs(id));
+}
+
+/** `ipvsadm -a ...`: a new destination of a service. */
+export function addDestination(id: ServiceId, dest: IpvsDestination): Command {
+  return cmd('ipvsadm', '-a', ...destinationArgs(id, dest));
+}
+
+/** `ipvsadm -e ...`: a destination's attributes replaced (all of them restated). */
+export function editDestination(id: ServiceId, dest: IpvsDestination): Command {
+  return cmd('ipvsadm', '-e', ...destinationArgs(id, dest));
+}
+
+/** `ipvsadm -d ...`: a destination gone. */
+export function deleteDestination(id: ServiceId, dest: DestinationId): Command {
+  return cmd('ipvsadm', '-d', ...destinationIdArgs(id, dest));
+}
+
+/** `ipvsadm --set TCP TCPFIN UDP` (0 leaves one as it is). */
+export function setTimeouts(t: Timeouts): Command {
+  return cmd('ipvsadm', '--set', t.tcp, t.tcpfin, t.udp);
+}
+
+/** `ipvsadm --start-daemon STATE --mcast-interface IF --syncid ID`. */
+export function startSyncDaemon(d: SyncDaemon): Command {
+  return cmd('ipvsadm', '--start-daemon', d.state, '--mcast-interface', d.mcastInterface, '--syncid', d.syncid);
+}
+
+/** `ipvsadm --stop-daemon STATE`. */
+export function stopSyncDaemon(state: SyncDaemon['state']): Command {
+  return cmd('ipvsadm', '--stop-daemon', state);
 }
 
 // ------------------------------------------------------------------ ipvsadm's order

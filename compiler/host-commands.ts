@@ -1,0 +1,71 @@
+/**
+ * The host commands a plan runs besides ipvsadm's (compiler/ipvsadm.ts):
+ * iproute2, sysctl, modprobe, nft and rm, as typed builders over validated
+ * values. Each returns one `Command` (argv, never a shell string); the diff
+ * only calls these.
+ */
+import { cmd, withStdin, type Command } from './command.js';
+import { nftScript } from './nft.js';
+import type { AddressState, Family, FwmarkRule } from './state.js';
+
+const family6 = (family: Family): string[] => (family === 6 ? ['-6'] : []);
+
+/** `ip addr add A/P dev D [label L]`; IPv6 with `-6` and `nodad` (a VIP must not wait for, or fail, duplicate detection). */
+export function addAddress(a: AddressState): Command {
+  const ipv6 = a.address.includes(':');
+  return cmd('ip', ...family6(ipv6 ? 6 : 4), 'addr', 'add', `${a.address}/${a.prefix}`, 'dev', a.dev, ...(a.label ? ['label', a.label] : []), ...(ipv6 ? ['nodad'] : []));
+}
+
+/** `ip addr del A/P dev D`. */
+export function deleteAddress(a: AddressState): Command {
+  return cmd('ip', 'addr', 'del', `${a.address}/${a.prefix}`, 'dev', a.dev);
+}
+
+/**
+ * `ip [-6] route replace DST via VIA [dev D] [proto P]`. lvsc's own routes
+ * carry its route protocol (`proto`); a route it hands back to the host (its
+ * declared gateway) carries none.
+ */
+export function replaceRoute(family: Family, route: { readonly dst: string; readonly via: string; readonly dev?: string }, proto?: string): Command {
+  return cmd('ip', ...family6(family), 'route', 'replace', route.dst, 'via', route.via, ...(route.dev ? ['dev', route.dev] : []), ...(proto ? ['proto', proto] : []));
+}
+
+/** `ip [-6] route del DST proto P`: only the route of that protocol, never another one to the same destination. */
+export function deleteRoute(family: Family, dst: string, proto: string): Command {
+  return cmd('ip', ...family6(family), 'route', 'del', dst, 'proto', proto);
+}
+
+/** `ip link set NAME up`. */
+export function setLinkUp(name: string): Command {
+  return cmd('ip', 'link', 'set', name, 'up');
+}
+
+/** `ip fou add port P gue`: GUE decapsulation on UDP port P. */
+export function addFouPort(port: number): Command {
+  return cmd('ip', 'fou', 'add', 'port', port, 'gue');
+}
+
+/** `ip fou del port P`. */
+export function deleteFouPort(port: number): Command {
+  return cmd('ip', 'fou', 'del', 'port', port);
+}
+
+/** `sysctl -q -w KEY=VALUE`. */
+export function setSysctl(key: string, value: string): Command {
+  return cmd('sysctl', '-q', '-w', `${key}=${value}`);
+}
+
+/** `modprobe NAME`. */
+export function loadModule(name: string): Command {
+  return cmd('modprobe', name);
+}
+
+/** `nft -f -` fed the script that leaves lvsc's table holding exactly these rules (none: no table), in one transaction. */
+export function replaceNftTable(rules: readonly FwmarkRule[]): Command {
+  return withStdin(cmd('nft', '-f', '-'), nftScript(rules));
+}
+
+/** `rm -f -- PATH`. */
+export function removeFile(path: string): Command {
+  return cmd('rm', '-f', '--', path);
+}
