@@ -1,22 +1,35 @@
 /**
  * argv → command → exit code. This is the only place exit codes are decided:
  * commands return an Outcome, and a wrong command line never ends in a stack trace.
+ *
+ * A command's module (and what it needs: the compiler, ssh2, the lab) is imported
+ * only when that command runs or its help is asked for: `lvsc --version` and
+ * `lvsc --help` load this file, io.ts and the diagnostics view (for the usage line), nothing else.
  */
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { applyCommand } from './commands/apply.js';
 import type { Command } from './commands/command.js';
-import { compileCommand } from './commands/compile.js';
-import { fmtCommand } from './commands/fmt.js';
-import { labCommand } from './commands/lab.js';
-import { planCommand } from './commands/plan.js';
-import { validateCommand } from './commands/validate.js';
 import { processIo, type Io, type Outcome } from './io.js';
 import { usageLine } from './views/human.js';
 
+interface Entry {
+  readonly name: string;
+  /** One line for `lvsc --help`. */
+  readonly summary: string;
+  /** The command itself, imported on first use. */
+  load(): Promise<Command>;
+}
+
 /** In the order `lvsc --help` lists them. */
-const COMMANDS: readonly Command[] = [validateCommand, fmtCommand, planCommand, applyCommand, compileCommand, labCommand()];
+const COMMANDS: readonly Entry[] = [
+  { name: 'validate', summary: 'check a cluster: syntax, names, topology, schedulers', load: async () => (await import('./commands/validate.js')).validateCommand },
+  { name: 'fmt', summary: 'print or rewrite files in the canonical layout', load: async () => (await import('./commands/fmt.js')).fmtCommand },
+  { name: 'plan', summary: 'show the steps that would make the hosts match the cluster', load: async () => (await import('./commands/plan.js')).planCommand },
+  { name: 'apply', summary: 'change the hosts to match the cluster (after showing the plan)', load: async () => (await import('./commands/apply.js')).applyCommand },
+  { name: 'compile', summary: "write each host's plan script and rendered files to a directory", load: async () => (await import('./commands/compile.js')).compileCommand },
+  { name: 'lab', summary: 'a VM with a real IPVS kernel to try lvsc on: lab demo, up, down, status, hosts, ssh', load: async () => (await import('./commands/lab.js')).labCommand() },
+];
 
 export const EXIT_CODES: Readonly<Record<Outcome, number>> = { ok: 0, failed: 1, usage: 2, changes: 2 };
 
@@ -49,15 +62,15 @@ async function dispatch(argv: readonly string[], io: Io): Promise<Outcome> {
       io.stdout.write(overview());
       return 'ok';
     }
-    const command = COMMANDS.find((c) => c.name === rest[0]);
-    if (!command || rest.length > 1) return usage(io, command ? `help takes one command name` : `unknown command "${rest[0]}"`);
-    io.stdout.write(command.help);
+    const entry = COMMANDS.find((c) => c.name === rest[0]);
+    if (!entry || rest.length > 1) return usage(io, entry ? `help takes one command name` : `unknown command "${rest[0]}"`);
+    io.stdout.write((await entry.load()).help);
     return 'ok';
   }
   if (first.startsWith('-')) return usage(io, `unknown option ${first}`);
-  const command = COMMANDS.find((c) => c.name === first);
-  if (!command) return usage(io, `unknown command "${first}"`);
-  return command.run(rest, io);
+  const entry = COMMANDS.find((c) => c.name === first);
+  if (!entry) return usage(io, `unknown command "${first}"`);
+  return (await entry.load()).run(rest, io);
 }
 
 function usage(io: Io, message: string): Outcome {

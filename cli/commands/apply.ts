@@ -43,7 +43,6 @@ async function confirm(io: Io, question: string): Promise<boolean> {
 
 export const applyCommand: Command = {
   name: 'apply',
-  summary: 'change the hosts to match the cluster (after showing the plan)',
   help: `Usage: lvsc apply [--yes] [--drain DUR] [--json] [options] FILES|DIRS...
 
 Plans against the live hosts (as lvsc plan does), asks for confirmation, then

@@ -21,7 +21,6 @@ const OPTIONS = {
 
 export const compileCommand: Command = {
   name: 'compile',
-  summary: "write each host's plan script and rendered files to a directory",
   help: `Usage: lvsc compile --out DIR [--strict] FILES|DIRS...
 
 Validates the cluster and writes, for every host:

@@ -21,7 +21,6 @@ const OPTIONS = {
 
 export const fmtCommand: Command = {
   name: 'fmt',
-  summary: 'print or rewrite files in the canonical layout',
   help: `Usage: lvsc fmt [-w | --check] FILES|DIRS...
 
 Formats each file (a directory: every *.lvs file directly inside it, sorted by name)

@@ -64,7 +64,6 @@ export interface LabDeps {
 export function labCommand(deps: LabDeps = {}): Command {
   return {
     name: 'lab',
-    summary: 'a VM with a real IPVS kernel to try lvsc on: lab demo, up, down, status, hosts, ssh',
     help: HELP,
     run: (args, io) => runLab(args, io, deps),
   };

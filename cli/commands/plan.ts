@@ -135,7 +135,6 @@ export function unreadableJson(fleet: Fleet): object[] {
 
 export const planCommand: Command = {
   name: 'plan',
-  summary: 'show the steps that would make the hosts match the cluster',
   help: `Usage: lvsc plan [--offline] [--json] [--strict] [options] FILES|DIRS...
 
 Validates the cluster, connects to every host over SSH (in parallel), reads

@@ -20,7 +20,6 @@ const FORMATS = ['text', 'json'] as const;
 
 export const validateCommand: Command = {
   name: 'validate',
-  summary: 'check a cluster: syntax, names, topology, schedulers',
   help: `Usage: lvsc validate [--strict] [--format text|json] FILES|DIRS...
 
 Reads every file given, and every *.lvs file directly inside each directory given
