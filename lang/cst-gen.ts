@@ -4,7 +4,7 @@
  * from. `npm run gen:cst` writes it; cst.test.ts fails when the checked-in
  * file is not what the current grammar generates.
  */
-import { generateCstDts } from 'chevrotain';
+import { generateCstDts } from './chevrotain.js';
 import { parser } from './parser.js';
 
 const HEADER = `// Generated from the grammar in parser.ts by Chevrotain's generateCstDts: do not edit.

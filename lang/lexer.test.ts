@@ -4,10 +4,11 @@
  * with longer_alt): same tokens, same comments, same bad characters.
  */
 import test from 'ava';
-import { Lexer, type IToken } from 'chevrotain';
+import { Lexer, type IToken } from './chevrotain.js';
 import fc from 'fast-check';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { bundled } from './chevrotain.js';
 import { lex } from './lexer.js';
 import { source } from './test-support.js';
 import { allTokens } from './tokens.js';
@@ -89,4 +90,8 @@ test('offsets only: a token ends at start + image length, a comment loses its tr
     r.comments.map((c) => [c.image, c.startOffset]),
     [['# note', 14]],
   );
+});
+
+test("Chevrotain is loaded from its single-file build (lang/chevrotain.ts), not its 700-file module tree", (t) => {
+  t.true(bundled);
 });

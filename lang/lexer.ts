@@ -11,7 +11,7 @@
  * Lexing never stops at a bad character: it reports it and goes on, so the
  * parser still sees the rest of the file.
  */
-import { Lexer, type IToken } from 'chevrotain';
+import { Lexer, type IToken } from './chevrotain.js';
 import { diag, type Diagnostic } from './diagnostics.js';
 import type { SourceFile } from './source.js';
 import {

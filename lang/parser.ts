@@ -18,7 +18,7 @@
  * - `forward` at the start of a line is the service's statement, never an
  *   option of the server line above it.
  */
-import { CstParser, EOF, tokenMatcher, type IParserErrorMessageProvider, type IToken, type TokenType } from 'chevrotain';
+import { CstParser, EOF, tokenMatcher, type IParserErrorMessageProvider, type IToken, type TokenType } from './chevrotain.js';
 import type { FileCstNode } from './cst.js';
 import { hasLineBreak } from './source.js';
 import * as T from './tokens.js';

@@ -9,7 +9,7 @@
  * before it (a value missing at the end of a line), or is the end of the file,
  * the error is anchored just after the previous token, where the value belongs.
  */
-import { tokenMatcher, type IToken } from 'chevrotain';
+import { tokenMatcher, type IToken } from './chevrotain.js';
 import { diag, type Diagnostic } from './diagnostics.js';
 import type { SyntaxErrorInfo } from './parser.js';
 import { hasLineBreak, type SourceFile, type Span } from './source.js';

@@ -14,7 +14,7 @@
  * (NaN offsets) count as missing, and a statement missing a required part is
  * left out (the parser has already said why).
  */
-import type { CstElement, CstNode, IToken } from 'chevrotain';
+import type { CstElement, CstNode, IToken } from './chevrotain.js';
 import type * as A from './ast.js';
 import type * as C from './cst.js';
 import type { Accept } from './diagnostics.js';

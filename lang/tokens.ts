@@ -13,7 +13,7 @@
  * Word that spells a keyword the keyword's type (what `longer_alt` means);
  * lexer.test.ts checks that it agrees with a Lexer over `allTokens`.
  */
-import { createToken, Lexer, type TokenType } from 'chevrotain';
+import { createToken, Lexer, type TokenType } from './chevrotain.js';
 import { LINE_BREAK_CLASS } from './source.js';
 
 /** Every keyword (for "did you mean" and for gates that stop at the next statement). */

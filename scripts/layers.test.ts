@@ -43,6 +43,15 @@ test('bench/ and scripts/ use the libraries, never test/', (t) => {
   t.deepEqual(wrong('scripts/lab.ts', "import { main } from '../cli/main.js';\nimport { labCapture } from '../lab/capture.js';"), []);
 });
 
+test("only lang/chevrotain.ts imports the chevrotain package", (t) => {
+  t.deepEqual(wrong('lang/parser.ts', "import { CstParser } from 'chevrotain';"), [
+    "lang/parser.ts:1: import 'chevrotain' goes the wrong way: take Chevrotain from lang/chevrotain.ts (its single-file build), not from the package's 700-file module tree",
+  ]);
+  t.deepEqual(wrong('lang/chevrotain.ts', "export type { IToken } from 'chevrotain';\nconst c = await import('chevrotain');"), []);
+  t.deepEqual(wrong('lang/parser.ts', "import { CstParser } from './chevrotain.js';\nimport fc from 'fast-check';"), []);
+  t.deepEqual(wrong('lang/cst.ts', 'import type { CstNode, IToken } from "chevrotain";'), [], 'types load nothing');
+});
+
 test('imports are read from code only: multi-line, side-effect, dynamic; not from comments or template text', (t) => {
   const text = [
     "import {", // 1
@@ -53,13 +62,18 @@ test('imports are read from code only: multi-line, side-effect, dynamic; not fro
     "// import { x } from '../cli/commented.js';",
     "/* import { y } from '../cli/block.js'; */",
     "const sample = `import { z } from '../cli/template.js'`;",
-    "export * from './again.js'; const later = await import('./lazy.js');", // 9
+    "const quoted = \"import { q } from '../cli/quoted.js'; await import('../cli/quoted.js')\";",
+    "export * from './again.js'; const later = await import('./lazy.js');", // 10
     "const notLiteral = await import(`${dir}/x.js`);",
   ].join('\n');
   t.deepEqual(importsOf(text), [
-    { line: 4, specifier: './multi.js' },
-    { line: 5, specifier: './side.js' },
-    { line: 9, specifier: './again.js' },
-    { line: 9, specifier: './lazy.js' },
+    { line: 4, specifier: './multi.js', typeOnly: false },
+    { line: 5, specifier: './side.js', typeOnly: false },
+    { line: 10, specifier: './again.js', typeOnly: false },
+    { line: 10, specifier: './lazy.js', typeOnly: false },
+  ]);
+  t.deepEqual(importsOf("import type { A } from './a.js';\nexport type { B } from './b.js';"), [
+    { line: 1, specifier: './a.js', typeOnly: true },
+    { line: 2, specifier: './b.js', typeOnly: true },
   ]);
 });
