@@ -10,6 +10,7 @@
  *   npm run bench -- --services 500 --servers 10
  *   npm run bench -- --fleet-hosts 10     (0: no fleet section, which needs root)
  *   npm run bench -- --lab-services 1000  (0: no lab section, which uses the lab VM)
+ *   npm run bench -- --startup-runs 21    (0: no startup section; npm run bench builds dist/ first)
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg } from 'node:os';
@@ -25,6 +26,7 @@ import { compileSections } from './compile.js';
 import { fleetSections } from './fleet.js';
 import { generateCluster, type Generated } from '../lab/generate.js';
 import { labSections } from './lab.js';
+import { startupSections } from './startup.js';
 
 interface State {
   generated?: Generated;
@@ -41,6 +43,8 @@ interface Shape {
   readonly fleetHosts: number;
   /** Services on the lab VM's director for the lab section. */
   readonly labServices: number;
+  /** Runs of each command in the startup section. */
+  readonly startupRuns: number;
 }
 
 interface Section {
@@ -56,6 +60,8 @@ const TARGET_PEAK_MB = 400;
 
 /** The phases of compiler/index.ts `check()`, timed one by one. */
 const SECTIONS: readonly Section[] = [
+  // lvsc --version and lvsc validate of a small file, as processes, next to node -e 0 (bench/startup.ts).
+  ...startupSections,
   {
     name: 'generate',
     inTotal: false,
@@ -107,6 +113,7 @@ const { values } = parseArgs({
     servers: { type: 'string', default: '20' },
     'fleet-hosts': { type: 'string', default: '50' },
     'lab-services': { type: 'string', default: '10000' },
+    'startup-runs': { type: 'string', default: '11' },
   },
   strict: true,
 });
@@ -115,6 +122,7 @@ const shape: Shape = {
   serversPerService: Number(values.servers),
   fleetHosts: Number(values['fleet-hosts']),
   labServices: Number(values['lab-services']),
+  startupRuns: Number(values['startup-runs']),
 };
 
 const gc = (globalThis as { gc?: () => void }).gc;
