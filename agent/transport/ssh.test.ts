@@ -609,3 +609,32 @@ test.serial("what a host sends is escaped in transport errors: a path with an es
   t.notRegex(error.message, /[\x00-\x1f\x7f]/, 'no raw control characters');
   t.true(error.message.includes('/nonexistent-\\x1b[2J\\x1b]0;owned\\x07/'), error.message);
 });
+
+test.serial('a command that prints more than the output limit is stopped and fails with kind output; the connection stays usable', async (t) => {
+  const { lab } = t.context;
+  const where = `a (${LAB_USERS.sudo}@${lab.host('a').address})`;
+  // The default limit, 64 MiB.
+  const byDefault = await connect(lab.endpoint('a'), lab.sshOptions());
+  const over = await failure(byDefault.run(cmd('head', '-c', '65M', '/dev/zero')));
+  expectKind(t, over, 'output');
+  t.is(over.message, `output exceeded 64 MiB: a command on ${where} printed more than that and was stopped (--max-output raises the limit): head -c 65M /dev/zero`);
+  t.is((await byDefault.run(cmd('echo', 'still here'))).stdout, 'still here\n');
+
+  // A limit of its own: stdout and stderr count together; up to the limit is fine.
+  const small = await connect(lab.endpoint('a'), lab.sshOptions({ maxOutputBytes: 1024 * 1024 }));
+  t.is((await small.run(cmd('head', '-c', '1M', '/dev/zero'))).stdout.length, 1024 * 1024);
+  const both = await failure(small.run(cmd('sh', '-c', 'head -c 600K /dev/zero; head -c 600K /dev/zero >&2')));
+  expectKind(t, both, 'output');
+  t.regex(both.message, /^output exceeded 1 MiB: /);
+  // A command that would print for ever is stopped on the host, not left running.
+  const endless = await failure(small.run(cmd('sh', '-c', 'exec yes lvsc-endless-output')));
+  expectKind(t, endless, 'output');
+  let left = '';
+  for (let i = 0; i < 50; i++) {
+    left = (await execLocal(['pgrep', '--ns', String(lab.host('a').sshdPid), '--nslist', 'net', '-f', 'yes lvsc-endless-output'])).stdout;
+    if (left === '') break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  t.is(left, '');
+  t.is((await small.run(cmd('echo', 'still here'))).stdout, 'still here\n');
+});

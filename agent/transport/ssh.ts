@@ -5,6 +5,7 @@
  * connecting and on every command. Nothing here knows about LVS.
  */
 import { constants as osConstants, homedir, userInfo } from 'node:os';
+import { constants as bufferConstants } from 'node:buffer';
 import { existsSync, readFileSync } from 'node:fs';
 import { connect as connectTcp } from 'node:net';
 import { join } from 'node:path';
@@ -54,7 +55,25 @@ export interface SshOptions {
   keepaliveCountMax?: number;
   /** Commands running at once on one connection (OpenSSH's MaxSessions is 10). Default 8. */
   maxChannels?: number;
+  /**
+   * The most one command may print, stdout and stderr together; a command that
+   * prints more is stopped and fails with kind `output`. Default
+   * DEFAULT_MAX_OUTPUT_BYTES; at most MAX_OUTPUT_BYTES.
+   */
+  maxOutputBytes?: number;
 }
+
+/**
+ * 64 MiB. The largest output lvsc expects is a director's facts: both IPVS
+ * dumps (`ipvsadm -Sn`, `-Ln --thresholds`) and /etc/ipvsadm.rules in base64,
+ * about 200 bytes per destination (measured on the 100,000-destination bench
+ * cluster with the lab captures' line widths: 19 MiB). So 64 MiB is some
+ * 340,000 destinations, three times the size lvsc is built for, and a host
+ * printing without end costs at most that much memory.
+ */
+export const DEFAULT_MAX_OUTPUT_BYTES = 64 * 1024 * 1024;
+/** The output has to become a string: V8's longest (2^29 - 24 UTF-16 units; UTF-8 never decodes to more units than bytes). */
+export const MAX_OUTPUT_BYTES = bufferConstants.MAX_STRING_LENGTH;
 
 interface Settings {
   knownHostsFile: string;
@@ -66,6 +85,7 @@ interface Settings {
   keepaliveIntervalMs: number;
   keepaliveCountMax: number;
   maxChannels: number;
+  maxOutputBytes: number;
 }
 
 /** Opens the connection (through any jump hosts) and returns a transport for it. */
@@ -84,6 +104,7 @@ export async function connectSsh(endpoint: SshEndpoint, options: SshOptions = {}
     keepaliveIntervalMs: options.keepaliveIntervalMs ?? 5_000,
     keepaliveCountMax: options.keepaliveCountMax ?? 3,
     maxChannels: options.maxChannels ?? 8,
+    maxOutputBytes: Math.min(options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES, MAX_OUTPUT_BYTES),
   };
   const chain: Connection[] = [];
   try {
@@ -139,6 +160,14 @@ function describeHop(hop: Hop): string {
 
 function seconds(ms: number): string {
   return `${Number((ms / 1000).toFixed(1))} s`;
+}
+
+/** `64 MiB`, `512 KiB`, `1000 bytes`: a size as it was most likely given. */
+export function sizeText(bytes: number): string {
+  if (bytes >= 1024 * 1024 && bytes % (1024 * 1024) === 0) return `${bytes / (1024 * 1024)} MiB`;
+  if (bytes >= 1024 && bytes % 1024 === 0) return `${bytes / 1024} KiB`;
+  if (bytes >= 1024 * 1024) return `${Number((bytes / (1024 * 1024)).toFixed(1))} MiB`;
+  return `${bytes} bytes`;
 }
 
 /** Connects `hop`, first connecting its jump hosts; pushes every connection made onto `chain`. */
@@ -778,11 +807,37 @@ class SshTransport implements Transport {
         const stderr: Buffer[] = [];
         let code: number | undefined;
         const decoder = onStdout ? new StringDecoder('utf8') : undefined;
+        // What one command may print: past it, the command is stopped and its output dropped
+        // (a runaway host costs at most this much memory, and the text can still become a string).
+        const limit = this.settings.maxOutputBytes;
+        let printed = 0;
+        const within = (chunk: Buffer): boolean => {
+          if (settled) return false;
+          printed += chunk.length;
+          if (printed <= limit) return true;
+          settle(() =>
+            reject(
+              new TransportError(
+                'output',
+                this.host,
+                `output exceeded ${sizeText(limit)}: a command on ${describeHop(this.hop)} printed more than that and was stopped (--max-output raises the limit): ${abbreviate(shown)}`,
+              ),
+            ),
+          );
+          stdout.length = 0;
+          stderr.length = 0;
+          signalRemote(stream, 'TERM');
+          stream.close();
+          return false;
+        };
         stream.on('data', (chunk: Buffer) => {
+          if (!within(chunk)) return;
           stdout.push(chunk);
           if (decoder) onStdout!(decoder.write(chunk));
         });
-        stream.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
+        stream.stderr.on('data', (chunk: Buffer) => {
+          if (within(chunk)) stderr.push(chunk);
+        });
         stream.on('exit', (status: number | null, signal?: string) => {
           code = status ?? 128 + (signal ? ((osConstants.signals as Record<string, number>)[`SIG${signal}`] ?? 0) : 0);
         });

@@ -47,7 +47,9 @@ export type TransportErrorKind =
   /** The connection was closed or lost; the command may or may not have run. */
   | 'closed'
   /** `put` could not write the file. */
-  | 'write';
+  | 'write'
+  /** A command printed more than the transport takes from one command; it was stopped. */
+  | 'output';
 
 /**
  * A failure to talk to a host. `message` says what happened and what to do,

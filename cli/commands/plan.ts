@@ -6,6 +6,7 @@
  * live hosts) are shared with `lvsc apply`.
  */
 import { openFleet, FleetError, type Fleet, type FleetOptions } from '../../agent/fleet.js';
+import { MAX_OUTPUT_BYTES } from '../../agent/transport/ssh.js';
 import type { Cluster } from '../../compiler/ir.js';
 import { planCluster } from '../../compiler/compile.js';
 import { isEmpty } from '../../compiler/plan.js';
@@ -28,6 +29,7 @@ export const LIVE_OPTIONS = {
   'ssh-config': { type: 'string' },
   'accept-new-host-keys': { type: 'boolean' },
   timeout: { type: 'string' },
+  'max-output': { type: 'string' },
 } as const;
 
 export const LIVE_HELP = `      --parallel N       hosts connected and read at once (default 10)
@@ -39,7 +41,9 @@ export const LIVE_HELP = `      --parallel N       hosts connected and read at o
                          a changed key is always refused
       --ssh-config FILE  ssh client config (default ~/.ssh/config)
       --timeout DUR      limit for connecting (per hop) and for each command
-                         (default 10s to connect, 60s per command)`;
+                         (default 10s to connect, 60s per command)
+      --max-output SIZE  the most one command on a host may print, such as 200MiB
+                         (default 64MiB); a host that prints more fails`;
 
 const OPTIONS = {
   ...COMMON_OPTIONS,
@@ -57,7 +61,23 @@ export function parseDuration(text: string): number | undefined {
   return Math.round(Number(m[1]) * unit);
 }
 
-type LiveValues = { parallel?: string; target?: string[]; 'known-hosts'?: string; 'ssh-config'?: string; 'accept-new-host-keys'?: boolean; timeout?: string };
+/** `64MiB`, `64M`, `512KiB`, `512k`, `1GiB`, or a bare number of bytes → bytes (binary units). */
+export function parseSize(text: string): number | undefined {
+  const m = /^(\d+(?:\.\d+)?)\s*(?:([kmg])(?:i?b)?|b)?$/i.exec(text.trim());
+  if (!m) return undefined;
+  const unit = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[(m[2] ?? '').toLowerCase() as '' | 'k' | 'm' | 'g'];
+  return Math.round(Number(m[1]) * unit);
+}
+
+type LiveValues = {
+  parallel?: string;
+  target?: string[];
+  'known-hosts'?: string;
+  'ssh-config'?: string;
+  'accept-new-host-keys'?: boolean;
+  timeout?: string;
+  'max-output'?: string;
+};
 
 /** The fleet options from the command line, or a message saying which one is wrong. */
 export function fleetOptions(values: LiveValues, io: Io): { ok: true; options: FleetOptions } | { ok: false; message: string } {
@@ -65,6 +85,10 @@ export function fleetOptions(values: LiveValues, io: Io): { ok: true; options: F
   if (!Number.isInteger(parallel) || parallel < 1) return { ok: false, message: `--parallel ${values.parallel}: give a whole number of hosts, 1 or more` };
   const timeout = values.timeout === undefined ? undefined : parseDuration(values.timeout);
   if (values.timeout !== undefined && !timeout) return { ok: false, message: `--timeout ${values.timeout}: give a duration such as 30s or 2m` };
+  const maxOutput = values['max-output'] === undefined ? undefined : parseSize(values['max-output']);
+  if (values['max-output'] !== undefined && (maxOutput === undefined || maxOutput < 1024 || maxOutput > MAX_OUTPUT_BYTES)) {
+    return { ok: false, message: `--max-output ${values['max-output']}: give a size from 1KiB to ${Math.floor(MAX_OUTPUT_BYTES / 1024 ** 2)}MiB, such as 200MiB` };
+  }
   const resolvePath = (p: string | undefined) => (p === undefined ? undefined : p.startsWith('/') ? p : `${io.cwd}/${p}`);
   const knownHostsFile = resolvePath(values['known-hosts']);
   const passphrase = passphrasePrompt(io);
@@ -83,6 +107,7 @@ export function fleetOptions(values: LiveValues, io: Io): { ok: true; options: F
         // Encrypted key files: asked for on a terminal, once per key for the whole run.
         ...(passphrase ? { passphrase } : {}),
         ...(timeout ? { connectTimeoutMs: timeout, commandTimeoutMs: timeout, keepaliveIntervalMs: Math.min(5_000, Math.max(500, Math.floor(timeout / 4))) } : {}),
+        ...(maxOutput !== undefined ? { maxOutputBytes: maxOutput } : {}),
       },
     },
   };
