@@ -46,6 +46,12 @@ export function peekOption(args: readonly string[], options: OptionSpecs, name: 
   return value;
 }
 
+/** Whether a boolean option is given, read leniently as `peekOption` reads (to choose the view before the strict parse). */
+export function peekFlag(args: readonly string[], options: OptionSpecs, name: string): boolean {
+  const { tokens } = parseArgs({ args: [...args], options, strict: false, allowPositionals: true, tokens: true });
+  return tokens.some((t) => t.kind === 'option' && t.name === name && t.value === undefined);
+}
+
 function isParseArgsError(e: unknown): e is Error {
   const code = (e as { code?: unknown } | null)?.code;
   return e instanceof Error && typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS_');

@@ -11,10 +11,9 @@ import type { Cluster } from '../compiler/ir.js';
 import { check } from '../compiler/index.js';
 import { hasErrors, sortDiagnostics, strict } from '../lang/diagnostics.js';
 import type { SourceFile } from '../lang/source.js';
-import { textWidth, useColor, type Io, type Outcome } from './io.js';
-import { renderDiagnostics, usageLine } from './views/human.js';
-import { toJson } from './views/json.js';
+import type { Io, Outcome } from './io.js';
 import { indexSources } from './views/locate.js';
+import type { CommandView } from './views/report.js';
 
 export type Loaded = { readonly ok: true; readonly sources: SourceFile[] } | { readonly ok: false; readonly message: string };
 
@@ -74,11 +73,8 @@ export function cannot(what: string, path: string, e: unknown): { ok: false; mes
 }
 
 export interface LoadClusterOptions {
-  /** Diagnostics as JSON on stdout (errors only) instead of text on stderr. */
-  readonly json: boolean;
   /** Warnings count as errors. */
   readonly strict: boolean;
-  readonly noColor: boolean;
   /** Where the command's help is, for the no-input message: `lvsc help plan`. */
   readonly help: string;
   /** How a wrong command line (no input, an unreadable file) ends: `usage` (exit 2), or `failed` where 2 means something else (plan). */
@@ -86,14 +82,14 @@ export interface LoadClusterOptions {
 }
 
 /**
- * Loads and checks the cluster named on the command line, printing its
- * diagnostics (warnings too). The cluster, or the outcome to end with once
- * everything is reported: errors in the files are `failed`, a wrong command
- * line is `opts.usage`.
+ * Loads and checks the cluster named on the command line, handing its
+ * diagnostics (warnings too) to the command's view. The cluster, or the outcome
+ * to end with once everything is reported: errors in the files are `failed`, a
+ * wrong command line is `opts.usage`.
  */
-export async function loadCluster(positionals: readonly string[], io: Io, opts: LoadClusterOptions): Promise<{ cluster: Cluster } | { outcome: Outcome }> {
+export async function loadCluster(positionals: readonly string[], io: Pick<Io, 'cwd'>, opts: LoadClusterOptions, view: CommandView): Promise<{ cluster: Cluster } | { outcome: Outcome }> {
   const usage = (message: string) => {
-    io.stderr.write(usageLine(message));
+    view.error(message);
     return { outcome: opts.usage };
   };
   if (!positionals.length) return usage(`no input: give .lvs files or directories (see ${opts.help})`);
@@ -101,13 +97,7 @@ export async function loadCluster(positionals: readonly string[], io: Io, opts: 
   if (!loaded.ok) return usage(loaded.message);
   const result = check(loaded.sources);
   const diagnostics = sortDiagnostics(opts.strict ? strict(result.diagnostics) : result.diagnostics);
-  const sources = indexSources(loaded.sources);
-  const style = { color: useColor(io.stderr, io.env, opts.noColor), width: textWidth(io.stderr) };
-  if (hasErrors(diagnostics) || !result.cluster) {
-    if (opts.json) io.stdout.write(JSON.stringify(toJson(diagnostics, sources), null, 2) + '\n');
-    else io.stderr.write(renderDiagnostics(diagnostics, sources, style));
-    return { outcome: 'failed' };
-  }
-  if (diagnostics.length && !opts.json) io.stderr.write(renderDiagnostics(diagnostics, sources, style));
-  return { cluster: result.cluster };
+  const stopped = hasErrors(diagnostics) || !result.cluster;
+  view.diagnostics({ sources: indexSources(loaded.sources), diagnostics, stopped });
+  return result.cluster && !stopped ? { cluster: result.cluster } : { outcome: 'failed' };
 }

@@ -6,11 +6,13 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { planCluster } from '../../compiler/compile.js';
 import { renderHostScript } from '../../compiler/script.js';
-import { COMMON_OPTIONS, parseCommandArgs } from '../args.js';
+import { COMMON_OPTIONS, parseCommandArgs, peekFlag } from '../args.js';
 import type { Io, Outcome } from '../io.js';
 import { loadCluster } from '../load.js';
-import { usageLine } from '../views/human.js';
+import { TextCompileView } from '../views/compile.js';
+import { document } from '../views/json.js';
 import { planJson } from '../views/plan-json.js';
+import type { CommandView } from '../views/report.js';
 import type { Command } from './command.js';
 
 const OPTIONS = {
@@ -39,15 +41,16 @@ Exit codes: 0 written, 1 errors in the files, 2 usage error.
 `,
 
   async run(args: readonly string[], io: Io): Promise<Outcome> {
+    const view = new TextCompileView(io, peekFlag(args, OPTIONS, 'no-color'));
     const parsed = parseCommandArgs(args, OPTIONS);
-    if (!parsed.ok) return usage(io, `${parsed.message} (see lvsc help compile)`);
+    if (!parsed.ok) return usage(view, `${parsed.message} (see lvsc help compile)`);
     const { values, positionals } = parsed;
     if (values.help) {
       io.stdout.write(this.help);
       return 'ok';
     }
-    if (!values.out) return usage(io, 'compile needs --out DIR (see lvsc help compile)');
-    const loaded = await loadCluster(positionals, io, { json: false, strict: Boolean(values.strict), noColor: Boolean(values['no-color']), help: 'lvsc help compile', usage: 'usage' });
+    if (!values.out) return usage(view, 'compile needs --out DIR (see lvsc help compile)');
+    const loaded = await loadCluster(positionals, io, { strict: Boolean(values.strict), help: 'lvsc help compile', usage: 'usage' }, view);
     if ('outcome' in loaded) return loaded.outcome;
 
     const out = resolve(io.cwd, values.out);
@@ -61,13 +64,13 @@ Exit codes: 0 written, 1 errors in the files, 2 usage error.
       const files = desired.find((d) => d.name === h.host)!.state.files;
       for (const [path, content] of Object.entries(files)) await write(join(out, h.host, 'files', path), content);
     }
-    await write(join(out, 'plan.json'), JSON.stringify(planJson(plan), null, 2) + '\n');
-    io.stdout.write(`Wrote ${plan.hosts.length} hosts' plans and files to ${values.out}\n`);
+    await write(join(out, 'plan.json'), document(planJson(plan)));
+    view.wrote(plan.hosts.length, values.out);
     return 'ok';
   },
 };
 
-function usage(io: Io, message: string): Outcome {
-  io.stderr.write(usageLine(message));
+function usage(view: CommandView, message: string): Outcome {
+  view.error(message);
   return 'usage';
 }

@@ -6,10 +6,10 @@ import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { hasErrors, sortDiagnostics, type Diagnostic } from '../../lang/diagnostics.js';
 import { format } from '../../lang/format.js';
-import { COMMON_OPTIONS, parseCommandArgs } from '../args.js';
-import { textWidth, useColor, type Io, type Outcome } from '../io.js';
+import { COMMON_OPTIONS, parseCommandArgs, peekFlag } from '../args.js';
+import type { Io, Outcome } from '../io.js';
 import { cannot, loadSources } from '../load.js';
-import { renderDiagnostics, usageLine } from '../views/human.js';
+import { TextFmtView } from '../views/fmt.js';
 import { indexSources } from '../views/locate.js';
 import type { Command } from './command.js';
 
@@ -48,8 +48,9 @@ Exit codes:
 `,
 
   async run(args: readonly string[], io: Io): Promise<Outcome> {
+    const view = new TextFmtView(io, peekFlag(args, OPTIONS, 'no-color'));
     const usage = (message: string): Outcome => {
-      io.stderr.write(usageLine(message));
+      view.error(message);
       return 'usage';
     };
     const parsed = parseCommandArgs(args, OPTIONS);
@@ -76,25 +77,24 @@ Exit codes:
       }
       if (values.check) {
         if (r.text !== source.text) {
-          io.stdout.write(`${source.path}\n`);
+          view.listed(source.path);
           failed = true;
         }
       } else if (values.write) {
         if (r.text === source.text) continue;
         try {
           await writeFile(resolve(io.cwd, source.path), r.text);
-          io.stdout.write(`${source.path}\n`);
+          view.listed(source.path);
         } catch (e) {
-          io.stderr.write(`lvsc: ${cannot('write', source.path, e).message}\n`);
+          view.error(cannot('write', source.path, e).message);
           failed = true;
         }
       } else {
-        io.stdout.write(r.text);
+        view.formatted(r.text);
       }
     }
 
-    const style = { color: useColor(io.stderr, io.env, values['no-color'] === true), width: textWidth(io.stderr) };
-    io.stderr.write(renderDiagnostics(sortDiagnostics(diagnostics), indexSources(loaded.sources), style));
+    view.diagnostics({ sources: indexSources(loaded.sources), diagnostics: sortDiagnostics(diagnostics), stopped: failed });
     return failed ? 'failed' : 'ok';
   },
 };

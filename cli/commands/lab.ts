@@ -12,7 +12,7 @@ import { suggest } from '../../lang/suggest.js';
 import { COMMON_OPTIONS, parseCommandArgs, type OptionSpecs } from '../args.js';
 import type { Io, Outcome } from '../io.js';
 import { usageLine } from '../views/human.js';
-import { demoHints, renderHints, renderLabHosts, renderLabStatus, renderLabUp, renderRequests, upHints } from '../views/lab.js';
+import { demoHints, JsonLabView, renderHints, renderLabUp, renderRequests, TextLabView, type LabView } from '../views/lab.js';
 import { applyCommand } from './apply.js';
 import type { Command } from './command.js';
 import { planCommand } from './plan.js';
@@ -101,8 +101,8 @@ async function runLab(args: readonly string[], io: Io, deps: LabDeps): Promise<O
     return 'ok';
   }
   const { positionals } = parsed;
-  const json = parsed.values.json === true;
-  const ctx: Context = { io, json, repo: repo ?? repoRoot(), holdHosts: deps.holdHosts ?? labExclusive, opts: { ...(repo ? { repo } : {}), log: (line) => io.stderr.write(`lab: ${line}\n`) } };
+  const view: LabView = parsed.values.json === true ? new JsonLabView(io) : new TextLabView(io);
+  const ctx: Context = { io, view, repo: repo ?? repoRoot(), holdHosts: deps.holdHosts ?? labExclusive, opts: { ...(repo ? { repo } : {}), log: (line) => io.stderr.write(`lab: ${line}\n`) } };
 
   if (sub === 'ssh') {
     const [host] = positionals;
@@ -120,7 +120,8 @@ async function runLab(args: readonly string[], io: Io, deps: LabDeps): Promise<O
 
 interface Context {
   readonly io: Io;
-  readonly json: boolean;
+  /** How up, status and hosts show their result (text, or --json). */
+  readonly view: LabView;
   /** The checkout the lab belongs to. */
   readonly repo: string;
   readonly holdHosts: NonNullable<LabDeps['holdHosts']>;
@@ -128,10 +129,8 @@ interface Context {
 }
 
 const SUBCOMMANDS: Record<Exclude<Sub, 'ssh'>, (ctx: Context) => Promise<Outcome>> = {
-  async up({ io, json, opts }) {
-    const up = await labUp(opts);
-    if (json) io.stdout.write(JSON.stringify(up, null, 2) + '\n');
-    else io.stdout.write(`${renderLabUp(up, io.cwd)}\n${renderHints('Try', upHints(up), up, io.cwd)}`);
+  async up({ view, opts }) {
+    view.up(await labUp(opts));
     return 'ok';
   },
   demo,
@@ -140,13 +139,12 @@ const SUBCOMMANDS: Record<Exclude<Sub, 'ssh'>, (ctx: Context) => Promise<Outcome
     await labDown(opts);
     return 'ok';
   },
-  async status({ io, json, opts }) {
-    const status = await labStatus(opts);
-    io.stdout.write(json ? JSON.stringify(status, null, 2) + '\n' : renderLabStatus(status));
+  async status({ view, opts }) {
+    view.status(await labStatus(opts));
     return 'ok';
   },
-  async hosts({ io, json }) {
-    io.stdout.write(json ? JSON.stringify({ hosts: labHosts(), segments: labSegments() }, null, 2) + '\n' : renderLabHosts(labHosts(), labSegments()));
+  async hosts({ view }) {
+    view.hosts(labHosts(), labSegments());
     return 'ok';
   },
   async install({ io, opts }) {

@@ -11,14 +11,13 @@ import type { Cluster } from '../../compiler/ir.js';
 import { planCluster } from '../../compiler/compile.js';
 import { isEmpty } from '../../compiler/plan.js';
 import { suggest } from '../../lang/suggest.js';
-import { COMMON_OPTIONS, parseCommandArgs } from '../args.js';
+import { COMMON_OPTIONS, parseCommandArgs, peekFlag } from '../args.js';
 import { useColor, type Io, type Outcome } from '../io.js';
 import { loadCluster } from '../load.js';
 import { passphrasePrompt } from '../prompt.js';
-import { usageLine } from '../views/human.js';
-import { planJson } from '../views/plan-json.js';
-import { renderPlan } from '../views/plan-text.js';
+import { JsonPlanView, TextPlanView } from '../views/plan.js';
 import { ProgressView } from '../views/progress.js';
+import type { CommandView, PlanView, Unreadable } from '../views/report.js';
 import type { Command } from './command.js';
 
 /** Options of every command that connects to hosts. */
@@ -114,13 +113,13 @@ export function fleetOptions(values: LiveValues, io: Io): { ok: true; options: F
 }
 
 /** Connects to and reads the run's hosts, showing progress on stderr (a live line on a terminal). */
-export async function readLive(cluster: Cluster, options: FleetOptions, io: Io, json: boolean): Promise<{ fleet: Fleet } | { outcome: Outcome }> {
+export async function readLive(cluster: Cluster, options: FleetOptions, io: Io, json: boolean, view: CommandView): Promise<{ fleet: Fleet } | { outcome: Outcome }> {
   // A host name the cluster does not have is a mistake on the command line: said before anything connects.
   const names = cluster.hosts.map((h) => h.name);
   for (const target of options.targets ?? []) {
     if (names.includes(target)) continue;
     const near = suggest(target, names);
-    return { outcome: fail(io, `--target ${target}: no such host in the cluster${near ? ` (did you mean ${near}?)` : ''}`) };
+    return { outcome: fail(view, `--target ${target}: no such host in the cluster${near ? ` (did you mean ${near}?)` : ''}`) };
   }
   const progress = new ProgressView(io.stderr, { live: io.stderr.isTTY === true && !json, color: useColor(io.stderr, io.env, false) });
   // The fleet names the hosts it reads (not the jump-only ones).
@@ -143,19 +142,14 @@ export async function readLive(cluster: Cluster, options: FleetOptions, io: Io, 
     return { fleet };
   } catch (error) {
     progress.end();
-    if (error instanceof FleetError) return { outcome: fail(io, error.message) };
+    if (error instanceof FleetError) return { outcome: fail(view, error.message) };
     throw error;
   }
 }
 
-/** The hosts that could not be read, one error line each. */
-export function reportUnreadable(fleet: Fleet, io: Io): void {
-  for (const [host, message] of fleet.failed) io.stderr.write(`error: ${host}: ${message}\n`);
-  for (const [host, message] of fleet.leftOut) io.stderr.write(`warning: ${host}: ${message}\n`);
-}
-
-export function unreadableJson(fleet: Fleet): object[] {
-  return [...fleet.failed, ...fleet.leftOut].map(([host, message]) => ({ host, message, ...(fleet.leftOut.has(host) ? { leftOut: true } : {}) }));
+/** The hosts of the run that could not be read, then those `--target` would have brought along but could not read. */
+export function unreadableOf(fleet: Fleet): Unreadable[] {
+  return [...[...fleet.failed].map(([host, message]) => ({ host, message })), ...[...fleet.leftOut].map(([host, message]) => ({ host, message, leftOut: true as const }))];
 }
 
 export const planCommand: Command = {
@@ -183,35 +177,32 @@ Exit codes (as terraform plan -detailed-exitcode):
 `,
 
   async run(args: readonly string[], io: Io): Promise<Outcome> {
+    const json = peekFlag(args, OPTIONS, 'json');
+    const view: PlanView = json ? new JsonPlanView(io) : new TextPlanView(io, peekFlag(args, OPTIONS, 'no-color'));
     const parsed = parseCommandArgs(args, OPTIONS);
     // A usage error exits 1 here: 2 means "changes" for plan.
-    if (!parsed.ok) return fail(io, `${parsed.message} (see lvsc help plan)`);
+    if (!parsed.ok) return fail(view, `${parsed.message} (see lvsc help plan)`);
     const { values, positionals } = parsed;
     if (values.help) {
       io.stdout.write(this.help);
       return 'ok';
     }
     const live = fleetOptions(values, io);
-    if (!live.ok) return fail(io, live.message);
-    const json = Boolean(values.json);
-    const loaded = await loadCluster(positionals, io, { json, strict: Boolean(values.strict), noColor: Boolean(values['no-color']), help: 'lvsc help plan', usage: 'failed' });
+    if (!live.ok) return fail(view, live.message);
+    const loaded = await loadCluster(positionals, io, { strict: Boolean(values.strict), help: 'lvsc help plan', usage: 'failed' }, view);
     if ('outcome' in loaded) return loaded.outcome;
-    const color = useColor(io.stdout, io.env, Boolean(values['no-color']));
 
     if (values.offline) {
       const { plan } = planCluster(loaded.cluster);
-      if (json) io.stdout.write(JSON.stringify(planJson(plan), null, 2) + '\n');
-      else io.stdout.write(renderPlan(plan, { color }));
+      view.plan({ plan });
       return isEmpty(plan) ? 'ok' : 'changes';
     }
 
-    const read = await readLive(loaded.cluster, live.options, io, json);
+    const read = await readLive(loaded.cluster, live.options, io, json, view);
     if ('outcome' in read) return read.outcome;
     const { fleet } = read;
     try {
-      if (json) io.stdout.write(JSON.stringify({ ...planJson(fleet.plan), unreadable: unreadableJson(fleet) }, null, 2) + '\n');
-      else io.stdout.write(renderPlan(fleet.plan, { color }, { totalHosts: fleet.hosts.length }));
-      if (!json) reportUnreadable(fleet, io);
+      view.plan({ plan: fleet.plan, totalHosts: fleet.hosts.length, unreadable: unreadableOf(fleet) });
       if (fleet.failed.size) return 'failed';
       return isEmpty(fleet.plan) ? 'ok' : 'changes';
     } finally {
@@ -220,8 +211,9 @@ Exit codes (as terraform plan -detailed-exitcode):
   },
 };
 
-function fail(io: Io, message: string): Outcome {
-  io.stderr.write(usageLine(message));
+/** What stops the command before it starts: one line from the view, and exit 1. */
+function fail(view: CommandView, message: string): Outcome {
+  view.error(message);
   return 'failed';
 }
 

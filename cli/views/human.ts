@@ -15,10 +15,10 @@
  */
 import type { Diagnostic, Severity } from '../../lang/diagnostics.js';
 import { lineText } from '../../lang/source.js';
-import type { Writer } from '../io.js';
+import { textWidth, useColor, type Io, type Writer } from '../io.js';
 import { sgr, type Paint } from './ansi.js';
 import { locate, where, type Located, type Sources } from './locate.js';
-import type { ValidateReport, ValidateView } from './report.js';
+import type { CommandView, FilesReport, ValidateReport, ValidateView } from './report.js';
 
 export interface Style {
   /** ANSI colours on or off. */
@@ -146,5 +146,34 @@ export class HumanValidateView implements ValidateView {
 
   usageError(message: string): void {
     this.stderr.write(usageLine(message));
+  }
+}
+
+/**
+ * What the text views of fmt, compile, plan and apply say alike, on stderr: one
+ * line for what stops the command, and the files' diagnostics (warnings too)
+ * with their snippets. `noColor` is the command's `--no-color`.
+ */
+export class HumanCommandView implements CommandView {
+  private readonly style: Style;
+
+  constructor(
+    protected readonly io: Pick<Io, 'stdout' | 'stderr' | 'env'>,
+    protected readonly noColor: boolean,
+  ) {
+    this.style = { color: useColor(io.stderr, io.env, noColor), width: textWidth(io.stderr) };
+  }
+
+  error(message: string): void {
+    this.io.stderr.write(usageLine(message));
+  }
+
+  diagnostics(r: FilesReport): void {
+    this.io.stderr.write(renderDiagnostics(r.diagnostics, r.sources, this.style));
+  }
+
+  /** Colour on stdout, where the command's result goes. */
+  protected get color(): boolean {
+    return useColor(this.io.stdout, this.io.env, this.noColor);
   }
 }

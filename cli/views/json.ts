@@ -5,9 +5,10 @@
  */
 import type { Diagnostic } from '../../lang/diagnostics.js';
 import type { Span } from '../../lang/source.js';
-import type { Writer } from '../io.js';
+import type { Io, Writer } from '../io.js';
+import { usageLine } from './human.js';
 import { locate, type Point, type Sources } from './locate.js';
-import type { ValidateReport, ValidateView } from './report.js';
+import type { CommandView, FilesReport, ValidateReport, ValidateView } from './report.js';
 
 export interface JsonRange {
   readonly file: string;
@@ -81,5 +82,28 @@ export class JsonValidateView implements ValidateView {
   usageError(message: string): void {
     const doc: JsonUsageError = { version: 1, usage_error: message };
     this.stdout.write(JSON.stringify(doc, null, 2) + '\n');
+  }
+}
+
+/** One JSON document on stdout: `document(value)` is how every JSON view ends its output. */
+export function document(value: unknown): string {
+  return JSON.stringify(value, null, 2) + '\n';
+}
+
+/**
+ * What the JSON views of plan and apply say alike: the files' diagnostics as
+ * validate's JSON document, on stdout, when they stop the command (warnings are
+ * left out: stdout is for the command's own document then); what stops the
+ * command before it starts stays one line on stderr.
+ */
+export class JsonCommandView implements CommandView {
+  constructor(protected readonly io: Pick<Io, 'stdout' | 'stderr'>) {}
+
+  error(message: string): void {
+    this.io.stderr.write(usageLine(message));
+  }
+
+  diagnostics(r: FilesReport): void {
+    if (r.stopped) this.io.stdout.write(document(toJson(r.diagnostics, r.sources)));
   }
 }

@@ -1,10 +1,54 @@
 /**
  * `lvsc lab ...` for people: what lab/lab.ts returns (the booted lab, its
- * status, its hosts, the requests sent through its VIPs) as text. Pure
- * functions from data to text; the command writes it.
+ * status, its hosts, the requests sent through its VIPs) as text, pure
+ * functions from data to text; and the views of `lab up`, `status` and
+ * `hosts`, text or (`--json`) the same data as one document.
  */
 import { relative } from 'node:path';
 import type { LabCommands, LabHostInfo, LabRequests, LabStatus, LabUp } from '../../lab/lab.js';
+import type { Io } from '../io.js';
+import { document } from './json.js';
+
+type Segments = readonly { readonly name: string; readonly network: string; readonly jump: string }[];
+
+/** What `lab up`, `lab status` and `lab hosts` show. */
+export interface LabView {
+  up(up: LabUp): void;
+  status(status: LabStatus): void;
+  hosts(hosts: readonly LabHostInfo[], segments: Segments): void;
+}
+
+export class TextLabView implements LabView {
+  constructor(private readonly io: Pick<Io, 'stdout' | 'cwd'>) {}
+
+  up(up: LabUp): void {
+    this.io.stdout.write(`${renderLabUp(up, this.io.cwd)}\n${renderHints('Try', upHints(up), up, this.io.cwd)}`);
+  }
+
+  status(status: LabStatus): void {
+    this.io.stdout.write(renderLabStatus(status));
+  }
+
+  hosts(hosts: readonly LabHostInfo[], segments: Segments): void {
+    this.io.stdout.write(renderLabHosts(hosts, segments));
+  }
+}
+
+export class JsonLabView implements LabView {
+  constructor(private readonly io: Pick<Io, 'stdout'>) {}
+
+  up(up: LabUp): void {
+    this.io.stdout.write(document(up));
+  }
+
+  status(status: LabStatus): void {
+    this.io.stdout.write(document(status));
+  }
+
+  hosts(hosts: readonly LabHostInfo[], segments: Segments): void {
+    this.io.stdout.write(document({ hosts, segments }));
+  }
+}
 
 /** A path as the user can type it from `cwd`: relative below it (or straight above it, `..`), else absolute. */
 function shown(path: string, cwd: string): string {
@@ -80,7 +124,7 @@ export function renderLabStatus(s: LabStatus): string {
 }
 
 /** The hosts as a table (one row per interface), then the segments. */
-export function renderLabHosts(hosts: readonly LabHostInfo[], segments: readonly { name: string; network: string; jump: string }[]): string {
+export function renderLabHosts(hosts: readonly LabHostInfo[], segments: Segments): string {
   const rows = hosts.flatMap((h) => h.interfaces.map((i, n) => [n ? '' : [h.name, ...h.aliases].join('/'), n ? '' : h.role, `${i.dev} ${i.cidr}`, i.segment, n ? '' : (h.gateway ?? '-')]));
   const header = ['host', 'role', 'interface', 'segment', 'gateway'];
   const widths = header.map((_, c) => Math.max(header[c].length, ...rows.map((r) => r[c].length)));

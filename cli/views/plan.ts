@@ -1,0 +1,28 @@
+/**
+ * `lvsc plan`'s two views of one PlanReport: the plan as text on stdout
+ * (plan-text.ts) with each host that could not be read on stderr, or as one JSON
+ * document on stdout (plan-json.ts, with the live run's `unreadable` list).
+ */
+import { HumanCommandView } from './human.js';
+import { document, JsonCommandView } from './json.js';
+import { planJson } from './plan-json.js';
+import { renderPlan } from './plan-text.js';
+import type { PlanReport, PlanView, Unreadable } from './report.js';
+
+export class TextPlanView extends HumanCommandView implements PlanView {
+  plan(r: PlanReport): void {
+    this.io.stdout.write(renderPlan(r.plan, { color: this.color }, { totalHosts: r.totalHosts }));
+    for (const u of r.unreadable ?? []) this.io.stderr.write(`${u.leftOut ? 'warning' : 'error'}: ${u.host}: ${u.message}\n`);
+  }
+}
+
+export class JsonPlanView extends JsonCommandView implements PlanView {
+  plan(r: PlanReport): void {
+    this.io.stdout.write(document(r.unreadable ? { ...planJson(r.plan), unreadable: unreadableJson(r.unreadable) } : planJson(r.plan)));
+  }
+}
+
+/** The `unreadable` list of the plan and apply documents (README.md). */
+export function unreadableJson(unreadable: readonly Unreadable[]): object[] {
+  return unreadable.map((u) => ({ host: u.host, message: u.message, ...(u.leftOut ? { leftOut: true } : {}) }));
+}
