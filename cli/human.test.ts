@@ -1,7 +1,16 @@
-/** The human view, on hand-made diagnostics: exact columns, carets, gutters, wrapping. */
+/**
+ * The human view, on hand-made diagnostics: exact columns, carets, gutters,
+ * wrapping, the construct a diagnostic is in; and on the real pipeline's
+ * diagnostics, against baselines (cli/testdata/human/<case>.lvs → <case>.txt;
+ * `npm run test:accept` rewrites them).
+ */
 import test from 'ava';
-import type { Diagnostic } from '../lang/diagnostics.js';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { check } from '../compiler/index.js';
+import { sortDiagnostics, type Diagnostic } from '../lang/diagnostics.js';
 import type { SourceFile } from '../lang/source.js';
+import { assertBaseline } from '../test/support/baseline.js';
 import { renderDiagnostic, renderDiagnostics, tally, wrap } from './views/human.js';
 import { indexSources } from './views/locate.js';
 
@@ -123,3 +132,36 @@ test('wrap keeps words whole, gives an overlong word its own line, keeps newline
   t.deepEqual(wrap('one\ntwo three', 20, 3), ['one', 'two', 'three']);
   t.deepEqual(wrap('abc de', 3, 10), ['abc', 'de']);
 });
+
+test('the construct around the subject, as HCL says it: "in service www" under the snippet', (t) => {
+  const text = 'service www {\n  vip 10.1.0.100 tcp 80\n  server <|web4|> weight 2\n}\n';
+  const whole = { file: 'w.lvs', start: 0, end: text.length - 5 };
+  t.is(
+    render('w.lvs', text, { context: whole, detail: 'why' }),
+    ["error[dr-segment]: real server web4 is not on the director's L2 segment", ' --> w.lvs:3:10', '  |', '3 |   server web4 weight 2', '  |          ^^^^', '  = in service www', '  = detail: why', ''].join('\n'),
+  );
+});
+
+test('no context line where it would say nothing: on the subject\'s own line, not around the subject, a bare `{`, no offsets', (t) => {
+  const text = 'host web4 {\n  gateway 10.1.0.2\n}\nservice www {\n  server <|web4|> port 8080\n}\n';
+  const clean = text.replace('<|', '').replace('|>', '');
+  const at = (s: string) => {
+    if (!clean.includes(s)) throw new Error(`no ${s} in the case`);
+    return { file: 'c.lvs', start: clean.indexOf(s), end: clean.indexOf(s) + s.length };
+  };
+  for (const context of [at('server web4 port 8080'), at('host web4 {\n  gateway 10.1.0.2\n}'), at('{\n  server web4 port 8080\n}'), { file: 'c.lvs', start: NaN, end: NaN }, { file: 'other.lvs', start: 0, end: 99 }]) {
+    const out = render('c.lvs', text, { context });
+    t.false(out.includes(' = in '), `${JSON.stringify(context)}: ${out}`);
+  }
+  t.true(render('c.lvs', text, { context: at('service www {\n  server web4 port 8080\n}') }).includes('\n  = in service www\n'));
+});
+
+const cases = new URL('./testdata/human/', import.meta.url).pathname;
+for (const name of readdirSync(cases).filter((f) => f.endsWith('.lvs')).sort()) {
+  test(`baseline: the human view of testdata/human/${name}`, (t) => {
+    const source = { path: `cli/testdata/human/${name}`, text: readFileSync(join(cases, name), 'utf8') };
+    const { diagnostics } = check([source]);
+    t.true(diagnostics.length > 0, 'a case shows diagnostics');
+    assertBaseline(t, join(cases, name.replace(/\.lvs$/, '.txt')), renderDiagnostics(sortDiagnostics(diagnostics), indexSources([source]), plain));
+  });
+}

@@ -6,6 +6,7 @@
  *        |
  *     41 |   server web4 weight 2
  *        |          ^^^^
+ *        = in service www
  *        = detail: forward dr rewrites only the MAC address, so ...
  *        = note: clusters/web.lvs:12:3: the director is here
  *
@@ -14,7 +15,7 @@
  * Pure functions from (diagnostics, sources, style) to text; the view writes it.
  */
 import type { Diagnostic, Severity } from '../../lang/diagnostics.js';
-import { lineText } from '../../lang/source.js';
+import { lineText, type SourceFile, type Span } from '../../lang/source.js';
 import { textWidth, useColor, type Io, type Writer } from '../io.js';
 import { sgr, type Paint } from './ansi.js';
 import { locate, where, type Located, type Sources } from './locate.js';
@@ -57,6 +58,8 @@ export function renderDiagnostic(d: Diagnostic, sources: Sources, style: Style):
     out.push(`${pad}${p.gutter('-->')} ${where(at)}`);
     if (at.source) out.push(...snippet(at, pad, p, sev));
   }
+  const within = d.subject && d.context && at?.source && enclosingConstruct(d.subject, d.context, at.source);
+  if (within) out.push(`${pad} ${p.gutter('=')} in ${within}`);
 
   const prose = (label: string, text: string) => {
     const lead = `${pad} = ${label}: `;
@@ -86,6 +89,22 @@ function snippet(at: Located, pad: string, p: Palette, sev: Paint): string[] {
     `${p.gutter(String(at.start.line))} ${bar}${shown ? ' ' + shown : ''}`,
     `${pad} ${bar} ${' '.repeat(before)}${sev('^'.repeat(carets))}`,
   ];
+}
+
+/**
+ * What HCL prints as "in resource ..." for a diagnostic's context: the construct
+ * around the subject, named by its first two words (`service www`, `host web4`,
+ * `server web1`, `defaults`). Only when the context encloses the subject and
+ * starts on an earlier line (else the snippet shows it already) and begins with
+ * a keyword (a bare `{` names nothing).
+ */
+function enclosingConstruct(subject: Span, context: Span, source: SourceFile): string | undefined {
+  if (context.file !== subject.file || !(context.start <= subject.start && subject.end <= context.end)) return undefined;
+  const text = source.text;
+  if (text.lastIndexOf('\n', subject.start - 1) < context.start) return undefined; // the same line
+  const head = text.slice(context.start, context.end).split(/[{#\n]/)[0];
+  const words = head.trim().split(/\s+/);
+  return /^[a-z][a-z0-9_-]*$/.test(words[0]) ? words.slice(0, 2).join(' ') : undefined;
 }
 
 function expandTabs(text: string): string {
