@@ -9,7 +9,8 @@
  */
 import test from 'ava';
 import { applyPlan, type ApplyEvent, type HostResult } from './apply.js';
-import type { Command } from '../compiler/command.js';
+import { connectionsFact } from './facts/connections.js';
+import { commandLine, type Command } from '../compiler/command.js';
 import { compileCluster } from '../compiler/compile.js';
 import { NO_OWNERSHIP } from '../compiler/diff.js';
 import { check } from '../compiler/index.js';
@@ -70,6 +71,12 @@ class FakeDirector implements Transport {
   async run(command: Command, options?: RunOptions): Promise<RunResult> {
     const [program, first, , name] = command.argv;
     const ok = (stdout = ''): RunResult => ({ stdout, stderr: '', code: 0 });
+    // The connections fact (`ipvsadm -Ln`, run where IPVS is loaded).
+    if (commandLine(command) === commandLine(connectionsFact.command())) {
+      this.ran.push('ipvsadm -Ln');
+      this.events.push('lb ipvsadm -Ln');
+      return ok(this.listing());
+    }
     if (program === 'sh' && first === '-c') {
       // The lock: the holder says it has it and stays until released; the release succeeds.
       if (name === 'lvsc-lock') {
@@ -98,7 +105,6 @@ class FakeDirector implements Transport {
     this.ran.push(`${program} ${first}`);
     this.events.push(`lb ${program} ${first}`);
     if (program === 'mkdir' || program === 'ip') return ok();
-    if (program === 'ipvsadm' && first === '-Ln') return ok(this.listing());
     if (program !== 'ipvsadm') throw new Error(`unexpected command ${command.argv.join(' ')}`);
     const lines = first === '-R' ? (command.stdin ?? '').split('\n').filter(Boolean) : [command.argv.slice(1).join(' ')];
     let code = 0;

@@ -27,7 +27,8 @@ import { batchSteps, isRestoreLine, restoreCommand } from '../compiler/batch.js'
 import { commandLine, cmd, type Command } from '../compiler/command.js';
 import { PHASES, type Dependency, type HostPlan, type Phase, type Plan, type Step } from '../compiler/plan.js';
 import { serviceKey, destinationKey, type DestinationId, type IpvsDestination, type IpvsService, type ServiceId } from '../compiler/state.js';
-import { firstLines, ipvsTableBatch } from './facts/index.js';
+import { ConnectionIndex, connectionsFact } from './facts/connections.js';
+import { firstLines, ipvsTableBatch, readFact } from './facts/index.js';
 import { acquireHostLock, localOwner, type HostLock } from './lock.js';
 import type { RunResult, Transport } from './transport/transport.js';
 
@@ -150,21 +151,11 @@ export function readCommandScript(output: RunResult, mark: string): { ok: number
   return { ok, done: false };
 }
 
-/** Active connections from `ipvsadm -Ln`, by service (`serviceKey`) and then destination (`destinationKey`). */
-export function activeConnections(listing: string): Map<string, Map<string, number>> {
-  const out = new Map<string, Map<string, number>>();
-  let service: Map<string, number> | undefined;
-  for (const line of listing.split('\n')) {
-    const head = /^(TCP|UDP|SCTP)\s+(\S+)\s/.exec(line) ?? /^(FWM)\s+(\d+)\s/.exec(line);
-    if (head) {
-      const key = head[1] === 'FWM' ? `fwmark ${head[2]}${/IPv6/.test(line) ? ' ipv6' : ''}` : `${head[1].toLowerCase()} ${head[2]}`;
-      out.set(key, (service = new Map()));
-      continue;
-    }
-    const dest = /^\s+->\s+(\S+)\s+\S+\s+\d+\s+(\d+)\s+\d+/.exec(line);
-    if (dest && service) service.set(dest[1], Number(dest[2]));
-  }
-  return out;
+/** Active connections of the drained steps' destinations, from the connections fact's listing, by each step's typed id. */
+function activeOf(listing: ConnectionIndex, steps: readonly Step[]): number {
+  let active = 0;
+  for (const s of steps) if (s.kind === 'ipvs-destination') active += listing.get(s.id.service, s.id.dest)?.active ?? 0;
+  return active;
 }
 
 /**
@@ -380,11 +371,9 @@ export async function applyPlan(input: ApplyInput, options: ApplyOptions = {}): 
         const until = Date.now() + drainMs;
         while (drained.length && Date.now() < until) {
           let active: number | undefined;
-          const listing = await transport.run(cmd('ipvsadm', '-Ln'), { sudo: true }).catch(() => undefined);
-          if (listing?.code === 0) {
-            const counts = activeConnections(listing.stdout);
-            active = drained.reduce((n, r) => n + (r.step.kind === 'ipvs-destination' ? (counts.get(serviceKey(r.step.id.service))?.get(destinationKey(r.step.id.dest)) ?? 0) : 0), 0);
-          }
+          const out = await transport.run(connectionsFact.command(), { sudo: true }).catch(() => undefined);
+          const listing = out && readFact(connectionsFact, { stdout: out.stdout, stderr: out.stderr, status: out.code });
+          if (listing?.ok) active = activeOf(new ConnectionIndex(listing.value), drained.map((r) => r.step));
           await emit({ type: 'drain', host: hp.host, remainingMs: Math.max(0, until - Date.now()), active });
           await new Promise((res) => setTimeout(res, Math.min(1_000, Math.max(0, until - Date.now()))));
         }

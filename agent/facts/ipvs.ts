@@ -3,8 +3,9 @@
  * identity (compiler/ipvsadm.ts does the syntax). `-S` leaves out thresholds:
  * the thresholds fact reads them and `mergeThresholds` puts them in.
  *
- * Quirks handled there and worth knowing here: a real server local to the
- * director lists as `Local` in `-L` but `-g` in `-S` (so it reads as `dr`);
+ * Quirks handled there and worth knowing here: a real server at one of the
+ * director's own addresses is `-g` in `-S` (so it reads as `dr`; the lab's
+ * kernels list it as `Route` in `-L` too, older ones as `Local`);
  * fwmarks of 2^31 and above come back from ipvsadm 1.31 as negative numbers
  * (converted back); `-p` always carries its number.
  *

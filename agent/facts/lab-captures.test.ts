@@ -5,7 +5,8 @@
  * before the captures; what the parsers read must be exactly what those
  * commands made: the director's IPVS table (from -Sn and --thresholds) is the
  * table its `ipvsadm -A/-a` commands describe, the timeouts are its --set,
- * the sync daemons its --start-daemon, and every `ip addr add`, `ip route
+ * the sync daemons its --start-daemon, the connections listing (-Ln) every
+ * service and destination of that table, and every `ip addr add`, `ip route
  * replace`, `ip link set ... up`, `sysctl -w` and `modprobe` shows in the
  * parsed facts of its host. (nftables is read from captures of this
  * machine's nft in testdata/facts/nft: lvsc owns one table of its own shape.)
@@ -13,8 +14,10 @@
 import test from 'ava';
 import { readdirSync, readFileSync } from 'node:fs';
 import { parseIpvsadmSave } from '../../compiler/ipvsadm.js';
+import type { Method, ServiceId } from '../../compiler/state.js';
 import { keyed } from '../../test/support/table.js';
 import { addressesFact } from './addresses.js';
+import { ConnectionIndex, connectionsFact } from './connections.js';
 import { daemonFact } from './daemon.js';
 import { readFact, type Fact } from './fact.js';
 import { linksFact } from './links.js';
@@ -86,6 +89,28 @@ for (const kernel of kernels) {
     t.true(merged.value.some((s) => s.id.kind === 'fwmark' && s.id.mark === 2147483658));
     t.true(services.value.flatMap((s) => s.destinations).every((d) => d.upper === 0 && d.lower === 0), '-Sn alone has no thresholds');
     t.true(merged.value.flatMap((s) => s.destinations).some((d) => d.upper === 1000 && d.lower === 800));
+  });
+
+  test(`${kernel}: the connections listing (-Ln) holds every service and destination its ipvsadm commands built, by identity`, (t) => {
+    const table = parsed(ipvsFact, capture(kernel, 'lb1.ipvsadm-Sn.txt')).value;
+    const listing = parsed(connectionsFact, capture(kernel, 'lb1.ipvsadm-Ln.txt'));
+    t.deepEqual(listing.warnings, []);
+    // The same services and destinations as -Sn, with the same method and weight; an idle lab has no connections.
+    const fromListing = listing.value.map((s) => ({ id: s.service, destinations: s.destinations.map((d) => ({ address: d.address, port: d.port, method: d.forward, weight: d.weight })) }));
+    const fromSave = table.map((s) => ({ id: s.id, destinations: s.destinations.map((d) => ({ address: d.address, port: d.port, method: d.method, weight: d.weight })) }));
+    type Rows = { id: ServiceId; destinations: { address: string; port: number; method: string; weight: number }[] }[];
+    const sorted = (xs: Rows) => keyed(xs.map((x) => ({ ...x, scheduler: '', flags: [], ops: false, destinations: x.destinations.map((d) => ({ ...d, method: d.method as Method, upper: 0, lower: 0 })) })));
+    t.deepEqual(sorted(fromListing), sorted(fromSave));
+    t.true(listing.value.flatMap((s) => s.destinations).every((d) => d.active === 0 && d.inactive === 0));
+    // Looked up by typed identity, the shapes of the capture: a fwmark of 2^31+10 printed negative,
+    // an IPv6 fwmark, an IPv6 service, a tunnel, a server that is the director's own address (10.20.0.2, listed as Route).
+    const index = new ConnectionIndex(listing.value);
+    t.like(index.get({ kind: 'fwmark', mark: 2147483658, family: 4 }, { address: '10.20.0.11', port: 0 }), { forward: 'dr', weight: 1, active: 0 });
+    t.like(index.get({ kind: 'fwmark', mark: 20, family: 6 }, { address: '2001:db8:20::11', port: 0 }), { forward: 'dr', weight: 1 });
+    t.like(index.get({ kind: 'addr', proto: 'tcp', address: '2001:db8:10::100', port: 443 }, { address: '2001:db8:20::11', port: 443 }), { forward: 'dr' });
+    t.like(index.get({ kind: 'addr', proto: 'tcp', address: '10.10.0.110', port: 80 }, { address: '10.30.0.22', port: 80 }), { forward: 'tun' });
+    t.like(index.get({ kind: 'addr', proto: 'tcp', address: '10.20.0.100', port: 80 }, { address: '10.20.0.2', port: 80 }), { forward: 'dr', weight: 1 });
+    t.is(index.get({ kind: 'fwmark', mark: 20, family: 4 }, { address: '2001:db8:20::11', port: 0 }), undefined, 'fwmark 20 of IPv4 is another service');
   });
 
   test(`${kernel}: timeouts and sync daemons are the director's --set and --start-daemon`, (t) => {

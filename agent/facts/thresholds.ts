@@ -4,10 +4,10 @@
  * and `-y` of `-a/-e`). `mergeThresholds` puts them into the services read by
  * the ipvs fact, matching by identity.
  */
-import { parseEndpoint, parseListServiceLine } from '../../compiler/ipvsadm.js';
 import { destinationKey, serviceKey, type IpvsService, type ServiceId } from '../../compiler/state.js';
 import type { Fact, Parsed } from './fact.js';
-import { ipvsadmCommand, ipvsadmFailure, ipvsNotLoaded } from './ipvs.js';
+import { ipvsadmCommand, ipvsadmFailure } from './ipvs.js';
+import { numbers, parseListing } from './listing.js';
 
 export interface DestinationThresholds {
   readonly address: string;
@@ -21,40 +21,16 @@ export interface ServiceThresholds {
   readonly destinations: readonly DestinationThresholds[];
 }
 
-/** The title lines every `-L` listing starts with. */
-const HEADERS = [/^IP Virtual Server version /, /^Prot LocalAddress:Port/, /^\s+-> RemoteAddress:Port\s*$/];
-const DEST = /^\s+->\s+(\S+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s*$/;
-
 export const thresholdsFact: Fact<ServiceThresholds[]> = {
   name: 'thresholds',
   tool: 'ipvsadm',
   command: () => ipvsadmCommand('-Ln', '--thresholds'),
   parse(stdout) {
-    if (ipvsNotLoaded(stdout)) return { value: [], warnings: [] };
-    const value: { service: ServiceId; destinations: DestinationThresholds[] }[] = [];
-    const warnings: string[] = [];
-    let current: (typeof value)[number] | undefined;
-    for (const line of stdout.split('\n')) {
-      if (line.trim() === '' || HEADERS.some((h) => h.test(line))) continue;
-      const id = parseListServiceLine(line);
-      if (id) {
-        current = { service: id, destinations: [] };
-        value.push(current);
-        continue;
-      }
-      const m = DEST.exec(line);
-      const ep = m && parseEndpoint(m[1]);
-      if (!m || !ep) {
-        warnings.push(`skipped \`${line.trim()}\`: not a service or real server line`);
-        continue;
-      }
-      if (!current) {
-        warnings.push(`skipped \`${line.trim()}\`: a real server before any service`);
-        continue;
-      }
-      current.destinations.push({ address: ep.address, port: ep.port, upper: Number(m[2]), lower: Number(m[3]) });
-    }
-    return { value, warnings };
+    // Uthreshold Lthreshold ActiveConn InActConn.
+    return parseListing(stdout, (words) => {
+      const n = numbers(words, 4);
+      return n && { upper: n[0], lower: n[1] };
+    });
   },
   whenFailed: ipvsadmFailure,
 };

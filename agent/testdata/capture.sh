@@ -83,6 +83,7 @@ seed_fixture() {
   done <<'EOF'
 ipvs ipvsadm-1.31 ipvsadm -Sn
 thresholds ipvsadm-1.31 ipvsadm -Ln --thresholds
+connections ipvsadm-1.31 ipvsadm -Ln
 timeouts ipvsadm-1.31 ipvsadm -Ln --timeout
 daemon ipvsadm-1.31-master ipvsadm -Ln --daemon
 EOF
@@ -160,6 +161,7 @@ capture_local() {
 
   run_case ipvs no-ipvs-kernel "$here: ipvsadm 1.31 installed, kernel without IPVS (no /proc/net/ip_vs)" '{}'
   run_case timeouts no-ipvs-kernel "$here: ipvsadm 1.31 installed, kernel without IPVS (no /proc/net/ip_vs)" '{}'
+  run_case connections no-ipvs-kernel "$here: ipvsadm 1.31 installed, kernel without IPVS (no /proc/net/ip_vs)" '{}'
   # PATH=/bin holds sh but neither ipvsadm nor nft (Debian keeps them in /usr/sbin).
   CAPTURE_PATH=/bin run_case ipvs not-installed "$here: run with PATH=/bin, as on a host without ipvsadm" '{}'
   CAPTURE_PATH=/bin run_case nft not-installed "$here: run with PATH=/bin, as on a host without nft" '{}'

@@ -4,6 +4,7 @@
  * table-driven test and by capture.sh, which asks it for each fact's command line.
  */
 import { addressesFact } from '../facts/addresses.js';
+import { connectionsFact } from '../facts/connections.js';
 import { daemonFact } from '../facts/daemon.js';
 import type { Fact } from '../facts/fact.js';
 import { filesFact } from '../facts/files.js';
@@ -25,6 +26,7 @@ export interface CaseArgs {
 const FIXED: Readonly<Record<string, Fact<unknown>>> = {
   ipvs: ipvsFact,
   thresholds: thresholdsFact,
+  connections: connectionsFact,
   timeouts: timeoutsFact,
   daemon: daemonFact,
   addresses: addressesFact,
