@@ -287,8 +287,8 @@ test('a real server lets its lock go after its last phase with steps, not when t
       ['web1', 'done'],
     ],
   );
-  // web1's prepare (its sysctls and VIP as one script, then its files), then its lock is freed, before lb programs its table.
-  t.deepEqual(events.filter((e) => e.startsWith('web1')), ['web1 lock', 'web1 script of 7', 'web1 put', 'web1 put', 'web1 unlock']);
+  // web1's prepare (its sysctls and VIP as one script, then its files and its manifest), then its lock is freed, before lb programs its table.
+  t.deepEqual(events.filter((e) => e.startsWith('web1')), ['web1 lock', 'web1 script of 7', 'web1 put', 'web1 put', 'web1 put', 'web1 unlock']);
   t.true(events.indexOf('web1 unlock') < events.indexOf('lb ipvsadm -R'), events.join(', '));
 });
 

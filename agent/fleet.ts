@@ -2,7 +2,7 @@
  * The fleet: one SSH connection per host of a cluster, opened in parallel
  * (at most `parallel` at once) and kept for the whole run; each host's facts
  * read in ONE round trip (`factBatch`); the live state and what lvsc owned
- * there (from its own rendered files) assembled per host; and the plan
+ * there (its manifest, agent/facts/manifest.ts) assembled per host; and the plan
  * against all of it. A host that cannot be reached or read fails alone, with
  * a message, and never holds up the others.
  *
@@ -19,11 +19,10 @@
 import type { Cluster } from '../compiler/ir.js';
 import { compileCluster } from '../compiler/compile.js';
 import type { DesiredHost } from '../compiler/desired.js';
-import type { Ownership } from '../compiler/diff.js';
 import { buildPlan, dependencies as planDependencies, type LiveHost } from '../compiler/order.js';
 import { DEVICE_SYSCTLS, deviceSysctl, HOST_SYSCTLS, OWNED_DEVICES, type DeviceSysctl } from '../compiler/lvs.js';
 import type { Dependency, Plan } from '../compiler/plan.js';
-import { isLvscPath, NETWORK_FILE_GLOBS, ownedAddressesFromFiles, ownedSysctlsFromFiles, PATHS } from '../compiler/templates/render.js';
+import { isLvscPath, NETWORK_FILE_GLOBS, PATHS } from '../compiler/templates/render.js';
 import { factBatch, type FactRequest, type HostFacts } from './facts/index.js';
 import { connectSsh, type SshEndpoint, type SshOptions } from './transport/ssh.js';
 import type { Transport } from './transport/transport.js';
@@ -109,7 +108,8 @@ export function jumpOnlyHosts(cluster: Cluster, desired: readonly DesiredHost[])
 
 /**
  * What to read on a host: the sysctls and files lvsc wants now, and those it
- * may have set or rendered before (so it can put them back): the per-device
+ * may have set or rendered before (so it can put them back), and its
+ * manifest (what it owns there): the per-device
  * ARP/rp_filter/redirect keys on all, lo, the tunnel devices and the host's
  * interfaces; lvsc's fixed file paths; and its networkd files by name
  * pattern, found on the host whatever device or port they are for.
@@ -122,25 +122,16 @@ export function factRequestFor(cluster: Cluster, desired: DesiredHost): FactRequ
   for (const k of Object.values(HOST_SYSCTLS)) sysctlKeys.add(k.key);
   const files = new Set(Object.keys(desired.state.files));
   for (const p of [PATHS.ipvsadmRules, PATHS.ipvsadmDefault, PATHS.sysctl, PATHS.modules]) files.add(p);
-  return { director: ROLE_DIRECTOR(desired), needsNft: desired.state.fwmarkRules.length > 0, sysctlKeys: [...sysctlKeys], files: [...files].filter(isLvscPath), fileGlobs: NETWORK_FILE_GLOBS };
-}
-
-/**
- * What lvsc owned on a host, as its rendered files there record it. A file at
- * one of lvsc's paths is its own only when lvsc rendered it (its header says
- * so), or, for /etc/ipvsadm.rules (which has no header), on a declared
- * director: the ipvsadm package ships its own rules file on every host.
- */
-export function ownershipFromFiles(allFiles: Readonly<Record<string, string>>, director = false): Ownership {
-  const files = Object.fromEntries(
-    Object.entries(allFiles).filter(([path, content]) => isLvscPath(path) && (content.startsWith('# Rendered by lvsc') || (director && path === PATHS.ipvsadmRules))),
-  );
-  const fouPorts = new Set<number>();
-  for (const path of Object.keys(files)) {
-    const m = /\/50-lvsc-fou(\d+)\.netdev$/.exec(path);
-    if (m) fouPorts.add(Number(m[1]));
-  }
-  return { addresses: ownedAddressesFromFiles(files), sysctls: ownedSysctlsFromFiles(files), fouPorts, files: new Set(Object.keys(files)) };
+  // The manifest has a fact of its own (which puts its text among the files).
+  files.delete(PATHS.manifest);
+  return {
+    director: ROLE_DIRECTOR(desired),
+    needsNft: desired.state.fwmarkRules.length > 0,
+    sysctlKeys: [...sysctlKeys],
+    files: [...files].filter(isLvscPath),
+    fileGlobs: NETWORK_FILE_GLOBS,
+    manifest: PATHS.manifest,
+  };
 }
 
 function errorMessage(error: unknown): string {
@@ -161,7 +152,7 @@ export async function readHost(cluster: Cluster, desired: DesiredHost, transport
     // Planning against a fact that could not be read would "create" what is already there.
     return { ok: false, message: facts.errors.map((e) => (e.fact === 'batch' ? e.message : `${e.fact}: ${e.message}`)).join('; ') };
   }
-  return { ok: true, facts, live: { state: facts.state, ownership: ownershipFromFiles(facts.state.files, ROLE_DIRECTOR(desired)) } };
+  return { ok: true, facts, live: { state: facts.state, ownership: facts.ownership } };
 }
 
 /** Runs `fn` over `items`, at most `limit` at once. */

@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import { main } from './main.js';
 import { compileCluster } from '../compiler/compile.js';
 import { check } from '../compiler/index.js';
+import { MANIFEST_PATH, manifestText, type Manifest } from '../compiler/manifest.js';
 import { LAB_USERS, startLab, type Lab } from '../lab/netns-sshd.js';
 import { assertKernelWithoutIpvs, assertPrograms } from '../test/support/host.js';
 
@@ -31,7 +32,7 @@ test.before(async (t) => {
   assertKernelWithoutIpvs('cli/apply.test.ts', 'the director must fail at modprobe ip_vs');
   t.context.lab = await startLab({
     hosts: [{ name: 'lb' }, { name: 'web1' }, { name: 'app1' }, { name: 'web2' }],
-    privateDirs: ['/etc/sysctl.d', '/etc/systemd/network', '/etc/modules-load.d'],
+    privateDirs: ['/etc/sysctl.d', '/etc/systemd/network', '/etc/modules-load.d', '/var/lib/lvsc'],
   });
   t.context.dir = mkdtempSync(join(tmpdir(), 'lvsc-apply-'));
 });
@@ -201,7 +202,7 @@ test.serial('removing a service removes exactly lvsc\'s VIP and leaves a hand-ad
   t.notRegex(lo, new RegExp(`${n.replace(/\./g, '\\.')}\\.100/`));
   t.regex(lo, new RegExp(`${n.replace(/\./g, '\\.')}\\.200/32`));
   t.is((await sh(lab, 'web1', 'sysctl -n net.ipv4.conf.all.arp_ignore')).trim(), '0', 'ARP sysctl back to the kernel default');
-  t.is((await sh(lab, 'web1', 'ls /etc/sysctl.d /etc/systemd/network')).replace(/\s+/g, ' ').trim(), '/etc/sysctl.d: /etc/systemd/network:');
+  t.is((await sh(lab, 'web1', 'ls /etc/sysctl.d /etc/systemd/network /var/lib/lvsc')).replace(/\s+/g, ' ').trim(), '/etc/sysctl.d: /etc/systemd/network: /var/lib/lvsc:');
   t.is((await lvsc(t, text, ['plan', '--target', 'web1'])).code, 0);
 });
 
@@ -273,6 +274,9 @@ test.serial('a removed GUE port\'s netdev file is found by its name pattern and 
   const rendered = compileCluster(example.cluster!).find((h) => h.name === 'cache-fra')!.state.files[netdev];
   t.regex(rendered, /^# Rendered by lvsc[\s\S]*Port=6080/);
   await lab.exec('web1', ['sh', '-c', `cat > ${netdev}`], rendered);
+  // lvsc rendered it, so its manifest lists it and the port, as when that service was in the file.
+  const manifest = JSON.parse(await sh(lab, 'web1', `cat ${MANIFEST_PATH}`)) as Manifest;
+  await lab.exec('web1', ['sh', '-c', `cat > ${MANIFEST_PATH}`], manifestText({ ...manifest, fouPorts: [6080], files: [...manifest.files, netdev].sort() }));
   await lab.exec('web1', ['sh', '-c', 'cat > /etc/systemd/network/50-lvsc-fou7000.netdev'], '[NetDev]\nName=fou7000\nKind=fou\n');
 
   const text = cluster(lab, { services: ['api'] });

@@ -33,7 +33,7 @@ test.before(async (t) => {
       { name: 'lb', networks: ['back'] },
       { name: 'web', networks: ['back'] },
     ],
-    privateDirs: ['/etc/sysctl.d', '/etc/systemd/network', '/etc/modules-load.d'],
+    privateDirs: ['/etc/sysctl.d', '/etc/systemd/network', '/etc/modules-load.d', '/var/lib/lvsc'],
   });
   t.context.dir = mkdtempSync(join(tmpdir(), 'lvsc-live-'));
 });
@@ -203,14 +203,14 @@ test.serial('without a terminal: plain progress lines; removing the service with
   // Each step: its line when it starts, then done; the VIP first, the files last. These are plain
   // commands: they run as one script on the host, so they all start together and are done together.
   const sysctls = ['all', 'eth0', 'lo'].flatMap((dev) => [`web: - sysctl net.ipv4.conf.${dev}.arp_announce 2 → 0`, `web: - sysctl net.ipv4.conf.${dev}.arp_ignore 1 → 0`]);
-  const started = [`web: - address ${vip(lab)}/32 on lo (label lo:lvs)`, ...sysctls, 'web: - file /etc/sysctl.d/90-lvsc.conf', 'web: - file /etc/systemd/network/50-lvsc-lo.network'];
+  const started = [`web: - address ${vip(lab)}/32 on lo (label lo:lvs)`, ...sysctls, 'web: - file /etc/sysctl.d/90-lvsc.conf', 'web: - file /etc/systemd/network/50-lvsc-lo.network', 'web: - file /var/lib/lvsc/manifest.json'];
   t.is(steps, started.length);
   t.deepEqual(lines.slice(7, -2), [...started, ...started.map(() => 'web:   done')]);
   t.regex(run.stdout, /Apply complete: \d+ step\(s\) ran; 1 host\(s\) done, 0 failed, 0 skipped; verified: the applied hosts match the cluster\./);
 
   t.notRegex(await sh(lab, 'web', 'ip -o -4 addr show dev lo'), /lo:lvs/);
   t.is((await sh(lab, 'web', 'sysctl -n net.ipv4.conf.all.arp_ignore')).trim(), '0');
-  t.is((await sh(lab, 'web', 'ls /etc/sysctl.d /etc/systemd/network')).replace(/\s+/g, ' ').trim(), '/etc/sysctl.d: /etc/systemd/network:');
+  t.is((await sh(lab, 'web', 'ls /etc/sysctl.d /etc/systemd/network /var/lib/lvsc')).replace(/\s+/g, ' ').trim(), '/etc/sysctl.d: /etc/systemd/network: /var/lib/lvsc:');
   const again = await lvsc(t, cluster(lab, { www: false }), ['plan', '--target', 'web']);
   t.is(again.code, 0, again.stdout + again.stderr);
 });

@@ -13,8 +13,9 @@
  * The live side is raw command output read by the real fact parsers
  * (compiler/testdata/diff/outputs.ts says where outputs come from; `$render`
  * is what a host that <cluster> was applied to prints, and the facts named
- * beside it replace its output of those facts). Ownership comes from lvsc's
- * own files among them. Only the hosts named in `live` are planned and
+ * beside it replace its output of those facts). Ownership is the real
+ * assembly's: lvsc's manifest among them (a case that gives `files` gives
+ * `manifest` too), or, where it is absent, the migration reading of the files. Only the hosts named in `live` are planned and
  * compared, in plan order; a step's `commands`, when given, must match too.
  *
  * In every case, no command anywhere (steps, batches, host scripts) flushes
@@ -38,7 +39,7 @@ import type { Plan, Step } from './plan.js';
 import { renderHostScript } from './script.js';
 import type { HostState } from './state.js';
 import { keyed } from '../test/support/table.js';
-import { ownershipFromFiles, rawOutput, readHost, renderOutputs, thresholdsOutput, type OutputSpec } from './testdata/diff/outputs.js';
+import { rawOutput, readHost, renderOutputs, thresholdsOutput, type OutputSpec } from './testdata/diff/outputs.js';
 import { thresholdsFact, mergeThresholds } from '../agent/facts/thresholds.js';
 import type { RawOutput } from '../agent/facts/index.js';
 
@@ -142,11 +143,13 @@ function runCase(file: string, c: Case): { plan: Plan; actual: ExpectedStep[]; h
       if (!was) throw new Error(`${file}: ${host} is not in the cluster its live side is rendered from`);
       Object.assign(outputs, renderOutputs(was, old.cluster.hostsByName.get(host)));
     }
+    // The manifest is a file beside the others: a case that gives the files says what the manifest fact prints too.
+    if ('files' in spec && !('manifest' in spec)) throw new Error(`${file}: ${host} gives \`files\` but not \`manifest\` (the manifest fact's output, e.g. {"capture": "absent"})`);
     for (const [fact, output] of Object.entries(spec)) if (fact !== '$render') outputs[fact] = rawOutput(fact, output as OutputSpec);
     const read = readHost(isDirector(want), outputs);
     if (read.errors.length) throw new Error(`${file}: ${host}'s facts did not read: ${read.errors.map((e) => `${e.fact}: ${e.message}`).join('; ')}`);
     if (read.warnings.length) warnings[host] = read.warnings.map((w) => `${w.fact}: ${w.message}`);
-    live.set(host, { state: read.state, ownership: ownershipFromFiles(read.state.files) });
+    live.set(host, { state: read.state, ownership: read.ownership });
   }
   const plan = buildPlan(desired, live);
   const hosts = Object.keys(c.live);
@@ -233,7 +236,7 @@ test('10,000 services, one weight changed by hand: exactly one step puts it back
   const read = readHost(true, outputs);
   t.deepEqual(read.errors, []);
   t.is(read.state.ipvs!.length, 10_000);
-  const plan = buildPlan(desired, new Map([['lb1', { state: read.state, ownership: ownershipFromFiles(read.state.files) }]]));
+  const plan = buildPlan(desired, new Map([['lb1', { state: read.state, ownership: read.ownership }]]));
   const steps = plan.hosts.find((h) => h.host === 'lb1')!.steps;
   t.is(steps.length, 1, steps.slice(0, 5).map((s) => `${s.kind} ${s.label}`).join('; '));
   const [service, server] = [/-t (\S+)/.exec(lines[at])![1], /-r (\S+)/.exec(lines[at])![1]];

@@ -6,7 +6,7 @@
  * host is read back with the REAL fact batch (`factBatch`, one `sh -c` in the
  * namespace) and planning again must find nothing to do. Then a service leaves
  * the cluster file: the plan against the live state (with the ownership lvsc's
- * own files record) removes exactly what lvsc added, and leaves what was added
+ * manifest records) removes exactly what lvsc added, and leaves what was added
  * by hand.
  *
  * - DR: VIP/32 (and an IPv6 VIP/128) on lo with lvsc's label, the ARP sysctls
@@ -37,10 +37,10 @@ import { commandLine } from './command.js';
 import { compileCluster } from './compile.js';
 import type { DesiredHost } from './desired.js';
 import { check } from './index.js';
+import { MANIFEST_PATH } from './manifest.js';
 import { buildPlan, type LiveHost } from './order.js';
 import type { Step } from './plan.js';
 import type { HostState } from './state.js';
-import { ownershipFromFiles } from './testdata/diff/outputs.js';
 
 const CLUSTER = `
 host lb1 {
@@ -140,14 +140,14 @@ function fileRoot(t: ExecutionContext): string {
 async function readLive(t: ExecutionContext, ns: string, root: string, want: HostState, before?: HostState): Promise<LiveHost> {
   const paths = [...new Set([...Object.keys(want.files), ...Object.keys(before?.files ?? {})])];
   const keys = [...new Set([...Object.keys(want.sysctls), ...Object.keys(before?.sysctls ?? {})])];
-  const batch = factBatch({ director: false, sysctlKeys: keys, files: paths.map((p) => join(root, p)) });
+  const batch = factBatch({ director: false, sysctlKeys: keys, files: paths.map((p) => join(root, p)), manifest: join(root, MANIFEST_PATH) });
   const r = await execLocal(['ip', 'netns', 'exec', ns, ...batch.command.argv]);
   t.is(r.code, 0, r.stderr);
   const read = batch.read({ stdout: r.stdout, stderr: r.stderr, status: r.code });
   t.deepEqual(read.errors, [], 'every fact read');
   const files = Object.fromEntries(Object.entries(read.state.files).map(([p, c]) => [p.slice(root.length), c]));
   const state = { ...read.state, files };
-  return { state, ownership: ownershipFromFiles(files) };
+  return { state, ownership: read.ownership };
 }
 
 /** Runs a host's steps in the namespace, in plan order; file steps go to `root`. */

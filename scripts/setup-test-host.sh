@@ -64,6 +64,11 @@ fi
 mkdir -p /run/sshd
 chmod 0755 /run/sshd
 
+# The directory of lvsc's manifest: the netns lab gives each test host a
+# private tmpfs over it (as over /etc/sysctl.d ...), which must exist to be
+# mounted on.
+mkdir -p /var/lib/lvsc
+
 # Test login users (the lab's sshd reads their authorized keys from the lab's
 # own directory, so nothing is written to their homes):
 #   lvsc-test         passwordless sudo (the usual way lvsc is deployed)

@@ -16,7 +16,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cmd, commandLine, type Command } from '../../compiler/command.js';
 import { parseIpvsadmSave } from '../../compiler/ipvsadm.js';
-import { serviceKey } from '../../compiler/state.js';
+import { MANIFEST_PATH, manifestOf, manifestText } from '../../compiler/manifest.js';
+import { emptyHostState, serviceKey } from '../../compiler/state.js';
 import { assertKernelWithoutIpvs, assertPrograms } from '../../test/support/host.js';
 import { keyed } from '../../test/support/table.js';
 import { addressesFact } from './addresses.js';
@@ -97,15 +98,19 @@ test('one round trip on this machine: a director\'s facts read into a host state
   try {
     const rules = join(dir, 'ipvsadm.rules');
     writeFileSync(rules, '-A -t 10.1.0.100:80 -s wlc\n');
-    const batch = factBatch({ director: true, sysctlKeys: ['net.ipv4.ip_forward', 'net.ipv4.lvsc_no_such_key'], files: [rules, join(dir, 'missing')] }, NONCE);
+    const manifestPath = join(dir, 'manifest.json');
+    const manifest = manifestText({ ...manifestOf('lb1', emptyHostState(), ['/etc/ipvsadm.rules']), sysctls: ['net.ipv4.ip_forward'] });
+    writeFileSync(manifestPath, manifest);
+    const batch = factBatch({ director: true, sysctlKeys: ['net.ipv4.ip_forward', 'net.ipv4.lvsc_no_such_key'], files: [rules, join(dir, 'missing')], manifest: manifestPath }, NONCE);
     t.deepEqual(
       batch.facts.map((f) => f.name),
-      ['modules', 'ipvs', 'thresholds', 'timeouts', 'daemon', 'addresses', 'routes', 'routes6', 'links', 'fou', 'nft', 'sysctl', 'files'],
+      ['modules', 'ipvs', 'thresholds', 'timeouts', 'daemon', 'addresses', 'routes', 'routes6', 'links', 'fou', 'nft', 'sysctl', 'files', 'manifest'],
     );
     const out = run(['sh'], batch.command);
     const host = batch.read(out);
     t.true(host.state.addresses.some((a) => a.dev === 'lo' && a.address === '127.0.0.1' && a.prefix === 8));
-    t.deepEqual(host.state.files, { [rules]: '-A -t 10.1.0.100:80 -s wlc\n' });
+    t.deepEqual(host.state.files, { [rules]: '-A -t 10.1.0.100:80 -s wlc\n', [manifestPath]: manifest });
+    t.deepEqual(host.ownership, { addresses: new Set(), sysctls: new Set(['net.ipv4.ip_forward']), fouPorts: new Set(), files: new Set(['/etc/ipvsadm.rules', MANIFEST_PATH]) });
     // The kernel's own answer, read without sysctl(8).
     t.is(host.state.sysctls['net.ipv4.ip_forward'], readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8').trim());
     t.true(host.warnings.some((w) => w.fact === 'sysctl' && w.message.includes('net.ipv4.lvsc_no_such_key does not exist')));

@@ -30,11 +30,14 @@
  */
 import { randomBytes } from 'node:crypto';
 import { cmd, commandLine, type Command } from '../../compiler/command.js';
+import { NO_OWNERSHIP, type Ownership } from '../../compiler/diff.js';
+import { MANIFEST_PATH } from '../../compiler/manifest.js';
 import { emptyHostState, type HostState } from '../../compiler/state.js';
 import { addressesFact } from './addresses.js';
 import { daemonFact } from './daemon.js';
 import { readFact, type Fact, type FactError, type FactResult, type RawOutput } from './fact.js';
 import { filesFact } from './files.js';
+import { manifestFact, ownershipOf, type ManifestRead } from './manifest.js';
 import { ipvsFact } from './ipvs.js';
 import { fouFact, linksFact } from './links.js';
 import { modulesFact } from './modules.js';
@@ -58,6 +61,8 @@ export interface FactRequest {
   readonly files: readonly string[];
   /** Shell patterns of files to read too, whatever their names: every file lvsc may have rendered before. */
   readonly fileGlobs?: readonly string[];
+  /** Where lvsc's manifest is (default MANIFEST_PATH); read by the manifest fact, not the files fact. */
+  readonly manifest?: string;
 }
 
 /** The facts for a request, in the order the batch runs them. */
@@ -68,7 +73,10 @@ export function hostFacts(request: FactRequest): Fact<unknown>[] {
   if (request.director) facts.push(ipvsFact, thresholdsFact, timeoutsFact, daemonFact);
   facts.push(addressesFact, routesFact, routes6Fact, linksFact, fouFact, nftFact);
   if (request.sysctlKeys.length) facts.push(sysctlFact(request.sysctlKeys));
-  if (request.files.length || request.fileGlobs?.length) facts.push(filesFact(request.files, request.fileGlobs));
+  const manifest = request.manifest ?? MANIFEST_PATH;
+  const files = request.files.filter((f) => f !== manifest);
+  if (files.length || request.fileGlobs?.length) facts.push(filesFact(files, request.fileGlobs));
+  facts.push(manifestFact(manifest));
   return facts;
 }
 
@@ -189,15 +197,20 @@ export interface HostFacts {
   readonly errors: readonly (FactProblem & { readonly error?: FactError })[];
   /** Facts that were read, with lines that were skipped or values that are not there. */
   readonly warnings: readonly FactProblem[];
+  /** What lvsc owns on the host: its manifest's record, or (none yet) what its rendered files say. */
+  readonly ownership: Ownership;
   /** Each fact's own result, by name (for views and debugging). */
   readonly results: ReadonlyMap<string, FactResult<unknown>>;
 }
 
 /**
- * The facts' results → a host's live state. On a host that is not a director
- * the IPVS parts stay null (lvsc neither reads nor changes its table). A
- * missing `nft` counts as no rules (without nft lvsc can never have made its
- * table there), and is an error only where the host needs rules now.
+ * The facts' results → a host's live state and what lvsc owns there. On a
+ * host that is not a director the IPVS parts stay null (lvsc neither reads
+ * nor changes its table). A missing `nft` counts as no rules (without nft
+ * lvsc can never have made its table there), and is an error only where the
+ * host needs rules now. The manifest's text is one of the host's files (the
+ * diff renders it like the others); without a manifest (or without the
+ * manifest fact in the batch) ownership is what lvsc's rendered files say.
  */
 export function assembleHostState(results: ReadonlyMap<string, FactResult<unknown>>, request: FactRequest, problems: readonly string[] = []): HostFacts {
   const errors: (FactProblem & { error?: FactError })[] = problems.map((message) => ({ fact: 'batch', message }));
@@ -230,6 +243,9 @@ export function assembleHostState(results: ReadonlyMap<string, FactResult<unknow
     timeouts = get(timeoutsFact) ?? null;
     syncDaemons = get(daemonFact) ?? [];
   }
+  const manifestPath = request.manifest ?? MANIFEST_PATH;
+  const manifest = get<ManifestRead>('manifest');
+  const files = get<Record<string, string>>('files') ?? {};
   const state: HostState = {
     ...empty,
     ipvs,
@@ -241,9 +257,16 @@ export function assembleHostState(results: ReadonlyMap<string, FactResult<unknow
     modules: get(modulesFact) ?? [],
     links: [...(get(linksFact) ?? []), ...(get(fouFact) ?? [])],
     fwmarkRules: get(nftFact) ?? [],
-    files: get<Record<string, string>>('files') ?? {},
+    files: manifest && manifest.state !== 'absent' ? { ...files, [manifestPath]: manifest.text } : files,
   };
-  return { state, errors, warnings, results };
+  let ownership = NO_OWNERSHIP;
+  const owned = ownershipOf(manifest, state.files, request.director, manifestPath);
+  if (!owned.ok) errors.push({ fact: 'manifest', message: owned.message });
+  else {
+    ownership = owned.value;
+    for (const w of owned.warnings) warnings.push({ fact: 'manifest', message: w });
+  }
+  return { state, ownership, errors, warnings, results };
 }
 
 /** A batch ready to run: the command to send, and how to read its output. */

@@ -14,7 +14,9 @@
 import { cmd } from '../../compiler/command.js';
 import { firstLines, type Fact, type Parsed } from './fact.js';
 
-const KEY = /^[A-Za-z0-9_][A-Za-z0-9_.\/-]*$/;
+/** A sysctl key as sysctl names it (`/` stands for a `.` in a device name: `net.ipv4.conf.eth0/100.arp_ignore`). */
+export const SYSCTL_KEY = /^[A-Za-z0-9_][A-Za-z0-9_.\/-]*$/;
+const KEY = SYSCTL_KEY;
 
 export function sysctlFact(keys: readonly string[]): Fact<Record<string, string>> {
   const valid = [...new Set(keys.filter((k) => KEY.test(k)))];

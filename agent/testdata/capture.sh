@@ -7,6 +7,7 @@
 #   agent/testdata/capture.sh local     capture real output on this machine, as root, inside a
 #                                       throwaway network namespace (deleted on exit)
 #   agent/testdata/capture.sh files     only the files fact's case (part of local)
+#   agent/testdata/capture.sh manifest  only the manifest fact's cases (part of local)
 #   agent/testdata/capture.sh all       both
 #
 # `command` is always the fact's own command line (printed by the fact itself through tsx), and
@@ -192,6 +193,7 @@ capture_local() {
     "$(APPLIED="$(cat "$TMP/empty.nft")" node -e 'console.log(JSON.stringify({ value: [], applied: process.env.APPLIED + "\n" }))')"
 
   capture_files
+  capture_manifest
 }
 
 # The files fact: listed paths, then lvsc's networkd name patterns (as the planner asks for them),
@@ -210,6 +212,25 @@ capture_files() {
     '{"paths":["/tmp/lvsc-capture-files/ipvsadm.rules","/tmp/lvsc-capture-files/no-newline","/tmp/lvsc-capture-files/empty","/tmp/lvsc-capture-files/odd","/tmp/lvsc-capture-files/dir","/tmp/lvsc-capture-files/missing","/tmp/lvsc-capture-files/network/50-lvsc-lo.network"],"globs":["/tmp/lvsc-capture-files/network/50-lvsc-*.network","/tmp/lvsc-capture-files/network/50-lvsc-*.netdev","/tmp/lvsc-capture-files/network/*.network.d/lvsc.conf","/tmp/lvsc-capture-files/none/*.netdev"]}'
 }
 
+# The manifest fact: lvsc's manifest as the real renderer writes it (shop1 of examples/shop-fwmark.lvs,
+# which has an IPv6 VIP), the manifest missing, and a directory where it should be.
+capture_manifest() {
+  mkdir -p /tmp/lvsc-capture-files/manifest-dir
+  # As a module file: the compiler's imports (chevrotain) do not load in tsx --eval's CommonJS.
+  cat >"$TMP/manifest.mts" <<JS
+import { readFileSync } from 'node:fs';
+import { check } from '$ROOT/compiler/index.ts';
+import { compileCluster } from '$ROOT/compiler/compile.ts';
+import { MANIFEST_PATH } from '$ROOT/compiler/manifest.ts';
+const r = check([{ path: 'examples/shop-fwmark.lvs', text: readFileSync('$ROOT/examples/shop-fwmark.lvs', 'utf8') }]);
+process.stdout.write(compileCluster(r.cluster!).find((h) => h.name === 'shop1')!.state.files[MANIFEST_PATH]);
+JS
+  npx --no-install tsx "$TMP/manifest.mts" >/tmp/lvsc-capture-files/manifest.json
+  run_case manifest shop1 "$here: the manifest lvsc renders for shop1 of examples/shop-fwmark.lvs, written to /tmp/lvsc-capture-files/manifest.json" '{"paths":["/tmp/lvsc-capture-files/manifest.json"]}'
+  run_case manifest absent "$here: no manifest at lvsc's path (a host lvsc never configured, or one configured before it wrote manifests)" '{}'
+  run_case manifest directory "$here: a directory where the manifest should be" '{"paths":["/tmp/lvsc-capture-files/manifest-dir"]}'
+}
+
 # start_namespace: the throwaway namespace the local cases run in, and how they say where they ran.
 start_namespace() {
   [ "$(id -u)" -eq 0 ] || { echo "capture.sh local: must run as root (network namespaces)" >&2; exit 1; }
@@ -222,6 +243,7 @@ case "${1:-all}" in
   fixture) seed_fixture ;;
   local) capture_local ;;
   files) start_namespace; capture_files ;;
+  manifest) start_namespace; capture_manifest ;;
   all) seed_fixture; capture_local ;;
-  *) echo "usage: $0 [fixture|local|all]" >&2; exit 2 ;;
+  *) echo "usage: $0 [fixture|local|files|manifest|all]" >&2; exit 2 ;;
 esac

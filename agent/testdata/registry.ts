@@ -9,6 +9,7 @@ import { daemonFact } from '../facts/daemon.js';
 import type { Fact } from '../facts/fact.js';
 import { filesFact } from '../facts/files.js';
 import { ipvsFact } from '../facts/ipvs.js';
+import { manifestFact } from '../facts/manifest.js';
 import { fouFact, linksFact } from '../facts/links.js';
 import { modulesFact } from '../facts/modules.js';
 import { nftFact } from '../facts/nft.js';
@@ -41,6 +42,7 @@ const FIXED: Readonly<Record<string, Fact<unknown>>> = {
 export function factFor(name: string, args: CaseArgs = {}): Fact<unknown> {
   if (name === 'sysctl') return sysctlFact(args.keys ?? []);
   if (name === 'files') return filesFact(args.paths ?? [], args.globs ?? []);
+  if (name === 'manifest') return manifestFact(args.paths?.[0]);
   const fact = FIXED[name];
   if (!fact) throw new Error(`no fact named ${name} (testdata folder agent/testdata/facts/${name})`);
   return fact;

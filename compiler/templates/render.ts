@@ -1,7 +1,8 @@
 /**
  * Rendered host files (handlebars): what makes a host come back the same after
  * a reboot — /etc/ipvsadm.rules in `ipvsadm-save -n` format, /etc/sysctl.d,
- * /etc/modules-load.d, systemd-networkd units — and each host's plan as a
+ * /etc/modules-load.d, systemd-networkd units —, the manifest of what lvsc
+ * owns on the host (compiler/manifest.ts), and each host's plan as a
  * shell script. One handlebars environment with `noEscape` (nothing here is
  * HTML) and one `sh` helper that shell-quotes every value it prints.
  */
@@ -10,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import { commandLine, shellQuote } from '../command.js';
 import type { DesiredHost } from '../desired.js';
 import { saveLines } from '../ipvsadm.js';
+import { MANIFEST_PATH, manifestOf, manifestText } from '../manifest.js';
 import { OWNED_DEVICES, ROUTE_PROTO } from '../lvs.js';
 import type { HostState } from '../state.js';
 
@@ -36,6 +38,7 @@ export const PATHS = {
   sysctl: '/etc/sysctl.d/90-lvsc.conf',
   modules: '/etc/modules-load.d/lvsc.conf',
   networkDir: '/etc/systemd/network',
+  manifest: MANIFEST_PATH,
 } as const;
 
 /** Every file lvsc renders lives at one of these paths (so it knows which files are its own). */
@@ -45,6 +48,7 @@ export function isLvscPath(path: string): boolean {
     path === PATHS.ipvsadmDefault ||
     path === PATHS.sysctl ||
     path === PATHS.modules ||
+    path === PATHS.manifest ||
     (path.startsWith(`${PATHS.networkDir}/`) && /\/(50-lvsc-[^/]+\.(network|netdev)|[^/]+\.network\.d\/lvsc\.conf)$/.test(path))
   );
 }
@@ -57,7 +61,10 @@ export function isLvscPath(path: string): boolean {
  */
 export const NETWORK_FILE_GLOBS: readonly string[] = [`${PATHS.networkDir}/50-lvsc-*.network`, `${PATHS.networkDir}/50-lvsc-*.netdev`, `${PATHS.networkDir}/*.network.d/lvsc.conf`];
 
-/** The files that persist a host's desired state across reboots. */
+/**
+ * The files that persist a host's desired state across reboots, and the
+ * manifest of what lvsc owns there (compiler/manifest.ts) when it owns anything.
+ */
 export function renderFiles(host: DesiredHost): Record<string, string> {
   const s = host.state;
   const files: Record<string, string> = {};
@@ -69,6 +76,7 @@ export function renderFiles(host: DesiredHost): Record<string, string> {
   if (Object.keys(s.sysctls).length) files[PATHS.sysctl] = template('sysctl.conf.hbs')({ host: host.name, sysctls: s.sysctls });
   if (s.modules.length) files[PATHS.modules] = template('modules.conf.hbs')({ host: host.name, modules: s.modules });
   Object.assign(files, renderNetwork(host.name, s));
+  if (Object.keys(files).length) files[PATHS.manifest] = manifestText(manifestOf(host.name, s, Object.keys(files)));
   return files;
 }
 
@@ -102,22 +110,4 @@ function renderNetwork(host: string, s: HostState): Record<string, string> {
     files[`${PATHS.networkDir}/50-lvsc-fou${l.port}.netdev`] = template('tunnel.netdev.hbs')({ host, purpose: `GUE decapsulation on UDP port ${l.port}`, name: `fou${l.port}`, kind: 'fou', fouPort: l.port });
   }
   return files;
-}
-
-/** The addresses recorded in lvsc's rendered networkd files (how lvsc knows which IPv6 addresses are its own). */
-export function ownedAddressesFromFiles(files: Readonly<Record<string, string>>): Set<string> {
-  const out = new Set<string>();
-  for (const [path, content] of Object.entries(files)) {
-    if (!isLvscPath(path) || !path.startsWith(PATHS.networkDir)) continue;
-    const dev = /50-lvsc-([^/]+)\.network$/.exec(path)?.[1] ?? /\/([^/]+)\.network\.d\/lvsc\.conf$/.exec(path)?.[1];
-    if (!dev) continue;
-    for (const m of content.matchAll(/^Address=(\S+)$/gm)) out.add(`${dev} ${m[1]}`);
-  }
-  return out;
-}
-
-/** The sysctl keys recorded in lvsc's rendered sysctl.d file. */
-export function ownedSysctlsFromFiles(files: Readonly<Record<string, string>>): Set<string> {
-  const text = files[PATHS.sysctl] ?? '';
-  return new Set([...text.matchAll(/^([a-z0-9_.\-]+) = /gm)].map((m) => m[1]));
 }

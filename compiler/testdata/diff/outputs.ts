@@ -12,19 +12,18 @@
  *   others are written in the formats of the captures (checked by the table's
  *   own tests: the thresholds listing reproduces the fixture's byte for byte).
  *
- * Ownership is what lvsc would read from its own files on the host: IPv6
- * addresses from the networkd files, sysctl keys from its sysctl.d file, fou
- * ports from its netdev files, and the rendered files themselves.
+ * Ownership is what the real assembly makes of the outputs: the manifest
+ * fact's (`$render` prints the manifest the earlier file rendered), or, where
+ * a case says the manifest is absent, the migration reading of the files.
  */
 import { readFileSync } from 'node:fs';
 import { assembleHostState, hostFacts, readFact, type FactRequest, type FactResult, type HostFacts, type RawOutput } from '../../../agent/facts/index.js';
 import { compareDestinations, compareServices, saveText } from '../../ipvsadm.js';
-import type { Ownership } from '../../diff.js';
 import type { DesiredHost } from '../../desired.js';
 import type { Host } from '../../ir.js';
 import { NFT_CHAIN, NFT_CHAIN_SPEC, NFT_FAMILY, NFT_TABLE } from '../../nft.js';
 import { hostPort, type HostState, type IpvsService } from '../../state.js';
-import { isLvscPath, ownedAddressesFromFiles, ownedSysctlsFromFiles } from '../../templates/render.js';
+import { MANIFEST_PATH } from '../../manifest.js';
 
 const FACTS = new URL('../../../agent/testdata/facts/', import.meta.url);
 
@@ -204,7 +203,9 @@ export function renderOutputs(host: DesiredHost, ir: Host | undefined): Record<s
   };
   // A planner asks for sysctls and files only where there are some to ask for.
   if (Object.keys(s.sysctls).length) out.sysctl = ok(Object.entries(s.sysctls).map(([k, v]) => `${k} = ${v}\n`).join(''));
-  if (Object.keys(s.files).length) out.files = ok(filesOutput(s.files));
+  const { [MANIFEST_PATH]: manifest, ...files } = s.files;
+  if (Object.keys(files).length) out.files = ok(filesOutput(files));
+  out.manifest = manifest === undefined ? rawOutput('manifest', { capture: 'absent' }) : ok(manifest);
   if (s.ipvs) {
     out.ipvs = ok(saveText(s.ipvs));
     out.thresholds = ok(thresholdsOutput(s.ipvs));
@@ -246,19 +247,4 @@ export function readHost(director: boolean, outputs: Readonly<Record<string, Raw
     if (raw) results.set(fact.name, readFact(fact, raw));
   }
   return assembleHostState(results, request);
-}
-
-/** What lvsc owned on a host, as recorded in its own files there. */
-export function ownershipFromFiles(files: Readonly<Record<string, string>>): Ownership {
-  const fouPorts = new Set<number>();
-  for (const path of Object.keys(files)) {
-    const m = /\/50-lvsc-fou(\d+)\.netdev$/.exec(path);
-    if (m && isLvscPath(path)) fouPorts.add(Number(m[1]));
-  }
-  return {
-    addresses: ownedAddressesFromFiles(files),
-    sysctls: ownedSysctlsFromFiles(files),
-    fouPorts,
-    files: new Set(Object.keys(files).filter(isLvscPath)),
-  };
 }

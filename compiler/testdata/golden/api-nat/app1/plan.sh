@@ -17,3 +17,19 @@ Gateway=192.168.10.1
 Protocol=76
 LVSC_EOF
 mv -f /etc/systemd/network/eth0.network.d/lvsc.conf.lvsc-tmp /etc/systemd/network/eth0.network.d/lvsc.conf
+# + file /var/lib/lvsc/manifest.json  (render)
+mkdir -p /var/lib/lvsc
+cat > /var/lib/lvsc/manifest.json.lvsc-tmp <<'LVSC_EOF'
+{
+  "format": "lvsc-manifest",
+  "version": 1,
+  "host": "app1",
+  "addresses": [],
+  "sysctls": [],
+  "fouPorts": [],
+  "files": [
+    "/etc/systemd/network/eth0.network.d/lvsc.conf"
+  ]
+}
+LVSC_EOF
+mv -f /var/lib/lvsc/manifest.json.lvsc-tmp /var/lib/lvsc/manifest.json

@@ -86,3 +86,36 @@ Port=6080
 Encapsulation=GenericUDPEncapsulation
 LVSC_EOF
 mv -f /etc/systemd/network/50-lvsc-fou6080.netdev.lvsc-tmp /etc/systemd/network/50-lvsc-fou6080.netdev
+# + file /var/lib/lvsc/manifest.json  (render)
+mkdir -p /var/lib/lvsc
+cat > /var/lib/lvsc/manifest.json.lvsc-tmp <<'LVSC_EOF'
+{
+  "format": "lvsc-manifest",
+  "version": 1,
+  "host": "cache-ams",
+  "addresses": [
+    "tunl0 203.0.113.50/32",
+    "tunl0 203.0.113.51/32"
+  ],
+  "sysctls": [
+    "net.ipv4.conf.all.arp_announce",
+    "net.ipv4.conf.all.arp_ignore",
+    "net.ipv4.conf.all.rp_filter",
+    "net.ipv4.conf.eth0.arp_announce",
+    "net.ipv4.conf.eth0.arp_ignore",
+    "net.ipv4.conf.lo.arp_announce",
+    "net.ipv4.conf.lo.arp_ignore",
+    "net.ipv4.conf.tunl0.rp_filter"
+  ],
+  "fouPorts": [
+    6080
+  ],
+  "files": [
+    "/etc/modules-load.d/lvsc.conf",
+    "/etc/sysctl.d/90-lvsc.conf",
+    "/etc/systemd/network/50-lvsc-fou6080.netdev",
+    "/etc/systemd/network/50-lvsc-tunl0.network"
+  ]
+}
+LVSC_EOF
+mv -f /var/lib/lvsc/manifest.json.lvsc-tmp /var/lib/lvsc/manifest.json

@@ -69,6 +69,32 @@ Address=203.0.113.51/32
 Label=eth0:lvs
 LVSC_EOF
 mv -f /etc/systemd/network/eth0.network.d/lvsc.conf.lvsc-tmp /etc/systemd/network/eth0.network.d/lvsc.conf
+# + file /var/lib/lvsc/manifest.json  (render)
+mkdir -p /var/lib/lvsc
+cat > /var/lib/lvsc/manifest.json.lvsc-tmp <<'LVSC_EOF'
+{
+  "format": "lvsc-manifest",
+  "version": 1,
+  "host": "lb1",
+  "addresses": [
+    "eth0 203.0.113.50/32",
+    "eth0 203.0.113.51/32"
+  ],
+  "sysctls": [
+    "net.ipv4.vs.expire_nodest_conn",
+    "net.ipv4.vs.expire_quiescent_template"
+  ],
+  "fouPorts": [],
+  "files": [
+    "/etc/default/ipvsadm",
+    "/etc/ipvsadm.rules",
+    "/etc/modules-load.d/lvsc.conf",
+    "/etc/sysctl.d/90-lvsc.conf",
+    "/etc/systemd/network/eth0.network.d/lvsc.conf"
+  ]
+}
+LVSC_EOF
+mv -f /var/lib/lvsc/manifest.json.lvsc-tmp /var/lib/lvsc/manifest.json
 
 # --- table
 # * ipvs batch 6 IPVS edits in one restore

@@ -54,6 +54,28 @@ ip_vs_mh
 ip_vs_wlc
 LVSC_EOF
 mv -f /etc/modules-load.d/lvsc.conf.lvsc-tmp /etc/modules-load.d/lvsc.conf
+# + file /var/lib/lvsc/manifest.json  (render)
+mkdir -p /var/lib/lvsc
+cat > /var/lib/lvsc/manifest.json.lvsc-tmp <<'LVSC_EOF'
+{
+  "format": "lvsc-manifest",
+  "version": 1,
+  "host": "lb2",
+  "addresses": [],
+  "sysctls": [
+    "net.ipv4.vs.expire_nodest_conn",
+    "net.ipv4.vs.expire_quiescent_template"
+  ],
+  "fouPorts": [],
+  "files": [
+    "/etc/default/ipvsadm",
+    "/etc/ipvsadm.rules",
+    "/etc/modules-load.d/lvsc.conf",
+    "/etc/sysctl.d/90-lvsc.conf"
+  ]
+}
+LVSC_EOF
+mv -f /var/lib/lvsc/manifest.json.lvsc-tmp /var/lib/lvsc/manifest.json
 
 # --- table
 # * ipvs batch 6 IPVS edits in one restore

@@ -46,3 +46,29 @@ Address=10.1.0.100/32
 Label=lo:lvs
 LVSC_EOF
 mv -f /etc/systemd/network/50-lvsc-lo.network.lvsc-tmp /etc/systemd/network/50-lvsc-lo.network
+# + file /var/lib/lvsc/manifest.json  (render)
+mkdir -p /var/lib/lvsc
+cat > /var/lib/lvsc/manifest.json.lvsc-tmp <<'LVSC_EOF'
+{
+  "format": "lvsc-manifest",
+  "version": 1,
+  "host": "web3",
+  "addresses": [
+    "lo 10.1.0.100/32"
+  ],
+  "sysctls": [
+    "net.ipv4.conf.all.arp_announce",
+    "net.ipv4.conf.all.arp_ignore",
+    "net.ipv4.conf.eth0.arp_announce",
+    "net.ipv4.conf.eth0.arp_ignore",
+    "net.ipv4.conf.lo.arp_announce",
+    "net.ipv4.conf.lo.arp_ignore"
+  ],
+  "fouPorts": [],
+  "files": [
+    "/etc/sysctl.d/90-lvsc.conf",
+    "/etc/systemd/network/50-lvsc-lo.network"
+  ]
+}
+LVSC_EOF
+mv -f /var/lib/lvsc/manifest.json.lvsc-tmp /var/lib/lvsc/manifest.json
