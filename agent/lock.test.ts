@@ -2,6 +2,8 @@
  * The per-host apply lock against real sshd hosts (lab/netns-sshd.ts).
  * Needs root and `ip netns` (scripts/setup-test-host.sh).
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import anyTest, { type TestFn } from 'ava';
 import { startLab, type Lab } from '../lab/netns-sshd.js';
 import { acquireHostLock, DEFAULT_LOCK_PATH, HostLockError, localOwner } from './lock.js';
@@ -69,28 +71,77 @@ test.serial('a second apply on the same host fails fast, naming the holder; afte
   await next.release();
 });
 
-test.serial('a dropped connection frees the lock by itself', async (t) => {
+/** Whether something holds the lock on host a right now (asked of its kernel: `flock -n`). */
+async function heldOnHost(lab: Lab): Promise<boolean> {
+  return (await lab.exec('a', ['flock', '-n', DEFAULT_LOCK_PATH, 'true'])).code !== 0;
+}
+
+/** Waits until nothing holds the lock on host a (flock -w blocks in a's kernel until it is free: nothing polled); false if it is still held after `seconds`. */
+async function freeWithin(lab: Lab, seconds: number): Promise<boolean> {
+  return (await lab.exec('a', ['flock', '-w', String(seconds), DEFAULT_LOCK_PATH, 'true'])).code === 0;
+}
+
+/** Until `ready()` says so, looking every 20 ms; false if it did not within `ms`. For state with no event to wait on. */
+async function within(ms: number, ready: () => boolean): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (!ready()) {
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return true;
+}
+
+test.serial('an apply that ends without releasing (its connection closes) frees the lock by itself', async (t) => {
   const { lab } = t.context;
   const first = await connectSsh(lab.endpoint('a'), lab.sshOptions());
   const held = await acquireHostLock(first, localOwner());
   t.regex(held.holder.owner, /^[^@\s]+@\S+$/);
-  // The apply dies without releasing: its connection just ends.
+  // The apply dies without releasing: its connection just ends, as the kernel ends a killed process's.
   await first.close();
-
-  const second = await connect(lab, 'a');
-  let next;
-  const deadline = Date.now() + 5_000;
-  while (next === undefined) {
-    try {
-      next = await acquireHostLock(second, 'bob@desk');
-    } catch (error) {
-      if (!(error instanceof HostLockError) || Date.now() > deadline) throw error;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
+  // sshd ends the session at once and the holder with it; 10 s is only a bound for a loaded machine.
+  t.true(await freeWithin(lab, 10), 'the lock was freed on the host');
+  t.true(await within(10_000, () => !held.held), 'the first lock knows it is gone');
+  const next = await acquireHostLock(await connect(lab, 'a'), 'bob@desk');
   t.true(next.held);
-  t.false(held.held, 'the first lock knows it is gone');
   await held.release();
+  await next.release();
+});
+
+test.serial('a client that vanishes (its packets stop: no FIN, no RST) loses the lock once the host gives up on its connection', async (t) => {
+  const { lab } = t.context;
+  // sshd's ClientAlive probes cannot notice this client: OpenSSH sends one only after ClientAliveInterval with
+  // nothing to do, and the holder's byte a second keeps the session busy. What ends it is the host's TCP giving up
+  // on those bytes, which nobody acknowledges: after tcp_retries2 retransmissions (15 by default, about 15 min;
+  // 4 on this host, about 6 s), sshd reads "Connection timed out" and the session, holder and lock go with it.
+  const retries = (await lab.exec('a', ['sysctl', '-n', 'net.ipv4.tcp_retries2'])).stdout.trim();
+  await lab.exec('a', ['sysctl', '-q', '-w', 'net.ipv4.tcp_retries2=4']);
+  t.teardown(() => lab.exec('a', ['sysctl', '-q', '-w', `net.ipv4.tcp_retries2=${retries}`]).then(() => undefined));
+  // The vanishing apply's own keepalive is quick, so that its lock object learns of the loss too.
+  const first = await connectSsh(lab.endpoint('a'), lab.sshOptions({ keepaliveIntervalMs: 500, keepaliveCountMax: 2 }));
+  open.push(first);
+  const held = await acquireHostLock(first, localOwner());
+  const log = join(lab.dir, 'hosts', 'a', 'sshd.log');
+  const logged = readFileSync(log, 'utf8').length;
+
+  await lab.vanish();
+  const vanished = Date.now();
+  let freed: boolean;
+  try {
+    // Nothing told the host: the session and the lock are still there.
+    t.true(await heldOnHost(lab), 'still held right after the client vanished');
+    // About 8 s here: the first unacknowledged byte within 1 s, TCP's 6 s of retries, the holder's next write.
+    // 30 s leaves a loaded machine room and still tells this apart from the 15 min of TCP's default.
+    freed = await freeWithin(lab, 30);
+  } finally {
+    await lab.reconnect();
+  }
+  const took = Date.now() - vanished;
+  t.true(freed, `the lock was freed on the host (waited ${took} ms)`);
+  t.regex(readFileSync(log, 'utf8').slice(logged), /Read error from remote host .*: Connection timed out/, 'the session ended because TCP gave up on the client');
+  t.true(await within(10_000, () => !held.held), 'the vanished client\'s lock knows it is gone');
+
+  const next = await acquireHostLock(await connect(lab, 'a'), 'bob@desk');
+  t.true(next.held);
   await next.release();
 });
 

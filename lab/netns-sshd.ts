@@ -97,6 +97,15 @@ export interface Lab {
   takeDown(name: string): Promise<void>;
   /** Kills the host's SSH sessions (not its listening sshd): clients see their connection close. */
   killSessions(name: string): Promise<void>;
+  /**
+   * The test process vanishes from the lab's network: its leg on `lan` goes
+   * down, so nothing it sends arrives and nothing reaches it (no FIN, no RST:
+   * a client whose machine died or lost its network). Each host's sshd notices
+   * only by its keepalive (ClientAliveInterval 2, ClientAliveCountMax 2).
+   * `reconnect()` brings the leg back.
+   */
+  vanish(): Promise<void>;
+  reconnect(): Promise<void>;
   /** Runs in a host's namespaces (network, and the sshd's mounts while it runs). */
   exec(name: string, argv: string[], input?: string): Promise<ExecResult>;
   /**
@@ -340,7 +349,8 @@ export async function startLab(spec: LabSpec): Promise<Lab> {
           'MaxSessions 20',
           'MaxStartups 50',
           'LoginGraceTime 20',
-          // Notice a vanished client soon, so its sessions (and lvsc's lock) end.
+          // Notice a vanished client soon, where its session is quiet: OpenSSH probes only after this long with
+          // nothing to do, so a session that writes (lvsc's lock holder) ends only when TCP gives up on it.
           'ClientAliveInterval 2',
           'ClientAliveCountMax 2',
           'LogLevel VERBOSE',
@@ -420,6 +430,12 @@ export async function startLab(spec: LabSpec): Promise<Lab> {
         const host = byName(name);
         for (const j of Object.keys(host.addresses).keys()) await must(['ip', '-n', host.ns, 'link', 'set', `eth${j}`, 'down']);
         await terminate(host.sshdPid);
+      },
+      async vanish() {
+        await must(['ip', 'link', 'set', rootLink, 'down']);
+      },
+      async reconnect() {
+        await must(['ip', 'link', 'set', rootLink, 'up']);
       },
       async killSessions(name) {
         const host = byName(name);
