@@ -33,6 +33,8 @@ class FakeDirector implements Transport {
   readonly host = 'lb';
   /** Every command run, as `argv[0] argv[1]` (the lock's shells as `sh lvsc-lock` ...). */
   readonly ran: string[] = [];
+  /** When each of `ran` started (Date.now(), the clock apply's drain wait reads). */
+  readonly ranAt: number[] = [];
   private readonly table = new Map<string, { service: IpvsService; destinations: Map<string, IpvsDestination> }>();
   private releaseLock: (() => void) | undefined;
 
@@ -64,6 +66,18 @@ class FakeDirector implements Transport {
     return lines.join('\n') + '\n';
   }
 
+  private record(what: string): void {
+    this.ran.push(what);
+    this.ranAt.push(Date.now());
+  }
+
+  /** When the command `what` (as in `ran`) started; it must have run once. */
+  startedAt(what: string): number {
+    const at = this.ran.filter((r) => r === what);
+    if (at.length !== 1) throw new Error(`${what} ran ${at.length} times: ${this.ran.join(', ')}`);
+    return this.ranAt[this.ran.indexOf(what)];
+  }
+
   services(): IpvsService[] {
     return [...this.table.values()].map((e) => ({ ...e.service, destinations: [...e.destinations.values()] }));
   }
@@ -73,14 +87,14 @@ class FakeDirector implements Transport {
     const ok = (stdout = ''): RunResult => ({ stdout, stderr: '', code: 0 });
     // The connections fact (`ipvsadm -Ln`, run where IPVS is loaded).
     if (commandLine(command) === commandLine(connectionsFact.command())) {
-      this.ran.push('ipvsadm -Ln');
+      this.record('ipvsadm -Ln');
       this.events.push('lb ipvsadm -Ln');
       return ok(this.listing());
     }
     if (program === 'sh' && first === '-c') {
       // The lock: the holder says it has it and stays until released; the release succeeds.
       if (name === 'lvsc-lock') {
-        this.ran.push('sh lvsc-lock');
+        this.record('sh lvsc-lock');
         options?.onStdout?.('locked\n');
         return new Promise((resolve) => (this.releaseLock = () => resolve(ok())));
       }
@@ -97,12 +111,12 @@ class FakeDirector implements Transport {
       // The table read back: a fact batch of ipvsadm -Sn alone, framed by its nonce.
       const marker = /lvsc_m='([^']+)'/.exec(command.argv[2])?.[1];
       if (!marker) throw new Error(`unexpected shell command: ${command.argv[2].slice(0, 200)}`);
-      this.ran.push('read table');
+      this.record('read table');
       const sections = [...command.argv[2].matchAll(/^lvsc_section (\S+)/gm)].map((m) => m[1]);
       if (sections.join() !== 'ipvs') throw new Error(`the read back runs more than ipvsadm -Sn: ${sections.join(', ')}`);
       return ok(`${marker} begin ipvs\n${saveText(this.services())}\n${marker} status ipvs 0\n\n${marker} end ipvs\n${marker} done\n`);
     }
-    this.ran.push(`${program} ${first}`);
+    this.record(`${program} ${first}`);
     this.events.push(`lb ${program} ${first}`);
     if (program === 'mkdir' || program === 'ip') return ok();
     if (program !== 'ipvsadm') throw new Error(`unexpected command ${command.argv.join(' ')}`);
@@ -145,7 +159,7 @@ class FakeDirector implements Transport {
   }
 
   async put(): Promise<void> {
-    this.ran.push('put');
+    this.record('put');
   }
 
   async close(): Promise<void> {}
@@ -301,22 +315,25 @@ test('a drained removal: weight 0 first, then --drain waited out while the serve
   director.active.set('10.0.0.3:1000 → tcp 10.0.0.100:1000', 7);
   const plan = buildPlan([{ name: 'lb', roles: ['director'], state: { ...emptyHostState(), ipvs: [...want] }, gateways: [] }], new Map([['lb', { state: { ...emptyHostState(), ipvs: [...live] }, ownership: NO_OWNERSHIP }]]));
   const events: ApplyEvent[] = [];
-  const started = Date.now();
+  // Three seconds: reports at about 0, 1 and 2 s, so at least two of them even when a loaded machine runs
+  // apply's one-second timer late by anything under two seconds.
+  const drainMs = 3_000;
   const [result] = await applyPlan(
     { plan, dependencies: [], transports: new Map([['lb', director]]) },
     {
       owner: 'test@bench',
-      drainMs: 1_500,
+      drainMs,
       onEvent: (e) => {
         events.push(e);
         if (e.type === 'drain') t.is(director.services()[0].destinations.find((d) => d.address === '10.0.0.5')?.weight, 0, 'weight 0 while it drains');
       },
     },
   );
-  const took = Date.now() - started;
   t.is(result.status, 'done', result.message);
-  t.true(took >= 1_500, `waited the drain out (${took} ms)`);
   t.deepEqual(director.ran.filter((r) => r !== 'ipvsadm -Ln'), ['sh lvsc-lock', 'ipvsadm -e', 'ipvsadm -d']);
+  // The deletion came the whole drain after weight 0 (the director's own record of when each ran).
+  const drained = director.startedAt('ipvsadm -d') - director.startedAt('ipvsadm -e');
+  t.true(drained >= drainMs, `waited the drain out between weight 0 and the deletion (${drained} ms)`);
   const drains = events.filter((e): e is Extract<ApplyEvent, { type: 'drain' }> => e.type === 'drain');
   t.true(drains.length >= 2, `${drains.length} drain reports, about one a second`);
   t.deepEqual([...new Set(drains.map((e) => e.active))], [3], 'the leaving server\'s connections only');
