@@ -14,6 +14,7 @@
  * /etc/modules-load.d are private per host, so rendered files stay in the lab.
  */
 import anyTest, { type ExecutionContext, type TestFn } from 'ava';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,7 +22,7 @@ import { main } from './main.js';
 import { compileCluster } from '../compiler/compile.js';
 import { check } from '../compiler/index.js';
 import { MANIFEST_PATH, manifestText, type Manifest } from '../compiler/manifest.js';
-import { LAB_USERS, startLab, type Lab } from '../lab/netns-sshd.js';
+import { LAB_USERS, startLab, type ExecResult, type Lab } from '../lab/netns-sshd.js';
 import { assertKernelWithoutIpvs, assertPrograms } from '../test/support/host.js';
 
 const test = anyTest as TestFn<{ lab: Lab; dir: string }>;
@@ -111,17 +112,32 @@ async function assertWeb1Applied(t: ExecutionContext<{ lab: Lab; dir: string }>,
   t.is(plan.code, 0, plan.stdout + plan.stderr);
 }
 
-/** `lvsc apply --yes ARGV`, calling `interrupt` (not awaited) once the progress shows the first step starting on `host`. */
-async function applyInterrupted(t: { context: { lab: Lab; dir: string } }, text: string, argv: string[], host: string, interrupt: () => Promise<void>): Promise<{ apply: Run; interrupted: boolean }> {
+/**
+ * `lvsc apply --yes ARGV`, calling `interrupt` once the progress shows the first step starting on `host`:
+ * synchronously, inside the progress callback lvsc waits on, so the host is interrupted before lvsc sends it
+ * that step (lvsc cannot win the race and finish the host first).
+ */
+async function applyInterrupted(t: { context: { lab: Lab; dir: string } }, text: string, argv: string[], host: string, interrupt: () => void): Promise<{ apply: Run; interrupted: boolean }> {
   let interrupted = false;
   const starting = new RegExp(`^${host}: [+~-] `, 'm');
   const apply = await lvsc(t, text, ['apply', '--yes', ...argv], (s) => {
     if (!interrupted && starting.test(s)) {
       interrupted = true;
-      void interrupt();
+      interrupt();
     }
   });
   return { apply, interrupted };
+}
+
+/** Resolves once the process has printed a line matching `line` on stdout; rejects if it ends first. */
+function said(child: ChildProcessWithoutNullStreams, line: RegExp): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()).split('\n').some((l) => line.test(l)) && resolve());
+    child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+    child.on('close', (code) => reject(new Error(`ended (exit ${code}) without saying ${line}: ${out}${err}`)));
+  });
 }
 
 test.serial('apply: real servers get their VIP, ARP sysctls and route; the director fails alone and clearly; a second plan is clean', async (t) => {
@@ -209,15 +225,18 @@ test.serial('removing a service removes exactly lvsc\'s VIP and leaves a hand-ad
 test.serial('a second apply while the lock is held fails that host, naming the holder', async (t) => {
   const { lab } = t.context;
   const text = cluster(lab, { services: ['www', 'api'] });
-  // Another lvsc holds web1's lock: a shell that keeps the flock, with its record.
-  const holder = lab.exec('web1', ['sh', '-c', 'exec 9>>/run/lock/lvsc.lock; flock -n 9 || exit 1; printf "owner=alice@ops\\npid=4242\\nsince=2025-01-01T00:00:00Z\\n" > /run/lock/lvsc.lock; sleep 4']);
-  await new Promise((r) => setTimeout(r, 300));
+  // Another lvsc holds web1's lock: a shell that keeps the flock, with its record, until its input ends.
+  const holder = lab.start('web1', ['sh', '-c', 'exec 9>>/run/lock/lvsc.lock; flock -n 9 || exit 1; printf "owner=alice@ops\\npid=4242\\nsince=2025-01-01T00:00:00Z\\n" > /run/lock/lvsc.lock; echo locked; read -r _ || :']);
+  const released = new Promise((resolve) => holder.on('close', resolve));
+  t.teardown(() => holder.stdin.end());
+  await said(holder, /^locked$/);
   const apply = await lvsc(t, text, ['apply', '--yes', '--target', 'web1']);
   t.is(apply.code, 1, apply.stdout + apply.stderr);
   t.regex(apply.stdout, /web1: failed, 0 of \d+ steps ran/);
   t.regex(apply.stdout, /alice@ops/);
   t.regex(await sh(lab, 'web1', 'ip -o -4 addr show dev lo'), /^(?![\s\S]*lo:lvs)/, 'nothing ran on web1');
-  await holder;
+  holder.stdin.end();
+  await released;
 });
 
 test.serial('sudo without rights fails the host cleanly, with what to do', async (t) => {
@@ -233,7 +252,7 @@ test.serial('a host going down mid-apply fails alone; the others finish; the sum
   const { lab } = t.context;
   const text = cluster(lab, { services: ['www', 'api', 'www2'] });
   // web2's first step starts: take it down now (links down, sshd killed).
-  const { apply, interrupted } = await applyInterrupted(t, text, ['--timeout', '4s', ...REAL], 'web2', () => lab.takeDown('web2'));
+  const { apply, interrupted } = await applyInterrupted(t, text, ['--timeout', '4s', ...REAL], 'web2', () => lab.takeDownNow('web2'));
   t.true(interrupted);
   t.is(apply.code, 1, apply.stdout + apply.stderr);
   t.regex(apply.stdout, /web2: failed, \d+ of \d+ steps ran/);
@@ -297,7 +316,7 @@ test.serial('a host whose sessions die mid-apply fails alone; running apply agai
   const text = cluster(lab, { services: ['www', 'api'] });
   await sh(lab, 'web1', 'sysctl -q -w net.ipv4.conf.all.arp_ignore=0 net.ipv4.conf.lo.arp_ignore=0');
   // web1's first step starts: its SSH sessions are killed under it.
-  const { apply: first, interrupted } = await applyInterrupted(t, text, ['--target', 'web1'], 'web1', () => lab.killSessions('web1'));
+  const { apply: first, interrupted } = await applyInterrupted(t, text, ['--target', 'web1'], 'web1', () => lab.killSessionsNow('web1'));
   t.true(interrupted);
   t.is(first.code, 1, first.stdout + first.stderr);
   t.regex(first.stdout, /web1: failed, \d+ of \d+ steps ran/);
@@ -311,19 +330,18 @@ test.serial('after apply every host is read again: a change undone behind lvsc\'
   const { lab } = t.context;
   const text = cluster(lab, { services: ['www', 'api'] });
   await sh(lab, 'web1', 'sysctl -q -w net.ipv4.conf.all.arp_ignore=0');
-  // Something else on web1 keeps arp_ignore at 0 while lvsc applies (bounded: 600 rounds of 10 ms at most).
-  const fighter = lab.exec('web1', ['sh', '-c', 'for i in $(seq 600); do [ -e /tmp/lvsc-stop-fighting ] && break; sysctl -q -w net.ipv4.conf.all.arp_ignore=0; sleep 0.01; done; rm -f /tmp/lvsc-stop-fighting']);
-  try {
-    const apply = await lvsc(t, text, ['apply', '--yes', '--target', 'web1']);
-    t.is(apply.code, 1, apply.stdout + apply.stderr);
-    t.regex(apply.stdout, /web1: done/, 'every step ran');
-    t.regex(apply.stdout, /After apply, the hosts still differ from the cluster description:[\s\S]*~ sysctl net\.ipv4\.conf\.all\.arp_ignore 0 → 1/);
-    t.regex(apply.stdout, /NOT verified\.\n$/);
-  } finally {
-    await sh(lab, 'web1', 'touch /tmp/lvsc-stop-fighting');
-    await fighter;
-  }
-  // Once nothing fights it, apply converges.
+  // Something else on web1 sets arp_ignore back to 0 the moment lvsc has applied it: as the progress says apply
+  // finished, inside the callback lvsc waits on, so before lvsc reads web1 again.
+  let undone: ExecResult | undefined;
+  const apply = await lvsc(t, text, ['apply', '--yes', '--target', 'web1'], (s) => {
+    if (!undone && /^Applying: finished/m.test(s)) undone = lab.execNow('web1', ['sysctl', '-q', '-w', 'net.ipv4.conf.all.arp_ignore=0']);
+  });
+  t.is(undone?.code, 0, undone?.stderr ?? 'the progress never said apply finished');
+  t.is(apply.code, 1, apply.stdout + apply.stderr);
+  t.regex(apply.stdout, /web1: done/, 'every step ran');
+  t.regex(apply.stdout, /After apply, the hosts still differ from the cluster description:[\s\S]*~ sysctl net\.ipv4\.conf\.all\.arp_ignore 0 → 1/);
+  t.regex(apply.stdout, /NOT verified\.\n$/);
+  // Once nothing undoes it, apply converges.
   const again = await lvsc(t, text, ['apply', '--yes', '--target', 'web1']);
   t.regex(again.stdout, /web1: done/, again.stdout + again.stderr);
   await assertWeb1Applied(t, text);

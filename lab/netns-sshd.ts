@@ -15,7 +15,7 @@
  * deletes what it created. Needs root, `ip netns`, OpenSSH and the test users
  * (scripts/setup-test-host.sh installs them).
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { chmodSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -108,6 +108,18 @@ export interface Lab {
   reconnect(): Promise<void>;
   /** Runs in a host's namespaces (network, and the sshd's mounts while it runs). */
   exec(name: string, argv: string[], input?: string): Promise<ExecResult>;
+  /** Starts argv as `exec` runs it and hands back the running process, its stdin open: one a test talks to while it runs. */
+  start(name: string, argv: string[]): ChildProcessWithoutNullStreams;
+  /**
+   * `takeDown` and `killSessions` done before they return, synchronously: for a
+   * test that interrupts a host between two of lvsc's own steps, from a progress
+   * callback lvsc is waiting on (the host is gone before lvsc sends anything more).
+   * The sshd is killed outright; `takeDownNow` leaves it to be reaped.
+   */
+  takeDownNow(name: string): void;
+  killSessionsNow(name: string): void;
+  /** `exec`, done before it returns (synchronously), for the same kind of callback. */
+  execNow(name: string, argv: string[]): ExecResult;
   /**
    * CPU time (ms) the hosts' sshd have used so far, with every session, sudo and
    * command they reaped (`/proc/PID/stat` utime + stime + cutime + cstime): the
@@ -151,9 +163,14 @@ async function must(argv: string[], input?: string): Promise<string> {
 
 /** Runs argv inside a namespace the lab created: its network, and its sshd's mounts while that sshd runs. */
 export function execIn(ns: string, argv: string[], input?: string): Promise<ExecResult> {
+  return execLocal(inNs(ns, argv), input);
+}
+
+/** argv run in a namespace the lab created: by its sshd's PID while that runs (its mounts too), else by name. */
+function inNs(ns: string, argv: string[]): string[] {
   const pid = sshdByNs.get(ns);
-  if (pid !== undefined && alive(pid)) return execLocal(['nsenter', `--target=${pid}`, '--mount', '--net', '--', ...argv], input);
-  return execLocal(['ip', 'netns', 'exec', ns, ...argv], input);
+  if (pid !== undefined && alive(pid)) return ['nsenter', `--target=${pid}`, '--mount', '--net', '--', ...argv];
+  return ['ip', 'netns', 'exec', ns, ...argv];
 }
 
 /** Throws, saying what to do, when this machine cannot run a lab. */
@@ -221,22 +238,10 @@ export async function startLab(spec: LabSpec): Promise<Lab> {
   let stopped = false;
 
   const cleanupSync = (): void => {
-    for (const pid of sshdPids) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // Already gone.
-      }
-    }
+    for (const pid of sshdPids) kill(pid);
     for (const ns of namespaces) {
       const pids = spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).map(Number);
-      for (const pid of pids) {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          // Already gone.
-        }
-      }
+      for (const pid of pids) kill(pid);
       spawnSync('ip', ['netns', 'delete', ns]);
       sshdByNs.delete(ns);
     }
@@ -431,6 +436,25 @@ export async function startLab(spec: LabSpec): Promise<Lab> {
         for (const j of Object.keys(host.addresses).keys()) await must(['ip', '-n', host.ns, 'link', 'set', `eth${j}`, 'down']);
         await terminate(host.sshdPid);
       },
+      takeDownNow(name) {
+        const host = byName(name);
+        for (const j of Object.keys(host.addresses).keys()) mustSync(['ip', '-n', host.ns, 'link', 'set', `eth${j}`, 'down']);
+        kill(host.sshdPid);
+      },
+      killSessionsNow(name) {
+        const host = byName(name);
+        const pids = mustSync(['ip', 'netns', 'pids', host.ns]).split('\n').filter(Boolean).map(Number);
+        for (const pid of pids) if (pid !== host.sshdPid) kill(pid);
+      },
+      execNow(name, argv) {
+        const [program, ...args] = inNs(byName(name).ns, argv);
+        const r = spawnSync(program, args, { encoding: 'utf8' });
+        return { stdout: r.stdout ?? '', stderr: r.stderr ?? '', code: r.status ?? 128 };
+      },
+      start(name, argv) {
+        const [program, ...args] = inNs(byName(name).ns, argv);
+        return spawn(program, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+      },
       async vanish() {
         await must(['ip', 'link', 'set', rootLink, 'down']);
       },
@@ -462,6 +486,22 @@ async function waitForSshd(child: ReturnType<typeof spawn>, pidFile: string, log
   }
   const log = existsSync(logFile) ? readFileSync(logFile, 'utf8').trim() : '';
   throw new Error(`lab: sshd for ${name} did not start: ${log || 'no output'}`);
+}
+
+/** Runs a program and waits for it, throwing when it fails (what `must` does, synchronously). */
+function mustSync(argv: string[]): string {
+  const result = spawnSync(argv[0], argv.slice(1), { encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`lab: \`${argv.join(' ')}\` failed (exit ${result.status}): ${(result.stderr ?? '').trim()}`);
+  return result.stdout;
+}
+
+/** SIGKILL, if it is still there. */
+function kill(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // Already gone.
+  }
 }
 
 /** SIGTERM, then SIGKILL after a second; resolves once the process is gone. */
