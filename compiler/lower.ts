@@ -203,6 +203,10 @@ function lowerDirector(node: A.DirectorNode): Directors {
     backup: b?.value,
     backupSpan: b?.span,
     sync: node.sync ? { iface: node.sync.iface.value, id: node.sync.id?.value ?? 0, origin: node.sync.span } : undefined,
+    failover: undefined,
+    advert: undefined,
+    failback: undefined,
+    floating: [],
     origin: node.span,
   };
 }
@@ -318,6 +322,7 @@ function lowerService(node: A.ServiceNode, accept: Accept): Service {
   const servers: RealServer[] = node.body
     .filter((s): s is A.ServerStmt => s.kind === 'server')
     .map((s) => ({
+      role: 'server' as const,
       host: s.host.value,
       hostSpan: s.host.span,
       port: s.port?.value,
@@ -330,6 +335,7 @@ function lowerService(node: A.ServiceNode, accept: Accept): Service {
       drain: s.drain !== undefined,
       forward: s.forward ? lowerForward(s.forward, accept) : forward,
       forwardWritten: s.forward !== undefined || fwd !== undefined,
+      check: undefined,
       origin: s.span,
     }));
 
@@ -355,5 +361,8 @@ function lowerService(node: A.ServiceNode, accept: Accept): Service {
     ops: ops?.span,
     forward,
     servers,
+    check: undefined,
+    onFailure: { mode: 'quiesce', origin: undefined },
+    sorry: undefined,
   };
 }
