@@ -6,7 +6,6 @@
  *
  * Trusts a validated cluster: call only when validation reported no errors.
  */
-import { contains, parseCidr } from '../lang/address.js';
 import type { Cluster, Host, RealServer, Service } from './ir.js';
 import { serviceFamily, serviceVips } from './ir.js';
 import type {
@@ -36,7 +35,9 @@ import {
   SIP_ENGINE_MODULE,
   TUNNELS,
 } from './lvs.js';
-import { activeDirector, methodOf, resolveRip, sharedSegment, type RipResolution } from './topology.js';
+import { activeDirector, methodOf, resolveRip, sharedSegment, vipDevice, type RipResolution } from './topology.js';
+
+export { vipDevice };
 
 /** What a host is in the cluster. */
 export type Role = 'director' | 'backup-director' | 'real-server';
@@ -151,23 +152,6 @@ function destination(cluster: Cluster, service: Service, server: RealServer, vpo
   return { ...d, tunType: tun, ...(tunnel.udpPort ? { tunPort: f.tunPort } : {}), ...(tunnel.checksum ? { tunCsum: f.tunCsum ?? DEFAULT_TUN_CSUM } : {}) };
 }
 
-/** The director interface a VIP goes on: the one whose subnet holds it, else the DR segment's, else the one towards the default gateway, else the first. */
-export function vipDevice(director: Host, vip: string, family: Family, service: Service, cluster: Cluster): string {
-  const sameFamily = director.interfaces.filter((i) => i.family === family);
-  const holding = sameFamily.find((i) => contains(parseCidr(i.network)!, vip));
-  if (holding) return holding.dev;
-  if (service.servers.some((s) => s.forward?.method === 'dr')) {
-    for (const s of service.servers) {
-      const host = cluster.hostsByName.get(s.host);
-      const link = host && sharedSegment(host, director, family);
-      if (link) return link.director.dev;
-    }
-  }
-  const gw = director.gateways.find((g) => g.family === family);
-  const towardsGateway = gw && sameFamily.find((i) => contains(parseCidr(i.network)!, gw.address));
-  if (towardsGateway) return towardsGateway.dev;
-  return (sameFamily[0] ?? director.interfaces[0]).dev;
-}
 
 function buildDirector(cluster: Cluster, b: Builder, director: Host, active: boolean): void {
   b.roles.add(active ? 'director' : 'backup-director');

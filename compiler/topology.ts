@@ -5,8 +5,8 @@
  * these questions, so the answers live here once.
  */
 import { addressClass, contains, parseCidr, type Cidr } from '../lang/address.js';
-import type { Cluster, Host, Interface, RealServer, Service } from './ir.js';
-import { directorNames, serviceFamily } from './ir.js';
+import type { Cluster, FloatingAddress, Host, Interface, RealServer, Service } from './ir.js';
+import { directorNames, serversAndSorry, serviceFamily, serviceVips } from './ir.js';
 import type { Family, Method } from './state.js';
 
 export function directorHosts(cluster: Cluster): Host[] {
@@ -114,14 +114,14 @@ export function resolveRip(cluster: Cluster, service: Service, server: RealServe
   return { ok: true, address: link.server.address, family, iface: link.server, link };
 }
 
-/** Every (service, server) pair that names a host, indexed once per cluster. */
+/** Every (service, server) pair that names a host (sorry servers included), indexed once per cluster. */
 const usesCache = new WeakMap<Cluster, Map<string, { service: Service; server: RealServer }[]>>();
 export function serverUses(cluster: Cluster, host: string): readonly { service: Service; server: RealServer }[] {
   let index = usesCache.get(cluster);
   if (!index) {
     index = new Map();
     for (const service of cluster.services) {
-      for (const server of service.servers) {
+      for (const server of serversAndSorry(service)) {
         let list = index.get(server.host);
         if (!list) index.set(server.host, (list = []));
         list.push({ service, server });
@@ -135,4 +135,69 @@ export function serverUses(cluster: Cluster, host: string): readonly { service: 
 /** A compact description of a host's addresses for messages: `web4 (10.1.1.14/24)`. */
 export function describeAddresses(interfaces: readonly Interface[]): string {
   return interfaces.map((i) => `${i.address}/${i.prefix}${i.segment !== i.network ? ` segment ${i.segment}` : ''}`).join(', ');
+}
+
+/** The director interface a VIP goes on: the one whose subnet holds it, else the DR segment's, else the one towards the default gateway, else the first. */
+export function vipDevice(director: Host, vip: string, family: Family, service: Service, cluster: Cluster): string {
+  const sameFamily = director.interfaces.filter((i) => i.family === family);
+  const holding = sameFamily.find((i) => contains(parseCidr(i.network)!, vip));
+  if (holding) return holding.dev;
+  if (service.servers.some((s) => s.forward?.method === 'dr')) {
+    for (const s of service.servers) {
+      const host = cluster.hostsByName.get(s.host);
+      const link = host && sharedSegment(host, director, family);
+      if (link) return link.director.dev;
+    }
+  }
+  const gw = director.gateways.find((g) => g.family === family);
+  const towardsGateway = gw && sameFamily.find((i) => contains(parseCidr(i.network)!, gw.address));
+  if (towardsGateway) return towardsGateway.dev;
+  return (sameFamily[0] ?? director.interfaces[0]).dev;
+}
+
+/** Whether the directors are a pair that fails over by itself (`failover` in a `director A B { ... }` block). */
+export function isFailoverPair(cluster: Cluster): boolean {
+  const d = cluster.directors;
+  return d?.failover !== undefined && d.backup !== undefined;
+}
+
+/** A floating address of the failover pair that `director` holds on `segment` (by the interface it names), if any. */
+export function floatingOnSegment(cluster: Cluster, director: Host, segment: string, family: Family): FloatingAddress | undefined {
+  if (!isFailoverPair(cluster)) return undefined;
+  return cluster.directors!.floating.find((f) => f.family === family && director.interfaces.some((i) => i.dev === f.iface && i.segment === segment));
+}
+
+/**
+ * Where a NAT real server's default route must go: the director's own address
+ * on their shared segment or, behind a failover pair, the pair's floating
+ * address there (the one that moves with the VIPs). Undefined behind a
+ * failover pair with no floating address on that segment.
+ */
+export function natGateway(cluster: Cluster, director: Host, link: SegmentLink, family: Family): string | undefined {
+  if (!isFailoverPair(cluster)) return link.director.address;
+  return floatingOnSegment(cluster, director, link.director.segment, family)?.address;
+}
+
+/**
+ * The interfaces of `director` that a failover pair's VRRP instances run on,
+ * with why: the `failover` interface, each floating address's interface and
+ * each VIP's interface (one instance per interface, grouped when several).
+ * Interfaces the director does not have are left out (other rules say so).
+ */
+export function vrrpInterfaces(cluster: Cluster, director: Host): Map<string, { readonly segment: string; readonly why: string }> {
+  const out = new Map<string, { segment: string; why: string }>();
+  const add = (dev: string, why: string) => {
+    if (out.has(dev)) return;
+    const i = director.interfaces.find((x) => x.dev === dev);
+    if (i) out.set(dev, { segment: i.segment, why });
+  };
+  const d = cluster.directors;
+  if (!d?.failover || !director.interfaces.length) return out;
+  add(d.failover.iface, 'the failover interface');
+  for (const f of d.floating) add(f.iface, `floating ${f.address}`);
+  for (const service of cluster.services) {
+    if (!service.address) continue;
+    for (const vip of serviceVips(service)) add(vipDevice(director, vip.address, vip.family, service, cluster), `VIP ${vip.address}`);
+  }
+  return out;
 }

@@ -63,7 +63,19 @@ export const CODES = {
   'thresholds-order': c('error', 'lower threshold above the upper one'),
   'tun-options': c('error', 'tunnel options that do not fit the method'),
   'fwmark-family': c('error', 'a fwmark service whose matches mix address families'),
+  // --- health checks (compiler/validate/health.ts) ---
+  'check-timing': c('error', 'a check whose timeout is not shorter than its period'),
+  'check-status': c('error', 'an HTTP check status outside 100..599, or a range whose low end is above its high end'),
+  'check-exec': c('error', 'an exec check whose program is not an absolute path, or whose path or arguments hold shell syntax'),
+  'check-port': c('error', 'a check with no port to connect to, or one outside 1..65535'),
+  'check-dns-type': c('error', 'a DNS check query type keepalived does not know'),
+  'check-text': c('error', 'an HTTP path, Host name or DNS name that keepalived cannot carry as written'),
+  // --- failover pairs (compiler/validate/failover.ts) ---
+  'failover-pair': c('error', 'failover for one director, or failover settings without `failover`'),
+  'vrrp-id': c('error', 'a VRRP router id outside 1..255, or one id twice on an L2 segment'),
+  'failover-segment': c('error', 'a failover interface, VIP or floating address that is not on a segment both directors share'),
   // --- warnings (compiler/validate/limits.ts and others) ---
+  'check-unused': c('warning', '`sorry` or `on-failure` in a service none of whose servers is checked'),
   'nat-scale': c('warning', 'more than 20 real servers behind one NAT director'),
   'nat-helper': c('warning', 'a NAT service whose protocol carries addresses in its payload'),
   'hash-weights': c('warning', 'sh/dh with weights that differ'),

@@ -5,13 +5,15 @@
  */
 import { diag, type Accept } from '../../lang/diagnostics.js';
 import type { Span } from '../../lang/source.js';
-import type { Cluster } from '../ir.js';
-import type { ClusterRule, HostRule, RuleContext, ServerRule, ServiceRule } from './context.js';
+import { ownCheck, type Cluster } from '../ir.js';
+import type { CheckRule, ClusterRule, HostRule, RuleContext, ServerRule, ServiceRule } from './context.js';
 import * as names from './names.js';
 import * as ports from './ports.js';
 import * as sched from './schedulers.js';
 import * as topo from './topology.js';
 import * as limits from './limits.js';
+import * as health from './health.js';
+import * as failover from './failover.js';
 
 export const clusterRules: readonly ClusterRule[] = [
   names.duplicateHosts,
@@ -21,6 +23,12 @@ export const clusterRules: readonly ClusterRule[] = [
   names.syncInterface,
   names.uniqueInterfaceAddresses,
   limits.natScale,
+  failover.failoverNeedsPair,
+  failover.failoverSettingsNeedFailover,
+  failover.vrrpIdRange,
+  failover.vrrpIdOncePerSegment,
+  failover.failoverInterfaceShared,
+  failover.floatingOnSharedSegment,
 ];
 
 export const hostRules: readonly HostRule[] = [names.viaChain, topo.gatewayNeedsAgree];
@@ -40,6 +48,9 @@ export const serviceRules: readonly ServiceRule[] = [
   limits.hashWeights,
   limits.notAllDrained,
   limits.newSchedulers,
+  health.failureSettingsNeedCheck,
+  health.sorryNotAServer,
+  failover.vipsOnSharedSegment,
 ];
 
 export const serverRules: readonly ServerRule[] = [
@@ -54,6 +65,32 @@ export const serverRules: readonly ServerRule[] = [
   ports.directCannotRemap,
   sched.thresholdsOrdered,
   sched.tunnelOptions,
+  health.checkHasPort,
+  failover.natNeedsFloating,
+];
+
+/** A service's `sorry` server is reached like its servers: the rules that say whether the director can reach a server, run on it. */
+export const sorryRules: readonly ServerRule[] = [
+  names.serverHostExists,
+  names.serverIsNotDirector,
+  topo.serverHasAddress,
+  topo.drSharesSegment,
+  topo.natSharesSegment,
+  topo.natGatewayIsDirector,
+  topo.directGatewayNotDirector,
+  topo.tunRoutable,
+  ports.directCannotRemap,
+  failover.natNeedsFloating,
+];
+
+/** Rules over each `check` as written: the service's, and each server's own. */
+export const checkRules: readonly CheckRule[] = [
+  health.checkTimeoutBelowEvery,
+  health.checkStatusRange,
+  health.checkExecProgram,
+  health.checkDnsType,
+  health.checkText,
+  health.checkNoneOnServer,
 ];
 
 function guarded(accept: Accept, name: string, at: Span | undefined, run: () => void): void {
@@ -78,5 +115,15 @@ export function validate(cluster: Cluster, accept: Accept): void {
   for (const service of cluster.services) {
     for (const rule of serviceRules) guarded(accept, rule.name, service.origin, () => rule(service, ctx));
     for (const server of service.servers) for (const rule of serverRules) guarded(accept, rule.name, server.origin, () => rule(server, service, ctx));
+    const sorry = service.sorry;
+    if (sorry) for (const rule of sorryRules) guarded(accept, rule.name, sorry.origin, () => rule(sorry, service, ctx));
+    const checks = [
+      ...(service.check ? [{ check: service.check, owner: { service, server: undefined } }] : []),
+      ...service.servers.flatMap((server) => {
+        const own = ownCheck(server, service);
+        return own ? [{ check: own, owner: { service, server } }] : [];
+      }),
+    ];
+    for (const { check, owner } of checks) for (const rule of checkRules) guarded(accept, rule.name, check.origin, () => rule(check, owner, ctx));
   }
 }

@@ -6,8 +6,13 @@
 import { diag } from '../../lang/diagnostics.js';
 import { addressClass } from '../../lang/address.js';
 import { serviceFamily, type Host, type RealServer } from '../ir.js';
-import { activeDirector, describeAddresses, directorHosts, resolveRip, serverUses, sharedSegment } from '../topology.js';
+import { activeDirector, describeAddresses, directorHosts, isFailoverPair, natGateway, resolveRip, serverUses, sharedSegment } from '../topology.js';
 import type { RuleContext, ServerRule, HostRule } from './context.js';
+
+/** How messages name the server: `real server`, or `sorry server` for a service's `sorry` host (checked by the same rules). */
+function noun(server: RealServer): string {
+  return server.role === 'sorry' ? 'sorry server' : 'real server';
+}
 
 function who(host: Host): string {
   return host.interfaces.length ? `${host.name} (${describeAddresses(host.interfaces)})` : `${host.name} (no interfaces)`;
@@ -30,7 +35,7 @@ export const serverHasAddress: ServerRule = (server, service, ctx) => {
   if (!p.host.interfaces.length) {
     ctx.accept(
       diag('no-rip', {
-        summary: `real server ${server.host} has no interfaces`,
+        summary: `${noun(server)} ${server.host} has no interfaces`,
         detail: `The director sends ${service.name}'s traffic to an address of ${server.host}; declare its interfaces (e.g. \`interface eth0 ADDR/PREFIX\`) in host ${server.host}.`,
         subject: server.hostSpan,
       }),
@@ -40,7 +45,7 @@ export const serverHasAddress: ServerRule = (server, service, ctx) => {
   if (method !== 'tun' && !p.host.interfaces.some((i) => i.family === family)) {
     ctx.accept(
       diag('family-mismatch', {
-        summary: `real server ${server.host} has no IPv${family} address for IPv${family} service ${service.name}`,
+        summary: `${noun(server)} ${server.host} has no IPv${family} address for IPv${family} service ${service.name}`,
         detail: `forward ${method} cannot carry an IPv${family} service to an IPv${family === 4 ? 6 : 4} server: ${who(p.host)}. Add an IPv${family} interface to ${server.host}, or use \`forward tun\`, which IPVS can tunnel across families.`,
         subject: server.hostSpan,
       }),
@@ -58,7 +63,7 @@ export const drSharesSegment: ServerRule = (server, service, ctx) => {
     if (!director.interfaces.length || sharedSegment(p.host, director, family)) continue;
     ctx.accept(
       diag('dr-segment', {
-        summary: `real server ${server.host} is not on the director's L2 segment`,
+        summary: `${noun(server)} ${server.host} is not on the director's L2 segment`,
         detail: `forward dr rewrites only the MAC address, so ${who(p.host)} must share a segment with ${who(director)}. Put ${server.host} on one of ${director.name}'s subnets (or name a common \`segment\`), or use \`forward tun\`.`,
         subject: server.hostSpan,
         context: service.origin,
@@ -76,7 +81,7 @@ export const natSharesSegment: ServerRule = (server, service, ctx) => {
   if (sharedSegment(p.host, p.director, family)) return;
   ctx.accept(
     diag('nat-segment', {
-      summary: `NAT real server ${server.host} shares no segment with director ${p.director.name}`,
+      summary: `NAT ${noun(server)} ${server.host} shares no segment with director ${p.director.name}`,
       detail: `With forward nat the director is the real server's gateway, so ${who(p.host)} must be on one of ${who(p.director)}'s subnets. Move it there, or use \`forward tun\` for a server in another network.`,
       subject: server.hostSpan,
       context: service.origin,
@@ -84,17 +89,36 @@ export const natSharesSegment: ServerRule = (server, service, ctx) => {
   );
 };
 
-/** ...and its declared default gateway, if any, must be the director's DIP on that segment. */
+/**
+ * ...and its declared default gateway, if any, must be the director's DIP on
+ * that segment; behind a failover pair, the pair's floating address there
+ * (the one that moves with the VIPs), never one director's own.
+ */
 export const natGatewayIsDirector: ServerRule = (server, service, ctx) => {
   const p = parties(server, ctx);
   if (!p || server.forward?.method !== 'nat') return;
   const family = serviceFamily(service);
   const link = sharedSegment(p.host, p.director, family);
   const gw = p.host.gateways.find((g) => g.family === family);
-  if (!link || !gw || gw.address === link.director.address) return;
+  if (!link || !gw) return;
+  const want = natGateway(ctx.cluster, p.director, link, family);
+  // Behind a failover pair without a floating address there, natNeedsFloating says what to add.
+  if (want === undefined || gw.address === want) return;
+  if (isFailoverPair(ctx.cluster)) {
+    ctx.accept(
+      diag('nat-gateway', {
+        summary: `NAT ${noun(server)} ${server.host} has gateway ${gw.address}, not the failover pair's floating ${want}`,
+        detail: `With forward nat, replies must pass back through the active director to be rewritten, and behind a failover pair the active director changes: ${server.host}'s default route must be the floating address that moves with the VIPs, not one director's own. Write \`gateway ${want}\` in host ${server.host} (or leave the gateway out: lvsc sets it).`,
+        subject: gw.origin,
+        context: server.origin,
+        notes: [{ message: `${server.host} serves ${service.name} by NAT here`, span: server.hostSpan }],
+      }),
+    );
+    return;
+  }
   ctx.accept(
     diag('nat-gateway', {
-      summary: `NAT real server ${server.host} has gateway ${gw.address}, not the director's ${link.director.address}`,
+      summary: `NAT ${noun(server)} ${server.host} has gateway ${gw.address}, not the director's ${link.director.address}`,
       detail: `With forward nat, replies must pass back through the director to be rewritten, so ${server.host}'s default route must be ${p.director.name}'s address on their shared segment. Write \`gateway ${link.director.address}\` in host ${server.host} (or leave the gateway out: lvsc sets it).`,
       subject: gw.origin,
       context: server.origin,
@@ -109,12 +133,24 @@ export const directGatewayNotDirector: ServerRule = (server, service, ctx) => {
   const method = server.forward?.method;
   if (!p || (method !== 'dr' && method !== 'tun')) return;
   for (const gw of p.host.gateways) {
+    const floating = isFailoverPair(ctx.cluster) ? ctx.cluster.directors!.floating.find((f) => f.address === gw.address) : undefined;
+    if (floating) {
+      ctx.accept(
+        diag('gateway-is-director', {
+          summary: `${method.toUpperCase()} ${noun(server)} ${server.host} uses the directors' floating ${gw.address} as its default gateway`,
+          detail: `With forward ${method} the real server replies to clients directly, with the VIP as source; the active director, which holds the floating address, does not route those replies back (that is NAT). Set ${server.host}'s \`gateway\` to the segment's router, not ${gw.address}.`,
+          subject: gw.origin,
+          notes: [{ message: `${server.host} serves ${service.name} by ${method.toUpperCase()} here`, span: server.hostSpan }],
+        }),
+      );
+      continue;
+    }
     for (const director of directorHosts(ctx.cluster)) {
       const dip = director.interfaces.find((i) => i.address === gw.address);
       if (!dip) continue;
       ctx.accept(
         diag('gateway-is-director', {
-          summary: `${method.toUpperCase()} real server ${server.host} uses director ${director.name} as its default gateway`,
+          summary: `${method.toUpperCase()} ${noun(server)} ${server.host} uses director ${director.name} as its default gateway`,
           detail: `With forward ${method} the real server replies to clients directly, with the VIP as source; the director does not route those replies back (that is NAT). Set ${server.host}'s \`gateway\` to the segment's router, not ${gw.address}.`,
           subject: gw.origin,
           notes: [{ message: `${server.host} serves ${service.name} by ${method.toUpperCase()} here`, span: server.hostSpan }],
@@ -134,7 +170,7 @@ export const tunRoutable: ServerRule = (server, service, ctx) => {
     const addrs = r.candidates.filter((i) => addressClass(i.address) !== 'routable').map((i) => `${i.address} (${addressClass(i.address)})`);
     ctx.accept(
       diag('tun-private-rip', {
-        summary: `TUN real server ${server.host} has only private addresses that ${p.director.name} would send to its default gateway`,
+        summary: `TUN ${noun(server)} ${server.host} has only private addresses that ${p.director.name} would send to its default gateway`,
         detail: `${addrs.join(', ')} would leave ${p.director.name} through its default gateway, across networks that do not route private addresses. Give ${server.host} a routable address, or add a route on ${p.director.name} (\`route NETWORK via ROUTER\`) that reaches its network.`,
         subject: server.hostSpan,
         context: service.origin,
@@ -143,7 +179,7 @@ export const tunRoutable: ServerRule = (server, service, ctx) => {
   } else if (r.why === 'unroutable') {
     ctx.accept(
       diag('tun-unroutable', {
-        summary: `director ${p.director.name} has no route to TUN real server ${server.host}`,
+        summary: `director ${p.director.name} has no route to TUN ${noun(server)} ${server.host}`,
         detail: `None of ${describeAddresses(r.candidates)} is on ${p.director.name}'s segments, under one of its routes, or reachable through a gateway. Add \`gateway ADDR\` or \`route NETWORK via ROUTER\` to host ${p.director.name}.`,
         subject: server.hostSpan,
         context: service.origin,
