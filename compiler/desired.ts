@@ -7,7 +7,8 @@
  * Trusts a validated cluster: call only when validation reported no errors.
  */
 import type { Cluster, Host, RealServer, Service } from './ir.js';
-import { serviceFamily, serviceVips } from './ir.js';
+import { isChecked, serversAndSorry, serviceFamily, serviceVips } from './ir.js';
+import { keepalivedConfig, virtualServer, type KeepalivedConfig, type KeepalivedVirtualServer } from './keepalived.js';
 import type {
   AddressState,
   Family,
@@ -35,7 +36,7 @@ import {
   SIP_ENGINE_MODULE,
   TUNNELS,
 } from './lvs.js';
-import { activeDirector, methodOf, resolveRip, sharedSegment, vipDevice, type RipResolution } from './topology.js';
+import { activeDirector, isFailoverPair, methodOf, natGateway, resolveRip, sharedSegment, vipDevice, type RipResolution } from './topology.js';
 
 export { vipDevice };
 
@@ -53,6 +54,12 @@ export interface DesiredHost {
    * declared one back rather than leave the host without a default route.
    */
   readonly gateways: readonly { readonly address: string; readonly family: 4 | 6 }[];
+  /**
+   * On a director with checked services: what keepalived runs there
+   * (rendered to /etc/keepalived/keepalived.conf). Those services' IPVS
+   * entries carry `owner: 'keepalived'` in `state.ipvs`.
+   */
+  readonly keepalived?: KeepalivedConfig;
 }
 
 class Builder {
@@ -68,8 +75,8 @@ class Builder {
   /** The device lists arpSysctls already set (a host in many services asks once per service). */
   readonly arpDone = new Set<string>();
 
-  address(dev: string, address: string, family: Family): void {
-    const prefix = family === 4 ? 32 : 128;
+  /** An address lvsc adds: a VIP (a host address, /32 or /128), or with `prefix` a floating address of its subnet. */
+  address(dev: string, address: string, family: Family, prefix: number = family === 4 ? 32 : 128): void {
     const key = `${dev} ${address}`;
     if (this.addresses.has(key)) return;
     const label = family === 4 ? ownLabel(dev) : undefined;
@@ -135,6 +142,8 @@ export function ipvsService(cluster: Cluster, service: Service): IpvsService {
     ...(p?.engine === 'sip' ? { pe: 'sip' as const } : {}),
     ops: service.ops !== undefined,
     destinations,
+    // A checked service's entries are programmed by keepalived, never by lvsc's ipvsadm.
+    ...(isChecked(service) ? { owner: 'keepalived' as const } : {}),
   };
 }
 
@@ -153,7 +162,7 @@ function destination(cluster: Cluster, service: Service, server: RealServer, vpo
 }
 
 
-function buildDirector(cluster: Cluster, b: Builder, director: Host, active: boolean): void {
+function buildDirector(cluster: Cluster, b: Builder, director: Host, active: boolean): KeepalivedConfig | undefined {
   b.roles.add(active ? 'director' : 'backup-director');
   b.ipvs = [];
   b.modules.add(IPVS_MODULE);
@@ -164,8 +173,15 @@ function buildDirector(cluster: Cluster, b: Builder, director: Host, active: boo
   const d = cluster.directors!;
   if (d.sync) b.syncDaemons = [{ state: active ? 'master' : 'backup', mcastInterface: d.sync.iface, syncid: d.sync.id }];
 
+  const virtualServers: KeepalivedVirtualServer[] = [];
   for (const service of cluster.services) {
-    b.ipvs.push(ipvsService(cluster, service));
+    const entry = ipvsService(cluster, service);
+    b.ipvs.push(entry);
+    if (entry.owner === 'keepalived') {
+      const a = service.address!;
+      const sorry = service.sorry && destination(cluster, service, service.sorry, a.kind === 'vip' ? a.port : 0);
+      virtualServers.push(virtualServer(service, entry, sorry));
+    }
     b.modules.add(schedulerModule(service.scheduler));
     if (service.persistence?.engine === 'sip') b.modules.add(SIP_ENGINE_MODULE);
     const family = serviceFamily(service);
@@ -193,6 +209,10 @@ function buildDirector(cluster: Cluster, b: Builder, director: Host, active: boo
     // The standby gets the same table but never the VIPs: a pair must not both answer ARP.
     if (active) for (const vip of serviceVips(service)) b.address(vipDevice(director, vip.address, vip.family, service, cluster), vip.address, vip.family);
   }
+  // Until the pair's VRRP instances are rendered (the failover part of issue 12), the
+  // active director holds the floating addresses as it holds the VIPs: statically.
+  if (active && isFailoverPair(cluster)) for (const f of d.floating) b.address(f.iface, f.address, f.family, f.prefix);
+  return virtualServers.length ? keepalivedConfig(director, virtualServers) : undefined;
 }
 
 function arpSysctls(b: Builder, devs: readonly string[]): void {
@@ -241,24 +261,33 @@ function buildRealServer(cluster: Cluster, b: Builder, host: Host, service: Serv
     return;
   }
 
-  // NAT: replies go back through the director, so the default route is its DIP on the shared segment.
+  // NAT: replies go back through the director, so the default route is its DIP on the shared
+  // segment (behind a failover pair, the floating address there, which moves with the VIPs).
   const link = rip.link ?? sharedSegment(host, director, rip.family);
   if (!link) throw new Error(`bug: NAT server ${host.name} without a shared segment`);
-  b.routes.set(`${rip.family} default`, { dst: 'default', via: link.director.address, dev: link.server.dev });
+  const via = natGateway(cluster, director, link, rip.family);
+  if (!via) throw new Error(`bug: NAT server ${host.name} behind a failover pair without a floating gateway`);
+  b.routes.set(`${rip.family} default`, { dst: 'default', via, dev: link.server.dev });
 }
 
 /** The desired state of every declared host (hosts with no LVS role get an empty state). */
 export function desiredHosts(cluster: Cluster): DesiredHost[] {
   const builders = new Map<string, Builder>(cluster.hosts.map((h) => [h.name, new Builder()]));
   const d = cluster.directors;
+  const keepalived = new Map<string, KeepalivedConfig>();
   if (d) {
     const active = cluster.hostsByName.get(d.active)!;
-    buildDirector(cluster, builders.get(active.name)!, active, true);
-    if (d.backup) buildDirector(cluster, builders.get(d.backup)!, cluster.hostsByName.get(d.backup)!, false);
+    const ka = buildDirector(cluster, builders.get(active.name)!, active, true);
+    if (ka) keepalived.set(active.name, ka);
+    if (d.backup) {
+      const kb = buildDirector(cluster, builders.get(d.backup)!, cluster.hostsByName.get(d.backup)!, false);
+      if (kb) keepalived.set(d.backup, kb);
+    }
   }
   for (const service of cluster.services) {
     const vips = serviceVips(service);
-    for (const server of service.servers) {
+    // A sorry server is set up like the servers: it takes their traffic, by the same method.
+    for (const server of serversAndSorry(service)) {
       const host = cluster.hostsByName.get(server.host)!;
       buildRealServer(cluster, builders.get(host.name)!, host, service, vips, server);
     }
@@ -270,7 +299,8 @@ export function desiredHosts(cluster: Cluster): DesiredHost[] {
     if (seen.has(h.name)) continue;
     seen.add(h.name);
     const b = builders.get(h.name)!;
-    out.push({ name: h.name, roles: [...b.roles], state: b.build(timeouts), gateways: h.gateways.map((g) => ({ address: g.address, family: g.family })) });
+    const ka = keepalived.get(h.name);
+    out.push({ name: h.name, roles: [...b.roles], state: b.build(timeouts), gateways: h.gateways.map((g) => ({ address: g.address, family: g.family })), ...(ka ? { keepalived: ka } : {}) });
   }
   return out;
 }

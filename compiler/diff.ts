@@ -6,7 +6,8 @@
  * Ownership: lvsc removes only what it owns — IPv4 addresses with its `:lvs`
  * label, IPv6 addresses and fou ports listed in its rendered files, routes it
  * tagged with its route protocol, its own nftables table, its rendered files,
- * and IPVS entries on declared directors. It never runs `ipvsadm -C`.
+ * and IPVS entries on declared directors, except those keepalived programs
+ * (services with health checks: keepalived.ts). It never runs `ipvsadm -C`.
  */
 import {
   addAddress,
@@ -33,6 +34,7 @@ import {
   stopSyncDaemon,
 } from './ipvsadm.js';
 import { DEFAULT_TUN_CSUM, OWN_LABEL_SUFFIX, OWNED_DEVICES, ROUTE_PROTO, sysctlDefault } from './lvs.js';
+import { keepalivedEntries } from './keepalived.js';
 import { NFT_FAMILY, NFT_TABLE } from './nft.js';
 import { destinationLabel, resourceLabel, type Phase, type ResourceKind, type ServiceSettings, type Step, type StepOf } from './plan.js';
 import {
@@ -159,7 +161,8 @@ function changes(fields: [string, unknown, unknown][]): string {
     .join(', ');
 }
 
-function diffIpvs(desired: readonly IpvsService[], live: readonly IpvsService[], out: Step[]): void {
+/** `keepalived`: the services keepalived programs (by key); lvsc's ipvsadm leaves them alone, whatever the table says. */
+function diffIpvs(desired: readonly IpvsService[], live: readonly IpvsService[], keepalived: ReadonlySet<string>, out: Step[]): void {
   const liveByKey = byKey(live, (s) => serviceKey(s.id));
   const desiredKeys = new Set<string>();
   // Live entries some desired entry found: when that is all of them, nothing is left to delete
@@ -169,6 +172,10 @@ function diffIpvs(desired: readonly IpvsService[], live: readonly IpvsService[],
     const key = serviceKey(want.id);
     desiredKeys.add(key);
     const have = liveByKey.get(key);
+    if (keepalived.has(key)) {
+      if (have) matched.add(have);
+      continue;
+    }
     if (!have) {
       out.push(step({ action: 'create', kind: 'ipvs-service', id: { service: want.id }, after: want, reason: describeService(want), phase: 'table', commands: [addService(want)] }, key));
       for (const d of want.destinations) out.push(createDestinationStep(want, key, d));
@@ -219,7 +226,7 @@ function diffIpvs(desired: readonly IpvsService[], live: readonly IpvsService[],
   if (matched.size === live.length) return;
   for (const have of live) {
     const key = serviceKey(have.id);
-    if (desiredKeys.has(key)) continue;
+    if (desiredKeys.has(key) || keepalived.has(key)) continue;
     for (const hd of have.destinations) out.push(deleteDestinationStep(have, hd));
     out.push(step({ action: 'delete', kind: 'ipvs-service', id: { service: have.id }, before: stripDestinations(have), reason: 'not in the cluster file', phase: 'untable', commands: [deleteService(have.id)] }, key));
   }
@@ -433,7 +440,7 @@ export function diffHost(desired: HostState, live: HostState, options: DiffOptio
   diffAddresses(desired.addresses, live.addresses, options.ownership, options.director, out);
   resetSysctls(desired.sysctls, live.sysctls, options.ownership, out);
   if (options.director) {
-    diffIpvs(desired.ipvs ?? [], live.ipvs ?? [], out);
+    diffIpvs(desired.ipvs ?? [], live.ipvs ?? [], keepalivedEntries(desired, live, options.ownership.files), out);
     const t = desired.timeouts;
     const lt = live.timeouts;
     if (t && (!lt || (t.tcp && t.tcp !== lt.tcp) || (t.tcpfin && t.tcpfin !== lt.tcpfin) || (t.udp && t.udp !== lt.udp))) {

@@ -62,6 +62,12 @@ export interface IpvsService {
   /** One-packet scheduling (UDP). */
   readonly ops: boolean;
   readonly destinations: readonly IpvsDestination[];
+  /**
+   * Desired state only: `keepalived` when keepalived programs this service
+   * (it has health checks); lvsc's ipvsadm then never writes it. Absent in
+   * live state and for lvsc's own services.
+   */
+  readonly owner?: 'keepalived';
 }
 
 /** `ipvsadm --set`, seconds; 0 = leave the kernel's value. */

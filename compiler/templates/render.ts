@@ -1,7 +1,8 @@
 /**
  * Rendered host files (handlebars): what makes a host come back the same after
  * a reboot — /etc/ipvsadm.rules in `ipvsadm-save -n` format, /etc/sysctl.d,
- * /etc/modules-load.d, systemd-networkd units —, the manifest of what lvsc
+ * /etc/modules-load.d, systemd-networkd units, and on a director with health
+ * checks /etc/keepalived/keepalived.conf —, the manifest of what lvsc
  * owns on the host (compiler/manifest.ts), and each host's plan as a
  * shell script. One handlebars environment with `noEscape` (nothing here is
  * HTML) and one `sh` helper that shell-quotes every value it prints.
@@ -12,6 +13,7 @@ import { commandLine, shellQuote } from '../command.js';
 import type { DesiredHost } from '../desired.js';
 import { saveLines } from '../ipvsadm.js';
 import { MANIFEST_PATH, manifestOf, manifestText } from '../manifest.js';
+import { KEEPALIVED_CONF } from '../keepalived.js';
 import { OWNED_DEVICES, ROUTE_PROTO } from '../lvs.js';
 import type { HostState } from '../state.js';
 
@@ -39,6 +41,8 @@ export const PATHS = {
   modules: '/etc/modules-load.d/lvsc.conf',
   networkDir: '/etc/systemd/network',
   manifest: MANIFEST_PATH,
+  keepalived: KEEPALIVED_CONF,
+  keepalivedDefault: '/etc/default/keepalived',
 } as const;
 
 /** Every file lvsc renders lives at one of these paths (so it knows which files are its own). */
@@ -49,6 +53,8 @@ export function isLvscPath(path: string): boolean {
     path === PATHS.sysctl ||
     path === PATHS.modules ||
     path === PATHS.manifest ||
+    path === PATHS.keepalived ||
+    path === PATHS.keepalivedDefault ||
     (path.startsWith(`${PATHS.networkDir}/`) && /\/(50-lvsc-[^/]+\.(network|netdev)|[^/]+\.network\.d\/lvsc\.conf)$/.test(path))
   );
 }
@@ -69,9 +75,14 @@ export function renderFiles(host: DesiredHost): Record<string, string> {
   const s = host.state;
   const files: Record<string, string> = {};
   if (s.ipvs) {
-    files[PATHS.ipvsadmRules] = template('ipvsadm.rules.hbs')({ lines: saveLines(s.ipvs, { thresholds: true }) });
+    // keepalived programs its own services (at boot too): the rules file restores only lvsc's.
+    files[PATHS.ipvsadmRules] = template('ipvsadm.rules.hbs')({ lines: saveLines(s.ipvs.filter((x) => x.owner !== 'keepalived'), { thresholds: true }) });
     const sync = s.syncDaemons[0];
     files[PATHS.ipvsadmDefault] = template('ipvsadm.default.hbs')({ host: host.name, daemon: sync?.state ?? 'none', iface: sync?.mcastInterface ?? '', syncid: sync?.syncid ?? 0 });
+  }
+  if (host.keepalived) {
+    files[PATHS.keepalived] = template('keepalived.conf.hbs')(host.keepalived);
+    files[PATHS.keepalivedDefault] = template('keepalived.default.hbs')({ host: host.name });
   }
   if (Object.keys(s.sysctls).length) files[PATHS.sysctl] = template('sysctl.conf.hbs')({ host: host.name, sysctls: s.sysctls });
   if (s.modules.length) files[PATHS.modules] = template('modules.conf.hbs')({ host: host.name, modules: s.modules });
