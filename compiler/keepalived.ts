@@ -14,6 +14,7 @@
 import type { ActiveCheck, Cluster, Host, RealServer, Service } from './ir.js';
 import { activeCheck, isChecked } from './ir.js';
 import { dnsType, miscPath, quoted, timer } from './keepalived-syntax.js';
+import { DEFAULT_TUN_CSUM, DEFAULT_TUN_TYPE, SCHEDULER_FLAG_BIT, TUNNELS } from './lvs.js';
 import { serviceKey, type HostState, type IpvsDestination, type IpvsService } from './state.js';
 
 /** Where lvsc renders keepalived's configuration on a director. */
@@ -76,11 +77,12 @@ export function keepalivedServices(cluster: Cluster): Service[] {
 /** ipvsadm's method as keepalived's `lvs_method` value: `NAT`, `DR`, `TUN`, `TUN type gue port 6080 csum`. */
 export function lvsMethod(d: Pick<IpvsDestination, 'method' | 'tunType' | 'tunPort' | 'tunCsum'>): string {
   if (d.method !== 'tun') return d.method.toUpperCase();
-  const tun = d.tunType ?? 'ipip';
-  if (tun === 'ipip') return 'TUN';
+  const tun = d.tunType ?? DEFAULT_TUN_TYPE;
+  // keepalived's own default is ipip with no checksum option: say only what differs.
+  if (tun === DEFAULT_TUN_TYPE) return 'TUN';
   const words = ['TUN', 'type', tun];
-  if (tun === 'gue') words.push('port', String(d.tunPort));
-  if (d.tunCsum && d.tunCsum !== 'nocsum') words.push(d.tunCsum);
+  if (TUNNELS[tun].udpPort) words.push('port', String(d.tunPort));
+  if (TUNNELS[tun].checksum && d.tunCsum && d.tunCsum !== DEFAULT_TUN_CSUM) words.push(d.tunCsum);
   return words.join(' ');
 }
 
@@ -152,8 +154,6 @@ function realServer(server: RealServer, dest: IpvsDestination): KeepalivedRealSe
   };
 }
 
-const FLAG_KEYWORDS = new Set(['sh-port', 'sh-fallback', 'mh-port', 'mh-fallback', 'flag-1', 'flag-2', 'flag-3']);
-
 /**
  * One service as keepalived's virtual_server, from the IPVS entry lvsc wants
  * for it (`ipvs`, the same one the diff and /etc/ipvsadm.rules use) and the
@@ -162,7 +162,8 @@ const FLAG_KEYWORDS = new Set(['sh-port', 'sh-fallback', 'mh-port', 'mh-fallback
 export function virtualServer(service: Service, ipvs: IpvsService, sorry: IpvsDestination | undefined): KeepalivedVirtualServer {
   const id = ipvs.id;
   const flags = ipvs.flags.map((f) => {
-    if (!FLAG_KEYWORDS.has(f)) throw new Error(`bug: scheduler flag ${f} has no keepalived keyword`);
+    // keepalived's keywords for the flags are ipvsadm's names for them.
+    if (!SCHEDULER_FLAG_BIT.has(f)) throw new Error(`bug: scheduler flag ${f} has no keepalived keyword`);
     return f;
   });
   if (ipvs.ops) flags.push('ops');
