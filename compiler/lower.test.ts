@@ -95,3 +95,49 @@ test('several files form one cluster', (t) => {
   t.is(r.cluster?.services.length, 2);
   t.is(r.cluster?.hosts.length, 4);
 });
+
+test('ha-web: a failover pair with a floating gateway, checks, on-failure, sorry, a server with its own check', (t) => {
+  const c = load('ha-web.lvs');
+  const d = c.directors!;
+  // lb1 is preferred (named first); VRRP id 51 on eth0; adverts every second; lb1 takes the VIPs back after 60 s.
+  t.deepEqual([d.active, d.backup], ['lb1', 'lb2']);
+  t.deepEqual(d.failover && { protocol: d.failover.protocol, id: d.failover.id, iface: d.failover.iface, unicast: d.failover.unicast }, { protocol: 'vrrp', id: 51, iface: 'eth0', unicast: false });
+  t.is(d.advert?.ms, 1000);
+  t.deepEqual(d.failback && { mode: d.failback.mode, delayMs: d.failback.mode === 'after' ? d.failback.delayMs : undefined }, { mode: 'after', delayMs: 60_000 });
+  t.deepEqual(d.floating.map((f) => [f.address, f.prefix, f.iface]), [['192.168.30.1', 24, 'eth1']]);
+  t.deepEqual(d.sync && [d.sync.iface, d.sync.id], ['eth1', 7]);
+
+  // www: every server checked by GET /healthz expecting 200, every 2 s, 1 s timeout, 2 retries;
+  // a failing server gets weight 0; sorry1 (by DR, like the servers) while none passes.
+  const www = c.services.find((s) => s.name === 'www')!;
+  const wwwCheck = www.check!;
+  t.is(wwwCheck.kind, 'http');
+  if (wwwCheck.kind !== 'http') return;
+  t.deepEqual([wwwCheck.path, wwwCheck.status, wwwCheck.port, wwwCheck.host], ['/healthz', { min: 200, max: 200 }, undefined, undefined]);
+  t.deepEqual([wwwCheck.timing.everyMs, wwwCheck.timing.timeoutMs, wwwCheck.timing.retries], [2000, 1000, 2]);
+  t.is(www.onFailure.mode, 'quiesce');
+  t.deepEqual(www.servers.map((s) => [s.host, s.weight, s.check === wwwCheck]), [
+    ['web1', 3, true],
+    ['web2', 1, true],
+  ]);
+  t.deepEqual(www.sorry && [www.sorry.role, www.sorry.host, www.sorry.port, www.sorry.forward?.method], ['sorry', 'sorry1', undefined, 'dr']);
+
+  // api: a TCP check every 1 s with a 500 ms timeout (retries by default 1) for app1, failing servers leave
+  // the table; app2 replaces it with its own HTTPS check of /ready, at the default timing.
+  const api = c.services.find((s) => s.name === 'api')!;
+  t.is(api.onFailure.mode, 'remove');
+  const [app1, app2] = api.servers;
+  t.is(app1.check, api.check);
+  t.deepEqual(app1.check?.kind === 'tcp' && [app1.check.timing.everyMs, app1.check.timing.timeoutMs, app1.check.timing.retries], [1000, 500, 1]);
+  t.is(app2.check?.kind, 'https');
+  if (app2.check?.kind !== 'https') return;
+  t.deepEqual([app2.check.path, app2.check.status, app2.check.timing.everyMs, app2.check.timing.timeoutMs, app2.check.timing.retries], ['/ready', { min: 200, max: 200 }, 2000, 1000, 1]);
+
+  // dns: an A query for health.example.org every 5 s, 2 s timeout.
+  const dns = c.services.find((s) => s.name === 'dns')!;
+  t.deepEqual(dns.check?.kind === 'dns' && [dns.check.name, dns.check.type, dns.check.timing.everyMs, dns.check.timing.timeoutMs], ['health.example.org', 'A', 5000, 2000]);
+  t.truthy(dns.ops);
+
+  // The NAT servers' gateway is the floating address (validation accepts it: the cluster loaded clean).
+  t.deepEqual(['app1', 'app2'].map((h) => c.hostsByName.get(h)!.gateways[0].address), ['192.168.30.1', '192.168.30.1']);
+});

@@ -9,14 +9,20 @@ import { diag, type Accept, type Diagnostic } from '../lang/diagnostics.js';
 import { suggest } from '../lang/suggest.js';
 import { cidrText, networkOf, familyOf } from '../lang/address.js';
 import type { Span } from '../lang/source.js';
+import { CHECK_DEFAULTS } from './ir.js';
 import type {
+  CheckTiming,
   Cluster,
   ClusterTimeouts,
   Directors,
+  Failover,
+  FloatingAddress,
   Forward,
   Gateway,
+  HealthCheck,
   Host,
   Interface,
+  OnFailure,
   RealServer,
   Route,
   Service,
@@ -61,7 +67,7 @@ export function lower(files: readonly A.AstFile[], accept: Accept): Cluster {
       );
       continue;
     }
-    directors = lowerDirector(item);
+    directors = lowerDirector(item, accept);
   }
 
   let timeouts: ClusterTimeouts | undefined;
@@ -195,18 +201,61 @@ function lowerHost(node: A.HostNode, defaults: SshDefaults, accept: Accept): Hos
   return { name: node.name.value, nameSpan: node.name.span, origin: node.span, ssh, interfaces, gateways, routes };
 }
 
-function lowerDirector(node: A.DirectorNode): Directors {
+function lowerDirector(node: A.DirectorNode, accept: Accept): Directors {
   const [a, b] = node.hosts;
+  const body = node.body ?? [];
+  const once = <K extends A.DirectorStmt['kind']>(kind: K, label: string): Extract<A.DirectorStmt, { kind: K }> | undefined => {
+    let found: Extract<A.DirectorStmt, { kind: K }> | undefined;
+    for (const st of body) {
+      if (st.kind !== kind) continue;
+      if (found) duplicate(accept, label, st.span, found.span);
+      else found = st as Extract<A.DirectorStmt, { kind: K }>;
+    }
+    return found;
+  };
+  const failoverStmt = once('failover', 'failover');
+  const advert = once('advert', 'advert');
+  const failback = once('failback', 'failback');
+  const blockSync = once('sync', 'sync');
+  if (blockSync && node.sync) duplicate(accept, 'sync', blockSync.span, node.sync.span);
+  const syncStmt = node.sync ?? blockSync;
+
+  let failover: Failover | undefined;
+  if (failoverStmt) {
+    if (failoverStmt.protocol.value === 'vrrp') {
+      failover = {
+        protocol: 'vrrp',
+        id: failoverStmt.id.value,
+        idSpan: failoverStmt.id.span,
+        iface: failoverStmt.iface.value,
+        ifaceSpan: failoverStmt.iface.span,
+        unicast: failoverStmt.unicast !== undefined,
+        origin: failoverStmt.span,
+      };
+    } else accept(unknownWord('unknown-word', 'failover protocol', failoverStmt.protocol, ['vrrp'], 'vrrp (the only one keepalived speaks)'));
+  }
+  const floating: FloatingAddress[] = body
+    .filter((st): st is A.FloatingStmt => st.kind === 'floating')
+    .map((st) => ({
+      address: st.cidr.value.address,
+      prefix: st.cidr.value.prefix,
+      family: st.cidr.value.family,
+      iface: st.iface.value,
+      addressSpan: st.cidr.span,
+      ifaceSpan: st.iface.span,
+      origin: st.span,
+    }));
+
   return {
     active: a?.value ?? '',
     activeSpan: a?.span ?? node.span,
     backup: b?.value,
     backupSpan: b?.span,
-    sync: node.sync ? { iface: node.sync.iface.value, id: node.sync.id?.value ?? 0, origin: node.sync.span } : undefined,
-    failover: undefined,
-    advert: undefined,
-    failback: undefined,
-    floating: [],
+    sync: syncStmt ? { iface: syncStmt.iface.value, id: syncStmt.id?.value ?? 0, origin: syncStmt.span } : undefined,
+    failover,
+    advert: advert ? { ms: advert.interval.value, origin: advert.span } : undefined,
+    failback: failback ? (failback.after ? { mode: 'after', delayMs: failback.after.value, origin: failback.span } : { mode: 'never', origin: failback.span }) : undefined,
+    floating,
     origin: node.span,
   };
 }
@@ -256,7 +305,7 @@ function choices(words: readonly string[], def: string): string {
   return `${def} (the default), ${rest.slice(0, -1).join(', ')}${rest.length > 1 ? ' or ' : ''}${rest[rest.length - 1] ?? ''}`;
 }
 
-function unknownWord(code: 'unknown-method' | 'tun-options', what: string, word: A.Name, known: string[], choices: string): Diagnostic {
+function unknownWord(code: 'unknown-method' | 'tun-options' | 'unknown-word', what: string, word: A.Name, known: string[], choices: string): Diagnostic {
   const guess = suggest(word.value, known);
   return diag(code, {
     summary: `unknown ${what} \`${word.value}\``,
@@ -283,6 +332,9 @@ function lowerService(node: A.ServiceNode, accept: Accept): Service {
   const pers = single<A.PersistenceStmt>('persistence', 'persistence');
   const ops = single<A.OpsStmt>('ops', 'ops');
   const fwd = single<A.ForwardStmt>('forward', 'forward');
+  const checkStmt = single<A.CheckStmt>('check', 'check');
+  const onFailureStmt = single<A.OnFailureStmt>('on-failure', 'on-failure');
+  const sorryStmt = single<A.SorryStmt>('sorry', 'sorry');
 
   if (vip && fwmark) {
     accept(
@@ -319,6 +371,7 @@ function lowerService(node: A.ServiceNode, accept: Accept): Service {
   }
 
   const forward = fwd ? lowerForward(fwd.spec, accept) : undefined;
+  const check = checkStmt ? lowerCheck(checkStmt.spec, accept) : undefined;
   const servers: RealServer[] = node.body
     .filter((s): s is A.ServerStmt => s.kind === 'server')
     .map((s) => ({
@@ -335,9 +388,35 @@ function lowerService(node: A.ServiceNode, accept: Accept): Service {
       drain: s.drain !== undefined,
       forward: s.forward ? lowerForward(s.forward, accept) : forward,
       forwardWritten: s.forward !== undefined || fwd !== undefined,
-      check: undefined,
+      // A server's own check replaces the service's (timing included).
+      check: s.check ? lowerCheck(s.check, accept) : check,
       origin: s.span,
     }));
+
+  let onFailure: OnFailure = { mode: 'quiesce', origin: undefined };
+  if (onFailureStmt) {
+    const mode = onFailureStmt.mode.value;
+    if (mode === 'quiesce' || mode === 'remove') onFailure = { mode, origin: onFailureStmt.span };
+    else accept(unknownWord('unknown-word', 'on-failure mode', onFailureStmt.mode, ['quiesce', 'remove'], 'quiesce (weight 0: its connections finish; the default) or remove (it leaves the table)'));
+  }
+  // The sorry server is reached like the servers: by the service's forward.
+  const sorry: RealServer | undefined = sorryStmt && {
+    role: 'sorry',
+    host: sorryStmt.host.value,
+    hostSpan: sorryStmt.host.span,
+    port: sorryStmt.port?.value,
+    portSpan: sorryStmt.port?.span,
+    weight: 1,
+    weightGiven: false,
+    upper: 0,
+    lower: 0,
+    thresholdSpan: undefined,
+    drain: false,
+    forward,
+    forwardWritten: fwd !== undefined,
+    check: undefined,
+    origin: sorryStmt.span,
+  };
 
   return {
     name: node.name.value,
@@ -361,8 +440,97 @@ function lowerService(node: A.ServiceNode, accept: Accept): Service {
     ops: ops?.span,
     forward,
     servers,
-    check: undefined,
-    onFailure: { mode: 'quiesce', origin: undefined },
-    sorry: undefined,
+    check,
+    onFailure,
+    sorry,
   };
+}
+
+const CHECK_KINDS = ['tcp', 'http', 'https', 'dns', 'exec', 'none'] as const;
+type CheckKind = (typeof CHECK_KINDS)[number];
+
+/** The options each kind of check takes (beyond the timing every kind but `none` takes). */
+const CHECK_OPTIONS: Record<CheckKind, readonly (keyof A.CheckSpec)[]> = {
+  tcp: ['port'],
+  http: ['port', 'path', 'status', 'host'],
+  https: ['port', 'path', 'status', 'host'],
+  dns: ['port', 'name', 'type'],
+  exec: ['program', 'args'],
+  none: [],
+};
+const TIMING: readonly (keyof A.CheckSpec)[] = ['every', 'timeout', 'retries'];
+const OPTION_WORDS: Partial<Record<keyof A.CheckSpec, string>> = { program: 'a program', args: '`args`' };
+
+/** Lower a check; an unknown kind, an option that does not fit the kind, or a missing name or program is reported. */
+export function lowerCheck(spec: A.CheckSpec, accept: Accept): HealthCheck | undefined {
+  const kind = spec.kind.value as CheckKind;
+  if (!(CHECK_KINDS as readonly string[]).includes(kind)) {
+    accept(unknownWord('unknown-word', 'check kind', spec.kind, [...CHECK_KINDS], 'tcp, http, https, dns, exec or none'));
+    return undefined;
+  }
+  const allowed = new Set([...CHECK_OPTIONS[kind], ...(kind === 'none' ? [] : TIMING)]);
+  let ok = true;
+  for (const key of ['program', 'port', 'path', 'status', 'host', 'name', 'type', 'args', 'every', 'timeout', 'retries'] as const) {
+    const given = spec[key];
+    if (!given || allowed.has(key)) continue;
+    ok = false;
+    accept(
+      diag('misplaced-setting', {
+        summary: `${OPTION_WORDS[key] ?? `\`${key}\``} does not apply to a ${kind} check`,
+        detail: checkForms(kind),
+        subject: given.span,
+        context: spec.span,
+      }),
+    );
+  }
+  const required = kind === 'dns' ? (['name', 'a DNS name to ask for: `check dns name "health.example.org"`'] as const) : kind === 'exec' ? (['program', 'the program to run: `check exec "/usr/local/lib/lvs/check-app"`'] as const) : undefined;
+  if (required && !spec[required[0]]) {
+    ok = false;
+    accept(diag('missing-setting', { summary: `a ${kind} check needs ${required[1].split(':')[0]}`, detail: `Give ${required[1]}.`, subject: spec.kind.span, context: spec.span }));
+  }
+  if (!ok) return undefined;
+  if (kind === 'none') return { kind: 'none', origin: spec.span };
+  const timing: CheckTiming = {
+    everyMs: spec.every?.value ?? CHECK_DEFAULTS.everyMs,
+    timeoutMs: spec.timeout?.value ?? CHECK_DEFAULTS.timeoutMs,
+    retries: spec.retries?.value ?? CHECK_DEFAULTS.retries,
+    everySpan: spec.every?.span,
+    timeoutSpan: spec.timeout?.span,
+    retriesSpan: spec.retries?.span,
+  };
+  const base = { origin: spec.span, timing };
+  switch (kind) {
+    case 'tcp':
+      return { kind, ...base, port: spec.port?.value, portSpan: spec.port?.span };
+    case 'http':
+    case 'https':
+      return {
+        kind,
+        ...base,
+        port: spec.port?.value,
+        portSpan: spec.port?.span,
+        path: spec.path?.value ?? '/',
+        pathSpan: spec.path?.span,
+        status: spec.status?.value ?? { min: 200, max: 200 },
+        statusSpan: spec.status?.span,
+        host: spec.host?.value,
+        hostSpan: spec.host?.span,
+      };
+    case 'dns':
+      return { kind, ...base, port: spec.port?.value, portSpan: spec.port?.span, name: spec.name!.value, nameSpan: spec.name!.span, type: spec.type?.value ?? 'A', typeSpan: spec.type?.span };
+    case 'exec':
+      return { kind, ...base, path: spec.program!.value, pathSpan: spec.program!.span, args: (spec.args?.values ?? []).map((a) => ({ value: a.value, span: a.span })) };
+  }
+}
+
+function checkForms(kind: CheckKind): string {
+  const forms: Record<CheckKind, string> = {
+    tcp: '`check tcp [port N]`',
+    http: '`check http [port N] [path "P"] [status C|C-C] [host "NAME"]`',
+    https: '`check https [port N] [path "P"] [status C|C-C] [host "NAME"]`',
+    dns: '`check dns name "N" [type T] [port N]`',
+    exec: '`check exec "/ABSOLUTE/PATH" [args "A"...]`',
+    none: '`check none` (on a server line: this server is not checked)',
+  };
+  return `A ${kind} check is written ${forms[kind]}${kind === 'none' ? '' : ', then optionally `every D timeout D retries N`'}.`;
 }

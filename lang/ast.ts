@@ -109,13 +109,59 @@ export interface HostNode {
 
 // ---------------------------------------------------------------- director, timeouts
 
-/** `director A [B] [sync IFACE [id N]]` */
+/** `director A [B] [sync IFACE [id N]] [{ ... }]` */
 export interface DirectorNode {
   readonly kind: 'director';
   readonly span: Span;
   readonly hosts: readonly Name[];
+  /** `sync` on the director line itself. */
   readonly sync?: { readonly span: Span; readonly iface: Name; readonly id?: Lit<number> };
+  /** The block's statements, when the director is written with a block (`{}` included). */
+  readonly body?: readonly DirectorStmt[];
 }
+
+/** `failover PROTOCOL ID on IFACE [unicast]` — the protocol as written (lowering knows `vrrp`). */
+export interface FailoverStmt {
+  readonly kind: 'failover';
+  readonly span: Span;
+  readonly protocol: Name;
+  readonly id: Lit<number>;
+  readonly iface: Name;
+  readonly unicast?: Span;
+}
+
+/** `advert D` (milliseconds). */
+export interface AdvertStmt {
+  readonly kind: 'advert';
+  readonly span: Span;
+  readonly interval: Lit<number>;
+}
+
+/** `failback after D` (milliseconds) or `failback never`. */
+export interface FailbackStmt {
+  readonly kind: 'failback';
+  readonly span: Span;
+  readonly after?: Lit<number>;
+  readonly never?: Span;
+}
+
+/** `floating ADDR/LEN on IFACE` */
+export interface FloatingStmt {
+  readonly kind: 'floating';
+  readonly span: Span;
+  readonly cidr: Lit<CidrValue>;
+  readonly iface: Name;
+}
+
+/** `sync IFACE [id N]` inside a director block. */
+export interface DirectorSyncStmt {
+  readonly kind: 'sync';
+  readonly span: Span;
+  readonly iface: Name;
+  readonly id?: Lit<number>;
+}
+
+export type DirectorStmt = FailoverStmt | AdvertStmt | FailbackStmt | FloatingStmt | DirectorSyncStmt;
 
 export interface TimeoutStmt {
   readonly kind: 'timeout';
@@ -200,7 +246,54 @@ export interface ForwardStmt {
   readonly spec: ForwardSpec;
 }
 
-/** `server HOST [port N] [weight W] [upper U] [lower L] [drain] [forward M ...]` */
+/**
+ * `check KIND ["PROGRAM"] [port N] [path "P"] [status C|C-C] [host "H"] [name "N"]
+ * [type T] [args "A"...] [every D] [timeout D] [retries N]`: options as written,
+ * in any order; lowering knows the kinds and which options fit each.
+ */
+export interface CheckSpec {
+  readonly span: Span;
+  readonly kind: Name;
+  readonly program?: Lit<string>;
+  readonly port?: Lit<number>;
+  readonly path?: Lit<string>;
+  /** `C` or `C-C`, inclusive; the numbers as written (validation checks 100..599). */
+  readonly status?: Lit<{ readonly min: number; readonly max: number }>;
+  readonly host?: Lit<string>;
+  readonly name?: Lit<string>;
+  readonly type?: Name;
+  /** `args "A" ...`: the span covers the keyword and every string. */
+  readonly args?: { readonly span: Span; readonly values: readonly Lit<string>[] };
+  /** Milliseconds. */
+  readonly every?: Lit<number>;
+  /** Milliseconds. */
+  readonly timeout?: Lit<number>;
+  readonly retries?: Lit<number>;
+}
+
+/** `check ...` as a service statement. */
+export interface CheckStmt {
+  readonly kind: 'check';
+  readonly span: Span;
+  readonly spec: CheckSpec;
+}
+
+/** `on-failure MODE` — the mode as written (lowering knows quiesce and remove). */
+export interface OnFailureStmt {
+  readonly kind: 'on-failure';
+  readonly span: Span;
+  readonly mode: Name;
+}
+
+/** `sorry HOST [port N]` */
+export interface SorryStmt {
+  readonly kind: 'sorry';
+  readonly span: Span;
+  readonly host: Name;
+  readonly port?: Lit<number>;
+}
+
+/** `server HOST [port N] [weight W] [upper U] [lower L] [drain] [forward M ...] [check ...]` */
 export interface ServerStmt {
   readonly kind: 'server';
   readonly span: Span;
@@ -211,9 +304,20 @@ export interface ServerStmt {
   readonly lower?: Lit<number>;
   readonly drain?: Span;
   readonly forward?: ForwardSpec;
+  readonly check?: CheckSpec;
 }
 
-export type ServiceStmt = VipStmt | FwmarkStmt | SchedulerStmt | PersistenceStmt | OpsStmt | ForwardStmt | ServerStmt;
+export type ServiceStmt =
+  | VipStmt
+  | FwmarkStmt
+  | SchedulerStmt
+  | PersistenceStmt
+  | OpsStmt
+  | ForwardStmt
+  | CheckStmt
+  | OnFailureStmt
+  | SorryStmt
+  | ServerStmt;
 
 export interface ServiceNode {
   readonly kind: 'service';

@@ -64,6 +64,7 @@ export const CODES = {
   'tun-options': c('error', 'tunnel options that do not fit the method'),
   'fwmark-family': c('error', 'a fwmark service whose matches mix address families'),
   // --- health checks (compiler/validate/health.ts) ---
+  'unknown-word': c('error', 'a word outside its closed vocabulary: a check kind, an on-failure mode, a failover protocol'),
   'check-timing': c('error', 'a check whose timeout is not shorter than its period'),
   'check-status': c('error', 'an HTTP check status outside 100..599, or a range whose low end is above its high end'),
   'check-exec': c('error', 'an exec check whose program is not an absolute path, or whose path or arguments hold shell syntax'),

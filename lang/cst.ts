@@ -122,6 +122,73 @@ export type DirectorCstChildren = {
   iface?: IToken[];
   Id?: IToken[];
   id?: IToken[];
+  LBrace?: IToken[];
+  failover?: FailoverCstNode[];
+  advert?: AdvertCstNode[];
+  failback?: FailbackCstNode[];
+  floating?: FloatingCstNode[];
+  directorSync?: DirectorSyncCstNode[];
+  RBrace?: IToken[];
+};
+
+export interface FailoverCstNode extends CstNode {
+  name: "failover";
+  children: FailoverCstChildren;
+}
+
+export type FailoverCstChildren = {
+  Failover: IToken[];
+  protocol: IToken[];
+  id: IToken[];
+  On: IToken[];
+  iface: IToken[];
+  unicast?: IToken[];
+};
+
+export interface AdvertCstNode extends CstNode {
+  name: "advert";
+  children: AdvertCstChildren;
+}
+
+export type AdvertCstChildren = {
+  Advert: IToken[];
+  interval: IToken[];
+};
+
+export interface FailbackCstNode extends CstNode {
+  name: "failback";
+  children: FailbackCstChildren;
+}
+
+export type FailbackCstChildren = {
+  Failback: IToken[];
+  After?: IToken[];
+  delay?: IToken[];
+  never?: IToken[];
+};
+
+export interface FloatingCstNode extends CstNode {
+  name: "floating";
+  children: FloatingCstChildren;
+}
+
+export type FloatingCstChildren = {
+  Floating: IToken[];
+  cidr: IToken[];
+  On: IToken[];
+  iface: IToken[];
+};
+
+export interface DirectorSyncCstNode extends CstNode {
+  name: "directorSync";
+  children: DirectorSyncCstChildren;
+}
+
+export type DirectorSyncCstChildren = {
+  Sync: IToken[];
+  iface: IToken[];
+  Id?: IToken[];
+  id?: IToken[];
 };
 
 export interface TimeoutsCstNode extends CstNode {
@@ -161,6 +228,9 @@ export type ServiceCstChildren = {
   persistence?: PersistenceCstNode[];
   ops?: OpsCstNode[];
   forward?: ForwardCstNode[];
+  check?: CheckCstNode[];
+  onFailure?: OnFailureCstNode[];
+  sorry?: SorryCstNode[];
   server?: ServerCstNode[];
   RBrace: IToken[];
 };
@@ -270,6 +340,68 @@ export type ForwardSpecCstChildren = {
   port?: IToken[];
 };
 
+export interface CheckCstNode extends CstNode {
+  name: "check";
+  children: CheckCstChildren;
+}
+
+export type CheckCstChildren = {
+  Check: IToken[];
+  spec: CheckSpecCstNode[];
+};
+
+export interface CheckSpecCstNode extends CstNode {
+  name: "checkSpec";
+  children: CheckSpecCstChildren;
+}
+
+export type CheckSpecCstChildren = {
+  kind?: (IToken)[];
+  program?: IToken[];
+  Port?: IToken[];
+  port?: IToken[];
+  Path?: IToken[];
+  path?: IToken[];
+  Status?: IToken[];
+  status?: IToken[];
+  Host?: IToken[];
+  host?: IToken[];
+  Name?: IToken[];
+  name?: IToken[];
+  Type?: IToken[];
+  type?: IToken[];
+  Args?: IToken[];
+  arg?: IToken[];
+  Every?: IToken[];
+  every?: IToken[];
+  Timeout?: IToken[];
+  timeout?: IToken[];
+  Retries?: IToken[];
+  retries?: IToken[];
+};
+
+export interface OnFailureCstNode extends CstNode {
+  name: "onFailure";
+  children: OnFailureCstChildren;
+}
+
+export type OnFailureCstChildren = {
+  OnFailure: IToken[];
+  mode: IToken[];
+};
+
+export interface SorryCstNode extends CstNode {
+  name: "sorry";
+  children: SorryCstChildren;
+}
+
+export type SorryCstChildren = {
+  Sorry: IToken[];
+  host: IToken[];
+  Port?: IToken[];
+  port?: IToken[];
+};
+
 export interface ServerCstNode extends CstNode {
   name: "server";
   children: ServerCstChildren;
@@ -289,4 +421,6 @@ export type ServerCstChildren = {
   drain?: IToken[];
   Forward?: IToken[];
   forward?: ForwardSpecCstNode[];
+  Check?: IToken[];
+  check?: CheckSpecCstNode[];
 };

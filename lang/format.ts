@@ -9,8 +9,11 @@
  *   kept where the file had one or more, and never after `{` or before `}`.
  * - options in a fixed order, the order of the language reference:
  *   `ssh TARGET user U key "K" port N via HOST sudo`,
- *   `server HOST port N weight W upper U lower L drain forward ...`,
- *   `forward METHOD TUNTYPE port N CSUM`, `persistence D netmask M engine E`;
+ *   `server HOST port N weight W upper U lower L drain forward ... check ...`,
+ *   `forward METHOD TUNTYPE port N CSUM`, `persistence D netmask M engine E`,
+ *   `check KIND "PROGRAM" args ... port N path "P" status S host "H" name "N" type T
+ *   every D timeout D retries N`, `sorry HOST port N`;
+ * - a `director` with a block keeps it (`director A B {` ... `}`), one statement a line.
  *   lists as `ports 80,443` and `flags a b`.
  * - literals exactly as written (`15m` stays `15m`, `[2001:db8::1]` keeps its brackets).
  * - `defaults` always as a block with one statement per line: the one-line
@@ -106,7 +109,13 @@ function unitsOf(file: A.AstFile, text: string): Unit[] {
         });
         break;
       case 'director':
-        line(0, s.start, s.end, directorText(item), true);
+        if (item.body) {
+          const header = directorText(item);
+          const headerEnd = item.sync?.span.end ?? item.hosts[item.hosts.length - 1].span.end;
+          block(0, s.start, headerEnd, s.end, header, () => {
+            for (const st of item.body!) line(1, st.span.start, st.span.end, directorStmtText(st));
+          });
+        } else line(0, s.start, s.end, directorText(item), true);
         break;
       case 'timeouts':
         block(0, s.start, s.start + 'timeouts'.length, s.end, 'timeouts', () => {
@@ -269,6 +278,38 @@ function directorText(d: A.DirectorNode): string {
   return parts.join(' ');
 }
 
+function directorStmtText(st: A.DirectorStmt): string {
+  switch (st.kind) {
+    case 'failover':
+      return `failover ${st.protocol.text} ${st.id.text} on ${st.iface.text}${st.unicast ? ' unicast' : ''}`;
+    case 'advert':
+      return `advert ${st.interval.text}`;
+    case 'failback':
+      return st.after ? `failback after ${st.after.text}` : 'failback never';
+    case 'floating':
+      return `floating ${st.cidr.text} on ${st.iface.text}`;
+    case 'sync':
+      return `sync ${st.iface.text}${st.id ? ` id ${st.id.text}` : ''}`;
+  }
+}
+
+/** `check KIND "PROGRAM" args "A"... port N path "P" status S host "H" name "N" type T every D timeout D retries N`. */
+function checkText(c: A.CheckSpec): string {
+  const parts = ['check', c.kind.text];
+  if (c.program) parts.push(c.program.text);
+  if (c.args) parts.push('args', ...c.args.values.map((a) => a.text));
+  if (c.port) parts.push('port', c.port.text);
+  if (c.path) parts.push('path', c.path.text);
+  if (c.status) parts.push('status', c.status.text);
+  if (c.host) parts.push('host', c.host.text);
+  if (c.name) parts.push('name', c.name.text);
+  if (c.type) parts.push('type', c.type.text);
+  if (c.every) parts.push('every', c.every.text);
+  if (c.timeout) parts.push('timeout', c.timeout.text);
+  if (c.retries) parts.push('retries', c.retries.text);
+  return parts.join(' ');
+}
+
 function matchText(m: A.MatchStmt): string {
   return `match ${m.proto.text} ${m.address.text} ports ${m.ports.map((p) => p.text).join(',')}`;
 }
@@ -300,6 +341,12 @@ function serviceStmtText(st: A.ServiceStmt): string {
       return 'ops';
     case 'forward':
       return forwardText(st.spec);
+    case 'check':
+      return checkText(st.spec);
+    case 'on-failure':
+      return `on-failure ${st.mode.text}`;
+    case 'sorry':
+      return `sorry ${st.host.text}${st.port ? ` port ${st.port.text}` : ''}`;
     case 'server': {
       const parts = ['server', st.host.text];
       if (st.port) parts.push('port', st.port.text);
@@ -308,6 +355,8 @@ function serviceStmtText(st: A.ServiceStmt): string {
       if (st.lower) parts.push('lower', st.lower.text);
       if (st.drain) parts.push('drain');
       if (st.forward) parts.push(forwardText(st.forward));
+      // Last: everything after `check` on the line is the check's (its `port` too).
+      if (st.check) parts.push(checkText(st.check));
       return parts.join(' ');
     }
   }

@@ -177,6 +177,115 @@ test('director: one host, a pair, and a pair with sync and id', (t) => {
   t.is((noId.file.items[0] as A.DirectorNode).sync?.id, undefined);
 });
 
+test('director block: failover, advert, failback, floating and sync, with spans; an empty block', (t) => {
+  const { file, marks } = clean(`<|director lb1 lb2 {
+  <|failover <|vrrp|> <|51|> on <|eth0|> <|unicast|>|>
+  <|advert <|1500ms|>|>
+  <|failback after <|60s|>|>
+  <|floating <|192.168.30.1/24|> on <|eth1|>|>
+  <|sync <|eth1|> id <|7|>|>
+}|>`);
+  const d = file.items[0] as A.DirectorNode;
+  t.deepEqual(d.span, marks[0]);
+  t.is(d.sync, undefined);
+  const [failover, advert, failback, floating, sync] = d.body!;
+  t.deepEqual(failover.kind === 'failover' && [failover.span, failover.protocol.value, failover.protocol.span, failover.id.value, failover.id.span, failover.iface.value, failover.iface.span, failover.unicast], [
+    marks[1],
+    'vrrp',
+    marks[2],
+    51,
+    marks[3],
+    'eth0',
+    marks[4],
+    marks[5],
+  ]);
+  t.deepEqual(advert.kind === 'advert' && [advert.span, advert.interval.value, advert.interval.span], [marks[6], 1500, marks[7]]);
+  t.deepEqual(failback.kind === 'failback' && [failback.span, failback.after?.value, failback.after?.span, failback.never], [marks[8], 60_000, marks[9], undefined]);
+  t.deepEqual(floating.kind === 'floating' && [floating.span, floating.cidr.value, floating.cidr.span, floating.iface.value, floating.iface.span], [
+    marks[10],
+    { address: '192.168.30.1', prefix: 24, family: 4 },
+    marks[11],
+    'eth1',
+    marks[12],
+  ]);
+  t.deepEqual(sync.kind === 'sync' && [sync.span, sync.iface.value, sync.iface.span, sync.id?.value, sync.id?.span], [marks[13], 'eth1', marks[14], 7, marks[15]]);
+
+  const never = clean('director a b sync eth1 { failback <|never|> }');
+  const dn = never.file.items[0] as A.DirectorNode;
+  t.deepEqual([dn.sync?.iface.value, dn.body?.map((x) => x.kind), (dn.body![0] as A.FailbackStmt).never], ['eth1', ['failback'], never.marks[0]]);
+  t.deepEqual((clean('director a b {}').file.items[0] as A.DirectorNode).body, []);
+  t.is((clean('director a b').file.items[0] as A.DirectorNode).body, undefined);
+});
+
+test('check: every option of every kind, in any order, with spans; durations in milliseconds', (t) => {
+  const { file, marks } = clean(`service s {
+  <|check <|<|http|> port <|8080|> path <|"/healthz?x=1"|> status <|200-299|> host <|"www.example.org"|> every <|2s|> timeout <|500ms|> retries <|3|>|>|>
+  check dns name <|"health.example.org"|> type <|AAAA|>
+  check exec <|"/usr/local/bin/check-app"|> <|args <|"--fast"|> <|"-v"|>|>
+  check tcp
+}`);
+  const checks = body(service(file), 'check');
+  const http = checks[0];
+  t.deepEqual(http.span, marks[0]);
+  const c = http.spec;
+  t.deepEqual(c.span, marks[1]);
+  t.deepEqual([c.kind.value, c.kind.span], ['http', marks[2]]);
+  t.deepEqual([c.port?.value, c.port?.span], [8080, marks[3]]);
+  t.deepEqual([c.path?.value, c.path?.span], ['/healthz?x=1', marks[4]]);
+  t.deepEqual([c.status?.value, c.status?.text, c.status?.span], [{ min: 200, max: 299 }, '200-299', marks[5]]);
+  t.deepEqual([c.host?.value, c.host?.span], ['www.example.org', marks[6]]);
+  t.deepEqual([c.every?.value, c.every?.span], [2000, marks[7]]);
+  t.deepEqual([c.timeout?.value, c.timeout?.span], [500, marks[8]]);
+  t.deepEqual([c.retries?.value, c.retries?.span], [3, marks[9]]);
+  const dns = checks[1].spec;
+  t.deepEqual([dns.kind.value, dns.name?.value, dns.name?.span, dns.type?.value, dns.type?.span], ['dns', 'health.example.org', marks[10], 'AAAA', marks[11]]);
+  const exec = checks[2].spec;
+  t.deepEqual([exec.kind.value, exec.program?.value, exec.program?.span], ['exec', '/usr/local/bin/check-app', marks[12]]);
+  t.deepEqual([exec.args?.span, exec.args?.values.map((a) => a.value), exec.args?.values.map((a) => a.span)], [marks[13], ['--fast', '-v'], [marks[14], marks[15]]]);
+  t.deepEqual(
+    [checks[3].spec.kind.value, checks[3].spec.port, checks[3].spec.every],
+    ['tcp', undefined, undefined],
+  );
+  const one = body(service(clean('service s { check http status <|404|> }').file), 'check')[0].spec;
+  t.deepEqual(one.status?.value, { min: 404, max: 404 });
+});
+
+test('on-failure and sorry, as written', (t) => {
+  const { file, marks } = clean('service s {\n  <|on-failure <|remove|>|>\n  <|sorry <|sorry1|> port <|8080|>|>\n  sorry x\n}');
+  const s = service(file);
+  const [of] = body(s, 'on-failure');
+  t.deepEqual([of.span, of.mode.value, of.mode.span], [marks[0], 'remove', marks[1]]);
+  const [sorry, again] = body(s, 'sorry');
+  t.deepEqual([sorry.span, sorry.host.value, sorry.host.span, sorry.port?.value, sorry.port?.span], [marks[2], 'sorry1', marks[3], 8080, marks[4]]);
+  t.deepEqual([again.host.value, again.port], ['x', undefined]);
+});
+
+test('check at the start of a line is the service statement; on a server line it is the server\'s, and takes what follows', (t) => {
+  const { file, marks } = clean('service s {\n  server a port 8443 weight 2 check https <|port 9443|>\n  server b\n  check tcp\n  server c forward dr check none\n}');
+  const s = service(file);
+  t.deepEqual(
+    s.body.map((x) => x.kind),
+    ['server', 'server', 'check', 'server'],
+  );
+  const [a, b, c] = body(s, 'server');
+  t.deepEqual([a.port?.value, a.weight?.value, a.check?.kind.value, a.check?.port?.value], [8443, 2, 'https', 9443]);
+  t.deepEqual(a.span.end, marks[0].end);
+  t.is(b.check, undefined);
+  t.deepEqual([c.forward?.method.value, c.check?.kind.value], ['dr', 'none']);
+});
+
+test('check values that do not read are reported where they stand', (t) => {
+  const codes = (text: string) => parse(source(text)).diagnostics.map((d) => `${d.code} ${d.summary}`);
+  t.deepEqual(codes('service s { check http status 2xx }'), ['bad-number `2xx` is not an HTTP status']);
+  t.deepEqual(codes('service s { check tcp every 5 }'), ['bad-duration `5` has no unit']);
+  t.deepEqual(codes('service s { check tcp every 50ms }'), ['bad-duration `50ms` is out of range for a check period']);
+  t.deepEqual(codes('service s { check tcp retries 300 }'), ['bad-number `300` is out of range for a retry count']);
+  t.deepEqual(codes('service s { check tcp port 1 port 2 }'), ['duplicate-setting `check port` is given twice']);
+  t.deepEqual(codes('service s { check exec "/x" args "a" args "b" }'), ['duplicate-setting `args` is given twice']);
+  t.deepEqual(codes('service s { server a check tcp check tcp }'), ['duplicate-setting `check` is given twice']);
+  t.deepEqual(codes('director a b { advert 0s }'), ['bad-duration `0s` is out of range for an advert interval']);
+});
+
 test('timeouts: durations in every unit become whole seconds', (t) => {
   const { file, marks } = clean('<|timeouts { <|<|tcp|> <|15m|>|>  tcpfin 1m30s  udp 5000ms }|>\ntimeouts { tcp 1h tcpfin 45s udp 300s }');
   const [a, b] = file.items as [A.TimeoutsNode, A.TimeoutsNode];

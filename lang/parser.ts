@@ -180,7 +180,99 @@ export class LvsParser extends CstParser {
     { ALT: () => this.SUBRULE(this.persistence) },
     { ALT: () => this.SUBRULE(this.ops) },
     { ALT: () => this.SUBRULE(this.forward) },
+    { ALT: () => this.SUBRULE(this.check) },
+    { ALT: () => this.SUBRULE(this.onFailure) },
+    { ALT: () => this.SUBRULE(this.sorry) },
     { ALT: () => this.SUBRULE(this.server) },
+  ];
+
+  private readonly checkKindAlts = [
+    // `tcp` is a keyword (the timeouts block's); the other kinds are words, read by lowering.
+    { ALT: () => this.CONSUME(T.Tcp, { LABEL: 'kind' }) },
+    { ALT: () => this.CONSUME(T.Word, { LABEL: 'kind' }) },
+  ];
+
+  private readonly checkOptionAlts = [
+    {
+      ALT: () => {
+        this.CONSUME(T.Port);
+        this.CONSUME1(T.Word, { LABEL: 'port' });
+      },
+    },
+    {
+      ALT: () => {
+        this.CONSUME(T.Path);
+        this.CONSUME1(T.String, { LABEL: 'path' });
+      },
+    },
+    {
+      ALT: () => {
+        this.CONSUME(T.Status);
+        this.CONSUME2(T.Word, { LABEL: 'status' });
+      },
+    },
+    {
+      // `host` starts a host block at the top level: it is the check's only with its string.
+      GATE: () => this.LA(2).tokenType === T.String,
+      ALT: () => {
+        this.CONSUME(T.Host);
+        this.CONSUME2(T.String, { LABEL: 'host' });
+      },
+    },
+    {
+      ALT: () => {
+        this.CONSUME(T.Name);
+        this.CONSUME3(T.String, { LABEL: 'name' });
+      },
+    },
+    {
+      ALT: () => {
+        this.CONSUME(T.Type);
+        this.CONSUME3(T.Word, { LABEL: 'type' });
+      },
+    },
+    {
+      ALT: () => {
+        this.CONSUME(T.Args);
+        this.AT_LEAST_ONE(() => this.CONSUME4(T.String, { LABEL: 'arg' }));
+      },
+    },
+    {
+      ALT: () => {
+        this.CONSUME(T.Every);
+        this.CONSUME4(T.Word, { LABEL: 'every' });
+      },
+    },
+    {
+      ALT: () => {
+        this.CONSUME(T.Timeout);
+        this.CONSUME5(T.Word, { LABEL: 'timeout' });
+      },
+    },
+    {
+      ALT: () => {
+        this.CONSUME(T.Retries);
+        this.CONSUME6(T.Word, { LABEL: 'retries' });
+      },
+    },
+  ];
+
+  private readonly directorAlts = [
+    { ALT: () => this.SUBRULE(this.failover) },
+    { ALT: () => this.SUBRULE(this.advert) },
+    { ALT: () => this.SUBRULE(this.failback) },
+    { ALT: () => this.SUBRULE(this.floating) },
+    { ALT: () => this.SUBRULE(this.directorSync) },
+  ];
+
+  private readonly failbackAlts = [
+    {
+      ALT: () => {
+        this.CONSUME(T.After);
+        this.CONSUME(T.Word, { LABEL: 'delay' });
+      },
+    },
+    { ALT: () => this.CONSUME(T.Never, { LABEL: 'never' }) },
   ];
 
   private readonly persistenceAlts = [
@@ -241,6 +333,12 @@ export class LvsParser extends CstParser {
         this.SUBRULE(this.forwardSpec, { LABEL: 'forward' });
       },
     },
+    {
+      ALT: () => {
+        this.CONSUME(T.Check);
+        this.SUBRULE(this.checkSpec, { LABEL: 'check' });
+      },
+    },
   ];
 
   /** The text being parsed, for the one layout rule of the grammar (see `serverOptions`). */
@@ -255,12 +353,12 @@ export class LvsParser extends CstParser {
   }
 
   /**
-   * A server's options. `forward` is both a server option and a service
-   * statement; one that begins a line is the service's (`server web1` newline
-   * `forward dr` sets the method of the whole service), as it reads.
+   * A server's options. `forward` and `check` are both server options and
+   * service statements; one that begins a line is the service's (`server web1`
+   * newline `forward dr` sets the method of the whole service), as it reads.
    */
   private readonly serverOptions = {
-    GATE: () => this.LA(1).tokenType !== T.Forward || !this.nextStartsLine(),
+    GATE: () => (this.LA(1).tokenType !== T.Forward && this.LA(1).tokenType !== T.Check) || !this.nextStartsLine(),
     DEF: () => this.OR(this.serverAlts),
   };
 
@@ -356,7 +454,10 @@ export class LvsParser extends CstParser {
 
   // ------------------------------------------------------------- director, timeouts
 
-  /** `director A [B] [sync IFACE [id N]]` (more than two names parse; to-ast reports them). */
+  /**
+   * `director A [B] [sync IFACE [id N]] [{ ... }]` (more than two names parse;
+   * to-ast reports them). The block holds how a pair fails over by itself.
+   */
   readonly director = this.RULE('director', () => {
     this.CONSUME(T.Director);
     this.CONSUME(T.Word, { LABEL: 'host' });
@@ -368,6 +469,51 @@ export class LvsParser extends CstParser {
         this.CONSUME(T.Id);
         this.CONSUME3(T.Word, { LABEL: 'id' });
       });
+    });
+    this.OPTION2(() => {
+      this.CONSUME(T.LBrace);
+      this.MANY1(() => this.OR(this.directorAlts));
+      this.CONSUME(T.RBrace);
+    });
+  });
+
+  /** `failover PROTOCOL ID on IFACE [unicast]` (the protocol is a word: `vrrp`). */
+  readonly failover = this.RULE('failover', () => {
+    this.CONSUME(T.Failover);
+    this.CONSUME(T.Word, { LABEL: 'protocol' });
+    this.CONSUME1(T.Word, { LABEL: 'id' });
+    this.CONSUME(T.On);
+    this.CONSUME2(T.Word, { LABEL: 'iface' });
+    this.OPTION(() => this.CONSUME(T.Unicast, { LABEL: 'unicast' }));
+  });
+
+  /** `advert D` */
+  readonly advert = this.RULE('advert', () => {
+    this.CONSUME(T.Advert);
+    this.CONSUME(T.Word, { LABEL: 'interval' });
+  });
+
+  /** `failback after D` | `failback never` */
+  readonly failback = this.RULE('failback', () => {
+    this.CONSUME(T.Failback);
+    this.OR(this.failbackAlts);
+  });
+
+  /** `floating ADDR/LEN on IFACE` */
+  readonly floating = this.RULE('floating', () => {
+    this.CONSUME(T.Floating);
+    this.CONSUME(T.Word, { LABEL: 'cidr' });
+    this.CONSUME(T.On);
+    this.CONSUME1(T.Word, { LABEL: 'iface' });
+  });
+
+  /** `sync IFACE [id N]` in a director block. */
+  readonly directorSync = this.RULE('directorSync', () => {
+    this.CONSUME(T.Sync);
+    this.CONSUME(T.Word, { LABEL: 'iface' });
+    this.OPTION(() => {
+      this.CONSUME(T.Id);
+      this.CONSUME1(T.Word, { LABEL: 'id' });
     });
   });
 
@@ -462,7 +608,40 @@ export class LvsParser extends CstParser {
     this.MANY(() => this.OR(this.forwardSpecAlts));
   });
 
-  /** `server HOST [port N] [weight W] [upper U] [lower L] [drain] [forward ...]`, options in any order. */
+  /** `check KIND ...` in a service: every server's check unless it has its own. */
+  readonly check = this.RULE('check', () => {
+    this.CONSUME(T.Check);
+    this.SUBRULE(this.checkSpec, { LABEL: 'spec' });
+  });
+
+  /**
+   * `KIND ["PROGRAM"] [port N] [path "P"] [status C|C-C] [host "H"] [name "N"]
+   * [type T] [args "A"...] [every D] [timeout D] [retries N]`, options in any
+   * order; lowering says which fit the kind.
+   */
+  readonly checkSpec = this.RULE('checkSpec', () => {
+    this.OR(this.checkKindAlts);
+    this.OPTION(() => this.CONSUME(T.String, { LABEL: 'program' }));
+    this.MANY(() => this.OR1(this.checkOptionAlts));
+  });
+
+  /** `on-failure quiesce|remove` (the mode is a word, read by lowering). */
+  readonly onFailure = this.RULE('onFailure', () => {
+    this.CONSUME(T.OnFailure);
+    this.CONSUME(T.Word, { LABEL: 'mode' });
+  });
+
+  /** `sorry HOST [port N]` */
+  readonly sorry = this.RULE('sorry', () => {
+    this.CONSUME(T.Sorry);
+    this.CONSUME(T.Word, { LABEL: 'host' });
+    this.OPTION(() => {
+      this.CONSUME(T.Port);
+      this.CONSUME1(T.Word, { LABEL: 'port' });
+    });
+  });
+
+  /** `server HOST [port N] [weight W] [upper U] [lower L] [drain] [forward ...] [check ...]`, options in any order. */
   readonly server = this.RULE('server', () => {
     this.CONSUME(T.Server);
     this.CONSUME(T.Word, { LABEL: 'host' });

@@ -100,6 +100,28 @@ const forwardSpec = fc.oneof(
     .map((groups) => ['tun', ...groups.flat()]),
   word.map((w) => [w]),
 );
+const durationMs = (maxSeconds: number, minMs: number) =>
+  fc.oneof(num(minMs, maxSeconds * 1000).map((n) => `${n}ms`), num(Math.max(1, Math.ceil(minMs / 1000)), maxSeconds).map((n) => `${n}s`));
+const status = fc.oneof(num(0, 9999), fc.tuple(num(0, 9999), num(0, 9999)).map(([a, b]) => `${a}-${b}`));
+/** `KIND ["PROGRAM"] options...`: the grammar takes any option with any kind (lowering sorts them out). */
+const checkSpec = fc
+  .tuple(
+    fc.oneof(fc.constantFrom('tcp', 'http', 'https', 'dns', 'exec', 'none'), word),
+    fc.option(quoted, { nil: undefined }),
+    options([
+      kw('port', port),
+      kw('path', quoted),
+      kw('status', status),
+      kw('host', quoted),
+      kw('name', quoted),
+      kw('type', word),
+      fc.array(quoted, { minLength: 1, maxLength: 3 }).map((a) => ['args', ...a]),
+      kw('every', durationMs(3600, 100)),
+      kw('timeout', durationMs(3600, 10)),
+      kw('retries', num(0, 255)),
+    ]),
+  )
+  .map(([kind, program, o]) => [kind, ...(program ? [program] : []), ...o]);
 const serviceStmt = fc.oneof(
   fc.tuple(address, proto, port).map(([a, p, n]) => ['vip', a, p, n]),
   fc
@@ -110,14 +132,28 @@ const serviceStmt = fc.oneof(
   fc.constant<string[]>(['ops']),
   // On a line of its own: after a server on the same line, `forward` would be that server's.
   forwardSpec.map((f) => ['\nforward', ...f]),
+  // The same for `check`.
+  checkSpec.map((c) => ['\ncheck', ...c]),
+  word.map((m) => ['on-failure', m]),
+  fc.tuple(name, fc.option(port, { nil: undefined })).map(([h, p]) => ['sorry', h, ...(p ? ['port', p] : [])]),
   fc
     .tuple(
       name,
       options([kw('port', port), kw('weight', num(0, 65535)), kw('upper', num(0, 2 ** 31 - 1)), kw('lower', num(0, 2 ** 31 - 1)), flag('drain')]),
-      // A server's forward goes last: a `port` after it would be the tunnel's.
+      // A server's forward goes last but for its check: a `port` after it would be the tunnel's.
       fc.option(forwardSpec, { nil: undefined }),
+      // A server's check goes last: a `port` after it is the check's.
+      fc.option(checkSpec, { nil: undefined }),
     )
-    .map(([h, o, f]) => ['server', h, ...o, ...(f ? ['forward', ...f] : [])]),
+    .map(([h, o, f, c]) => ['server', h, ...o, ...(f ? ['forward', ...f] : []), ...(c ? ['check', ...c] : [])]),
+);
+
+const directorStmt = fc.oneof(
+  fc.tuple(word, num(0, 2 ** 32 - 1), device, fc.boolean()).map(([p, id, d, u]) => ['failover', p, id, 'on', d, ...(u ? ['unicast'] : [])]),
+  durationMs(255, 10).map((d) => ['advert', d]),
+  fc.oneof(durationMs(1000, 0).map((d) => ['failback', 'after', d]), fc.constant(['failback', 'never'])),
+  fc.tuple(cidr, device).map(([c, d]) => ['floating', c, 'on', d]),
+  fc.tuple(device, fc.option(num(0, 255), { nil: undefined })).map(([d, id]) => ['sync', d, ...(id ? ['id', id] : [])]),
 );
 
 const block = (head: string[], body: fc.Arbitrary<string[]>) => fc.array(body, { maxLength: 5 }).map((b) => [...head, '{', ...b.flat(), '}']);
@@ -126,8 +162,17 @@ const item = fc.oneof(
   fc.tuple(fc.boolean(), block(['defaults'], defaultsSsh)).map(([sudo, b]) => (sudo ? ['defaults', '{', 'sudo', ...b.slice(2)] : b)),
   name.chain((n) => block(['host', n], hostStmt)),
   fc
-    .tuple(fc.array(name, { minLength: 1, maxLength: 2 }), fc.option(fc.tuple(device, fc.option(num(0, 255), { nil: undefined })), { nil: undefined }))
-    .map(([hs, sync]) => ['director', ...hs, ...(sync ? ['sync', sync[0], ...(sync[1] ? ['id', sync[1]] : [])] : [])]),
+    .tuple(
+      fc.array(name, { minLength: 1, maxLength: 2 }),
+      fc.option(fc.tuple(device, fc.option(num(0, 255), { nil: undefined })), { nil: undefined }),
+      fc.option(fc.array(directorStmt, { maxLength: 5 }), { nil: undefined }),
+    )
+    .map(([hs, sync, body]) => [
+      'director',
+      ...hs,
+      ...(sync ? ['sync', sync[0], ...(sync[1] ? ['id', sync[1]] : [])] : []),
+      ...(body ? ['{', ...body.flat(), '}'] : []),
+    ]),
   block(['timeouts'], fc.tuple(fc.constantFrom('tcp', 'tcpfin', 'udp'), duration).map(([w, d]) => [w, d])),
   name.chain((n) => block(['service', n], serviceStmt)),
 );
@@ -180,7 +225,7 @@ const exampleTexts = readdirSync(exampleDir)
 /** Characters that matter to the lexer and parser, and some that are foreign to it. */
 const noise = fc.oneof(
   fc.constantFrom('{', '}', '"', '#', ',', '\n', ' ', '[', ']', ':', '/', '@', '.', ';', '=', '\u201c', '\u00e9', '\t', '\\'),
-  fc.constantFrom('host', 'service', 'server', 'vip', 'forward', 'sudo', 'port', 'weight', 'tcp', 'sync', 'fwmark', 'match', 'defaults'),
+  fc.constantFrom('host', 'service', 'server', 'vip', 'forward', 'sudo', 'port', 'weight', 'tcp', 'sync', 'fwmark', 'match', 'defaults', 'check', 'sorry', 'failover', 'on'),
   fc.stringMatching(/^[a-z0-9.:]{1,6}$/),
   fc.string({ maxLength: 4 }),
 );

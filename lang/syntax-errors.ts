@@ -55,6 +55,27 @@ const EXPECTED: Record<string, string> = {
   'forwardSpec/Word/Forward': 'a forwarding method (nat, dr or tun) after `forward`',
   'forwardSpec/Word/Port': 'a port number after `port`',
   'server/Word/Server': 'a host name after `server`',
+  'checkSpec/Word': 'a value after `$prev`',
+  'checkSpec/String/Path': 'a quoted path after `path`, e.g. `path "/healthz"`',
+  'checkSpec/String/Host': 'a quoted host name after `host`',
+  'checkSpec/String/Name': 'a quoted DNS name after `name`',
+  'checkSpec/String/Args': 'a quoted argument after `args`',
+  'check/Word/Check': 'a check kind (tcp, http, https, dns, exec or none) after `check`',
+  'server/Word/Check': 'a check kind (tcp, http, https, dns, exec or none) after `check`',
+  'onFailure/Word': 'quiesce or remove after `on-failure`',
+  'sorry/Word/Sorry': 'a host name after `sorry`',
+  'sorry/Word/Port': 'a port number after `port`',
+  'failover/Word/Failover': 'a protocol (vrrp) after `failover`',
+  'failover/Word': 'a VRRP router id after the protocol',
+  'failover/On': '`on` after the router id',
+  'failover/Word/On': 'an interface name after `on`',
+  'advert/Word': 'a duration after `advert`',
+  'failback/Word/After': 'a duration after `after`',
+  'floating/Word/Floating': 'an address/prefix after `floating`',
+  'floating/On': '`on` after the address',
+  'floating/Word/On': 'an interface name after `on`',
+  'directorSync/Word/Sync': 'an interface name after `sync`',
+  'directorSync/Word/Id': 'a sync id after `id`',
   'server/Word': 'a number after `$prev`',
   Word: 'a value after `$prev`',
   String: 'a quoted string after `$prev`',
@@ -71,7 +92,12 @@ const FORMS: Record<string, string> = {
   interface: '`interface DEVICE ADDRESS/PREFIX [segment NAME]`, e.g. `interface eth0 10.1.0.2/24`',
   gateway: '`gateway ADDRESS`, e.g. `gateway 10.1.0.1`',
   route: '`route NETWORK/PREFIX via ADDRESS` or `route default via ADDRESS`',
-  director: '`director HOST [BACKUP] [sync INTERFACE [id N]]`',
+  director: '`director HOST [BACKUP] [sync INTERFACE [id N]] [{ failover ... }]`',
+  failover: '`failover vrrp ID on INTERFACE [unicast]`, e.g. `failover vrrp 51 on eth0`',
+  advert: '`advert DURATION`, e.g. `advert 1s`',
+  failback: '`failback after DURATION` or `failback never`',
+  floating: '`floating ADDRESS/PREFIX on INTERFACE`, e.g. `floating 192.168.30.1/24 on eth1`',
+  directorSync: '`sync INTERFACE [id N]`',
   timeouts: '`timeouts { tcp 15m tcpfin 2m udp 5m }`',
   timeout: '`timeouts { tcp 15m tcpfin 2m udp 5m }`',
   service: '`service NAME { vip ... scheduler ... forward ... server ... }`',
@@ -82,7 +108,11 @@ const FORMS: Record<string, string> = {
   persistence: '`persistence [DURATION] [netmask MASK] [engine sip]`, e.g. `persistence 30m netmask 255.255.255.0`',
   forward: '`forward nat|dr|tun [ipip|gue|gre] [port N] [csum|nocsum|remcsum]`',
   forwardSpec: '`forward nat|dr|tun [ipip|gue|gre] [port N] [csum|nocsum|remcsum]`',
-  server: '`server HOST [port N] [weight W] [upper U] [lower L] [drain] [forward ...]`',
+  server: '`server HOST [port N] [weight W] [upper U] [lower L] [drain] [forward ...] [check ...]`',
+  check: '`check tcp|http|https|dns|exec|none [OPTIONS] [every D] [timeout D] [retries N]`, e.g. `check http path "/healthz" status 200`',
+  checkSpec: '`check tcp|http|https|dns|exec|none [OPTIONS] [every D] [timeout D] [retries N]`, e.g. `check http path "/healthz" status 200`',
+  onFailure: '`on-failure quiesce` or `on-failure remove`',
+  sorry: '`sorry HOST [port N]`',
 };
 
 /** What each block holds, for "unexpected X in a ... block". */
@@ -94,8 +124,9 @@ const BLOCKS: Record<string, { readonly where: string; readonly what: string; re
   service: {
     where: 'in a service block',
     what: 'A service block',
-    holds: ['vip', 'fwmark', 'scheduler', 'persistence', 'ops', 'forward', 'server'],
+    holds: ['vip', 'fwmark', 'scheduler', 'persistence', 'ops', 'forward', 'check', 'on-failure', 'sorry', 'server'],
   },
+  director: { where: 'in a director block', what: 'A director block', holds: ['failover', 'advert', 'failback', 'floating', 'sync'] },
   fwmark: { where: 'in a fwmark block', what: 'A fwmark block', holds: ['match'] },
 };
 
@@ -128,7 +159,7 @@ const HOME: Record<string, string> = {
   via: 'on an `ssh` or `route` line',
   port: 'on an `ssh`, `server` or `forward` line',
   segment: 'on an `interface` line',
-  sync: 'on the `director` line',
+  sync: 'on the `director` line, or in its block',
   id: 'on the `director` line, after `sync IFACE`',
   ports: 'on a `match` line',
   flags: 'on a `scheduler` line',
@@ -138,6 +169,25 @@ const HOME: Record<string, string> = {
   upper: 'on a `server` line',
   lower: 'on a `server` line',
   drain: 'on a `server` line',
+  check: 'in a service block or on a `server` line',
+  path: 'on a `check http` or `check https` line',
+  status: 'on a `check http` or `check https` line',
+  name: 'on a `check dns` line',
+  type: 'on a `check dns` line',
+  args: 'on a `check exec` line',
+  every: 'on a `check` line',
+  timeout: 'on a `check` line',
+  retries: 'on a `check` line',
+  'on-failure': 'in a service block',
+  sorry: 'in a service block',
+  failover: 'in a director block',
+  on: 'on a `failover` or `floating` line',
+  unicast: 'on a `failover` line',
+  advert: 'in a director block',
+  failback: 'in a director block',
+  after: 'on a `failback` line',
+  never: 'on a `failback` line',
+  floating: 'in a director block',
 };
 
 const ALL_KEYWORDS = keywords.map(keywordText);
@@ -266,14 +316,14 @@ function stray(
   if (name === 'LBrace') {
     return diag('syntax', {
       summary: 'unexpected `{`',
-      detail: `Only \`defaults\`, \`host NAME\`, \`timeouts\`, \`service NAME\` and \`fwmark N\` open a block. ${holds}`,
+      detail: `Only \`defaults\`, \`host NAME\`, \`director A [B]\`, \`timeouts\`, \`service NAME\` and \`fwmark N\` open a block. ${holds}`,
       subject,
     });
   }
   if (name === 'String') {
     return diag('syntax', {
       summary: 'unexpected string',
-      detail: `Only \`key\` (on an \`ssh\` line) takes a quoted string. ${holds}`,
+      detail: `Only \`key\` (on an \`ssh\` line) and a \`check\`'s program, \`path\`, \`host\`, \`name\` and \`args\` take quoted strings. ${holds}`,
       subject,
     });
   }

@@ -37,15 +37,17 @@ export function slice(text: string, span: Span | undefined): string | undefined 
   return span && text.slice(span.start, span.end);
 }
 
+const BARE_SPANS = new Set(['sudo', 'drain', 'unicast', 'never']);
+
 /** A tree without positions: every `span` and `path` property removed, recursively. */
 export function withoutSpans(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(withoutSpans);
   if (value && typeof value === 'object') {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value)) {
-      if (k === 'span' || k === 'path' || k === 'sudo' || k === 'drain') {
-        // `sudo` and `drain` are bare spans: keep that they are present.
-        if (k === 'sudo' || k === 'drain') out[k] = v !== undefined;
+      if (k === 'span' || k === 'path' || BARE_SPANS.has(k)) {
+        // `sudo`, `drain`, `unicast` and `never` are bare spans: keep that they are present.
+        if (BARE_SPANS.has(k)) out[k] = v !== undefined;
         continue;
       }
       out[k] = withoutSpans(v);

@@ -19,7 +19,7 @@ import type * as A from './ast.js';
 import type * as C from './cst.js';
 import type { Accept } from './diagnostics.js';
 import { hasLineBreak, type SourceFile, type Span } from './source.js';
-import { DURATIONS, NUMBERS, Values } from './values.js';
+import { DURATIONS, DURATIONS_MS, NUMBERS, Values } from './values.js';
 
 type Tokens = readonly IToken[] | undefined;
 
@@ -232,7 +232,76 @@ class Builder {
       }
       node.sync = sync;
     }
+    if (first(c.LBrace)) {
+      const body: A.DirectorStmt[] = [];
+      this.each(body, c.failover, this.failover);
+      this.each(body, c.advert, this.advert);
+      this.each(body, c.failback, this.failback);
+      this.each(body, c.floating, this.floating);
+      this.each(body, c.directorSync, this.directorSync);
+      node.body = inSourceOrder(body);
+    }
     return node;
+  }
+
+  failover(n: C.FailoverCstNode): A.FailoverStmt | undefined {
+    const c: Partial<C.FailoverCstChildren> = n.children;
+    const span = this.extent(n);
+    const protocolTok = first(c.protocol);
+    const idTok = first(c.id);
+    const ifaceTok = first(c.iface);
+    if (!span || !protocolTok || !idTok || !ifaceTok) return undefined;
+    const id = this.values.number(idTok, NUMBERS.vrrpId, protocolTok);
+    if (!id) return undefined;
+    const stmt: A.Mutable<A.FailoverStmt> = { kind: 'failover', span, protocol: this.values.lit(protocolTok.image, protocolTok), id, iface: this.values.device(ifaceTok) };
+    const unicast = first(c.unicast);
+    if (unicast) stmt.unicast = this.values.span(unicast);
+    return stmt;
+  }
+
+  advert(n: C.AdvertCstNode): A.AdvertStmt | undefined {
+    const c: Partial<C.AdvertCstChildren> = n.children;
+    const span = this.extent(n);
+    const tok = first(c.interval);
+    if (!span || !tok) return undefined;
+    const interval = this.values.durationMs(tok, DURATIONS_MS.advert, first(c.Advert));
+    return interval && { kind: 'advert', span, interval };
+  }
+
+  failback(n: C.FailbackCstNode): A.FailbackStmt | undefined {
+    const c: Partial<C.FailbackCstChildren> = n.children;
+    const span = this.extent(n);
+    if (!span) return undefined;
+    const never = first(c.never);
+    if (never) return { kind: 'failback', span, never: this.values.span(never) };
+    const tok = first(c.delay);
+    if (!tok) return undefined;
+    const after = this.values.durationMs(tok, DURATIONS_MS.failback, first(c.After));
+    return after && { kind: 'failback', span, after };
+  }
+
+  floating(n: C.FloatingCstNode): A.FloatingStmt | undefined {
+    const c: Partial<C.FloatingCstChildren> = n.children;
+    const span = this.extent(n);
+    const cidrTok = first(c.cidr);
+    const ifaceTok = first(c.iface);
+    if (!span || !cidrTok || !ifaceTok) return undefined;
+    const cidr = this.values.cidr(cidrTok, first(c.Floating));
+    return cidr && { kind: 'floating', span, cidr, iface: this.values.device(ifaceTok) };
+  }
+
+  directorSync(n: C.DirectorSyncCstNode): A.DirectorSyncStmt | undefined {
+    const c: Partial<C.DirectorSyncCstChildren> = n.children;
+    const span = this.extent(n);
+    const ifaceTok = first(c.iface);
+    if (!span || !ifaceTok) return undefined;
+    const stmt: A.Mutable<A.DirectorSyncStmt> = { kind: 'sync', span, iface: this.values.device(ifaceTok) };
+    const idTok = first(c.id);
+    if (idTok) {
+      const id = this.values.number(idTok, NUMBERS.syncId, first(c.Id));
+      if (id) stmt.id = id;
+    }
+    return stmt;
   }
 
   timeouts(n: C.TimeoutsCstNode): A.TimeoutsNode | undefined {
@@ -266,6 +335,9 @@ class Builder {
     this.each(body, c.persistence, this.persistence);
     this.each(body, c.ops, this.ops);
     this.each(body, c.forward, this.forward);
+    this.each(body, c.check, this.check);
+    this.each(body, c.onFailure, this.onFailure);
+    this.each(body, c.sorry, this.sorry);
     this.each(body, c.server, this.server);
     return { kind: 'service', span, name: this.values.name(nameTok, 'service'), body: inSourceOrder(body) };
   }
@@ -494,6 +566,93 @@ class Builder {
     return spec;
   }
 
+  check(n: C.CheckCstNode): A.CheckStmt | undefined {
+    const span = this.extent(n);
+    const specNode = n.children.spec?.[0];
+    const spec = specNode && this.checkSpec(specNode);
+    return span && spec && { kind: 'check', span, spec };
+  }
+
+  /** `KIND ["PROGRAM"] options...`: each option once; the span covers the kind on (not the `check` keyword). */
+  checkSpec(n: C.CheckSpecCstNode): A.CheckSpec | undefined {
+    const c: Partial<C.CheckSpecCstChildren> = n.children;
+    const span = this.extent(n);
+    const kindTok = first(c.kind);
+    if (!span || !kindTok) return undefined;
+    const v = this.values;
+    const spec: A.Mutable<A.CheckSpec> = { span, kind: v.lit(kindTok.image, kindTok) };
+    const programTok = first(c.program);
+    if (programTok) spec.program = v.string(programTok);
+    const portTok = this.once(c.Port, c.port, 'check port');
+    if (portTok) {
+      const port = v.number(portTok, NUMBERS.port, first(c.Port));
+      if (port) spec.port = port;
+    }
+    const pathTok = this.once(c.Path, c.path, 'path');
+    if (pathTok) spec.path = v.string(pathTok);
+    const statusTok = this.once(c.Status, c.status, 'status');
+    if (statusTok) {
+      const status = v.statusRange(statusTok, first(c.Status));
+      if (status) spec.status = status;
+    }
+    const hostTok = this.once(c.Host, c.host, 'host');
+    if (hostTok) spec.host = v.string(hostTok);
+    const nameTok = this.once(c.Name, c.name, 'name');
+    if (nameTok) spec.name = v.string(nameTok);
+    const typeTok = this.once(c.Type, c.type, 'type');
+    if (typeTok) spec.type = v.lit(typeTok.image, typeTok);
+    const argsKeywords = all(c.Args);
+    if (argsKeywords.length) {
+      // All `args` strings share one label: those after a second `args` are that duplicate's.
+      const second = argsKeywords[1];
+      const strings = all(c.arg);
+      const mine = second ? strings.filter((t) => t.startOffset < second.startOffset) : strings;
+      if (second) {
+        const theirs = strings.filter((t) => t.startOffset > second.startOffset);
+        this.duplicate('args', this.cover(second, theirs.at(-1) ?? second), this.cover(argsKeywords[0], mine.at(-1) ?? argsKeywords[0]));
+      }
+      if (mine.length) spec.args = { span: this.cover(argsKeywords[0], mine[mine.length - 1]), values: mine.map((t) => v.string(t)) };
+    }
+    const everyTok = this.once(c.Every, c.every, 'every');
+    if (everyTok) {
+      const every = v.durationMs(everyTok, DURATIONS_MS.checkEvery, first(c.Every));
+      if (every) spec.every = every;
+    }
+    const timeoutTok = this.once(c.Timeout, c.timeout, 'timeout');
+    if (timeoutTok) {
+      const timeout = v.durationMs(timeoutTok, DURATIONS_MS.checkTimeout, first(c.Timeout));
+      if (timeout) spec.timeout = timeout;
+    }
+    const retriesTok = this.once(c.Retries, c.retries, 'retries');
+    if (retriesTok) {
+      const retries = v.number(retriesTok, NUMBERS.retries, first(c.Retries));
+      if (retries) spec.retries = retries;
+    }
+    return spec;
+  }
+
+  onFailure(n: C.OnFailureCstNode): A.OnFailureStmt | undefined {
+    const c: Partial<C.OnFailureCstChildren> = n.children;
+    const span = this.extent(n);
+    const modeTok = first(c.mode);
+    if (!span || !modeTok) return undefined;
+    return { kind: 'on-failure', span, mode: this.values.lit(modeTok.image, modeTok) };
+  }
+
+  sorry(n: C.SorryCstNode): A.SorryStmt | undefined {
+    const c: Partial<C.SorryCstChildren> = n.children;
+    const span = this.extent(n);
+    const hostTok = first(c.host);
+    if (!span || !hostTok) return undefined;
+    const stmt: A.Mutable<A.SorryStmt> = { kind: 'sorry', span, host: this.values.name(hostTok, 'host') };
+    const portTok = this.once(c.Port, c.port, 'port');
+    if (portTok) {
+      const port = this.values.number(portTok, NUMBERS.port, first(c.Port));
+      if (port) stmt.port = port;
+    }
+    return stmt;
+  }
+
   server(n: C.ServerCstNode): A.ServerStmt | undefined {
     const c: Partial<C.ServerCstChildren> = n.children;
     const span = this.serverSpan(c) ?? this.extent(n);
@@ -544,6 +703,17 @@ class Builder {
         } else stmt.forward = spec;
       }
     }
+    if (c.check) {
+      const specs = c.check;
+      const checkKeywords = c.Check ?? [];
+      const spec = specs[0] && this.checkSpec(specs[0]);
+      for (let i = 1; i < specs.length; i++) {
+        const again = this.checkSpec(specs[i]);
+        const keyword = real(checkKeywords[i]);
+        if (again && spec) this.duplicate('check', keyword ? { ...again.span, start: keyword.startOffset } : again.span, spec.span);
+      }
+      if (spec) stmt.check = spec;
+    }
     return stmt;
   }
 
@@ -563,6 +733,7 @@ class Builder {
     end = this.lastEnd(c.lower, end);
     end = this.lastEnd(c.drain, end);
     end = this.lastEnd(c.forward, end);
+    end = this.lastEnd(c.check, end);
     return { file: this.source.path, start: keyword.startOffset, end };
   }
 

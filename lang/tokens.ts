@@ -27,7 +27,8 @@ export const Word = createToken({
 });
 
 function keyword(word: string, categories: TokenType[] = []): TokenType {
-  const name = word[0].toUpperCase() + word.slice(1);
+  // `on-failure` → OnFailure: token names are identifiers (cst.ts labels children by them).
+  const name = word.replace(/(^|-)([a-z])/g, (_, _dash: string, ch: string) => ch.toUpperCase());
   return createToken({
     name,
     pattern: word,
@@ -78,6 +79,27 @@ export const Weight = keyword('weight');
 export const Upper = keyword('upper');
 export const Lower = keyword('lower');
 export const Drain = keyword('drain');
+// health checks.
+export const Check = keyword('check');
+export const Path = keyword('path');
+export const Status = keyword('status');
+export const Name = keyword('name');
+export const Type = keyword('type');
+export const Args = keyword('args');
+export const Every = keyword('every');
+export const Timeout = keyword('timeout');
+export const Retries = keyword('retries');
+export const OnFailure = keyword('on-failure');
+export const Sorry = keyword('sorry');
+// a director pair that fails over by itself.
+export const Failover = keyword('failover');
+export const On = keyword('on');
+export const Unicast = keyword('unicast');
+export const Advert = keyword('advert');
+export const Failback = keyword('failback');
+export const After = keyword('after');
+export const Never = keyword('never');
+export const Floating = keyword('floating');
 
 // Strings and comments end at a line break, as source.ts defines it (LINE_BREAK_CLASS).
 const EOL = LINE_BREAK_CLASS;
@@ -106,6 +128,8 @@ export const keywords: readonly TokenType[] = [
   Ssh, User, Key, Ports, Port, Via, Sudo, Interface, Segment, Gateway, Route,
   Sync, Id, Tcpfin, Tcp, Udp, Sctp,
   Vip, Fwmark, Match, Scheduler, Flags, Persistence, Netmask, Engine, Ops, Forward, Server, Weight, Upper, Lower, Drain,
+  Check, Path, Status, Name, Type, Args, Every, Timeout, Retries, OnFailure, Sorry,
+  Failover, On, Unicast, Advert, Failback, After, Never, Floating,
 ];
 
 /** The lexer's token list, in matching order. */
@@ -125,9 +149,9 @@ export const allTokens: readonly TokenType[] = [
   Proto,
 ];
 
-/** The spelling of each keyword (`Tcpfin` → `tcpfin`). */
+/** The spelling of each keyword (`Tcpfin` → `tcpfin`, `OnFailure` → `on-failure`): its pattern. */
 export function keywordText(type: TokenType): string {
-  return type.name.toLowerCase();
+  return typeof type.PATTERN === 'string' ? type.PATTERN : type.name.toLowerCase();
 }
 
 /** Keyword token types by spelling. */

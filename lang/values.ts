@@ -63,6 +63,11 @@ export const NUMBERS = {
     noun: 'a firewall mark',
     rule: 'A firewall mark is a number from 1 to 4294967295 (0 means "no mark" to the kernel).',
   },
+  retries: { min: 0, max: 255, noun: 'a retry count', rule: 'A check retries a failure 0 to 255 times before the server counts as down.' },
+  // Validation says which ids VRRP takes (1..255); here only that it is a number.
+  vrrpId: { min: 0, max: 2 ** 32 - 1, noun: 'a VRRP router id', rule: 'A VRRP router id is a number from 1 to 255.' },
+  // Validation says which statuses exist (100..599); here only that they are three digits or so.
+  status: { min: 0, max: 9999, noun: 'an HTTP status', rule: 'An HTTP status is a number from 100 to 599, or a range such as 200-299.' },
 } as const satisfies Record<string, NumberKind>;
 
 export const DURATIONS = {
@@ -78,6 +83,14 @@ export const DURATIONS = {
     noun: 'a connection timeout',
     rule: 'ipvsadm --set accepts 1s to 31 days (744h); 0 would leave the kernel value unchanged, so leave the line out instead.',
   },
+} as const satisfies Record<string, NumberKind>;
+
+/** Durations finer than IPVS's seconds (health checks, VRRP), in milliseconds. */
+export const DURATIONS_MS = {
+  checkEvery: { min: 100, max: 3_600_000, noun: 'a check period', rule: 'A check runs every 100ms to 1h.' },
+  checkTimeout: { min: 10, max: 3_600_000, noun: 'a check timeout', rule: 'A check may take 10ms to 1h.' },
+  advert: { min: 10, max: 255_000, noun: 'an advert interval', rule: 'VRRP adverts go out every 10ms to 255s.' },
+  failback: { min: 0, max: 1_000_000, noun: 'a failback delay', rule: 'keepalived delays a failback by 0s to 1000s (`preempt_delay`).' },
 } as const satisfies Record<string, NumberKind>;
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
@@ -216,6 +229,35 @@ export class Values {
 
   /** `300s`, `15m`, `1h30m`, `1500ms` → whole seconds. */
   duration(t: Word, kind: NumberKind, after?: Word): A.Lit<number> | undefined {
+    const ms = this.milliseconds(t, kind, kind.max, after);
+    if (ms === undefined) return undefined;
+    const text = t.image;
+    if (ms % 1000 !== 0) {
+      const lo = Math.floor(ms / 1000);
+      const hi = lo + 1;
+      return this.badDuration(
+        t,
+        `\`${text}\` is not a whole number of seconds`,
+        `IPVS counts ${kind.noun.replace(/^an? /, '')}s in seconds: write ${lo > 0 ? `\`${lo}s\` or ` : ''}\`${hi}s\`.`,
+      );
+    }
+    const seconds = ms / 1000;
+    if (seconds < kind.min || seconds > kind.max) {
+      return this.badDuration(t, `\`${text}\` is out of range for ${kind.noun}`, kind.rule);
+    }
+    return this.lit(seconds, t);
+  }
+
+  /** `2s`, `500ms`, `1m30s` → milliseconds, for the timers finer than IPVS's (`kind` in milliseconds: DURATIONS_MS). */
+  durationMs(t: Word, kind: NumberKind, after?: Word): A.Lit<number> | undefined {
+    const ms = this.milliseconds(t, kind, kind.max / 1000, after);
+    if (ms === undefined) return undefined;
+    if (ms < kind.min || ms > kind.max) return this.badDuration(t, `\`${t.image}\` is out of range for ${kind.noun}`, kind.rule);
+    return this.lit(ms, t);
+  }
+
+  /** A duration's milliseconds, or undefined (reported) when the word is not a duration (`maxSeconds` for the hint on days). */
+  private milliseconds(t: Word, kind: NumberKind, maxSeconds: number, after?: Word): number | undefined {
     const text = t.image;
     if (DIGITS.test(text)) {
       return this.badDuration(t, `\`${text}\` has no unit`, `Durations take a unit (ms, s, m, h): write \`${text}s\`.`);
@@ -231,9 +273,9 @@ export class Values {
         const dayHint =
           hours === undefined
             ? ''
-            : hours * 3600 <= kind.max
+            : hours * 3600 <= maxSeconds
               ? ` For days, write hours: \`${hours}h\`.`
-              : ` For days, write hours (at most \`${kind.max / 3600}h\` here).`;
+              : ` For days, write hours (at most \`${maxSeconds / 3600}h\` here).`;
         return this.badDuration(
           t,
           `\`${text}\` is not a duration`,
@@ -243,20 +285,23 @@ export class Values {
       ms += Number(m[1]) * UNIT_MS[m[2]];
       pos = part.lastIndex;
     }
-    if (ms % 1000 !== 0) {
-      const lo = Math.floor(ms / 1000);
-      const hi = lo + 1;
-      return this.badDuration(
-        t,
-        `\`${text}\` is not a whole number of seconds`,
-        `IPVS counts ${kind.noun.replace(/^an? /, '')}s in seconds: write ${lo > 0 ? `\`${lo}s\` or ` : ''}\`${hi}s\`.`,
-      );
+    return ms;
+  }
+
+  /** An HTTP status `C` or a range `C-C` (inclusive; validation checks which statuses exist). */
+  statusRange(t: Word, after?: Word): A.Lit<{ min: number; max: number }> | undefined {
+    const m = /^([0-9]+)(?:-([0-9]+))?$/.exec(t.image);
+    const min = m && Number(m[1]);
+    const max = m && (m[2] === undefined ? min : Number(m[2]));
+    if (!m || min === null || max === null || min > NUMBERS.status.max || max > NUMBERS.status.max) {
+      this.report('bad-number', {
+        summary: `\`${t.image}\` is not an HTTP status`,
+        detail: `${NUMBERS.status.rule}${this.nextLineNote(t, after, NUMBERS.status.noun)}`,
+        subject: this.span(t),
+      });
+      return undefined;
     }
-    const seconds = ms / 1000;
-    if (seconds < kind.min || seconds > kind.max) {
-      return this.badDuration(t, `\`${text}\` is out of range for ${kind.noun}`, kind.rule);
-    }
-    return this.lit(seconds, t);
+    return this.lit({ min, max }, t);
   }
 
   private badDuration(t: Word, summary: string, detail: string): undefined {
