@@ -53,7 +53,12 @@ export const serviceRules: readonly ServiceRule[] = [
   failover.vipsOnSharedSegment,
 ];
 
-export const serverRules: readonly ServerRule[] = [
+/**
+ * Whether the director can reach a server by its method (and may use it):
+ * run on every server, and on a service's `sorry` server, which is reached
+ * like its servers.
+ */
+export const reachabilityRules: readonly ServerRule[] = [
   names.serverHostExists,
   names.serverIsNotDirector,
   topo.serverHasAddress,
@@ -63,25 +68,10 @@ export const serverRules: readonly ServerRule[] = [
   topo.directGatewayNotDirector,
   topo.tunRoutable,
   ports.directCannotRemap,
-  sched.thresholdsOrdered,
-  sched.tunnelOptions,
-  health.checkHasPort,
   failover.natNeedsFloating,
 ];
 
-/** A service's `sorry` server is reached like its servers: the rules that say whether the director can reach a server, run on it. */
-export const sorryRules: readonly ServerRule[] = [
-  names.serverHostExists,
-  names.serverIsNotDirector,
-  topo.serverHasAddress,
-  topo.drSharesSegment,
-  topo.natSharesSegment,
-  topo.natGatewayIsDirector,
-  topo.directGatewayNotDirector,
-  topo.tunRoutable,
-  ports.directCannotRemap,
-  failover.natNeedsFloating,
-];
+export const serverRules: readonly ServerRule[] = [...reachabilityRules, sched.thresholdsOrdered, sched.tunnelOptions, health.checkHasPort];
 
 /** Rules over each `check` as written: the service's, and each server's own. */
 export const checkRules: readonly CheckRule[] = [
@@ -116,7 +106,7 @@ export function validate(cluster: Cluster, accept: Accept): void {
     for (const rule of serviceRules) guarded(accept, rule.name, service.origin, () => rule(service, ctx));
     for (const server of service.servers) for (const rule of serverRules) guarded(accept, rule.name, server.origin, () => rule(server, service, ctx));
     const sorry = service.sorry;
-    if (sorry) for (const rule of sorryRules) guarded(accept, rule.name, sorry.origin, () => rule(sorry, service, ctx));
+    if (sorry) for (const rule of reachabilityRules) guarded(accept, rule.name, sorry.origin, () => rule(sorry, service, ctx));
     const checks = [
       ...(service.check ? [{ check: service.check, owner: { service, server: undefined } }] : []),
       ...service.servers.flatMap((server) => {

@@ -91,7 +91,7 @@ export const duplicateServers: ServiceRule = (service, ctx) => {
 
 /** Every server names a declared host. */
 export const serverHostExists: ServerRule = (server, _service, ctx) => {
-  if (!ctx.cluster.hostsByName.has(server.host)) unknownHost(ctx, server.host, server.hostSpan, 'A server');
+  if (!ctx.cluster.hostsByName.has(server.host)) unknownHost(ctx, server.host, server.hostSpan, server.role === 'sorry' ? 'A sorry server' : 'A server');
 };
 
 /** A director is not a real server of its own table. */
@@ -99,7 +99,7 @@ export const serverIsNotDirector: ServerRule = (server, service, ctx) => {
   if (!directorNames(ctx.cluster).includes(server.host)) return;
   ctx.accept(
     diag('server-is-director', {
-      summary: `director ${server.host} is listed as a real server of ${service.name}`,
+      summary: `director ${server.host} is listed as a ${server.role === 'sorry' ? 'sorry' : 'real'} server of ${service.name}`,
       detail: 'lvsc does not configure a director as its own real server (the "local node"). Serve the service from another host, or run it outside LVS.',
       subject: server.hostSpan,
     }),
