@@ -141,3 +141,30 @@ test('ha-web: a failover pair with a floating gateway, checks, on-failure, sorry
   // The NAT servers' gateway is the floating address (validation accepts it: the cluster loaded clean).
   t.deepEqual(['app1', 'app2'].map((h) => c.hostsByName.get(h)!.gateways[0].address), ['192.168.30.1', '192.168.30.1']);
 });
+
+test('health-checks: every check kind, a server exempted, a fwmark check with its own port', (t) => {
+  const c = load('health-checks.lvs');
+  const svc = (name: string) => c.services.find((s) => s.name === name)!;
+  const www = svc('www');
+  t.deepEqual(www.check?.kind === 'http' && [www.check.port, www.check.path, www.check.status, www.check.host, www.check.timing.everyMs, www.check.timing.timeoutMs, www.check.timing.retries], [
+    8080,
+    '/healthz?full=1',
+    { min: 200, max: 299 },
+    'www.example.org',
+    3000,
+    2000,
+    2,
+  ]);
+  t.deepEqual(www.servers.map((s) => [s.host, s.check?.kind, s.check === www.check]), [
+    ['web1', 'http', true],
+    ['web2', 'none', false],
+    ['web3', 'tcp', false],
+  ]);
+  t.deepEqual(svc('api').check?.kind === 'https' && [svc('api').check!.kind, (svc('api').check as { host?: string }).host], ['https', 'api.example.org']);
+  const dns = svc('dns').check!;
+  t.deepEqual(dns.kind === 'dns' && [dns.type, dns.timing.retries], ['aaaa', 0]);
+  const mail = svc('mail').check!;
+  t.deepEqual(mail.kind === 'exec' && [mail.path, mail.args.map((a) => a.value), mail.timing.everyMs, mail.timing.timeoutMs], ['/usr/local/lib/lvs-checks/smtp-ready', ['--helo', 'lb1.example.org'], 10_000, 3000]);
+  t.is(svc('mail').onFailure.mode, 'quiesce');
+  t.deepEqual(svc('shop').check?.kind === 'tcp' && [svc('shop').check!.kind, (svc('shop').check as { port?: number }).port], ['tcp', 443]);
+});

@@ -1,0 +1,250 @@
+/**
+ * keepalived as the runtime engine of checked services:
+ * - keepalived 2.2.7 itself (`keepalived -t`, its config test) accepts every
+ *   keepalived.conf lvsc renders (the golden files), and splits an exec
+ *   check's command line into exactly the words lvsc meant;
+ * - the services keepalived runs are marked in the desired state and read
+ *   back from the rendered file, and lvsc's ipvsadm diff never writes them,
+ *   while services without checks on the same director stay lvsc's.
+ */
+import test from 'ava';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { assertPrograms } from '../test/support/host.js';
+import { compileCluster } from './compile.js';
+import { check } from './index.js';
+import type { Cluster } from './ir.js';
+import { KEEPALIVED_CONF, keepalivedServicesFromFile } from './keepalived.js';
+import { buildPlan } from './order.js';
+import { NO_OWNERSHIP, type Ownership } from './diff.js';
+import { serviceKey, type HostState, type IpvsService } from './state.js';
+
+const KEEPALIVED = '/usr/sbin/keepalived';
+const golden = new URL('./testdata/golden/', import.meta.url).pathname;
+
+function walk(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)]));
+}
+
+const goldenConfigs = walk(golden)
+  .filter((p) => p.endsWith(`/files${KEEPALIVED_CONF}`))
+  .sort();
+
+/** `keepalived -t -f FILE`: its exit status and what it said (it reports on stderr, or stdout with -l). */
+function configTest(text: string): { status: number | null; output: string } {
+  assertPrograms('compiler/keepalived.test.ts', [KEEPALIVED]);
+  const dir = mkdtempSync(join(tmpdir(), 'lvsc-keepalived-'));
+  try {
+    const file = join(dir, 'keepalived.conf');
+    writeFileSync(file, text);
+    const r = spawnSync(KEEPALIVED, ['-t', '-f', file], { encoding: 'utf8' });
+    return { status: r.status, output: `${r.stdout}${r.stderr}` };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function load(text: string, path = 'cluster.lvs'): Cluster {
+  const r = check([{ path, text }]);
+  if (!r.cluster || r.diagnostics.length) throw new Error(r.diagnostics.map((d) => `${d.code}: ${d.summary}`).join('\n'));
+  return r.cluster;
+}
+
+const example = (name: string) => load(readFileSync(new URL(`../examples/${name}`, import.meta.url), 'utf8'), `examples/${name}`);
+
+test('the golden files hold keepalived.conf for ha-web (both directors) and health-checks', (t) => {
+  t.deepEqual(
+    goldenConfigs.map((p) => relative(golden, p)),
+    ['ha-web/lb1/files/etc/keepalived/keepalived.conf', 'ha-web/lb2/files/etc/keepalived/keepalived.conf', 'health-checks/lb1/files/etc/keepalived/keepalived.conf'],
+  );
+});
+
+for (const path of goldenConfigs) {
+  test(`keepalived -t accepts ${relative(golden, path)}`, (t) => {
+    const r = configTest(readFileSync(path, 'utf8'));
+    t.is(r.status, 0, r.output);
+    t.is(r.output.trim(), '', 'keepalived said nothing about the file');
+  });
+}
+
+test('keepalived -t fails a file it cannot read as lvsc meant (the test can fail)', (t) => {
+  const text = readFileSync(goldenConfigs[0], 'utf8').replace('lvs_sched wlc', 'lvs_schedd wlc');
+  const r = configTest(text);
+  t.not(r.status, 0);
+  t.regex(r.output, /Unknown keyword 'lvs_schedd'/);
+});
+
+/**
+ * keepalived prints a MISC_CHECK's command as it split it (each word in single
+ * quotes) when the check names a user that does not exist: the words it would
+ * execve.
+ */
+function miscCommands(conf: string): string[][] {
+  const text = conf.replace(/^(\s*)(misc_path .*)$/gm, '$1$2\n$1user lvsc-no-such-user');
+  const r = configTest(text);
+  return [...r.output.matchAll(/Failed to set uid\/gid for misc checker script (.*) - removing/g)].map((m) => [...m[1].matchAll(/'([^']*)'/g)].map((w) => w[1]));
+}
+
+test('keepalived splits the exec check of health-checks into its program, its args and the server address and port', (t) => {
+  const conf = readFileSync(join(golden, 'health-checks/lb1/files/etc/keepalived/keepalived.conf'), 'utf8');
+  t.deepEqual(miscCommands(conf), [['/usr/local/lib/lvs-checks/smtp-ready', '--helo', 'lb1.example.org', '203.0.113.31', '25']]);
+});
+
+test('every character an exec check may hold reaches the program as written, one word per argument', (t) => {
+  const args = ['--url=http://10.5.0.11:8080/a/b,c', 'user@host', '50%', '+x', 'a:b', '_', '-', '.', '/'];
+  const c = load(`
+host lb1 { interface eth0 10.5.0.2/24 }
+host web1 { interface eth0 10.5.0.11/24 }
+director lb1
+service www {
+  vip 10.5.0.100 tcp 80
+  forward dr
+  check exec "/opt/lvs_checks/check-web.v2+1" args ${args.map((a) => `"${a}"`).join(' ')}
+  server web1
+}
+`);
+  const lb1 = compileCluster(c).find((h) => h.name === 'lb1')!;
+  t.deepEqual(miscCommands(lb1.state.files[KEEPALIVED_CONF]), [['/opt/lvs_checks/check-web.v2+1', ...args, '10.5.0.11', '80']]);
+});
+
+test('the services a rendered keepalived.conf names are exactly those the desired state gives keepalived', (t) => {
+  for (const name of ['ha-web.lvs', 'health-checks.lvs']) {
+    for (const h of compileCluster(example(name))) {
+      const owned = (h.state.ipvs ?? []).filter((s) => s.owner === 'keepalived').map((s) => serviceKey(s.id));
+      const file: string | undefined = h.state.files[KEEPALIVED_CONF];
+      if (!owned.length || file === undefined) {
+        t.deepEqual([owned, file], [[], undefined], `${name} ${h.name}: keepalived.conf exactly when keepalived runs a service`);
+        continue;
+      }
+      t.deepEqual([...keepalivedServicesFromFile(file)].sort(), owned.sort(), `${name} ${h.name}`);
+    }
+  }
+});
+
+test('ha-web: a www server failing /healthz gets weight 0 about 5 s later, sorry1 stands by, api servers leave the table', (t) => {
+  const lb1 = compileCluster(example('ha-web.lvs')).find((h) => h.name === 'lb1')!;
+  const vs = (name: string) => lb1.keepalived!.virtualServers.find((v) => v.service === name)!;
+  const www = vs('www');
+  t.true(www.inhibitOnFailure);
+  t.deepEqual(www.sorry, { address: '10.3.0.19 80', method: 'DR' });
+  for (const rs of www.realServers) {
+    const c = rs.checker!;
+    t.deepEqual([c.keyword, c.url, c.connect], ['HTTP_GET', { path: '"/healthz"', status: '200', virtualhost: undefined }, { port: 80, timeout: '1' }]);
+    // The first failing check comes on average half a period after the failure, then `retry` more, a period apart.
+    const seconds = Number(c.delayLoop) / 2 + c.retry * Number(c.delayBeforeRetry);
+    t.is(seconds, 5);
+  }
+  t.deepEqual(www.realServers.map((r) => [r.host, r.weight]), [
+    ['web1', 3],
+    ['web2', 1],
+  ]);
+  const api = vs('api');
+  t.false(api.inhibitOnFailure);
+  t.deepEqual(api.realServers.map((r) => [r.host, r.address, r.method, r.checker?.keyword, r.checker?.connect?.port]), [
+    ['app1', '192.168.30.21 8443', 'NAT', 'TCP_CHECK', 8443],
+    ['app2', '192.168.30.22 8443', 'NAT', 'SSL_GET', 8443],
+  ]);
+  const dns = vs('dns');
+  t.deepEqual([dns.protocol, dns.flags, dns.realServers.map((r) => r.checker?.dns)], ['UDP', ['ops'], [{ type: 'A', name: '"health.example.org"' }, { type: 'A', name: '"health.example.org"' }]]);
+  // The NAT servers route through the floating gateway, which the active director holds.
+  const app1 = compileCluster(example('ha-web.lvs')).find((h) => h.name === 'app1')!;
+  t.deepEqual(app1.state.routes.map((r) => [r.dst, r.via]), [['default', '192.168.30.1']]);
+  t.true(lb1.state.addresses.some((a) => a.dev === 'eth1' && a.address === '192.168.30.1' && a.prefix === 24));
+});
+
+// ------------------------------------------------------------------ one writer per entry
+
+/** lb1 with a checked service (www) and an unchecked one (mail). */
+const MIXED = `
+host lb1 { interface eth0 10.6.0.2/24 }
+host web1 { interface eth0 10.6.0.11/24 }
+host web2 { interface eth0 10.6.0.12/24 }
+host sorry1 { interface eth0 10.6.0.19/24 }
+director lb1
+service www {
+  vip 10.6.0.100 tcp 80
+  forward dr
+  check tcp
+  sorry sorry1
+  server web1 weight 3
+  server web2
+}
+service mail {
+  vip 10.6.0.101 tcp 25
+  forward dr
+  server web1
+}
+`;
+
+function mixed() {
+  const desired = compileCluster(load(MIXED));
+  const lb1 = desired.find((h) => h.name === 'lb1')!;
+  const entry = (vip: string) => lb1.state.ipvs!.find((s) => s.id.kind === 'addr' && s.id.address === vip)!;
+  return { desired, lb1, www: entry('10.6.0.100'), mail: entry('10.6.0.101') };
+}
+
+function lb1Steps(desired: ReturnType<typeof mixed>['desired'], live: HostState, ownership: Ownership = NO_OWNERSHIP) {
+  const plan = buildPlan(
+    desired.filter((h) => h.name === 'lb1'),
+    new Map([['lb1', { state: live, ownership }]]),
+  );
+  return plan.hosts[0].steps.map((s) => `${s.action} ${s.kind} ${s.label}`);
+}
+
+test('a checked service is keepalived\'s, an unchecked one on the same director stays lvsc\'s', (t) => {
+  const { lb1, www, mail } = mixed();
+  t.is(www.owner, 'keepalived');
+  t.is(mail.owner, undefined);
+  // The rules file that ipvsadm restores at boot holds lvsc's service only; keepalived.conf keepalived's.
+  t.notRegex(lb1.state.files['/etc/ipvsadm.rules'], /10\.6\.0\.100/);
+  t.regex(lb1.state.files['/etc/ipvsadm.rules'], /-A -t 10\.6\.0\.101:25 -s wlc/);
+  t.deepEqual([...keepalivedServicesFromFile(lb1.state.files[KEEPALIVED_CONF])], ['tcp 10.6.0.100:80']);
+  t.regex(lb1.state.files['/etc/default/keepalived'], /^DAEMON_ARGS="--dont-release-ipvs"$/m);
+});
+
+test('from an empty director, ipvsadm creates only the unchecked service; keepalived.conf is rendered', (t) => {
+  const { desired, lb1 } = mixed();
+  const steps = lb1Steps(desired, { ...lb1.state, ipvs: [], files: {} });
+  t.true(steps.includes('create ipvs-service tcp 10.6.0.101:25'), steps.join('\n'));
+  t.deepEqual(
+    steps.filter((s) => s.includes('10.6.0.100:80') && s.includes('ipvs')),
+    [],
+  );
+  t.true(steps.includes(`create file ${KEEPALIVED_CONF}`));
+});
+
+test('what keepalived made of a checked service (a server quiesced, the sorry server in) is no change for lvsc', (t) => {
+  const { desired, lb1, www } = mixed();
+  const asKeepalivedLeftIt: IpvsService = {
+    ...www,
+    destinations: [{ ...www.destinations[0], weight: 0 }, { address: '10.6.0.19', port: 80, method: 'dr', weight: 1, upper: 0, lower: 0 }],
+  };
+  const live = { ...lb1.state, ipvs: lb1.state.ipvs!.map((s) => (s === www ? asKeepalivedLeftIt : s)) };
+  t.deepEqual(lb1Steps(desired, live), []);
+});
+
+test('a checked service gone from the file is left to keepalived when lvsc\'s keepalived.conf on the host names it', (t) => {
+  const { desired, lb1, www } = mixed();
+  const gone: IpvsService = { ...www, id: { kind: 'addr', proto: 'tcp', address: '10.6.0.200', port: 80 } };
+  const oldConf = lb1.state.files[KEEPALIVED_CONF].replace('virtual_server 10.6.0.100 80 {', 'virtual_server 10.6.0.200 80 {');
+  const live: HostState = { ...lb1.state, ipvs: [...lb1.state.ipvs!, gone], files: { ...lb1.state.files, [KEEPALIVED_CONF]: oldConf } };
+  const lvscFile: Ownership = { ...NO_OWNERSHIP, files: new Set([KEEPALIVED_CONF]) };
+  const steps = lb1Steps(desired, live, lvscFile);
+  t.deepEqual(
+    steps.filter((s) => s.includes('10.6.0.200')),
+    [],
+  );
+  t.true(steps.includes(`update file ${KEEPALIVED_CONF}`), steps.join('\n'));
+  // The same entry with no keepalived.conf of lvsc's naming it is an IPVS entry like any other on a director: lvsc removes it.
+  const unowned = lb1Steps(desired, live, NO_OWNERSHIP);
+  t.true(unowned.includes('delete ipvs-service tcp 10.6.0.200:80'), unowned.join('\n'));
+});
+
+test('drift in an unchecked service beside a checked one is still lvsc\'s to put back', (t) => {
+  const { desired, lb1, mail } = mixed();
+  const drifted: IpvsService = { ...mail, destinations: [{ ...mail.destinations[0], weight: 7 }] };
+  const live = { ...lb1.state, ipvs: lb1.state.ipvs!.map((s) => (s === mail ? drifted : s)) };
+  t.deepEqual(lb1Steps(desired, live), ['update ipvs-destination 10.6.0.11:25 → tcp 10.6.0.101:25']);
+});
