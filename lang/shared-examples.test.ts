@@ -35,9 +35,11 @@ if (existsSync(shared)) {
     }
   });
 
-  test('every file named in NOT_YET is still a shared language file', (t) => {
-    for (const name of NOT_YET.keys()) t.true(names.includes(name), `shared/language/${name} is gone: remove it from NOT_YET`);
-  });
+  // With nothing left to do the list is empty, and there is nothing to check.
+  if (NOT_YET.size)
+    test('every file named in NOT_YET is still a shared language file', (t) => {
+      for (const name of NOT_YET.keys()) t.true(names.includes(name), `shared/language/${name} is gone: remove it from NOT_YET`);
+    });
 
   for (const [name, missing] of NOT_YET) if (names.includes(name)) test.todo(`examples/${name}: not yet in examples/ (needs ${missing})`);
 } else {
