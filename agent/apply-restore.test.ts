@@ -19,7 +19,7 @@ import { buildPlan } from '../compiler/order.js';
 import { destinationKey, emptyHostState, serviceKey, type IpvsDestination, type IpvsService, type ServiceId } from '../compiler/state.js';
 import type { RunOptions, RunResult, Transport } from './transport/transport.js';
 
-/** The output of a script of plain commands (agent/apply.ts commandScript) in which every command succeeds; undefined for other commands. */
+/** The output of a script of plain commands (agent/executor.ts commandScript) in which every command succeeds; undefined for other commands. */
 function scriptRan(command: Command): { output: string; commands: number } | undefined {
   const script = command.argv[0] === 'sh' ? (command.argv[2] ?? '') : '';
   const mark = /^lvsc_m='(:::lvsc-run [^']+)'/.exec(script)?.[1];

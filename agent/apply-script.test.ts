@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { commandScript, readCommandScript } from './apply.js';
+import { commandScript, readCommandScript } from './executor.js';
 import { cmd, type Command } from '../compiler/command.js';
 
 const MARK = ':::lvsc-run 0123456789abcdef';

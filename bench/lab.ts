@@ -42,7 +42,7 @@ import { endpointFor } from '../agent/fleet.js';
 import { connectSsh } from '../agent/transport/ssh.js';
 import { main } from '../cli/main.js';
 import { cmd } from '../compiler/command.js';
-import { batchSteps } from '../compiler/batch.js';
+import { phaseUnits } from '../compiler/units.js';
 import { compileCluster } from '../compiler/compile.js';
 import { check } from '../compiler/index.js';
 import { buildPlan } from '../compiler/order.js';
@@ -226,9 +226,9 @@ function restoreInput(file: string): string {
   const checked = check([{ path: file, text: readFileSync(file, 'utf8') }]);
   if (!checked.cluster) throw new Error(`${file} does not validate: ${checked.diagnostics[0]?.summary}`);
   const lb1 = compileCluster(checked.cluster).find((h) => h.name === 'lb1')!;
-  const batch = batchSteps(buildPlan([lb1]).hosts[0].steps.filter((s) => s.phase === 'table')).find((b) => b.commands[0]?.argv.join(' ') === 'ipvsadm -R');
-  if (!batch?.commands[0].stdin) throw new Error('bug: no ipvsadm -R batch in the plan against an empty director');
-  return batch.commands[0].stdin;
+  const restore = phaseUnits(buildPlan([lb1]).hosts[0].steps.filter((s) => s.phase === 'table')).find((u) => u.kind === 'restore');
+  if (restore?.kind !== 'restore' || !restore.command.stdin) throw new Error('bug: no ipvsadm -R unit in the plan against an empty director');
+  return restore.command.stdin;
 }
 
 /**

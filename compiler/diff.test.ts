@@ -27,7 +27,6 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { hasErrors } from '../lang/diagnostics.js';
 import { accepting } from '../test/support/baseline.js';
 import { generateCluster } from '../lab/generate.js';
-import { batchSteps } from './batch.js';
 import { commandLine, type Command } from './command.js';
 import { compileCluster } from './compile.js';
 import type { DesiredHost } from './desired.js';
@@ -35,8 +34,9 @@ import { check } from './index.js';
 import type { Cluster } from './ir.js';
 import { parseIpvsadmSave } from './ipvsadm.js';
 import { buildPlan, type LiveHost } from './order.js';
-import type { Plan, Step } from './plan.js';
+import { PHASES, type Plan, type Step } from './plan.js';
 import { renderHostScript } from './script.js';
+import { phaseUnits, unitCommands } from './units.js';
 import type { HostState } from './state.js';
 import { keyed } from '../test/support/table.js';
 import { rawOutput, readHost, renderOutputs, thresholdsOutput, type OutputSpec } from './testdata/diff/outputs.js';
@@ -110,13 +110,13 @@ function project(host: string, s: Step, withCommands: boolean): ExpectedStep {
   };
 }
 
-/** `ipvsadm -C` / `--clear` anywhere: in a step's commands, a batch's restore input, a host script. */
+/** `ipvsadm -C` / `--clear` anywhere: in a step's commands, a work unit's (a restore's input), a host script. */
 function assertNeverClears(t: ExecutionContext, plan: Plan): void {
   const flushes = (words: readonly string[]) => words.includes('-C') || words.includes('--clear');
   for (const h of plan.hosts) {
     for (const s of h.steps) for (const c of s.commands) t.false(flushes(c.argv), `${h.host}: ${commandLine(c)}`);
-    for (const b of batchSteps(h.steps)) {
-      for (const c of b.commands) {
+    for (const phase of PHASES) {
+      for (const c of phaseUnits(h.steps.filter((s) => s.phase === phase)).flatMap(unitCommands)) {
         t.false(flushes(c.argv), `${h.host}: ${commandLine(c)}`);
         if (c.argv[0] === 'ipvsadm') for (const line of (c.stdin ?? '').split('\n')) t.false(flushes(line.split(/\s+/)), `${h.host}: restore line ${line}`);
       }

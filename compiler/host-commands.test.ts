@@ -1,6 +1,6 @@
 /** The commands a plan runs, as argv: the host commands (host-commands.ts) and ipvsadm's (ipvsadm.ts). */
 import test from 'ava';
-import { isRestoreLine } from './batch.js';
+import { isRestoreLine } from './units.js';
 import { commandLine } from './command.js';
 import {
   addAddress,

@@ -1,25 +1,52 @@
-/** A host's plan as a reviewable shell script (`lvsc compile --out DIR`), batched as apply runs it. */
+/**
+ * A host's plan as a reviewable shell script (`lvsc compile --out DIR`): its
+ * work units (units.ts), the same ones apply runs, in order.
+ */
 import { posix } from 'node:path';
-import { batchSteps } from './batch.js';
-import { ACTION_SYMBOL, PHASES, type HostPlan } from './plan.js';
+import type { Command } from './command.js';
+import { ACTION_SYMBOL, PHASES, type HostPlan, type Step } from './plan.js';
 import { template } from './templates/render.js';
+import { phaseUnits, type WorkUnit } from './units.js';
+
+interface Entry {
+  readonly symbol: string;
+  readonly kind: string;
+  readonly key: string;
+  readonly reason: string;
+  readonly commands: readonly { argv: readonly string[]; stdin?: string }[];
+  readonly files: readonly { path: string; dir: string; content: string }[];
+}
+
+const argv = (commands: readonly Command[]) => commands.map((c) => ({ argv: c.argv, stdin: c.stdin }));
+
+function stepEntry(s: Step, commands: readonly Command[], reason = s.reason): Entry {
+  const files = s.kind === 'file' && s.action !== 'delete' ? [{ path: s.id.path, dir: posix.dirname(s.id.path), content: s.after ?? '' }] : [];
+  return { symbol: ACTION_SYMBOL[s.action], kind: s.kind, key: s.label, reason, commands: argv(commands), files };
+}
+
+function batchEntry(key: string, command: Command): Entry {
+  return { symbol: '*', kind: 'ipvs batch', key, reason: '', commands: argv([command]), files: [] };
+}
+
+function entries(unit: WorkUnit): Entry[] {
+  switch (unit.kind) {
+    case 'commands':
+      return [stepEntry(unit.step, unit.commands)];
+    case 'put':
+      return [stepEntry(unit.step, [])];
+    case 'script':
+      return unit.steps.map((s) => stepEntry(s, s.commands));
+    case 'restore':
+      return [batchEntry(`${unit.steps.length} IPVS edits in one restore`, unit.command)];
+    case 'weight-zero':
+      if (unit.restore) return [batchEntry(`${unit.steps.length} drained destinations to weight 0 in one restore`, unit.restore)];
+      return unit.steps.map((s) => stepEntry(s, s.commands.slice(0, 1), 'weight 0, to drain'));
+    case 'wait':
+      return [{ symbol: '·', kind: 'wait', key: '--drain', reason: 'lvsc apply waits here while the drained destinations finish their connections', commands: [], files: [] }];
+  }
+}
 
 export function renderHostScript(plan: HostPlan): string {
-  const phases = PHASES.map((name) => {
-    const steps = plan.steps.filter((s) => s.phase === name);
-    return {
-      name,
-      steps: batchSteps(steps).map((b) => ({
-        symbol: b.steps.length > 1 ? '*' : ACTION_SYMBOL[b.steps[0].action],
-        kind: b.steps.length > 1 ? 'ipvs batch' : b.steps[0].kind,
-        key: b.steps.length > 1 ? `${b.steps.length} IPVS edits in one restore` : b.steps[0].label,
-        reason: b.steps.length > 1 ? '' : b.steps[0].reason,
-        commands: b.commands.map((c) => ({ argv: c.argv, stdin: c.stdin })),
-        files: b.steps.flatMap((s) =>
-          s.kind === 'file' && s.action !== 'delete' ? [{ path: s.id.path, dir: posix.dirname(s.id.path), content: s.after ?? '' }] : [],
-        ),
-      })),
-    };
-  }).filter((p) => p.steps.length);
+  const phases = PHASES.map((name) => ({ name, steps: phaseUnits(plan.steps.filter((s) => s.phase === name)).flatMap(entries) })).filter((p) => p.steps.length);
   return template('host-script.sh.hbs')({ host: plan.host, roles: plan.roles.join(', ') || 'no LVS role', phases });
 }

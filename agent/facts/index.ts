@@ -287,12 +287,13 @@ export function factBatch(request: FactRequest, nonce: string = newNonce()): Fac
 
 /**
  * Only the IPVS table (`ipvsadm -Sn`), as a batch: what apply reads back after
- * an `ipvsadm -R`. Its state has the table (thresholds, which `-Sn` lacks, are
- * not read) and nothing else of the host; one program instead of a dozen,
- * and one dump of a table that may hold 100,000 destinations instead of two.
+ * an `ipvsadm -R`. Its state has the table and nothing else of the host; one
+ * program instead of a dozen, and one dump of a table that may hold 100,000
+ * destinations instead of two. `thresholds` adds the second dump (`-Ln
+ * --thresholds`, which -Sn lacks), for when they are part of what to check.
  */
-export function ipvsTableBatch(nonce: string = newNonce()): FactBatch {
-  return batchOf([ipvsFact], { director: true, sysctlKeys: [], files: [] }, nonce);
+export function ipvsTableBatch(options: { readonly thresholds?: boolean } = {}, nonce: string = newNonce()): FactBatch {
+  return batchOf(options.thresholds ? [ipvsFact, thresholdsFact] : [ipvsFact], { director: true, sysctlKeys: [], files: [] }, nonce);
 }
 
 function batchOf(facts: Fact<unknown>[], request: FactRequest, nonce: string): FactBatch {

@@ -1,0 +1,147 @@
+/**
+ * How a host's steps are carried out, as data: ONE batching pass turns the
+ * steps of a phase into typed work units, which apply's executor runs
+ * (agent/executor.ts) and `lvsc compile` writes as the host's script
+ * (script.ts), so that the script does what apply does.
+ *
+ * Round trips matter at 100,000 destinations, so:
+ * - a run of IPVS edits (`ipvsadm -A/-E/-D/-a/-e/-d`) becomes one `ipvsadm
+ *   -R` fed on standard input (`restore`); -R is not atomic and reports only
+ *   its last line's status, so the executor reads the table back and checks
+ *   each step;
+ * - a run of other steps that are plain commands (modules, sysctls,
+ *   addresses, routes, links, file removals) becomes one shell script
+ *   (`script`), one SSH command and one sudo instead of one per step;
+ * - a file is written by the transport (`put`);
+ * - a step alone, or one that reads standard input (`nft -f -`), runs its
+ *   commands one by one (`commands`).
+ * The drain phase has its own shape: the drained destinations go to weight 0
+ * together (`weight-zero`: one restore when there are several), then the wait
+ * (`wait`, `--drain` long), then the deletions (runs of them as one restore).
+ * A drained step's first command is its weight 0, the rest its deletion.
+ */
+import { cmd, withStdin, type Command } from './command.js';
+import type { Step, StepOf } from './plan.js';
+
+/** Which of a step's commands a unit runs: all of them, or (a drained destination) what follows its weight 0. */
+export type Stage = 'whole' | 'delete';
+
+export type WorkUnit =
+  /** One step's commands, one after the other. */
+  | { readonly kind: 'commands'; readonly step: Step; readonly stage: Stage; readonly commands: readonly Command[] }
+  /** A rendered file, written by the transport (its directory made first). */
+  | { readonly kind: 'put'; readonly step: StepOf<'file'> }
+  /** Two or more steps of plain commands, in one shell script. */
+  | { readonly kind: 'script'; readonly steps: readonly Step[] }
+  /** Two or more steps of IPVS edits, in one `ipvsadm -R`; the table is read back and each step checked. */
+  | { readonly kind: 'restore'; readonly steps: readonly Step[]; readonly stage: Stage; readonly command: Command }
+  /** Drained destinations to weight 0, together: one checked restore (`restore`) when there are several plain edits, else each step's first command. */
+  | { readonly kind: 'weight-zero'; readonly steps: readonly Step[]; readonly restore?: Command }
+  /** The drain: `--drain` long, showing the drained destinations' active connections. */
+  | { readonly kind: 'wait'; readonly steps: readonly Step[] };
+
+/** A plain IPVS edit (`ipvsadm -A/-E/-D/-a/-e/-d ...`): one line of an `ipvsadm -R`. */
+export function isRestoreLine(c: Command): boolean {
+  return c.argv[0] === 'ipvsadm' && !c.stdin && /^-[AEaeDd]$/.test(c.argv[1] ?? '');
+}
+
+/** One `ipvsadm -R` running these plain edits in order (each `isRestoreLine`). */
+export function restoreCommand(commands: readonly Command[]): Command {
+  return withStdin(cmd('ipvsadm', '-R'), commands.map((c) => c.argv.slice(1).join(' ')).join('\n') + '\n');
+}
+
+/** The commands a unit runs for a step at a stage: a drained destination's deletion is what follows its weight 0. */
+export function stageCommands(step: Step, stage: Stage): readonly Command[] {
+  return stage === 'delete' && step.drain ? step.commands.slice(1) : step.commands;
+}
+
+/** A step that is IPVS edits only (never a drained one outside the drain phase's own units). */
+function ipvsEdits(commands: readonly Command[]): boolean {
+  return commands.length > 0 && commands.every(isRestoreLine);
+}
+
+/** A step whose commands can run in a shell script with others: commands without input (not a file's put, not a drain). */
+function scriptable(step: Step): boolean {
+  return !step.drain && (step.kind !== 'file' || step.action === 'delete') && step.commands.length > 0 && step.commands.every((c) => c.stdin === undefined);
+}
+
+/** A step run on its own: a file is put, anything else runs its commands. */
+function single(step: Step, stage: Stage = 'whole'): WorkUnit {
+  if (step.kind === 'file' && step.action !== 'delete' && stage === 'whole') return { kind: 'put', step };
+  return { kind: 'commands', step, stage, commands: stageCommands(step, stage) };
+}
+
+/**
+ * The work units of one phase's steps (in plan order), the one batching pass.
+ * Outside the drain phase: runs of IPVS edits → `restore`; then runs of the
+ * remaining steps that are plain commands → `script`; each other step alone.
+ * The drain phase: `weight-zero` and `wait` for the drained steps, then the
+ * deletions of every step there: runs of IPVS edits → `restore`, others alone.
+ */
+export function phaseUnits(steps: readonly Step[]): WorkUnit[] {
+  if (steps.some((s) => s.phase === 'drain')) return drainUnits(steps);
+  // Runs of IPVS edits first: a run of one stays a step of its own (and may join a script).
+  const groups: Step[][] = [];
+  for (const s of steps) {
+    const last = groups[groups.length - 1];
+    const edit = !s.drain && ipvsEdits(s.commands);
+    if (edit && last && last.length && !last[0].drain && ipvsEdits(last[0].commands)) last.push(s);
+    else groups.push([s]);
+  }
+  const units: WorkUnit[] = [];
+  for (let i = 0; i < groups.length; ) {
+    let j = i;
+    while (j < groups.length && groups[j].length === 1 && scriptable(groups[j][0])) j++;
+    if (j - i > 1) {
+      units.push({ kind: 'script', steps: groups.slice(i, j).map((g) => g[0]) });
+      i = j;
+      continue;
+    }
+    const group = groups[i++];
+    if (group.length === 1) units.push(single(group[0]));
+    else units.push({ kind: 'restore', steps: group, stage: 'whole', command: restoreCommand(group.flatMap((s) => s.commands)) });
+  }
+  return units;
+}
+
+function drainUnits(steps: readonly Step[]): WorkUnit[] {
+  const units: WorkUnit[] = [];
+  const drained = steps.filter((s) => s.drain);
+  if (drained.length) {
+    const zero = drained.map((s) => s.commands[0]);
+    units.push(drained.length > 1 && zero.every(isRestoreLine) ? { kind: 'weight-zero', steps: drained, restore: restoreCommand(zero) } : { kind: 'weight-zero', steps: drained });
+    units.push({ kind: 'wait', steps: drained });
+  }
+  // Then the deletions: runs of plain IPVS edits as one restore each, anything else on its own.
+  const restorable = (s: Step) => ipvsEdits(stageCommands(s, 'delete'));
+  for (let i = 0; i < steps.length; ) {
+    let j = i;
+    while (j < steps.length && restorable(steps[j])) j++;
+    if (j - i > 1) {
+      const run = steps.slice(i, j);
+      units.push({ kind: 'restore', steps: run, stage: 'delete', command: restoreCommand(run.flatMap((s) => stageCommands(s, 'delete'))) });
+      i = j;
+      continue;
+    }
+    units.push(single(steps[i++], 'delete'));
+  }
+  return units;
+}
+
+/** Every command the units send to a host (a restore as the one `ipvsadm -R` it is). */
+export function unitCommands(unit: WorkUnit): Command[] {
+  switch (unit.kind) {
+    case 'commands':
+      return [...unit.commands];
+    case 'put':
+      return [];
+    case 'script':
+      return unit.steps.flatMap((s) => s.commands);
+    case 'restore':
+      return [unit.command];
+    case 'weight-zero':
+      return unit.restore ? [unit.restore] : unit.steps.map((s) => s.commands[0]);
+    case 'wait':
+      return [];
+  }
+}
