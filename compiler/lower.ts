@@ -460,6 +460,11 @@ const CHECK_OPTIONS: Record<CheckKind, readonly (keyof A.CheckSpec)[]> = {
 };
 const TIMING: readonly (keyof A.CheckSpec)[] = ['every', 'timeout', 'retries'];
 const OPTION_WORDS: Partial<Record<keyof A.CheckSpec, string>> = { program: 'a program', args: '`args`' };
+/** What a kind of check cannot do without. */
+const REQUIRED: Partial<Record<CheckKind, { readonly option: keyof A.CheckSpec; readonly what: string; readonly example: string }>> = {
+  dns: { option: 'name', what: 'a DNS name to ask for', example: 'check dns name "health.example.org"' },
+  exec: { option: 'program', what: 'the program to run', example: 'check exec "/usr/local/lib/lvs/check-app"' },
+};
 
 /** Lower a check; an unknown kind, an option that does not fit the kind, or a missing name or program is reported. */
 export function lowerCheck(spec: A.CheckSpec, accept: Accept): HealthCheck | undefined {
@@ -483,10 +488,10 @@ export function lowerCheck(spec: A.CheckSpec, accept: Accept): HealthCheck | und
       }),
     );
   }
-  const required = kind === 'dns' ? (['name', 'a DNS name to ask for: `check dns name "health.example.org"`'] as const) : kind === 'exec' ? (['program', 'the program to run: `check exec "/usr/local/lib/lvs/check-app"`'] as const) : undefined;
-  if (required && !spec[required[0]]) {
+  const required = REQUIRED[kind];
+  if (required && !spec[required.option]) {
     ok = false;
-    accept(diag('missing-setting', { summary: `a ${kind} check needs ${required[1].split(':')[0]}`, detail: `Give ${required[1]}.`, subject: spec.kind.span, context: spec.span }));
+    accept(diag('missing-setting', { summary: `a ${kind} check needs ${required.what}`, detail: `Give ${required.what}: \`${required.example}\`.`, subject: spec.kind.span, context: spec.span }));
   }
   if (!ok) return undefined;
   if (kind === 'none') return { kind: 'none', origin: spec.span };
