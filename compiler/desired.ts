@@ -31,9 +31,10 @@ import {
   FTP_HELPER_MODULE,
   HOST_SYSCTLS,
   IPVS_MODULE,
+  isPersistenceEngine,
   ownLabel,
+  persistenceEngineModule,
   schedulerModule,
-  SIP_ENGINE_MODULE,
   TUNNELS,
 } from './lvs.js';
 import { activeDirector, isFailoverPair, methodOf, natGateway, resolveRip, sharedSegment, vipDevice, type RipResolution } from './topology.js';
@@ -139,7 +140,7 @@ export function ipvsService(cluster: Cluster, service: Service): IpvsService {
     scheduler: service.scheduler,
     flags: [...new Set(service.flags.map((f) => f.name))].sort(),
     ...(p ? { persistence: netmask ? { timeout: p.timeout, netmask } : { timeout: p.timeout } } : {}),
-    ...(p?.engine === 'sip' ? { pe: 'sip' as const } : {}),
+    ...(p?.engine && isPersistenceEngine(p.engine) ? { pe: p.engine } : {}),
     ops: service.ops !== undefined,
     destinations,
     // A checked service's entries are programmed by keepalived, never by lvsc's ipvsadm.
@@ -183,7 +184,8 @@ function buildDirector(cluster: Cluster, b: Builder, director: Host, active: boo
       virtualServers.push(virtualServer(service, entry, sorry));
     }
     b.modules.add(schedulerModule(service.scheduler));
-    if (service.persistence?.engine === 'sip') b.modules.add(SIP_ENGINE_MODULE);
+    const engine = service.persistence?.engine;
+    if (engine && isPersistenceEngine(engine)) b.modules.add(persistenceEngineModule(engine));
     const family = serviceFamily(service);
     const a = service.address!;
     const nat = service.servers.filter((s) => s.forward?.method === 'nat');

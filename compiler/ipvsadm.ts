@@ -28,7 +28,7 @@
  * addresses go through `canonicalAddress`.
  */
 import { canonicalAddress, familyOf, toBytes } from '../lang/address.js';
-import { allOnesNetmask, DEFAULT_PERSISTENCE, DEFAULT_SCHEDULER, DEFAULT_TUN_CSUM, DEFAULT_TUN_TYPE, isTunType, SCHEDULER_FLAG_BIT, schedulerFlagNames, TUN_CSUMS, TUNNELS, tunTypesWith, type TunCsum } from './lvs.js';
+import { allOnesNetmask, DEFAULT_PERSISTENCE, DEFAULT_SCHEDULER, DEFAULT_TUN_CSUM, DEFAULT_TUN_TYPE, isPersistenceEngine, isTunType, SCHEDULER_FLAG_BIT, schedulerFlagNames, TUN_CSUMS, TUNNELS, tunTypesWith, type TunCsum } from './lvs.js';
 import { cmd, type Command } from './command.js';
 import type { DestinationId, Family, IpvsDestination, IpvsService, Method, Proto, ServiceId, SyncDaemon, Timeouts } from './state.js';
 import { destinationKey, hostPort, serviceKey } from './state.js';
@@ -462,13 +462,14 @@ function parseServiceOptions(id: ServiceId, o: Record<string, string>): SaveLine
     }
     persistence = netmask === undefined ? { timeout: Number(o.persistent) } : { timeout: Number(o.persistent), netmask };
   }
-  if ('pe' in o && o.pe !== 'sip') return { ok: false, reason: `unknown persistence engine ${o.pe}` };
+  const pe = o.pe;
+  if (pe !== undefined && !isPersistenceEngine(pe)) return { ok: false, reason: `unknown persistence engine ${pe}` };
   const service: IpvsService = {
     id,
     scheduler,
     flags,
     ...(persistence ? { persistence } : {}),
-    ...('pe' in o ? { pe: 'sip' as const } : {}),
+    ...(pe !== undefined ? { pe } : {}),
     ops: 'ops' in o,
     destinations: [],
   };

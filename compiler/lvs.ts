@@ -56,7 +56,6 @@ export function allOnesNetmask(family: Family): string {
 // ------------------------------------------------------------------ kernel modules
 
 export const IPVS_MODULE = 'ip_vs';
-export const SIP_ENGINE_MODULE = 'ip_vs_pe_sip';
 /** The NAT helper that rewrites the addresses FTP carries in its payload. */
 export const FTP_HELPER_MODULE = 'ip_vs_ftp';
 /** Foo-over-UDP: decapsulates GUE on a UDP port. */
@@ -64,6 +63,18 @@ export const FOU_MODULE = 'fou';
 
 export function schedulerModule(scheduler: string): string {
   return `ip_vs_${scheduler}`;
+}
+
+/** IPVS's persistence engines (`--pe`), each a module `ip_vs_pe_NAME`. */
+export const PERSISTENCE_ENGINES = ['sip'] as const;
+export type PersistenceEngine = (typeof PERSISTENCE_ENGINES)[number];
+
+export function isPersistenceEngine(word: string): word is PersistenceEngine {
+  return (PERSISTENCE_ENGINES as readonly string[]).includes(word);
+}
+
+export function persistenceEngineModule(engine: PersistenceEngine): string {
+  return `ip_vs_pe_${engine}`;
 }
 
 // ------------------------------------------------------------------ tunnels

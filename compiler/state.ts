@@ -10,7 +10,7 @@
  * - scheduler flags: sorted by name (`sh-fallback` before `sh-port`);
  * - lists whose order does not matter are compared by key, never by position.
  */
-import type { TunCsum, TunnelLinkKind, TunType } from './lvs.js';
+import type { PersistenceEngine, TunCsum, TunnelLinkKind, TunType } from './lvs.js';
 
 export type Proto = 'tcp' | 'udp' | 'sctp';
 export type Method = 'nat' | 'dr' | 'tun';
@@ -58,7 +58,7 @@ export interface IpvsService {
   readonly flags: readonly string[];
   readonly persistence?: Persistence;
   /** Persistence engine. */
-  readonly pe?: 'sip';
+  readonly pe?: PersistenceEngine;
   /** One-packet scheduling (UDP). */
   readonly ops: boolean;
   readonly destinations: readonly IpvsDestination[];

@@ -3,7 +3,7 @@ import { diag } from '../../lang/diagnostics.js';
 import { netmaskPrefix } from '../../lang/address.js';
 import { suggest } from '../../lang/suggest.js';
 import { serviceProtos } from '../ir.js';
-import { SCHEDULER_FLAGS, SCHEDULERS, TUN_CSUMS, TUNNELS, tunTypesWith } from '../lvs.js';
+import { isPersistenceEngine, SCHEDULER_FLAGS, SCHEDULERS, TUN_CSUMS, TUNNELS, tunTypesWith } from '../lvs.js';
 import type { ServerRule, ServiceRule } from './context.js';
 
 export const knownScheduler: ServiceRule = (service, ctx) => {
@@ -63,7 +63,7 @@ export const persistenceNetmask: ServiceRule = (service, ctx) => {
 
 export const persistenceEngine: ServiceRule = (service, ctx) => {
   const p = service.persistence;
-  if (!p?.engine || p.engine === 'sip') return;
+  if (!p?.engine || isPersistenceEngine(p.engine)) return;
   ctx.accept(
     diag('bad-scheduler-flag', {
       summary: `unknown persistence engine ${p.engine}`,
