@@ -69,9 +69,15 @@ export interface DiffOptions {
   readonly gateways?: readonly { readonly address: string; readonly family: 4 | 6 }[];
 }
 
-/** A step with its label, computed once here from its identity (or given, where the caller has it cheaper). */
+/**
+ * A step with its label, computed once here from its identity (or given, where
+ * the caller has it cheaper). `s` is the caller's fresh literal, labelled in
+ * place: copying each one made a plan of 100,000 destinations from scratch
+ * about 1.6 times slower.
+ */
 function step<K extends ResourceKind>(s: Omit<StepOf<K>, 'label'>, label: string = resourceLabel(s.kind, s.id)): StepOf<K> {
-  return { ...s, label };
+  (s as { label?: string }).label = label;
+  return s as StepOf<K>;
 }
 
 function byKey<T>(items: readonly T[], key: (t: T) => string): Map<string, T> {
@@ -239,18 +245,17 @@ function stripDestinations(s: IpvsService): ServiceSettings {
 
 /** `svcKey` is `serviceKey(svc.id)`, which the caller has already worked out. */
 function createDestinationStep(svc: IpvsService, svcKey: string, d: IpvsDestination): Step {
-  return step(
-    {
-      action: 'create',
-      kind: 'ipvs-destination',
-      id: { service: svc.id, dest: { address: d.address, port: d.port } },
-      after: d,
-      reason: `${d.method}${d.tunType ? ` ${d.tunType}` : ''} weight ${d.weight}`,
-      phase: 'table',
-      commands: [addDestination(svc.id, d)],
-    },
-    destinationLabel(d, svcKey),
-  );
+  // The one step there are 100,000 of: built whole, label included.
+  return {
+    action: 'create',
+    kind: 'ipvs-destination',
+    id: { service: svc.id, dest: { address: d.address, port: d.port } },
+    label: destinationLabel(d, svcKey),
+    after: d,
+    reason: `${d.method}${d.tunType ? ` ${d.tunType}` : ''} weight ${d.weight}`,
+    phase: 'table',
+    commands: [addDestination(svc.id, d)],
+  };
 }
 
 function deleteDestinationStep(svc: IpvsService, d: IpvsDestination): Step {
