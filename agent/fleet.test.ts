@@ -6,11 +6,13 @@
  * is read in cli/commands/plan.ts and tested in cli/options.test.ts).
  */
 import test from 'ava';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { compileCluster } from '../compiler/compile.js';
 import { check } from '../compiler/index.js';
 import { hasErrors } from '../lang/diagnostics.js';
 import { factRequestFor, pool } from './fleet.js';
+import type { FactRequest } from './facts/index.js';
+import { MANIFEST_PATH } from '../compiler/manifest.js';
 
 function requests(example: string) {
   const path = `examples/${example}.lvs`;
@@ -31,6 +33,29 @@ test('nft is needed only on a director with fwmark services; IPVS is read only o
   t.deepEqual(needing(web), [], 'no fwmark service, no host needs nft');
   t.deepEqual(directors(web), ['lb1']);
   for (const [name, r] of web) t.true(r.files.every((f) => f.startsWith('/etc/')), `${name}: ${r.files.join(' ')}`);
+});
+
+test('every file lvsc renders on some host is read on every host, so one it no longer renders there is found', (t) => {
+  const examples = readdirSync(new URL('../examples/', import.meta.url)).filter((f) => f.endsWith('.lvs')).map((f) => f.slice(0, -4));
+  const rendered = new Set<string>();
+  const all: FactRequest[] = [];
+  for (const example of examples) {
+    const path = `examples/${example}.lvs`;
+    const r = check([{ path, text: readFileSync(new URL(`../${path}`, import.meta.url), 'utf8') }]);
+    if (!r.cluster || hasErrors(r.diagnostics)) continue;
+    for (const h of compileCluster(r.cluster)) {
+      for (const f of Object.keys(h.state.files)) rendered.add(f);
+      all.push(factRequestFor(r.cluster, h));
+    }
+  }
+  t.true(rendered.has('/etc/keepalived/keepalived.conf'), [...rendered].join(' '));
+  // networkd files are read by their name patterns; the manifest by a fact of its own.
+  const fixed = [...rendered].filter((f) => !f.startsWith('/etc/systemd/network/') && f !== MANIFEST_PATH);
+  for (const request of all) {
+    for (const f of fixed) t.true(request.files.includes(f), f);
+    t.is(request.manifest, MANIFEST_PATH);
+    t.false(request.files.includes(MANIFEST_PATH));
+  }
 });
 
 test('pool works on every item, never more than the limit at once, and the limit is reached', async (t) => {
