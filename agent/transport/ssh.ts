@@ -14,17 +14,7 @@ import { StringDecoder } from 'node:string_decoder';
 import ssh2 from 'ssh2';
 import type { AnyAuthMethod, AuthenticationType, ClientChannel, NextAuthHandler, ParsedKey, ServerHostKeyAlgorithm } from 'ssh2';
 import { cmd, commandLine, type Command } from '../../compiler/command.js';
-import {
-  appendKnownHost,
-  checkHostKey,
-  fingerprint,
-  keyTypeOf,
-  knownHostName,
-  knownHostsLine,
-  knownKeyTypes,
-  readKnownHosts,
-  type KnownHostEntry,
-} from './known-hosts.js';
+import { addKnownHost, checkHostKey, fingerprint, keyTypeOf, knownHostName, knownHostsLine, knownKeyTypes, loadKnownHosts, type KnownHosts } from './known-hosts.js';
 import { loadSshConfig, resolveEndpoint, type Hop, type SshEndpoint } from './ssh-config.js';
 import { TransportError, type RunOptions, type RunResult, type Transport } from './transport.js';
 
@@ -236,7 +226,7 @@ const DEFAULT_HOST_KEY_ALGORITHMS: ServerHostKeyAlgorithm[] = [
 /** Key types known_hosts has for the host; an unreadable file is reported by the host key check itself. */
 function preferredKeyTypes(knownHostsFile: string, name: string): string[] {
   try {
-    return knownKeyTypes(readKnownHosts(knownHostsFile), name);
+    return knownKeyTypes(loadKnownHosts(knownHostsFile), name);
   } catch {
     return [];
   }
@@ -375,7 +365,7 @@ function handshake(hop: Hop, sock: Duplex, settings: Settings, target: string): 
 
     const verifyHostKey = (key: Buffer): boolean => {
       try {
-        refusal = judgeHostKey(readKnownHosts(settings.knownHostsFile), name, key, hop, settings, target);
+        refusal = judgeHostKey(loadKnownHosts(settings.knownHostsFile), name, key, hop, settings, target);
       } catch (error) {
         refusal = new TransportError('host-key', target, `cannot check the host key of ${where} against ${settings.knownHostsFile}: ${(error as Error).message}`, {
           cause: error,
@@ -438,8 +428,8 @@ function handshake(hop: Hop, sock: Duplex, settings: Settings, target: string): 
 }
 
 /** undefined: accept; otherwise the refusal, worded for an operator. */
-function judgeHostKey(entries: KnownHostEntry[], name: string, key: Buffer, hop: Hop, settings: Settings, target: string): TransportError | undefined {
-  const verdict = checkHostKey(entries, name, key);
+function judgeHostKey(known: KnownHosts, name: string, key: Buffer, hop: Hop, settings: Settings, target: string): TransportError | undefined {
+  const verdict = checkHostKey(known, name, key);
   const presented = `${keyTypeOf(key)} ${fingerprint(key)}`;
   const file = settings.knownHostsFile;
   const removeHint = `ssh-keygen -R '${name}' -f '${file}'`;
@@ -448,7 +438,7 @@ function judgeHostKey(entries: KnownHostEntry[], name: string, key: Buffer, hop:
       return undefined;
     case 'unknown':
       if (settings.acceptNew) {
-        appendKnownHost(file, knownHostsLine(name, key, hop.hashKnownHosts));
+        addKnownHost(file, knownHostsLine(name, key, hop.hashKnownHosts));
         return undefined;
       }
       return new TransportError(
