@@ -11,6 +11,7 @@
  *   npm run bench -- --fleet-hosts 10     (0: no fleet section, which needs root)
  *   npm run bench -- --lab-services 1000  (0: no lab section, which uses the lab VM)
  *   npm run bench -- --startup-runs 21    (0: no startup section; npm run bench builds dist/ first)
+ *   npm run bench -- --known-hosts-lines 20000  (0: no known_hosts section)
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg } from 'node:os';
@@ -24,6 +25,7 @@ import { parse } from '../lang/index.js';
 import type { SourceFile } from '../lang/source.js';
 import { compileSections } from './compile.js';
 import { fleetSections } from './fleet.js';
+import { knownHostsSections } from './known-hosts.js';
 import { generateCluster, type Generated } from '../lab/generate.js';
 import { labSections } from './lab.js';
 import { startupSections } from './startup.js';
@@ -45,6 +47,8 @@ interface Shape {
   readonly labServices: number;
   /** Runs of each command in the startup section. */
   readonly startupRuns: number;
+  /** Lines of the known_hosts file for the known_hosts section. */
+  readonly knownHostsLines: number;
 }
 
 interface Section {
@@ -103,6 +107,8 @@ const SECTIONS: readonly Section[] = [
   ...compileSections,
   // lvsc plan against live hosts over SSH, next to one host alone and to OpenSSH (bench/fleet.ts).
   ...fleetSections,
+  // Checking a host key against a 5,000-line known_hosts, per connection, before and now (bench/known-hosts.ts).
+  ...knownHostsSections,
   // lvsc apply of a large table in the lab VM, next to ipvsadm -R on the director itself (bench/lab.ts).
   ...labSections,
 ];
@@ -114,6 +120,7 @@ const { values } = parseArgs({
     'fleet-hosts': { type: 'string', default: '50' },
     'lab-services': { type: 'string', default: '10000' },
     'startup-runs': { type: 'string', default: '11' },
+    'known-hosts-lines': { type: 'string', default: '5000' },
   },
   strict: true,
 });
@@ -123,6 +130,7 @@ const shape: Shape = {
   fleetHosts: Number(values['fleet-hosts']),
   labServices: Number(values['lab-services']),
   startupRuns: Number(values['startup-runs']),
+  knownHostsLines: Number(values['known-hosts-lines']),
 };
 
 const gc = (globalThis as { gc?: () => void }).gc;
