@@ -15,15 +15,37 @@ import type { ActiveCheck, Cluster, Host, RealServer, Service } from './ir.js';
 import { activeCheck, isChecked } from './ir.js';
 import { dnsType, miscPath, quoted, timer } from './keepalived-syntax.js';
 import { DEFAULT_TUN_CSUM, DEFAULT_TUN_TYPE, SCHEDULER_FLAG_BIT, TUNNELS } from './lvs.js';
-import { serviceKey, type HostState, type IpvsDestination, type IpvsService } from './state.js';
+import { serviceKey, type HostState, type IpvsDestination, type IpvsService, type ServiceId } from './state.js';
 
 /** Where lvsc renders keepalived's configuration on a director. */
 export const KEEPALIVED_CONF = '/etc/keepalived/keepalived.conf';
 
+/**
+ * The script keepalived runs when a checked server goes up or down
+ * (templates/keepalived-notify.sh.hbs), and the root-owned directory where it
+ * records each server's state for lvsc's keepalived fact to read
+ * (agent/facts/keepalived.ts): health is keepalived's view, never drift.
+ */
+export const KEEPALIVED_NOTIFY = '/usr/local/lib/lvsc/keepalived-notify';
+export const HEALTH_DIR = '/run/lvsc/health';
+/** keepalived's own pid file (its built-in default; the parent process, which SIGHUP reloads). */
+export const KEEPALIVED_PID = '/run/keepalived.pid';
+
+/** keepalived's view of one checked server, as the notify script recorded it. */
+export interface ServerHealth {
+  readonly state: 'up' | 'down';
+  readonly service: ServiceId;
+  readonly dest: { readonly address: string; readonly port: number };
+  /** When keepalived saw it change, in seconds since the epoch. */
+  readonly since: number;
+}
+
 export interface KeepalivedConfig {
   readonly director: string;
-  /** Some check runs a program: keepalived then refuses scripts a non-root user could change. */
+  /** Some check runs a program (the notify scripts always run): keepalived then refuses scripts a non-root user could change. */
   readonly scripts: boolean;
+  /** Some check is an `exec` one. */
+  readonly execChecks: boolean;
   readonly virtualServers: readonly KeepalivedVirtualServer[];
 }
 
@@ -54,6 +76,8 @@ export interface KeepalivedRealServer {
   readonly lower: number;
   readonly method: string;
   readonly checker: KeepalivedChecker | undefined;
+  /** `notify_up` and `notify_down`: the notify script with the service and this server (validated addresses and numbers only). */
+  readonly notify: { readonly up: string; readonly down: string } | undefined;
 }
 
 export interface KeepalivedChecker {
@@ -141,7 +165,19 @@ function checker(check: ActiveCheck, dest: IpvsDestination): KeepalivedChecker {
   }
 }
 
-function realServer(server: RealServer, dest: IpvsDestination): KeepalivedRealServer {
+/** The words after `up|down` in a notify line: the service (`tcp VIP PORT`, `fwmark MARK 4|6`) and the server. */
+export function notifyWords(id: ServiceId, dest: { readonly address: string; readonly port: number }): string[] {
+  const service = id.kind === 'fwmark' ? ['fwmark', String(id.mark), String(id.family)] : [id.proto, id.address, String(id.port)];
+  return [...service, dest.address, String(dest.port)];
+}
+
+function notify(id: ServiceId, dest: IpvsDestination): KeepalivedRealServer['notify'] {
+  const words = notifyWords(id, dest);
+  // miscPath asserts every word is one keepalived takes literally (addresses and numbers are).
+  return { up: miscPath(['/bin/sh', KEEPALIVED_NOTIFY, 'up', ...words]), down: miscPath(['/bin/sh', KEEPALIVED_NOTIFY, 'down', ...words]) };
+}
+
+function realServer(server: RealServer, dest: IpvsDestination, id: ServiceId): KeepalivedRealServer {
   const check = activeCheck(server);
   return {
     host: server.host,
@@ -151,6 +187,8 @@ function realServer(server: RealServer, dest: IpvsDestination): KeepalivedRealSe
     lower: dest.lower,
     method: lvsMethod(dest),
     checker: check ? checker(check, dest) : undefined,
+    // Only a checked server changes state (an unchecked one is always up).
+    notify: check ? notify(id, dest) : undefined,
   };
 }
 
@@ -182,14 +220,15 @@ export function virtualServer(service: Service, ipvs: IpvsService, sorry: IpvsDe
     persistence: ipvs.persistence ? { timeout: ipvs.persistence.timeout, granularity: ipvs.persistence.netmask, engine: ipvs.pe } : undefined,
     inhibitOnFailure: service.onFailure.mode === 'quiesce',
     sorry: sorry ? { address: endpoint(sorry.address, sorry.port), method: lvsMethod(sorry) } : undefined,
-    realServers: servers.map((s, i) => realServer(s, ipvs.destinations[i])),
+    realServers: servers.map((s, i) => realServer(s, ipvs.destinations[i], id)),
   };
 }
 
 export function keepalivedConfig(director: Host, virtualServers: readonly KeepalivedVirtualServer[]): KeepalivedConfig {
   return {
     director: director.name,
-    scripts: virtualServers.some((v) => v.realServers.some((r) => r.checker?.keyword === 'MISC_CHECK')),
+    scripts: virtualServers.some((v) => v.realServers.some((r) => r.checker?.keyword === 'MISC_CHECK' || r.notify)),
+    execChecks: virtualServers.some((v) => v.realServers.some((r) => r.checker?.keyword === 'MISC_CHECK')),
     virtualServers,
   };
 }

@@ -37,6 +37,7 @@ import { addressesFact } from './addresses.js';
 import { daemonFact } from './daemon.js';
 import { readFact, type Fact, type FactError, type FactResult, type RawOutput } from './fact.js';
 import { filesFact } from './files.js';
+import { keepalivedFact, type KeepalivedFacts } from './keepalived.js';
 import { manifestFact, ownershipOf, type ManifestRead } from './manifest.js';
 import { ipvsFact } from './ipvs.js';
 import { fouFact, linksFact } from './links.js';
@@ -63,6 +64,8 @@ export interface FactRequest {
   readonly fileGlobs?: readonly string[];
   /** Where lvsc's manifest is (default MANIFEST_PATH); read by the manifest fact, not the files fact. */
   readonly manifest?: string;
+  /** A director where keepalived runs checked services: keepalived's state and its view of the servers are read too. */
+  readonly keepalived?: boolean;
 }
 
 /** The facts for a request, in the order the batch runs them. */
@@ -71,6 +74,7 @@ export function hostFacts(request: FactRequest): Fact<unknown>[] {
   // netlink family, nft for nf_tables), and the modules fact must see the host as it was.
   const facts: Fact<unknown>[] = [modulesFact];
   if (request.director) facts.push(ipvsFact, thresholdsFact, timeoutsFact, daemonFact);
+  if (request.director && request.keepalived) facts.push(keepalivedFact());
   facts.push(addressesFact, routesFact, routes6Fact, linksFact, fouFact, nftFact);
   if (request.sysctlKeys.length) facts.push(sysctlFact(request.sysctlKeys));
   const manifest = request.manifest ?? MANIFEST_PATH;
@@ -201,6 +205,8 @@ export interface HostFacts {
   readonly ownership: Ownership;
   /** Each fact's own result, by name (for views and debugging). */
   readonly results: ReadonlyMap<string, FactResult<unknown>>;
+  /** keepalived on a director that runs it (FactRequest.keepalived): installed, running, and its view of each checked server. */
+  readonly keepalived?: KeepalivedFacts;
 }
 
 /**
@@ -266,7 +272,8 @@ export function assembleHostState(results: ReadonlyMap<string, FactResult<unknow
     ownership = owned.value;
     for (const w of owned.warnings) warnings.push({ fact: 'manifest', message: w });
   }
-  return { state, ownership, errors, warnings, results };
+  const keepalived = request.director && request.keepalived ? get<KeepalivedFacts>('keepalived') : undefined;
+  return { state, ownership, errors, warnings, results, ...(keepalived ? { keepalived } : {}) };
 }
 
 /** A batch ready to run: the command to send, and how to read its output. */

@@ -13,7 +13,7 @@ import { commandLine, shellQuote } from '../command.js';
 import type { DesiredHost } from '../desired.js';
 import { saveLines } from '../ipvsadm.js';
 import { MANIFEST_PATH, manifestOf, manifestText } from '../manifest.js';
-import { KEEPALIVED_CONF } from '../keepalived.js';
+import { HEALTH_DIR, KEEPALIVED_CONF, KEEPALIVED_NOTIFY } from '../keepalived.js';
 import { OWNED_DEVICES, ROUTE_PROTO } from '../lvs.js';
 import type { HostState } from '../state.js';
 
@@ -43,6 +43,7 @@ export const PATHS = {
   manifest: MANIFEST_PATH,
   keepalived: KEEPALIVED_CONF,
   keepalivedDefault: '/etc/default/keepalived',
+  keepalivedNotify: KEEPALIVED_NOTIFY,
 } as const;
 
 /** Every file lvsc renders lives at one of these paths (so it knows which files are its own). */
@@ -55,6 +56,7 @@ export function isLvscPath(path: string): boolean {
     path === PATHS.manifest ||
     path === PATHS.keepalived ||
     path === PATHS.keepalivedDefault ||
+    path === PATHS.keepalivedNotify ||
     (path.startsWith(`${PATHS.networkDir}/`) && /\/(50-lvsc-[^/]+\.(network|netdev)|[^/]+\.network\.d\/lvsc\.conf)$/.test(path))
   );
 }
@@ -83,6 +85,7 @@ export function renderFiles(host: DesiredHost): Record<string, string> {
   if (host.keepalived) {
     files[PATHS.keepalived] = template('keepalived.conf.hbs')(host.keepalived);
     files[PATHS.keepalivedDefault] = template('keepalived.default.hbs')({ host: host.name });
+    if (host.keepalived.virtualServers.some((v) => v.realServers.some((r) => r.notify))) files[PATHS.keepalivedNotify] = template('keepalived-notify.sh.hbs')({ stateDir: HEALTH_DIR });
   }
   if (Object.keys(s.sysctls).length) files[PATHS.sysctl] = template('sysctl.conf.hbs')({ host: host.name, sysctls: s.sysctls });
   if (s.modules.length) files[PATHS.modules] = template('modules.conf.hbs')({ host: host.name, modules: s.modules });

@@ -48,6 +48,9 @@ cat > /etc/keepalived/keepalived.conf.lvsc-tmp <<'LVSC_EOF'
 
 global_defs {
   router_id lb2
+  # lvsc's notify script: run as root, and only programs no other user can change
+  enable_script_security
+  script_user root
 }
 
 # service www
@@ -79,6 +82,9 @@ virtual_server 10.3.0.100 80 {
       delay_before_retry 2
       delay_loop 2
     }
+    # records the server's state for lvsc (health is not drift)
+    notify_up "/bin/sh /usr/local/lib/lvsc/keepalived-notify up tcp 10.3.0.100 80 10.3.0.11 80"
+    notify_down "/bin/sh /usr/local/lib/lvsc/keepalived-notify down tcp 10.3.0.100 80 10.3.0.11 80"
   }
 
   # web2
@@ -96,6 +102,9 @@ virtual_server 10.3.0.100 80 {
       delay_before_retry 2
       delay_loop 2
     }
+    # records the server's state for lvsc (health is not drift)
+    notify_up "/bin/sh /usr/local/lib/lvsc/keepalived-notify up tcp 10.3.0.100 80 10.3.0.12 80"
+    notify_down "/bin/sh /usr/local/lib/lvsc/keepalived-notify down tcp 10.3.0.100 80 10.3.0.12 80"
   }
 }
 
@@ -118,6 +127,9 @@ virtual_server 10.3.0.101 443 {
       delay_before_retry 1
       delay_loop 1
     }
+    # records the server's state for lvsc (health is not drift)
+    notify_up "/bin/sh /usr/local/lib/lvsc/keepalived-notify up tcp 10.3.0.101 443 192.168.30.21 8443"
+    notify_down "/bin/sh /usr/local/lib/lvsc/keepalived-notify down tcp 10.3.0.101 443 192.168.30.21 8443"
   }
 
   # app2
@@ -135,6 +147,9 @@ virtual_server 10.3.0.101 443 {
       delay_before_retry 2
       delay_loop 2
     }
+    # records the server's state for lvsc (health is not drift)
+    notify_up "/bin/sh /usr/local/lib/lvsc/keepalived-notify up tcp 10.3.0.101 443 192.168.30.22 8443"
+    notify_down "/bin/sh /usr/local/lib/lvsc/keepalived-notify down tcp 10.3.0.101 443 192.168.30.22 8443"
   }
 }
 
@@ -162,6 +177,9 @@ virtual_server 10.3.0.102 53 {
       delay_before_retry 5
       delay_loop 5
     }
+    # records the server's state for lvsc (health is not drift)
+    notify_up "/bin/sh /usr/local/lib/lvsc/keepalived-notify up udp 10.3.0.102 53 10.3.0.11 53"
+    notify_down "/bin/sh /usr/local/lib/lvsc/keepalived-notify down udp 10.3.0.102 53 10.3.0.11 53"
   }
 
   # web2
@@ -177,6 +195,9 @@ virtual_server 10.3.0.102 53 {
       delay_before_retry 5
       delay_loop 5
     }
+    # records the server's state for lvsc (health is not drift)
+    notify_up "/bin/sh /usr/local/lib/lvsc/keepalived-notify up udp 10.3.0.102 53 10.3.0.12 53"
+    notify_down "/bin/sh /usr/local/lib/lvsc/keepalived-notify down udp 10.3.0.102 53 10.3.0.12 53"
   }
 }
 LVSC_EOF
@@ -190,6 +211,41 @@ cat > /etc/default/keepalived.lvsc-tmp <<'LVSC_EOF'
 DAEMON_ARGS="--dont-release-ipvs"
 LVSC_EOF
 mv -f /etc/default/keepalived.lvsc-tmp /etc/default/keepalived
+# + file /usr/local/lib/lvsc/keepalived-notify  (render)
+mkdir -p /usr/local/lib/lvsc
+cat > /usr/local/lib/lvsc/keepalived-notify.lvsc-tmp <<'LVSC_EOF'
+#!/bin/sh
+# Rendered by lvsc: keepalived runs this when a checked real server goes up or down
+# (notify_up / notify_down in /etc/keepalived/keepalived.conf), as
+#   keepalived-notify up|down KIND A B ADDRESS PORT
+# KIND A B is the service: tcp|udp|sctp VIP PORT, or fwmark MARK 4|6. It records
+# `STATE KIND A B ADDRESS PORT SINCE` (SINCE in seconds since the epoch) in one file
+# per server under the state directory, replaced atomically; lvsc's keepalived fact
+# reads them. Every argument is checked: nothing else is ever written.
+set -eu
+dir=/run/lvsc/health
+lvsc_bad() { echo "keepalived-notify: $1" >&2; exit 64; }
+[ $# -eq 6 ] || lvsc_bad "6 arguments expected, got $#"
+case $1 in up|down) ;; *) lvsc_bad "state is not up or down" ;; esac
+case $2 in
+  tcp|udp|sctp) case $3 in ''|*[!0-9A-Fa-f.:]*) lvsc_bad "not an address" ;; esac ;;
+  fwmark) case $3 in ''|*[!0-9]*) lvsc_bad "not a mark" ;; esac
+    case $4 in 4|6) ;; *) lvsc_bad "family is not 4 or 6" ;; esac ;;
+  *) lvsc_bad "kind is not tcp, udp, sctp or fwmark" ;;
+esac
+case $4 in ''|*[!0-9]*) lvsc_bad "not a port" ;; esac
+case $5 in ''|*[!0-9A-Fa-f.:]*) lvsc_bad "not an address" ;; esac
+case $6 in ''|*[!0-9]*) lvsc_bad "not a port" ;; esac
+umask 022
+# The directory is root's: made here (as root) when missing, never followed through a link.
+[ -d "$dir" ] || mkdir -p -m 0755 "$dir"
+[ -d "$dir" ] && [ ! -L "$dir" ] || lvsc_bad "$dir is not a directory"
+name="$2_$3_$4_$5_$6"
+tmp="$dir/.$name.$$"
+printf '%s %s %s %s %s %s %s\n' "$1" "$2" "$3" "$4" "$5" "$6" "$(date +%s)" > "$tmp"
+mv -f "$tmp" "$dir/$name"
+LVSC_EOF
+mv -f /usr/local/lib/lvsc/keepalived-notify.lvsc-tmp /usr/local/lib/lvsc/keepalived-notify
 # + file /etc/sysctl.d/90-lvsc.conf  (render)
 mkdir -p /etc/sysctl.d
 cat > /etc/sysctl.d/90-lvsc.conf.lvsc-tmp <<'LVSC_EOF'
@@ -234,7 +290,8 @@ cat > /var/lib/lvsc/manifest.json.lvsc-tmp <<'LVSC_EOF'
     "/etc/ipvsadm.rules",
     "/etc/keepalived/keepalived.conf",
     "/etc/modules-load.d/lvsc.conf",
-    "/etc/sysctl.d/90-lvsc.conf"
+    "/etc/sysctl.d/90-lvsc.conf",
+    "/usr/local/lib/lvsc/keepalived-notify"
   ]
 }
 LVSC_EOF
