@@ -153,7 +153,7 @@ export async function readHost(cluster: Cluster, desired: DesiredHost, transport
     // Planning against a fact that could not be read would "create" what is already there.
     return { ok: false, message: facts.errors.map((e) => (e.fact === 'batch' ? e.message : `${e.fact}: ${e.message}`)).join('; ') };
   }
-  return { ok: true, facts, live: { state: facts.state, ownership: facts.ownership } };
+  return { ok: true, facts, live: { state: facts.state, ownership: facts.ownership, ...(facts.keepalived ? { health: facts.keepalived.health } : {}) } };
 }
 
 /** Runs `fn` over `items`, at most `limit` at once. */

@@ -34,10 +34,11 @@ import {
   stopSyncDaemon,
 } from './ipvsadm.js';
 import { DEFAULT_TUN_CSUM, OWN_LABEL_SUFFIX, OWNED_DEVICES, ROUTE_PROTO, sysctlDefault } from './lvs.js';
-import { keepalivedEntries } from './keepalived.js';
+import { keepalivedEntries, type ServerHealth } from './keepalived.js';
 import { NFT_FAMILY, NFT_TABLE } from './nft.js';
 import { destinationLabel, resourceLabel, type Phase, type ResourceKind, type ServiceSettings, type Step, type StepOf } from './plan.js';
 import {
+  hostPort,
   serviceKey,
   type AddressState,
   type HostState,
@@ -67,6 +68,19 @@ export interface DiffOptions {
   readonly ownership: Ownership;
   /** The host's declared gateways: where a default route goes back to when lvsc removes its own. */
   readonly gateways?: readonly { readonly address: string; readonly family: 4 | 6 }[];
+  /**
+   * keepalived's view of its checked servers (a director that runs it). A
+   * destination keepalived reports up whose live weight is not the declared
+   * one was changed by hand: an update back to the declared weight (the one
+   * exception to keepalived being the only writer of its services). A server
+   * it reports down (weight 0, or gone from the table) is health, not drift.
+   */
+  readonly health?: readonly ServerHealth[];
+}
+
+/** `serviceKey destination`: how a health record finds its destination. */
+function healthKey(service: string, dest: { readonly address: string; readonly port: number }): string {
+  return `${service} ${hostPort(dest.address, dest.port)}`;
 }
 
 /**
@@ -168,7 +182,8 @@ function changes(fields: [string, unknown, unknown][]): string {
 }
 
 /** `keepalived`: the services keepalived programs (by key); lvsc's ipvsadm leaves them alone, whatever the table says. */
-function diffIpvs(desired: readonly IpvsService[], live: readonly IpvsService[], keepalived: ReadonlySet<string>, out: Step[]): void {
+function diffIpvs(desired: readonly IpvsService[], live: readonly IpvsService[], keepalived: ReadonlySet<string>, health: readonly ServerHealth[], out: Step[]): void {
+  const up = new Set(health.filter((h) => h.state === 'up').map((h) => healthKey(serviceKey(h.service), h.dest)));
   const liveByKey = byKey(live, (s) => serviceKey(s.id));
   const desiredKeys = new Set<string>();
   // Live entries some desired entry found: when that is all of them, nothing is left to delete
@@ -180,6 +195,7 @@ function diffIpvs(desired: readonly IpvsService[], live: readonly IpvsService[],
     const have = liveByKey.get(key);
     if (keepalived.has(key)) {
       if (have) matched.add(have);
+      if (have && up.size && want.owner === 'keepalived') restoreHealthy(want, have, key, up, out);
       continue;
     }
     if (!have) {
@@ -235,6 +251,27 @@ function diffIpvs(desired: readonly IpvsService[], live: readonly IpvsService[],
     if (desiredKeys.has(key) || keepalived.has(key)) continue;
     for (const hd of have.destinations) out.push(deleteDestinationStep(have, hd));
     out.push(step({ action: 'delete', kind: 'ipvs-service', id: { service: have.id }, before: stripDestinations(have), reason: 'not in the cluster file', phase: 'untable', commands: [deleteService(have.id)] }, key));
+  }
+}
+
+/**
+ * A keepalived service's destinations that keepalived reports up but whose
+ * live weight is not the declared one: a hand edit, put back with `ipvsadm -e`
+ * to what keepalived believes (the declared weight). Nothing else of the
+ * service is lvsc's to write: a server keepalived has down, quiesced or
+ * removed, is its business.
+ */
+function restoreHealthy(want: IpvsService, have: IpvsService, key: string, up: ReadonlySet<string>, out: Step[]): void {
+  const liveDests = new DestinationIndex(have.destinations);
+  for (const d of want.destinations) {
+    const hd = liveDests.get(d);
+    if (!hd || hd.weight === d.weight || !up.has(healthKey(key, d))) continue;
+    out.push(
+      step(
+        { action: 'update', kind: 'ipvs-destination', id: { service: want.id, dest: { address: d.address, port: d.port } }, before: hd, after: { ...hd, weight: d.weight }, reason: `weight ${hd.weight} → ${d.weight} (keepalived reports it up: changed by hand)`, phase: 'table', commands: [editDestination(want.id, { ...hd, weight: d.weight })] },
+        destinationLabel(d, key),
+      ),
+    );
   }
 }
 
@@ -445,7 +482,7 @@ export function diffHost(desired: HostState, live: HostState, options: DiffOptio
   diffAddresses(desired.addresses, live.addresses, options.ownership, options.director, out);
   resetSysctls(desired.sysctls, live.sysctls, options.ownership, out);
   if (options.director) {
-    diffIpvs(desired.ipvs ?? [], live.ipvs ?? [], keepalivedEntries(desired, live, options.ownership.files), out);
+    diffIpvs(desired.ipvs ?? [], live.ipvs ?? [], keepalivedEntries(desired, live, options.ownership.files), options.health ?? [], out);
     const t = desired.timeouts;
     const lt = live.timeouts;
     if (t && (!lt || (t.tcp && t.tcp !== lt.tcp) || (t.tcpfin && t.tcpfin !== lt.tcpfin) || (t.udp && t.udp !== lt.udp))) {

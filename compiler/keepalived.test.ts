@@ -16,7 +16,7 @@ import { assertPrograms } from '../test/support/host.js';
 import { compileCluster } from './compile.js';
 import { check } from './index.js';
 import type { Cluster } from './ir.js';
-import { KEEPALIVED_CONF, keepalivedServicesFromFile } from './keepalived.js';
+import { KEEPALIVED_CONF, keepalivedServicesFromFile, type ServerHealth } from './keepalived.js';
 import { buildPlan } from './order.js';
 import { NO_OWNERSHIP, type Ownership } from './diff.js';
 import { serviceKey, type HostState, type IpvsService } from './state.js';
@@ -185,12 +185,15 @@ function mixed() {
   return { desired, lb1, www: entry('10.6.0.100'), mail: entry('10.6.0.101') };
 }
 
-function lb1Steps(desired: ReturnType<typeof mixed>['desired'], live: HostState, ownership: Ownership = NO_OWNERSHIP) {
-  const plan = buildPlan(
+function lb1Plan(desired: ReturnType<typeof mixed>['desired'], live: HostState, ownership: Ownership = NO_OWNERSHIP, health?: readonly ServerHealth[]) {
+  return buildPlan(
     desired.filter((h) => h.name === 'lb1'),
-    new Map([['lb1', { state: live, ownership }]]),
-  );
-  return plan.hosts[0].steps.map((s) => `${s.action} ${s.kind} ${s.label}`);
+    new Map([['lb1', { state: live, ownership, ...(health ? { health } : {}) }]]),
+  ).hosts[0].steps;
+}
+
+function lb1Steps(desired: ReturnType<typeof mixed>['desired'], live: HostState, ownership: Ownership = NO_OWNERSHIP, health?: readonly ServerHealth[]) {
+  return lb1Plan(desired, live, ownership, health).map((s) => `${s.action} ${s.kind} ${s.label}`);
 }
 
 test('a checked service is keepalived\'s, an unchecked one on the same director stays lvsc\'s', (t) => {
@@ -247,4 +250,46 @@ test('drift in an unchecked service beside a checked one is still lvsc\'s to put
   const drifted: IpvsService = { ...mail, destinations: [{ ...mail.destinations[0], weight: 7 }] };
   const live = { ...lb1.state, ipvs: lb1.state.ipvs!.map((s) => (s === mail ? drifted : s)) };
   t.deepEqual(lb1Steps(desired, live), ['update ipvs-destination 10.6.0.11:25 → tcp 10.6.0.101:25']);
+});
+
+/** keepalived's record of one www server (10.6.0.100:80). */
+function wwwHealth(www: IpvsService, dest: number, state: ServerHealth['state']): ServerHealth {
+  const d = www.destinations[dest];
+  return { state, service: www.id, dest: { address: d.address, port: d.port }, since: 1_700_000_000 };
+}
+
+test('health is not drift: a checked server keepalived reports down, quiesced or gone from the table, is no step', (t) => {
+  const { desired, lb1, www } = mixed();
+  const quiesced: IpvsService = { ...www, destinations: [{ ...www.destinations[0], weight: 0 }, ...www.destinations.slice(1)] };
+  const removed: IpvsService = { ...www, destinations: www.destinations.slice(1) };
+  for (const entry of [quiesced, removed]) {
+    const live = { ...lb1.state, ipvs: lb1.state.ipvs!.map((s) => (s === www ? entry : s)) };
+    t.deepEqual(lb1Steps(desired, live, NO_OWNERSHIP, [wwwHealth(www, 0, 'down')]), []);
+  }
+});
+
+test('a hand edit of the weight of a server keepalived reports up is drift, put back with ipvsadm -e to the declared weight', (t) => {
+  const { desired, lb1, www } = mixed();
+  const declared = www.destinations[0];
+  const edited: IpvsService = { ...www, destinations: [{ ...declared, weight: declared.weight + 4 }, ...www.destinations.slice(1)] };
+  const live = { ...lb1.state, ipvs: lb1.state.ipvs!.map((s) => (s === www ? edited : s)) };
+  const steps = lb1Plan(desired, live, NO_OWNERSHIP, [wwwHealth(www, 0, 'up')]);
+  t.deepEqual(
+    steps.map((s) => ({ action: s.action, kind: s.kind, label: s.label, reason: s.reason, argv: s.commands.map((c) => c.argv.join(' ')) })),
+    [
+      {
+        action: 'update',
+        kind: 'ipvs-destination',
+        label: `${declared.address}:${declared.port} → tcp 10.6.0.100:80`,
+        reason: `weight ${declared.weight + 4} → ${declared.weight} (keepalived reports it up: changed by hand)`,
+        // ipvsadm -e restates the attributes: DR, the declared weight, no thresholds.
+        argv: ['ipvsadm -e -t 10.6.0.100:80 -r 10.6.0.11:80 -g -w 3'],
+      },
+    ],
+  );
+  // The same weight with keepalived saying the server is down (or saying nothing yet) is keepalived's business.
+  t.deepEqual(lb1Steps(desired, live, NO_OWNERSHIP, [wwwHealth(www, 0, 'down')]), []);
+  t.deepEqual(lb1Steps(desired, live, NO_OWNERSHIP, []), []);
+  // Another server's record says nothing about this one.
+  t.deepEqual(lb1Steps(desired, live, NO_OWNERSHIP, [wwwHealth(www, 1, 'up')]), []);
 });

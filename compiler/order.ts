@@ -6,12 +6,15 @@
  */
 import type { DesiredHost } from './desired.js';
 import { diffHost, NO_OWNERSHIP, type Ownership } from './diff.js';
+import type { ServerHealth } from './keepalived.js';
 import { PHASES, type Dependency, type HostPlan, type Plan } from './plan.js';
 import { emptyHostState, type HostState } from './state.js';
 
 export interface LiveHost {
   readonly state: HostState;
   readonly ownership: Ownership;
+  /** keepalived's view of its checked servers on a director that runs it (agent/facts/keepalived.ts). */
+  readonly health?: readonly ServerHealth[];
 }
 
 const isDirector = (d: DesiredHost) => d.roles.includes('director') || d.roles.includes('backup-director');
@@ -20,7 +23,7 @@ const isDirector = (d: DesiredHost) => d.roles.includes('director') || d.roles.i
 export function buildPlan(desired: readonly DesiredHost[], live: ReadonlyMap<string, LiveHost> = new Map()): Plan {
   const hosts: HostPlan[] = desired.map((d) => {
     const l = live.get(d.name);
-    const steps = diffHost(d.state, l?.state ?? emptyHostState(), { director: isDirector(d), ownership: l?.ownership ?? NO_OWNERSHIP, gateways: d.gateways });
+    const steps = diffHost(d.state, l?.state ?? emptyHostState(), { director: isDirector(d), ownership: l?.ownership ?? NO_OWNERSHIP, gateways: d.gateways, ...(l?.health ? { health: l.health } : {}) });
     steps.sort((a, b) => PHASES.indexOf(a.phase) - PHASES.indexOf(b.phase));
     return { host: d.name, roles: d.roles, steps };
   });
