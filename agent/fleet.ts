@@ -148,7 +148,13 @@ export async function readHost(cluster: Cluster, desired: DesiredHost, transport
   } catch (error) {
     return { ok: false, message: `reading facts failed: ${errorMessage(error)}` };
   }
-  const facts = batch.read({ stdout: result.stdout, stderr: result.stderr, status: result.code });
+  let facts;
+  try {
+    facts = batch.read({ stdout: result.stdout, stderr: result.stderr, status: result.code });
+  } catch (error) {
+    // Whatever the host printed, it fails this host alone, never the run.
+    return { ok: false, message: `reading facts failed: ${errorMessage(error)}` };
+  }
   if (facts.errors.length) {
     // Planning against a fact that could not be read would "create" what is already there.
     return { ok: false, message: facts.errors.map((e) => (e.fact === 'batch' ? e.message : `${e.fact}: ${e.message}`)).join('; ') };
@@ -167,6 +173,17 @@ export async function pool<T>(items: readonly T[], limit: number, fn: (item: T) 
 
 /** Connects to and reads the hosts of a run, then plans it. Connections stay open until `close()`. */
 export async function openFleet(cluster: Cluster, options: FleetOptions = {}): Promise<Fleet> {
+  const opened: Transport[] = [];
+  try {
+    return await open(cluster, options, opened);
+  } catch (error) {
+    // Nothing may keep a connection open once the run has failed: the process would never end.
+    await Promise.all(opened.map((t) => t.close().catch(() => {})));
+    throw error;
+  }
+}
+
+async function open(cluster: Cluster, options: FleetOptions, opened: Transport[]): Promise<Fleet> {
   const desired = compileCluster(cluster);
   const byName = new Map(desired.map((d) => [d.name, d]));
   const jumpOnly = jumpOnlyHosts(cluster, desired);
@@ -183,6 +200,7 @@ export async function openFleet(cluster: Cluster, options: FleetOptions = {}): P
       let transport: Transport;
       try {
         transport = await connectSsh(endpointFor(cluster, name), options.ssh);
+        opened.push(transport);
       } catch (error) {
         const message = errorMessage(error);
         reads.set(name, { host: name, ok: false, message });

@@ -8,7 +8,7 @@
 import { cmd } from '../../compiler/command.js';
 import type { AddressState } from '../../compiler/state.js';
 import { canonicalAddress } from '../../lang/address.js';
-import { isRecord, parseJson, type Fact } from './fact.js';
+import { isRecord, parseJson, preview, type Fact } from './fact.js';
 
 export const addressesFact: Fact<AddressState[]> = {
   name: 'addresses',
@@ -22,7 +22,7 @@ export const addressesFact: Fact<AddressState[]> = {
     if (!Array.isArray(json.value)) return { value, warnings: ['ip -j addr show: expected a list of interfaces'] };
     for (const link of json.value) {
       if (!isRecord(link) || typeof link.ifname !== 'string' || !Array.isArray(link.addr_info)) {
-        warnings.push(`skipped an interface entry without ifname or addr_info: ${JSON.stringify(link).slice(0, 120)}`);
+        warnings.push(`skipped an interface entry without ifname or addr_info: ${preview(link)}`);
         continue;
       }
       const dev = link.ifname;
@@ -30,7 +30,7 @@ export const addressesFact: Fact<AddressState[]> = {
         if (!isRecord(a) || (a.family !== 'inet' && a.family !== 'inet6')) continue; // other families carry no IP address
         const address = typeof a.local === 'string' ? canonicalAddress(a.local) : undefined;
         if (!address || typeof a.prefixlen !== 'number') {
-          warnings.push(`skipped an address on ${dev} that could not be read: ${JSON.stringify(a).slice(0, 120)}`);
+          warnings.push(`skipped an address on ${dev} that could not be read: ${preview(a)}`);
           continue;
         }
         const label = a.family === 'inet' && typeof a.label === 'string' && a.label !== dev ? a.label : undefined;

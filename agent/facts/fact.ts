@@ -51,6 +51,16 @@ export const NOT_FOUND = 127;
 
 /** Interpret one command's output as a fact's value or error. Pure. */
 export function readFact<T>(fact: Fact<T>, raw: RawOutput): FactResult<T> {
+  try {
+    return interpret(fact, raw);
+  } catch (error) {
+    // A parser must not throw; if one does on what a host printed, that host's fact failed, not the run.
+    const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    return { ok: false, error: { kind: 'failed', status: raw.status, message: `its output could not be read (${message})` } };
+  }
+}
+
+function interpret<T>(fact: Fact<T>, raw: RawOutput): FactResult<T> {
   if (raw.status === 0) return { ok: true, ...fact.parse(raw.stdout) };
   if (raw.status === NOT_FOUND) {
     return { ok: false, error: { kind: 'missing-tool', tool: fact.tool, message: `${fact.tool} is not installed (not found on PATH)` } };
@@ -78,6 +88,39 @@ export function parseJson(stdout: string, what: string): { ok: true; value: unkn
   } catch (error) {
     return { ok: false, warning: `${what}: output is not JSON (${(error as Error).message})` };
   }
+}
+
+/**
+ * A JSON value as one short line for a warning, like `JSON.stringify(value)`
+ * cut to `max` characters, but never deeper than `depth` levels (deeper ones
+ * read `…`) and never longer than it needs: a host may print JSON nested
+ * tens of thousands deep, which `JSON.stringify` meets with a RangeError.
+ */
+export function preview(value: unknown, max = 120, depth = 8): string {
+  let out = '';
+  const walk = (v: unknown, level: number): void => {
+    if (out.length >= max) return;
+    if (Array.isArray(v) || isRecord(v)) {
+      const [open, close] = Array.isArray(v) ? ['[', ']'] : ['{', '}'];
+      if (level >= depth) {
+        out += `${open}…${close}`;
+        return;
+      }
+      out += open;
+      const entries = Array.isArray(v) ? v.map((x) => [undefined, x] as const) : Object.entries(v);
+      for (let i = 0; i < entries.length && out.length < max; i++) {
+        const [key, x] = entries[i];
+        if (i) out += ',';
+        if (key !== undefined) out += `${JSON.stringify(key.slice(0, max))}:`;
+        walk(x, level + 1);
+      }
+      out += close;
+      return;
+    }
+    out += typeof v === 'string' ? JSON.stringify(v.slice(0, max)) : String(JSON.stringify(v));
+  };
+  walk(value, 0);
+  return out.slice(0, max);
 }
 
 export function isRecord(v: unknown): v is Record<string, unknown> {

@@ -14,7 +14,7 @@
 import { cmd } from '../../compiler/command.js';
 import { fouLinkName, TUNNEL_KIND_BY_IP_KIND } from '../../compiler/lvs.js';
 import type { LinkState } from '../../compiler/state.js';
-import { firstLines, isRecord, parseJson, type Fact } from './fact.js';
+import { firstLines, isRecord, parseJson, preview, type Fact } from './fact.js';
 
 export const linksFact: Fact<LinkState[]> = {
   name: 'links',
@@ -28,7 +28,7 @@ export const linksFact: Fact<LinkState[]> = {
     if (!Array.isArray(json.value)) return { value, warnings: ['ip -j -d link show: expected a list of links'] };
     for (const link of json.value) {
       if (!isRecord(link) || typeof link.ifname !== 'string') {
-        warnings.push(`skipped a link entry without ifname: ${JSON.stringify(link).slice(0, 120)}`);
+        warnings.push(`skipped a link entry without ifname: ${preview(link)}`);
         continue;
       }
       const infoKind = isRecord(link.linkinfo) ? link.linkinfo.info_kind : undefined;
@@ -54,7 +54,7 @@ export const fouFact: Fact<LinkState[]> = {
     if (!Array.isArray(json.value)) return { value, warnings: ['ip -j fou show: expected a list of ports'] };
     for (const f of json.value) {
       if (!isRecord(f) || typeof f.port !== 'number') {
-        warnings.push(`skipped a fou entry without a port: ${JSON.stringify(f).slice(0, 120)}`);
+        warnings.push(`skipped a fou entry without a port: ${preview(f)}`);
         continue;
       }
       value.push({ name: fouLinkName(f.port), kind: 'fou', up: true, port: f.port });

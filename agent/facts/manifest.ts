@@ -19,7 +19,7 @@ import type { Ownership } from '../../compiler/diff.js';
 import { MANIFEST_FORMAT, MANIFEST_PATH, MANIFEST_VERSION, type Manifest } from '../../compiler/manifest.js';
 import { isLvscPath, PATHS } from '../../compiler/templates/render.js';
 import { parseCidr } from '../../lang/address.js';
-import { isRecord, type Fact, type Parsed } from './fact.js';
+import { isRecord, preview, type Fact, type Parsed } from './fact.js';
 import { SYSCTL_KEY } from './sysctl.js';
 
 export type ManifestRead =
@@ -60,16 +60,16 @@ export function parseManifest(text: string): { ok: true; manifest: Manifest } | 
     return { ok: false, reason: 'not JSON: cut short, or not written by lvsc' };
   }
   if (!isRecord(value)) return { ok: false, reason: 'not a JSON object' };
-  if (value.format !== MANIFEST_FORMAT) return { ok: false, reason: `format is ${JSON.stringify(value.format)}, not "${MANIFEST_FORMAT}"` };
+  if (value.format !== MANIFEST_FORMAT) return { ok: false, reason: `format is ${preview(value.format)}, not "${MANIFEST_FORMAT}"` };
   if (value.version !== MANIFEST_VERSION) {
     const newer = typeof value.version === 'number' && value.version > MANIFEST_VERSION;
-    return { ok: false, reason: `version ${JSON.stringify(value.version)}${newer ? ', written by a newer lvsc' : ''}; this lvsc reads version ${MANIFEST_VERSION}` };
+    return { ok: false, reason: `version ${preview(value.version)}${newer ? ', written by a newer lvsc' : ''}; this lvsc reads version ${MANIFEST_VERSION}` };
   }
   const stray = Object.keys(value).filter((k) => !(KEYS as readonly string[]).includes(k));
   if (stray.length) return { ok: false, reason: `unknown field(s) ${stray.join(', ')}` };
   const missing = KEYS.filter((k) => !(k in value));
   if (missing.length) return { ok: false, reason: `missing field(s) ${missing.join(', ')}` };
-  if (typeof value.host !== 'string' || !HOST.test(value.host)) return { ok: false, reason: `host ${JSON.stringify(value.host)} is not a host name` };
+  if (typeof value.host !== 'string' || !HOST.test(value.host)) return { ok: false, reason: `host ${preview(value.host)} is not a host name` };
 
   /** A list field, each item read by `read` (or why not), none twice. */
   const list = <T>(field: string, read: (item: unknown) => { ok: T } | { not: string }, key: (item: T) => string): T[] | string => {
@@ -92,18 +92,18 @@ export function parseManifest(text: string): { ok: true; manifest: Manifest } | 
     (a) => {
       const [dev, cidrText, ...more] = typeof a === 'string' ? a.split(' ') : [];
       const cidr = cidrText === undefined ? undefined : parseCidr(cidrText);
-      if (typeof a !== 'string' || more.length || dev === undefined || !DEV.test(dev) || !cidr) return { not: `${JSON.stringify(a)} is not "DEV ADDRESS/PREFIX"` };
-      if (`${cidr.address}/${cidr.prefix}` !== cidrText) return { not: `${JSON.stringify(a)}: the address is not in canonical form` };
+      if (typeof a !== 'string' || more.length || dev === undefined || !DEV.test(dev) || !cidr) return { not: `${preview(a)} is not "DEV ADDRESS/PREFIX"` };
+      if (`${cidr.address}/${cidr.prefix}` !== cidrText) return { not: `${preview(a)}: the address is not in canonical form` };
       return { ok: a };
     },
     (a) => a,
   );
   if (typeof addresses === 'string') return { ok: false, reason: addresses };
-  const sysctls = list<string>('sysctls', (k) => (typeof k === 'string' && SYSCTL_KEY.test(k) ? { ok: k } : { not: `${JSON.stringify(k)} is not a sysctl key` }), (k) => k);
+  const sysctls = list<string>('sysctls', (k) => (typeof k === 'string' && SYSCTL_KEY.test(k) ? { ok: k } : { not: `${preview(k)} is not a sysctl key` }), (k) => k);
   if (typeof sysctls === 'string') return { ok: false, reason: sysctls };
-  const fouPorts = list<number>('fouPorts', (p) => (typeof p === 'number' && Number.isInteger(p) && p >= 1 && p <= 65535 ? { ok: p } : { not: `${JSON.stringify(p)} is not a UDP port` }), String);
+  const fouPorts = list<number>('fouPorts', (p) => (typeof p === 'number' && Number.isInteger(p) && p >= 1 && p <= 65535 ? { ok: p } : { not: `${preview(p)} is not a UDP port` }), String);
   if (typeof fouPorts === 'string') return { ok: false, reason: fouPorts };
-  const files = list<string>('files', (f) => (typeof f === 'string' && f !== MANIFEST_PATH && isLvscPath(f) ? { ok: f } : { not: `${JSON.stringify(f)} is not a path lvsc renders` }), (f) => f);
+  const files = list<string>('files', (f) => (typeof f === 'string' && f !== MANIFEST_PATH && isLvscPath(f) ? { ok: f } : { not: `${preview(f)} is not a path lvsc renders` }), (f) => f);
   if (typeof files === 'string') return { ok: false, reason: files };
   return { ok: true, manifest: { format: MANIFEST_FORMAT, version: MANIFEST_VERSION, host: value.host, addresses, sysctls, fouPorts, files } };
 }

@@ -10,7 +10,7 @@ import { cmd } from '../../compiler/command.js';
 import { NFT_CHAIN, NFT_CHAIN_SPEC, NFT_FAMILY, NFT_TABLE } from '../../compiler/nft.js';
 import type { Family, FwmarkRule, Proto } from '../../compiler/state.js';
 import { canonicalAddress, familyOf } from '../../lang/address.js';
-import { firstLines, isRecord, parseJson, type Fact } from './fact.js';
+import { firstLines, isRecord, parseJson, preview, type Fact } from './fact.js';
 
 const PROTOS = new Set(['tcp', 'udp', 'sctp']);
 
@@ -43,12 +43,12 @@ function readRule(expr: unknown[]): FwmarkRule | string {
         if (isRecord(right) && isRecord(right.prefix)) return `destination ${String(right.prefix.addr)}/${String(right.prefix.len)} is a network, not one address`;
         address = typeof right === 'string' ? canonicalAddress(right) : undefined;
         family = payload.protocol === 'ip6' ? 6 : 4;
-        if (!address || familyOf(address) !== family) return `destination ${JSON.stringify(right)} is not one IPv${family} address`;
+        if (!address || familyOf(address) !== family) return `destination ${preview(right)} is not one IPv${family} address`;
         continue;
       }
       if (payload && typeof payload.protocol === 'string' && PROTOS.has(payload.protocol) && payload.field === 'dport') {
         const p = ports(right);
-        if (!p) return `ports ${JSON.stringify(right)} not understood`;
+        if (!p) return `ports ${preview(right)} not understood`;
         proto = payload.protocol as Proto;
         portList = p;
         continue;
@@ -62,7 +62,7 @@ function readRule(expr: unknown[]): FwmarkRule | string {
       mark = e.mangle.value;
       continue;
     }
-    return `expression ${JSON.stringify(e).slice(0, 100)} not understood`;
+    return `expression ${preview(e, 100)} not understood`;
   }
   if (!address || !family || !proto || mark === undefined) return 'not a destination + protocol + mark rule';
   return { family, proto, address, ports: [...new Set(portList)].sort((a, b) => a - b), mark };

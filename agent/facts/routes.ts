@@ -13,7 +13,7 @@
 import { cmd } from '../../compiler/command.js';
 import type { RouteState } from '../../compiler/state.js';
 import { canonicalAddress, cidrText, networkOf, parseCidr, type Family } from '../../lang/address.js';
-import { isRecord, parseJson, type Fact, type Parsed } from './fact.js';
+import { isRecord, parseJson, preview, type Fact, type Parsed } from './fact.js';
 
 function gatewayOf(hop: Record<string, unknown>): string | undefined {
   if (typeof hop.gateway === 'string') return canonicalAddress(hop.gateway);
@@ -30,7 +30,7 @@ export function parseRoutes(stdout: string, family: Family): Parsed<RouteState[]
   if (!Array.isArray(json.value)) return { value, warnings: [`${what}: expected a list of routes`] };
   for (const r of json.value) {
     if (!isRecord(r) || typeof r.dst !== 'string') {
-      warnings.push(`${what}: skipped a route without dst: ${JSON.stringify(r).slice(0, 120)}`);
+      warnings.push(`${what}: skipped a route without dst: ${preview(r)}`);
       continue;
     }
     if (r.type !== undefined && r.type !== 'unicast') continue;

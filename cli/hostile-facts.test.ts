@@ -1,0 +1,108 @@
+/**
+ * `lvsc plan` against a host whose fact commands print hostile output: real
+ * sshds in network namespaces (lab/netns-sshd.ts). Each host has a private
+ * /usr/local/bin, which lvsc's fact batch puts before /usr/sbin on PATH; a
+ * test writes a fake `ip` (or `sysctl`) there on `web` that answers one
+ * fact's command with hostile bytes and hands every other call to the real
+ * program. `lb` (the director) is an ordinary host.
+ *
+ * lvsc runs as a process, from the sources the way bin/lvsc.js runs the
+ * build, and must end on its own: before the fixes a deeply nested JSON
+ * crashed it with a RangeError and it then hung with every connection open.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import anyTest, { type TestFn } from 'ava';
+import { LAB_USERS, startLab, type Lab } from '../lab/netns-sshd.js';
+import { assertPrograms } from '../test/support/host.js';
+import { within } from '../test/support/hostile-server.js';
+
+const test = anyTest as TestFn<{ lab: Lab; dir: string }>;
+
+test.before(async (t) => {
+  assertPrograms('cli/hostile-facts.test.ts', ['ip', 'ipvsadm', 'sysctl']);
+  t.context.lab = await startLab({
+    hosts: [{ name: 'lb' }, { name: 'web' }],
+    privateDirs: ['/usr/local/bin', '/etc/sysctl.d', '/etc/systemd/network', '/etc/modules-load.d', '/var/lib/lvsc'],
+  });
+  t.context.dir = mkdtempSync(join(tmpdir(), 'lvsc-hostile-facts-'));
+});
+
+test.after.always(async (t) => {
+  await t.context.lab?.stop();
+});
+
+/** lb directs `www` to web by DR: web needs its addresses and sysctls read. */
+function cluster(lab: Lab): string {
+  const lb = lab.host('lb').address;
+  const web = lab.host('web').address;
+  const vip = web.split('.').slice(0, 3).concat('100').join('.');
+  return [
+    `defaults {\n  ssh user ${LAB_USERS.sudo}\n  ssh key "${lab.keyFile}"\n  sudo\n}\n`,
+    `host lb {\n  ssh ${lb}\n  interface eth0 ${lb}/24\n}\n`,
+    `host web {\n  ssh ${web}\n  interface eth0 ${web}/24\n}\n`,
+    'director lb\n',
+    `service www {\n  vip ${vip} tcp 80\n  scheduler wlc\n  forward dr\n  server web\n}\n`,
+  ].join('\n');
+}
+
+/**
+ * A fake `program` on web: when its arguments are exactly `args`, it runs
+ * `script` (a shell snippet that prints the hostile output); otherwise it runs
+ * the real program.
+ */
+async function fake(lab: Lab, program: string, args: string, script: string): Promise<void> {
+  const text = `#!/bin/sh\nif [ "$*" = '${args}' ]; then\n${script}\nexit 0\nfi\nexec /usr/sbin/${program} "$@"\n`;
+  const made = await lab.exec('web', ['sh', '-c', `cat > /usr/local/bin/${program} && chmod 755 /usr/local/bin/${program}`], text);
+  if (made.code !== 0) throw new Error(made.stderr);
+}
+
+async function unfake(lab: Lab, program: string): Promise<void> {
+  await lab.exec('web', ['rm', '-f', `/usr/local/bin/${program}`]);
+}
+
+interface Run {
+  /** null: did not exit on its own within the bound (then killed). */
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+async function lvsc(t: { context: { lab: Lab; dir: string } }, args: string[]): Promise<Run> {
+  const { lab, dir } = t.context;
+  const file = join(dir, 'cluster.lvs');
+  writeFileSync(file, cluster(lab));
+  const repo = new URL('..', import.meta.url).pathname;
+  const entry = `import { main } from ${JSON.stringify(`${repo}cli/main.ts`)}; process.exitCode = await main(process.argv.slice(1));`;
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', '--input-type=module', '-e', entry, ...args, '--timeout', '30s', '--known-hosts', lab.knownHostsFile, '--ssh-config', join(lab.homeDir, 'no-config'), file],
+    { cwd: repo, env: { ...process.env, HOME: lab.homeDir, SSH_AUTH_SOCK: '', NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  // Generous: tsx compiles the CLI first, and the hosts are read with a 30 s command timeout.
+  if (!(await within(exited, 90_000))) {
+    child.kill('SIGKILL');
+    await exited;
+    return { code: null, stdout, stderr };
+  }
+  return { code: await exited, stdout, stderr };
+}
+
+const DEPTH = 20_000;
+
+test.serial('a deeply nested JSON from ip -j -d link show: lvsc ends on its own, and web is planned', async (t) => {
+  const { lab } = t.context;
+  await fake(lab, 'ip', '-j -d link show', `printf '['; head -c ${DEPTH} /dev/zero | tr '\\0' '['; head -c ${DEPTH} /dev/zero | tr '\\0' ']'; printf ']\\n'`);
+  t.teardown(() => unfake(lab, 'ip'));
+  const run = await lvsc(t, ['plan']);
+  t.not(run.code, null, `lvsc did not exit on its own; stderr so far:\n${run.stderr.slice(0, 2000)}`);
+  t.false(/RangeError|Maximum call stack/.test(run.stderr + run.stdout), run.stderr.slice(0, 2000));
+  t.is(run.code, 2, run.stderr.slice(0, 2000)); // changes to make
+});
