@@ -5,8 +5,8 @@
  * `mcast` and `syncid`. lvsc configures the interface and the sync id.
  */
 import type { SyncDaemon } from '../../compiler/state.js';
-import type { Fact } from './fact.js';
 import { ipvsadmCommand, ipvsadmFailure, ipvsNotLoaded } from './ipvs.js';
+import { clip, type Fact } from './fact.js';
 
 const LINE = /^(master|backup) sync daemon \((.*)\)\s*$/;
 
@@ -29,12 +29,12 @@ export const daemonFact: Fact<SyncDaemon[]> = {
       const iface = fields.get('mcast');
       const syncid = fields.get('syncid');
       if (!m || !iface || !syncid || !/^\d+$/.test(syncid)) {
-        warnings.push(`skipped \`${line.trim()}\`: not a sync daemon line`);
+        warnings.push(`skipped \`${clip(line.trim())}\`: not a sync daemon line`);
         continue;
       }
       const state = m[1] as SyncDaemon['state'];
       if (value.some((d) => d.state === state)) {
-        warnings.push(`skipped \`${line.trim()}\`: a second ${state} daemon`);
+        warnings.push(`skipped \`${clip(line.trim())}\`: a second ${state} daemon`);
         continue;
       }
       value.push({ state, mcastInterface: iface, syncid: Number(syncid) });

@@ -90,6 +90,11 @@ export function parseJson(stdout: string, what: string): { ok: true; value: unkn
   }
 }
 
+/** A line a host printed, quoted in a warning: at most `max` characters, then `…`. */
+export function clip(line: string, max = 120): string {
+  return line.length > max ? `${line.slice(0, max)}…` : line;
+}
+
 /**
  * A JSON value as one short line for a warning, like `JSON.stringify(value)`
  * cut to `max` characters, but never deeper than `depth` levels (deeper ones

@@ -22,7 +22,7 @@
  * on the host, with no word splitting.
  */
 import { cmd } from '../../compiler/command.js';
-import type { Fact } from './fact.js';
+import { clip, type Fact } from './fact.js';
 
 const SCRIPT = [
   'lvsc_show() {',
@@ -68,7 +68,7 @@ export function filesFact(paths: readonly string[], globs: readonly string[] = [
         if (h && h[2] === 'unreadable' && last?.state === 'present' && last.kind === h[1] && last.path === h[3]) blocks.pop();
         if (h) blocks.push({ kind: h[1], state: h[2], path: h[3], base64: [] });
         else if (blocks.length && blocks[blocks.length - 1].state === 'present') blocks[blocks.length - 1].base64.push(line.trim());
-        else if (line.trim() !== '') warnings.push(`skipped \`${line}\`: outside any file`);
+        else if (line.trim() !== '') warnings.push(`skipped \`${clip(line)}\`: outside any file`);
       }
       const listed = blocks.filter((b) => b.kind === 'file');
       const read = (b: (typeof blocks)[number]) => {

@@ -8,6 +8,7 @@ import { addressesFact } from './addresses.js';
 import { preview, readFact, type Fact } from './fact.js';
 import { fouFact, linksFact } from './links.js';
 import { parseManifest } from './manifest.js';
+import { modulesFact } from './modules.js';
 import { nftFact } from './nft.js';
 import { routes6Fact, routesFact } from './routes.js';
 
@@ -75,4 +76,29 @@ test('a parser that throws fails its fact with the reason, never the caller', (t
     t.is(result.error.kind, 'failed');
     t.is(result.error.message, 'its output could not be read (RangeError: Maximum call stack size exceeded)');
   }
+});
+
+test('modules: a 200 KB modules.builtin line is read in linear time (it took minutes)', (t) => {
+  const long = 'a'.repeat(200_000);
+  const stdout = [
+    '--- lvsc-modules proc',
+    '--- lvsc-modules end proc 0',
+    '--- lvsc-modules builtin',
+    long,
+    `kernel/${long}/ip_vs_rr.ko`,
+    'kernel/net/netfilter/ipvs/ip_vs_wlc.ko.xz',
+    '--- lvsc-modules end builtin 0',
+    '--- lvsc-modules sysfs',
+    '--- lvsc-modules end sysfs 0',
+  ].join('\n');
+  const started = performance.now();
+  const result = readFact(modulesFact, { stdout, stderr: '', status: 0 });
+  const ms = performance.now() - started;
+  t.true(result.ok);
+  if (!result.ok) return;
+  t.deepEqual(result.value, ['ip_vs_rr', 'ip_vs_wlc']);
+  t.is(result.warnings.length, 1);
+  t.is(result.warnings[0], `skipped \`${'a'.repeat(120)}…\` in modules.builtin`);
+  // Linear: a few milliseconds on any machine; the quadratic match took about 135 s.
+  t.true(ms < 2_000, `${ms} ms`);
 });

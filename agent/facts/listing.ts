@@ -9,8 +9,8 @@
  */
 import { parseEndpoint, parseListServiceLine } from '../../compiler/ipvsadm.js';
 import type { ServiceId } from '../../compiler/state.js';
-import type { Parsed } from './fact.js';
 import { ipvsNotLoaded } from './ipvs.js';
+import { clip, type Parsed } from './fact.js';
 
 /** The title lines every `-L` listing starts with. */
 const HEADERS = [/^IP Virtual Server version /, /^Prot LocalAddress:Port/, /^\s+-> RemoteAddress:Port(\s|$)/];
@@ -44,11 +44,11 @@ export function parseListing<D>(stdout: string, columns: (words: readonly string
     const ep = words ? parseEndpoint(words[0]) : undefined;
     const cols = words && ep ? columns(words.slice(1)) : undefined;
     if (!ep || !cols) {
-      warnings.push(`skipped \`${line.trim()}\`: not a service or real server line`);
+      warnings.push(`skipped \`${clip(line.trim())}\`: not a service or real server line`);
       continue;
     }
     if (!current) {
-      warnings.push(`skipped \`${line.trim()}\`: a real server before any service`);
+      warnings.push(`skipped \`${clip(line.trim())}\`: a real server before any service`);
       continue;
     }
     current.destinations.push({ address: ep.address, port: ep.port, ...cols });

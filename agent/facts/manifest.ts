@@ -19,7 +19,7 @@ import type { Ownership } from '../../compiler/diff.js';
 import { MANIFEST_FORMAT, MANIFEST_PATH, MANIFEST_VERSION, type Manifest } from '../../compiler/manifest.js';
 import { isLvscPath, PATHS } from '../../compiler/templates/render.js';
 import { parseCidr } from '../../lang/address.js';
-import { isRecord, preview, type Fact, type Parsed } from './fact.js';
+import { clip, isRecord, preview, type Fact, type Parsed } from './fact.js';
 import { SYSCTL_KEY } from './sysctl.js';
 
 export type ManifestRead =
@@ -179,7 +179,7 @@ export function legacyOwnership(allFiles: Readonly<Record<string, string>>, dire
         if (line === '' || line.startsWith('#')) continue;
         const m = /^([^ =]+) = (.*)$/.exec(line);
         if (m && SYSCTL_KEY.test(m[1])) sysctls.add(m[1]);
-        else warnings.push(`${path}: skipped \`${line}\`: not a key = value line lvsc wrote`);
+        else warnings.push(`${path}: skipped \`${clip(line)}\`: not a key = value line lvsc wrote`);
       }
     } else {
       const fou = /\/50-lvsc-fou(\d{1,5})\.netdev$/.exec(path);

@@ -15,7 +15,7 @@
  * source is reported as a warning that says what cannot be seen.
  */
 import { cmd } from '../../compiler/command.js';
-import type { Fact } from './fact.js';
+import { clip, type Fact } from './fact.js';
 
 const MARK = '--- lvsc-modules';
 
@@ -35,6 +35,15 @@ const SCRIPT = [
 const NAME = /^[A-Za-z0-9_-]+$/;
 const BEGIN = new RegExp(`^${MARK} (\\w+)$`);
 const END = new RegExp(`^${MARK} end (\\w+) (\\d+)$`);
+/**
+ * The module a modules.builtin line names (`kernel/net/netfilter/ipvs/ip_vs_rr.ko` → `ip_vs_rr`).
+ * The file name is cut off at the last `/` first: an unanchored `([^/]+)\.ko$` would try every
+ * position of a long line that has none, quadratic (a 200 KB line took minutes).
+ */
+function builtinName(path: string): string | undefined {
+  return /^([^/]+)\.ko(\.[a-z]+)?$/.exec(path.slice(path.lastIndexOf('/') + 1))?.[1];
+}
+
 const norm = (name: string) => name.replace(/-/g, '_');
 
 export const modulesFact: Fact<string[]> = {
@@ -59,7 +68,7 @@ export const modulesFact: Fact<string[]> = {
         continue;
       }
       if (current) current.lines.push(line);
-      else if (line !== '') warnings.push(`skipped \`${line}\`: outside any part`);
+      else if (line !== '') warnings.push(`skipped \`${clip(line)}\`: outside any part`);
     }
     const names = new Set<string>();
     const ok = (p: string) => parts.get(p)?.status === 0;
@@ -68,7 +77,7 @@ export const modulesFact: Fact<string[]> = {
       for (const line of proc!.lines) {
         const name = line.split(' ')[0];
         if (NAME.test(name)) names.add(norm(name));
-        else if (line.trim() !== '') warnings.push(`skipped \`${line}\` in /proc/modules`);
+        else if (line.trim() !== '') warnings.push(`skipped \`${clip(line)}\` in /proc/modules`);
       }
     } else {
       warnings.push(`no /proc/modules (${proc?.lines.join(' ').trim() || 'not read'}): the kernel cannot load modules, so what is not built in is not available`);
@@ -76,9 +85,9 @@ export const modulesFact: Fact<string[]> = {
     const builtin = parts.get('builtin');
     if (ok('builtin')) {
       for (const line of builtin!.lines) {
-        const m = /([^/]+)\.ko(\.[a-z]+)?$/.exec(line.trim());
-        if (m) names.add(norm(m[1]));
-        else if (line.trim() !== '') warnings.push(`skipped \`${line}\` in modules.builtin`);
+        const name = builtinName(line.trim());
+        if (name) names.add(norm(name));
+        else if (line.trim() !== '') warnings.push(`skipped \`${clip(line)}\` in modules.builtin`);
       }
     }
     if (ok('sysfs')) {

@@ -12,7 +12,7 @@
  * write it, so such keys are refused here and reported.
  */
 import { cmd } from '../../compiler/command.js';
-import { firstLines, type Fact, type Parsed } from './fact.js';
+import { clip, firstLines, type Fact, type Parsed } from './fact.js';
 
 /** A sysctl key as sysctl names it (`/` stands for a `.` in a device name: `net.ipv4.conf.eth0/100.arp_ignore`). */
 export const SYSCTL_KEY = /^[A-Za-z0-9_][A-Za-z0-9_.\/-]*$/;
@@ -30,7 +30,7 @@ export function sysctlFact(keys: readonly string[]): Fact<Record<string, string>
       // A key whose value is empty prints as `key = ` (the trailing space may be lost on the way).
       const key = eq > 0 ? line.slice(0, eq) : line.endsWith(' =') ? line.slice(0, -2) : '';
       if (!KEY.test(key)) {
-        warnings.push(`skipped \`${line}\`: not a key = value line`);
+        warnings.push(`skipped \`${clip(line)}\`: not a key = value line`);
         continue;
       }
       value[key] = eq > 0 ? line.slice(eq + 3) : '';

@@ -3,8 +3,8 @@
  * changes; null where IPVS is not loaded (the kernel's defaults apply once it is).
  */
 import type { Timeouts } from '../../compiler/state.js';
-import type { Fact } from './fact.js';
 import { ipvsadmCommand, ipvsadmFailure, ipvsNotLoaded } from './ipvs.js';
+import { clip, type Fact } from './fact.js';
 
 const LINE = /^Timeout \(tcp tcpfin udp\):\s+(\d+)\s+(\d+)\s+(\d+)\s*$/;
 
@@ -20,7 +20,7 @@ export const timeoutsFact: Fact<Timeouts | null> = {
       if (line.trim() === '') continue;
       const m = LINE.exec(line);
       if (m && !value) value = { tcp: Number(m[1]), tcpfin: Number(m[2]), udp: Number(m[3]) };
-      else warnings.push(`skipped \`${line.trim()}\`: not the one timeout line`);
+      else warnings.push(`skipped \`${clip(line.trim())}\`: not the one timeout line`);
     }
     if (!value) warnings.push('ipvsadm printed no timeouts');
     return { value, warnings };
