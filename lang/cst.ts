@@ -46,7 +46,7 @@ export type SshCstChildren = {
   Port?: IToken[];
   port?: IToken[];
   Via?: IToken[];
-  via?: IToken[];
+  via?: (IToken)[];
   sudo?: IToken[];
 };
 
@@ -66,7 +66,7 @@ export interface HostCstNode extends CstNode {
 
 export type HostCstChildren = {
   Host: IToken[];
-  name: IToken[];
+  name?: (IToken)[];
   LBrace: IToken[];
   ssh?: SshCstNode[];
   interface?: InterfaceCstNode[];
@@ -85,7 +85,7 @@ export type InterfaceCstChildren = {
   dev: IToken[];
   cidr: IToken[];
   Segment?: IToken[];
-  segment?: IToken[];
+  segment?: (IToken)[];
 };
 
 export interface GatewayCstNode extends CstNode {
@@ -117,7 +117,7 @@ export interface DirectorCstNode extends CstNode {
 
 export type DirectorCstChildren = {
   Director: IToken[];
-  host: (IToken)[];
+  host?: (IToken)[];
   Sync?: IToken[];
   iface?: IToken[];
   Id?: IToken[];
@@ -220,7 +220,7 @@ export interface ServiceCstNode extends CstNode {
 
 export type ServiceCstChildren = {
   Service: IToken[];
-  name: IToken[];
+  name?: (IToken)[];
   LBrace: IToken[];
   vip?: VipCstNode[];
   fwmark?: FwmarkCstNode[];
@@ -397,7 +397,7 @@ export interface SorryCstNode extends CstNode {
 
 export type SorryCstChildren = {
   Sorry: IToken[];
-  host: IToken[];
+  host?: (IToken)[];
   Port?: IToken[];
   port?: IToken[];
 };
@@ -409,7 +409,7 @@ export interface ServerCstNode extends CstNode {
 
 export type ServerCstChildren = {
   Server: IToken[];
-  host: IToken[];
+  host?: (IToken)[];
   Port?: IToken[];
   port?: IToken[];
   Weight?: IToken[];

@@ -534,3 +534,37 @@ test('syntax errors come out of the parser as data: kind, rule, expected tokens,
   );
   t.is(errors[1].token.tokenType.name, 'EOF');
 });
+
+test('a name is known by its position: keywords name hosts, services, segments, servers, jump hosts and directors', (t) => {
+  const { file } = clean(
+    [
+      'host director { ssh 10.1.0.2 via check  interface eth0 10.1.0.2/24 segment gateway }',
+      'host check { ssh 10.1.0.3 }',
+      'director gateway lb2 sync eth0',
+      'director sync ssh',
+      'service ssh {',
+      '  vip 10.1.0.100 tcp 22',
+      '  server drain',
+      '  server weight weight 2 drain',
+      '  sorry port port 22',
+      '}',
+    ].join('\n'),
+  );
+  const h = host(file);
+  t.is(h.name.value, 'director');
+  const ssh = h.body.find((s): s is A.SshStmt => s.kind === 'ssh');
+  t.is(ssh?.via?.value, 'check');
+  const iface = h.body.find((s): s is A.InterfaceStmt => s.kind === 'interface');
+  t.is(iface?.segment?.value, 'gateway');
+  t.is(host(file, 1).name.value, 'check');
+  const directors = file.items.filter((x): x is A.DirectorNode => x.kind === 'director');
+  t.deepEqual(directors.map((d) => d.hosts.map((n) => n.value)), [['gateway', 'lb2'], ['sync', 'ssh']]);
+  t.is(directors[0].sync?.iface.value, 'eth0');
+  const s = service(file);
+  t.is(s.name.value, 'ssh');
+  t.deepEqual(body(s, 'server').map((x) => [x.host.value, x.weight?.value, x.drain !== undefined]), [
+    ['drain', undefined, false],
+    ['weight', 2, true],
+  ]);
+  t.deepEqual(body(s, 'sorry').map((x) => [x.host.value, x.port?.value]), [['port', 22]]);
+});

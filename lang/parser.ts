@@ -24,6 +24,9 @@ import { hasLineBreak } from './source.js';
 import * as T from './tokens.js';
 
 /** Keywords that may follow an ssh line where they stand (its options, its block's statements, the next item): never a user name. */
+/** The keywords that start a top-level item. */
+const TOP_LEVEL: ReadonlySet<TokenType> = new Set([T.Defaults, T.Host, T.Director, T.Timeouts, T.Service]);
+
 const NOT_A_USER: ReadonlySet<TokenType> = new Set([
   T.User, T.Key, T.Port, T.Via, T.Sudo,
   T.Ssh, T.Interface, T.Gateway, T.Route,
@@ -127,6 +130,88 @@ export class LvsParser extends CstParser {
     return tokenMatcher(next, T.Keyword) && !NOT_A_USER.has(next.tokenType) && !this.nextStartsLine();
   }
 
+  /**
+   * A name is known by its position: any word that fits the name rule names a
+   * host, a service or a segment, keywords included (`service ssh`, `host
+   * director {`, `server drain`). A keyword in a name position is the name
+   * unless a value follows it: a name is never followed by a value there, a
+   * keyword that takes one is (`server weight 3` is a missing name, and so is
+   * `segment` followed by `gateway 10.1.0.1`). Layout plays no part.
+   */
+  private keywordName(): boolean {
+    if (!tokenMatcher(this.LA(1), T.Keyword)) return false;
+    const after = this.LA(2).tokenType;
+    return after !== T.Word && after !== T.String;
+  }
+
+  /** `NAME {`: a host or service block's name. */
+  private blockName(): boolean {
+    return tokenMatcher(this.LA(1), T.Keyword) && this.LA(2).tokenType === T.LBrace;
+  }
+
+  /**
+   * A director's host: more names, `sync IFACE` or `{` may follow it, so a
+   * keyword is the name unless it starts what may follow: `sync` with its
+   * interface after the first name (`director lb1 sync eth1`), or a top-level
+   * item (`director lb1` then `service www {`).
+   */
+  private directorName(first: boolean): boolean {
+    const next = this.LA(1);
+    if (!tokenMatcher(next, T.Keyword)) return false;
+    const after = this.LA(2).tokenType;
+    if (next.tokenType === T.Sync) return first || after !== T.Word;
+    if (TOP_LEVEL.has(next.tokenType)) return after === EOF || after === T.Sync || TOP_LEVEL.has(after);
+    return true;
+  }
+
+  // The alternatives of each name position: a word, or a keyword where it stands as the name.
+  private readonly hostNameAlts = [
+    { ALT: () => this.CONSUME(T.Word, { LABEL: 'name' }) },
+    { GATE: () => this.blockName(), ALT: () => this.CONSUME(T.Keyword, { LABEL: 'name' }) },
+  ];
+
+  private readonly serviceNameAlts = [
+    { ALT: () => this.CONSUME(T.Word, { LABEL: 'name' }) },
+    { GATE: () => this.blockName(), ALT: () => this.CONSUME(T.Keyword, { LABEL: 'name' }) },
+  ];
+
+  private readonly segmentNameAlts = [
+    { ALT: () => this.CONSUME2(T.Word, { LABEL: 'segment' }) },
+    { GATE: () => this.keywordName(), ALT: () => this.CONSUME(T.Keyword, { LABEL: 'segment' }) },
+  ];
+
+  private readonly viaNameAlts = [
+    { ALT: () => this.CONSUME3(T.Word, { LABEL: 'via' }) },
+    { GATE: () => this.keywordName(), ALT: () => this.CONSUME2(T.Keyword, { LABEL: 'via' }) },
+  ];
+
+  private readonly directorNameAlts = [
+    { ALT: () => this.CONSUME(T.Word, { LABEL: 'host' }) },
+    { GATE: () => this.directorName(true), ALT: () => this.CONSUME(T.Keyword, { LABEL: 'host' }) },
+  ];
+
+  private readonly moreDirectorNameAlts = [
+    { ALT: () => this.CONSUME1(T.Word, { LABEL: 'host' }) },
+    { GATE: () => this.directorName(false), ALT: () => this.CONSUME1(T.Keyword, { LABEL: 'host' }) },
+  ];
+
+  /** Another director name: a word, or a keyword that stands as one. */
+  private readonly moreDirectorNames = {
+    GATE: () => tokenMatcher(this.LA(1), T.Word) || this.directorName(false),
+    DEF: () => this.OR2(this.moreDirectorNameAlts),
+  };
+
+  private readonly sorryNameAlts = [
+    { ALT: () => this.CONSUME(T.Word, { LABEL: 'host' }) },
+    { GATE: () => this.keywordName(), ALT: () => this.CONSUME(T.Keyword, { LABEL: 'host' }) },
+  ];
+
+  private readonly serverHostAlts = [
+    { ALT: () => this.CONSUME(T.Word, { LABEL: 'host' }) },
+    { GATE: () => this.keywordName(), ALT: () => this.CONSUME(T.Keyword, { LABEL: 'host' }) },
+  ];
+
+
   private readonly userValueAlts = [
     { ALT: () => this.CONSUME1(T.Word, { LABEL: 'user' }) },
     { GATE: () => this.userKeyword(), ALT: () => this.CONSUME1(T.Keyword, { LABEL: 'user' }) },
@@ -154,7 +239,7 @@ export class LvsParser extends CstParser {
     {
       ALT: () => {
         this.CONSUME(T.Via);
-        this.CONSUME3(T.Word, { LABEL: 'via' });
+        this.OR2(this.viaNameAlts);
       },
     },
     { ALT: () => this.CONSUME(T.Sudo, { LABEL: 'sudo' }) },
@@ -421,7 +506,7 @@ export class LvsParser extends CstParser {
 
   readonly host = this.RULE('host', () => {
     this.CONSUME(T.Host);
-    this.CONSUME(T.Word, { LABEL: 'name' });
+    this.OR1(this.hostNameAlts);
     this.CONSUME(T.LBrace);
     this.MANY(() => this.OR(this.hostAlts));
     this.CONSUME(T.RBrace);
@@ -434,7 +519,7 @@ export class LvsParser extends CstParser {
     this.CONSUME1(T.Word, { LABEL: 'cidr' });
     this.OPTION(() => {
       this.CONSUME(T.Segment);
-      this.CONSUME2(T.Word, { LABEL: 'segment' });
+      this.OR(this.segmentNameAlts);
     });
   });
 
@@ -460,8 +545,8 @@ export class LvsParser extends CstParser {
    */
   readonly director = this.RULE('director', () => {
     this.CONSUME(T.Director);
-    this.CONSUME(T.Word, { LABEL: 'host' });
-    this.MANY(() => this.CONSUME1(T.Word, { LABEL: 'host' }));
+    this.OR1(this.directorNameAlts);
+    this.MANY(this.moreDirectorNames);
     this.OPTION(() => {
       this.CONSUME(T.Sync);
       this.CONSUME2(T.Word, { LABEL: 'iface' });
@@ -534,7 +619,7 @@ export class LvsParser extends CstParser {
 
   readonly service = this.RULE('service', () => {
     this.CONSUME(T.Service);
-    this.CONSUME(T.Word, { LABEL: 'name' });
+    this.OR1(this.serviceNameAlts);
     this.CONSUME(T.LBrace);
     this.MANY(() => this.OR(this.serviceAlts));
     this.CONSUME(T.RBrace);
@@ -634,7 +719,7 @@ export class LvsParser extends CstParser {
   /** `sorry HOST [port N]` */
   readonly sorry = this.RULE('sorry', () => {
     this.CONSUME(T.Sorry);
-    this.CONSUME(T.Word, { LABEL: 'host' });
+    this.OR(this.sorryNameAlts);
     this.OPTION(() => {
       this.CONSUME(T.Port);
       this.CONSUME1(T.Word, { LABEL: 'port' });
@@ -644,7 +729,7 @@ export class LvsParser extends CstParser {
   /** `server HOST [port N] [weight W] [upper U] [lower L] [drain] [forward ...] [check ...]`, options in any order. */
   readonly server = this.RULE('server', () => {
     this.CONSUME(T.Server);
-    this.CONSUME(T.Word, { LABEL: 'host' });
+    this.OR1(this.serverHostAlts);
     this.MANY(this.serverOptions);
   });
 }

@@ -23,7 +23,15 @@ const RUNS = 200;
 // ---------------------------------------------------------------- values
 
 const KEYWORDS = new Set(keywords.map(keywordText));
-const name = fc.stringMatching(/^[a-z][a-z0-9_-]{0,7}$/).filter((n) => !KEYWORDS.has(n));
+const plainName = fc.stringMatching(/^[a-z][a-z0-9_-]{0,7}$/).filter((n) => !KEYWORDS.has(n));
+/** A name is known by its position: keywords are names too (`service ssh`, `server drain`). */
+const name = fc.oneof(plainName, plainName, fc.constantFrom(...KEYWORDS));
+/**
+ * A director's names, where a keyword that starts what may follow them stays
+ * that keyword: `sync` after the first name, a top-level keyword before a word.
+ */
+const TOP_LEVEL = ['defaults', 'host', 'director', 'timeouts', 'service'];
+const directorHost = name.filter((n) => !TOP_LEVEL.includes(n) && n !== 'sync');
 const device = fc.stringMatching(/^[a-z][a-z0-9.]{0,9}$/).filter((n) => !KEYWORDS.has(n));
 const word = fc.stringMatching(/^[a-z][a-z0-9-]{0,6}$/).filter((n) => !KEYWORDS.has(n));
 const v4 = fc.ipV4();
@@ -70,7 +78,7 @@ const sshTarget = fc.oneof(
   fc.tuple(user, v4).map(([u, a]) => `${u}@${a}`),
   fc.tuple(v4, port).map(([a, p]) => `${a}:${p}`),
   fc.tuple(v6, port).map(([a, p]) => `[${a}]:${p}`),
-  name,
+  plainName,
 );
 const defaultsSsh = sshOptions.map((o) => ['ssh', ...o]);
 const hostStmt = fc.oneof(
@@ -163,7 +171,7 @@ const item = fc.oneof(
   name.chain((n) => block(['host', n], hostStmt)),
   fc
     .tuple(
-      fc.array(name, { minLength: 1, maxLength: 2 }),
+      fc.tuple(name.filter((n) => !TOP_LEVEL.includes(n)), fc.option(directorHost, { nil: undefined })).map(([a, b]) => (b ? [a, b] : [a])),
       fc.option(fc.tuple(device, fc.option(num(0, 255), { nil: undefined })), { nil: undefined }),
       fc.option(fc.array(directorStmt, { maxLength: 5 }), { nil: undefined }),
     )

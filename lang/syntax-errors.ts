@@ -191,6 +191,10 @@ const HOME: Record<string, string> = {
 };
 
 const ALL_KEYWORDS = keywords.map(keywordText);
+/** The blocks whose header is their keyword and a name. */
+const NAMED_BLOCKS = new Set(['Host', 'Service']);
+/** Where a name stands (`rule/previous token`): a keyword may be the name there (parser.ts, keywordName). */
+const NAME_POSITIONS = new Set(['host/Host', 'service/Service', 'server/Server', 'sorry/Sorry', 'interface/Segment', 'ssh/Via']);
 const TOP_LEVEL = new Set(BLOCKS.file.holds);
 
 export function syntaxDiagnostics(errors: readonly SyntaxErrorInfo[], tokens: readonly IToken[], source: SourceFile): Diagnostic[] {
@@ -266,7 +270,9 @@ function describe(
   const form = formOf(info.ruleStack);
   const keywordNote =
     actual && !onLaterLine && expected === 'Word' && isKeyword(actual)
-      ? ` \`${actual.image}\` is a keyword, so it cannot be used as a name or value here.`
+      ? NAME_POSITIONS.has(`${rule}/${prevName}`) || rule === 'director'
+        ? ` \`${actual.image}\` is read as its keyword here, because a value follows it; a keyword names something only where no value follows it.`
+        : ` \`${actual.image}\` is a keyword, so it cannot be used as a value here.`
       : '';
   return diag('syntax', {
     summary: `expected ${described}${found}`,
@@ -404,8 +410,10 @@ class Braces {
 
 /** `host lb1 {`: the block's keyword and name before its brace. */
 function headerOf(tokens: readonly IToken[], open: number): string {
-  let from = open;
-  while (from > 0 && open - from < 2 && !isKeyword(tokens[from])) from--;
+  // `host NAME {` and `service NAME {`: the name may itself be a keyword (`host director {`).
+  const named = open >= 2 && NAMED_BLOCKS.has(tokens[open - 2].tokenType.name);
+  let from = named ? open - 2 : open;
+  while (!named && from > 0 && open - from < 2 && !isKeyword(tokens[from])) from--;
   return tokens
     .slice(from, open + 1)
     .map((t) => t.image)

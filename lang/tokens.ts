@@ -5,9 +5,9 @@
  * names, `user@host:port`): values.ts reads each word where the grammar
  * expects it, so a bad value gets a precise message on its exact span instead
  * of a vague "unexpected token". Keywords are words with a meaning of their own;
- * `longer_alt: Word` keeps `hosts` or `weights` a Word. A keyword is never a
- * name (`host gateway { }` is an error that says so): names stand where a
- * keyword could start the next statement, and a missing name must not swallow it.
+ * `longer_alt: Word` keeps `hosts` or `weights` a Word. A keyword may still be
+ * a name where a name stands (`host gateway { }`): parser.ts takes it as the name
+ * unless a value follows it, so a missing name does not swallow the next option.
  *
  * lexer.ts runs Chevrotain's Lexer over the non-keyword tokens and gives a
  * Word that spells a keyword the keyword's type (what `longer_alt` means);
