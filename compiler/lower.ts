@@ -6,7 +6,7 @@
  */
 import type * as A from '../lang/ast.js';
 import { diag, type Accept, type Diagnostic } from '../lang/diagnostics.js';
-import { suggest } from '../lang/suggest.js';
+import { suggestWord, type ForeignWord } from '../lang/suggest.js';
 import { cidrText, networkOf, familyOf } from '../lang/address.js';
 import type { Span } from '../lang/source.js';
 import { CHECK_DEFAULTS } from './ir.js';
@@ -29,7 +29,7 @@ import type {
   ServiceAddress,
   SshEndpoint,
 } from './ir.js';
-import { DEFAULT_PERSISTENCE, DEFAULT_SCHEDULER, DEFAULT_TUN_CSUM, DEFAULT_TUN_TYPE, isTunType, TUN_CSUMS, TUN_TYPES, type TunCsum, type TunType } from './lvs.js';
+import { DEFAULT_PERSISTENCE, DEFAULT_SCHEDULER, FOREIGN_METHODS, DEFAULT_TUN_CSUM, DEFAULT_TUN_TYPE, isTunType, TUN_CSUMS, TUN_TYPES, type TunCsum, type TunType } from './lvs.js';
 import type { Family, Method } from './state.js';
 
 interface SshDefaults {
@@ -281,7 +281,7 @@ const METHODS = new Set<Method>(['nat', 'dr', 'tun']);
 export function lowerForward(spec: A.ForwardSpec, accept: Accept): Forward | undefined {
   const method = spec.method.value as Method;
   if (!METHODS.has(method)) {
-    accept(unknownWord('unknown-method', 'forwarding method', spec.method, [...METHODS], 'nat (masquerading), dr (direct routing) or tun (IP tunnelling)'));
+    accept(unknownWord('unknown-method', 'forwarding method', spec.method, [...METHODS], 'nat (masquerading), dr (direct routing) or tun (IP tunnelling)', FOREIGN_METHODS));
     return undefined;
   }
   let tunType: TunType | undefined;
@@ -305,11 +305,18 @@ function choices(words: readonly string[], def: string): string {
   return `${def} (the default), ${rest.slice(0, -1).join(', ')}${rest.length > 1 ? ' or ' : ''}${rest[rest.length - 1] ?? ''}`;
 }
 
-function unknownWord(code: 'unknown-method' | 'tun-options' | 'unknown-word', what: string, word: A.Name, known: string[], choices: string): Diagnostic {
-  const guess = suggest(word.value, known);
+function unknownWord(
+  code: 'unknown-method' | 'tun-options' | 'unknown-word',
+  what: string,
+  word: A.Name,
+  known: string[],
+  choices: string,
+  aliases: Readonly<Record<string, ForeignWord>> = {},
+): Diagnostic {
+  const guess = suggestWord(word.value, known, aliases);
   return diag(code, {
     summary: `unknown ${what} \`${word.value}\``,
-    detail: `${guess ? `Did you mean \`${guess}\`? ` : ''}The ${what} is one of ${choices}.`,
+    detail: `${guess ? `Did you mean \`${guess.word}\`?${guess.why ? ` (${guess.why}.)` : ''} ` : ''}The ${what} is one of ${choices}.`,
     subject: word.span,
   });
 }

@@ -12,6 +12,7 @@
  * (Only prose names the types besides: the documentation, and the syntax
  * hints in lang/syntax-errors.ts and lang/to-ast.ts.)
  */
+import type { ForeignWord } from '../lang/suggest.js';
 import type { Family } from './state.js';
 
 // ------------------------------------------------------------------ IPVS
@@ -20,6 +21,25 @@ import type { Family } from './state.js';
 export const SCHEDULERS = ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh', 'sed', 'nq', 'fo', 'ovf', 'mh', 'twos'] as const;
 
 /** ipvsadm's scheduler when `-s` is not given (also what `-E` resets it to). */
+/**
+ * The forwarding methods as ipvsadm (`-g` gatewaying, `-m` masquerading, `-i`
+ * ipip), ldirectord (`gate masq ipip`) and keepalived (`lb_kind DR|NAT|TUN`)
+ * name them, for "did you mean": lvsc says `dr`, `nat` and `tun`.
+ */
+export const FOREIGN_METHODS: Readonly<Record<string, ForeignWord>> = {
+  gate: { word: 'dr', whose: "ipvsadm's and ldirectord's word for direct routing (`-g`, gatewaying)" },
+  gatewaying: { word: 'dr', whose: "ipvsadm's word for direct routing (`-g`)" },
+  droute: { word: 'dr', whose: 'direct routing' },
+  direct: { word: 'dr', whose: 'direct routing' },
+  masq: { word: 'nat', whose: "ipvsadm's and ldirectord's word for NAT (`-m`, masquerading)" },
+  masquerading: { word: 'nat', whose: "ipvsadm's word for NAT (`-m`)" },
+  masquerade: { word: 'nat', whose: 'NAT' },
+  ipip: { word: 'tun', whose: "ipvsadm's and ldirectord's word for IP tunnelling (`-i`); lvsc's `tun` uses ipip by default" },
+  tunnel: { word: 'tun', whose: 'IP tunnelling' },
+  tunneling: { word: 'tun', whose: 'IP tunnelling' },
+  tunnelling: { word: 'tun', whose: 'IP tunnelling' },
+};
+
 export const DEFAULT_SCHEDULER = 'wlc';
 
 /** ipvsadm's persistence timeout, in seconds, when `-p` has no number. */

@@ -61,3 +61,30 @@ export function levenshtein(a: string, b: string, limit = Infinity): number {
 }
 
 let rows: [Int32Array, Int32Array, Int32Array] = [new Int32Array(32), new Int32Array(32), new Int32Array(32)];
+
+/** A word from another tool (`gate`, ipvsadm's `-g`) and what it means there. */
+export interface ForeignWord {
+  /** The lvsc word for it. */
+  readonly word: string;
+  /** Whose word it is and what it means there: "ipvsadm's and ldirectord's word for direct routing". */
+  readonly whose: string;
+}
+
+/**
+ * What an unknown word most likely means: the known word in other letter case
+ * (`DR`, keepalived's `WRR`), a word operators bring from another tool
+ * (`aliases`: `gate` → `dr`), or the nearest known word by spelling. The first
+ * two come before the spelling, which would read `gate` as `nat`.
+ */
+export function suggestWord(
+  word: string,
+  known: readonly string[],
+  aliases: Readonly<Record<string, ForeignWord>> = {},
+): { readonly word: string; readonly why?: string } | undefined {
+  const lower = word.toLowerCase();
+  if (lower !== word && known.includes(lower)) return { word: lower, why: `lvsc's words are lower case` };
+  const alias = Object.hasOwn(aliases, lower) ? aliases[lower] : undefined;
+  if (alias) return { word: alias.word, why: `\`${word}\` is ${alias.whose}` };
+  const near = suggest(word, known) ?? (lower !== word ? suggest(lower, known) : undefined);
+  return near ? { word: near } : undefined;
+}

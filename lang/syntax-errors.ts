@@ -13,7 +13,7 @@ import { tokenMatcher, type IToken } from './chevrotain.js';
 import { diag, type Diagnostic } from './diagnostics.js';
 import type { SyntaxErrorInfo } from './parser.js';
 import { hasLineBreak, type SourceFile, type Span } from './source.js';
-import { suggest } from './suggest.js';
+import { suggest, type ForeignWord } from './suggest.js';
 import { Keyword, keywords, keywordText, LBrace, RBrace } from './tokens.js';
 
 /** What is expected, by `rule/expectedToken/previousToken`, `rule/expectedToken`, or `expectedToken`. `$prev` is the previous token's text. */
@@ -191,6 +191,16 @@ const HOME: Record<string, string> = {
 };
 
 const ALL_KEYWORDS = keywords.map(keywordText);
+/** keepalived.conf's words for lvsc's statements, which operators bring along. */
+const FOREIGN_STATEMENTS: Readonly<Record<string, ForeignWord>> = {
+  virtual_server: { word: 'service', whose: "keepalived's word" },
+  real_server: { word: 'server', whose: "keepalived's word" },
+  lb_algo: { word: 'scheduler', whose: "keepalived's word" },
+  lb_kind: { word: 'forward', whose: "keepalived's word; lvsc's methods are nat, dr and tun" },
+  persistence_timeout: { word: 'persistence', whose: "keepalived's word" },
+  sorry_server: { word: 'sorry', whose: "keepalived's word" },
+  vrrp_instance: { word: 'failover', whose: "keepalived's word" },
+};
 /** The blocks whose header is their keyword and a name. */
 const NAMED_BLOCKS = new Set(['Host', 'Service']);
 /** Where a name stands (`rule/previous token`): a keyword may be the name there (parser.ts, keywordName). */
@@ -344,6 +354,14 @@ function stray(
     return diag('syntax', {
       summary: `\`${word}\` does not belong ${block.where}`,
       detail: `\`${word}\` goes ${HOME[word] ?? 'elsewhere'}. ${holds}`,
+      subject,
+    });
+  }
+  const foreign = Object.hasOwn(FOREIGN_STATEMENTS, word) ? FOREIGN_STATEMENTS[word] : undefined;
+  if (foreign && block.holds.includes(foreign.word)) {
+    return diag('syntax', {
+      summary: `unknown statement \`${word}\``,
+      detail: `Did you mean \`${foreign.word}\`? (\`${word}\` is ${foreign.whose}.) ${holds}`,
       subject,
     });
   }

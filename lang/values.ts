@@ -339,6 +339,13 @@ export class Values {
           this.nextLineNote(t, after, 'the address'),
         subject: this.span(t),
       });
+    } else if (r.problem === 'address' && /^\[.*\]$/.test(text.slice(0, r.slash)) && canonicalAddress(text.slice(1, r.slash - 1))) {
+      const inner = text.slice(1, r.slash - 1);
+      this.report('bad-cidr', {
+        summary: `an address/prefix takes no brackets: \`${inner}${text.slice(r.slash)}\``,
+        detail: `Brackets set an IPv6 address apart from a port that follows it (\`[2001:db8::1]:22\`); an address/prefix has no port, so write \`${inner}${text.slice(r.slash)}\`.`,
+        subject: this.sub(t, 0, r.slash),
+      });
     } else if (r.problem === 'address') {
       const addrText = text.slice(0, r.slash);
       this.report('bad-cidr', {

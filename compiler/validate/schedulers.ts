@@ -1,18 +1,18 @@
 /** Scheduler, flags, persistence, one-packet scheduling, thresholds and tunnel options: what ipvsadm and the kernel accept. */
 import { diag } from '../../lang/diagnostics.js';
 import { netmaskPrefix } from '../../lang/address.js';
-import { suggest } from '../../lang/suggest.js';
+import { suggest, suggestWord } from '../../lang/suggest.js';
 import { serviceProtos } from '../ir.js';
 import { isPersistenceEngine, SCHEDULER_FLAGS, SCHEDULERS, TUN_CSUMS, TUNNELS, tunTypesWith } from '../lvs.js';
 import type { ServerRule, ServiceRule } from './context.js';
 
 export const knownScheduler: ServiceRule = (service, ctx) => {
   if ((SCHEDULERS as readonly string[]).includes(service.scheduler)) return;
-  const guess = suggest(service.scheduler, SCHEDULERS);
+  const guess = suggestWord(service.scheduler, SCHEDULERS);
   ctx.accept(
     diag('unknown-scheduler', {
-      summary: `unknown scheduler ${service.scheduler}${guess ? `: did you mean ${guess}?` : ''}`,
-      detail: `IPVS schedulers are ${SCHEDULERS.join(' ')}.`,
+      summary: `unknown scheduler ${service.scheduler}${guess ? `: did you mean ${guess.word}?` : ''}`,
+      detail: `${guess?.why ? `(${guess.why}; keepalived's \`lb_algo\` and ipvsadm's \`-s\` take the same names.) ` : ''}IPVS schedulers are ${SCHEDULERS.join(' ')}.`,
       subject: service.schedulerSpan,
     }),
   );
