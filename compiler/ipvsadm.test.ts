@@ -95,8 +95,10 @@ test('-a/-e arguments restate method, weight, thresholds and tunnel options', (t
   // gre prints its checksum option (nocsum when unset), ipip none.
   t.deepEqual(destinationArgs(id, { address: '192.0.2.31', port: 80, method: 'tun', tunType: 'gre', weight: 2, upper: 0, lower: 0 }).slice(4), ['-i', '-w', '2', '--tun-type', 'gre', '--tun-nocsum']);
   t.deepEqual(destinationArgs(id, { address: '192.0.2.32', port: 80, method: 'tun', tunType: 'ipip', weight: 0, upper: 0, lower: 0 }).slice(4), ['-i', '-w', '0', '--tun-type', 'ipip']);
-  // A lower threshold alone still goes in as a pair (the kernel refuses lower > upper).
-  t.deepEqual(destinationArgs(id, { address: '192.0.2.33', port: 80, method: 'nat', weight: 1, upper: 0, lower: 5 }).slice(4), ['-m', '-w', '1', '-x', '0', '-y', '5']);
+  // Thresholds go in as a pair when either is set: an upper alone restates lower 0. (A lower
+  // without an upper never gets here: the kernel refuses lower > upper, and validation says so.)
+  t.deepEqual(destinationArgs(id, { address: '192.0.2.33', port: 80, method: 'nat', weight: 1, upper: 10, lower: 0 }).slice(4), ['-m', '-w', '1', '-x', '10', '-y', '0']);
+  t.deepEqual(destinationArgs(id, { address: '192.0.2.33', port: 80, method: 'nat', weight: 1, upper: 10, lower: 5 }).slice(4), ['-m', '-w', '1', '-x', '10', '-y', '5']);
   t.deepEqual(destinationArgs({ kind: 'fwmark', mark: 10, family: 4 }, { address: '10.2.0.21', port: 0, method: 'dr', weight: 1, upper: 0, lower: 0 }), ['-f', '10', '-r', '10.2.0.21:0', '-g', '-w', '1']);
   t.deepEqual(destinationIdArgs({ kind: 'addr', proto: 'tcp', address: '2001:db8:2::100', port: 443 }, { address: '2001:db8:2::21', port: 443 }), ['-t', '[2001:db8:2::100]:443', '-r', '[2001:db8:2::21]:443']);
 });

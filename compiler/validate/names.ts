@@ -70,11 +70,17 @@ export const duplicateServices: ClusterRule = (cluster, ctx) => {
   }
 };
 
-/** The same host twice in one service. */
+/**
+ * The same host twice in one service, compared by the port the destination
+ * gets (a server without `port` gets the service's): `server web1` and `server
+ * web1 port 80` under a port-80 VIP are one destination, which the kernel refuses twice.
+ */
 export const duplicateServers: ServiceRule = (service, ctx) => {
   const seen = new Map<string, Span>();
+  const a = service.address;
+  const servicePort = a?.kind === 'vip' ? a.port : 0;
   for (const s of service.servers) {
-    const key = `${s.host}:${s.port ?? ''}`;
+    const key = `${s.host}:${s.port ?? servicePort}`;
     const first = seen.get(key);
     if (first) {
       ctx.accept(

@@ -102,11 +102,15 @@ export const fwmarkOneFamily: ServiceRule = (service, ctx) => {
 };
 
 export const thresholdsOrdered: ServerRule = (server, _service, ctx) => {
-  if (!(server.lower > 0 && server.upper > 0 && server.lower > server.upper)) return;
+  // The kernel refuses any lower above the upper with ERANGE, an upper of 0 (no limit) included.
+  if (!(server.lower > server.upper)) return;
+  const noUpper = server.upper === 0;
   ctx.accept(
     diag('thresholds-order', {
-      summary: `lower threshold ${server.lower} is above upper threshold ${server.upper}`,
-      detail: 'IPVS stops sending new connections at `upper` and resumes below `lower`, so lower must not exceed upper.',
+      summary: noUpper ? `lower threshold ${server.lower} without an upper threshold` : `lower threshold ${server.lower} is above upper threshold ${server.upper}`,
+      detail: noUpper
+        ? 'IPVS resumes sending new connections below `lower` only after stopping at `upper`, and the kernel refuses a lower threshold above the upper one (an upper of 0, no limit, included). Give an `upper` at or above it, or remove `lower`.'
+        : 'IPVS stops sending new connections at `upper` and resumes below `lower`, so lower must not exceed upper.',
       subject: server.thresholdSpan,
     }),
   );
