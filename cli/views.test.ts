@@ -93,6 +93,32 @@ test('plan as text: the plan on stdout, "on N of M hosts"; each unreadable host 
   t.is(out.stderr, `error: web3: ${UNREADABLE[0].message}\nwarning: lb2: ${UNREADABLE[1].message}\n`);
 });
 
+test('a server keepalived reports down: shown under its host, not as a change, and in --json as the host\'s health list', (t) => {
+  const service = { kind: 'addr', proto: 'tcp', address: '10.1.0.100', port: 80 } as const;
+  const down = { service, dest: { address: '10.1.0.12', port: 80 }, label: '10.1.0.12:80 → tcp 10.1.0.100:80', since: 1_700_000_000 };
+  const healthOnly: Plan = { hosts: [{ host: 'lb1', roles: ['director'], steps: [], down: [down] }, { host: 'web1', roles: ['real-server'], steps: [] }], dependencies: [] };
+  const text = streams();
+  new TextPlanView(text.io, true).plan({ plan: healthOnly, totalHosts: 2 });
+  t.is(
+    text.out.stdout,
+    [
+      'lb1 (director)',
+      '    health  10.1.0.12:80 → tcp 10.1.0.100:80  down (check failing since 2023-11-14T22:13:20Z)',
+      '',
+      'No changes. 2 hosts match the cluster description.',
+      '1 checked server down: keepalived keeps it out of the rotation until the check passes (health, not a change).',
+      '',
+    ].join('\n'),
+  );
+  const json = streams();
+  new JsonPlanView(json.io).plan({ plan: healthOnly });
+  const doc = JSON.parse(json.out.stdout) as { hosts: Record<string, unknown>[]; summary: Record<string, number> };
+  t.deepEqual(doc.hosts.map((h) => h.host), ['web1', 'lb1'], 'in the order apply runs them');
+  t.deepEqual(doc.hosts[1].health, [{ state: 'down', key: down.label, service, dest: down.dest, since: 1_700_000_000 }]);
+  t.false('health' in doc.hosts[0], 'a host with no server down has no health list');
+  t.deepEqual([doc.summary.create, doc.summary.update, doc.summary.delete, doc.summary.hostsChanged], [0, 0, 0, 0]);
+});
+
 test('apply --json: plan, unreadable, hosts (the failed-before ones last, without steps), verified, and what still differs', (t) => {
   const { io, out } = streams();
   const view: ApplyView = new JsonApplyView(io);

@@ -36,7 +36,7 @@ import {
 import { DEFAULT_TUN_CSUM, OWN_LABEL_SUFFIX, OWNED_DEVICES, ROUTE_PROTO, sysctlDefault } from './lvs.js';
 import { keepalivedEntries, type ServerHealth } from './keepalived.js';
 import { NFT_FAMILY, NFT_TABLE } from './nft.js';
-import { destinationLabel, resourceLabel, type Phase, type ResourceKind, type ServiceSettings, type Step, type StepOf } from './plan.js';
+import { destinationLabel, resourceLabel, type Phase, type ServerDown, type ResourceKind, type ServiceSettings, type Step, type StepOf } from './plan.js';
 import {
   hostPort,
   serviceKey,
@@ -81,6 +81,27 @@ export interface DiffOptions {
 /** `serviceKey destination`: how a health record finds its destination. */
 function healthKey(service: string, dest: { readonly address: string; readonly port: number }): string {
   return `${service} ${hostPort(dest.address, dest.port)}`;
+}
+
+/**
+ * The declared servers of keepalived's services that keepalived reports down:
+ * what the plan shows under the host as health (`down (check failing since
+ * T)`), beside the steps and never as one. In the order of the description.
+ */
+export function serversDown(desired: HostState, health: readonly ServerHealth[]): ServerDown[] {
+  const down = new Map<string, ServerHealth>();
+  for (const h of health) if (h.state === 'down') down.set(healthKey(serviceKey(h.service), h.dest), h);
+  if (!down.size) return [];
+  const out: ServerDown[] = [];
+  for (const s of desired.ipvs ?? []) {
+    if (s.owner !== 'keepalived') continue;
+    const key = serviceKey(s.id);
+    for (const d of s.destinations) {
+      const h = down.get(healthKey(key, d));
+      if (h) out.push({ service: s.id, dest: { address: d.address, port: d.port }, label: destinationLabel(d, key), since: h.since });
+    }
+  }
+  return out;
 }
 
 /**

@@ -293,3 +293,18 @@ test('a hand edit of the weight of a server keepalived reports up is drift, put 
   // Another server's record says nothing about this one.
   t.deepEqual(lb1Steps(desired, live, NO_OWNERSHIP, [wwwHealth(www, 1, 'up')]), []);
 });
+
+test('a checked server keepalived reports down is listed under its director as health, with no step; up ones and unchecked services are not', (t) => {
+  const { desired, lb1, www, mail } = mixed();
+  const quiesced: IpvsService = { ...www, destinations: [{ ...www.destinations[0], weight: 0 }, ...www.destinations.slice(1)] };
+  const live = { ...lb1.state, ipvs: lb1.state.ipvs!.map((s) => (s === www ? quiesced : s)) };
+  const mailDown: ServerHealth = { state: 'down', service: mail.id, dest: { address: mail.destinations[0].address, port: 25 }, since: 1_700_000_000 };
+  const plan = buildPlan(
+    desired.filter((h) => h.name === 'lb1'),
+    new Map([['lb1', { state: live, ownership: NO_OWNERSHIP, health: [wwwHealth(www, 0, 'down'), wwwHealth(www, 1, 'up'), mailDown] }]]),
+  );
+  t.deepEqual(plan.hosts[0].steps, []);
+  t.deepEqual(plan.hosts[0].down, [{ service: www.id, dest: { address: '10.6.0.11', port: 80 }, label: '10.6.0.11:80 → tcp 10.6.0.100:80', since: 1_700_000_000 }]);
+  // No report, or only up ones: nothing listed.
+  t.is(buildPlan(desired.filter((h) => h.name === 'lb1'), new Map([['lb1', { state: live, ownership: NO_OWNERSHIP, health: [wwwHealth(www, 1, 'up')] }]])).hosts[0].down, undefined);
+});

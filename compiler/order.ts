@@ -5,7 +5,7 @@
  * real servers cleaned up only after the director stopped sending to them.
  */
 import type { DesiredHost } from './desired.js';
-import { diffHost, NO_OWNERSHIP, type Ownership } from './diff.js';
+import { diffHost, NO_OWNERSHIP, serversDown, type Ownership } from './diff.js';
 import type { ServerHealth } from './keepalived.js';
 import { PHASES, type Dependency, type HostPlan, type Plan } from './plan.js';
 import { emptyHostState, type HostState } from './state.js';
@@ -25,7 +25,8 @@ export function buildPlan(desired: readonly DesiredHost[], live: ReadonlyMap<str
     const l = live.get(d.name);
     const steps = diffHost(d.state, l?.state ?? emptyHostState(), { director: isDirector(d), ownership: l?.ownership ?? NO_OWNERSHIP, gateways: d.gateways, ...(l?.health ? { health: l.health } : {}) });
     steps.sort((a, b) => PHASES.indexOf(a.phase) - PHASES.indexOf(b.phase));
-    return { host: d.name, roles: d.roles, steps };
+    const down = isDirector(d) && l?.health?.length ? serversDown(d.state, l.health) : [];
+    return { host: d.name, roles: d.roles, steps, ...(down.length ? { down } : {}) };
   });
   return { hosts, dependencies: dependencies(desired, hosts) };
 }

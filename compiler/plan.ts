@@ -128,10 +128,26 @@ export function resourceLabel<K extends ResourceKind>(kind: K, id: Resources[K][
   }
 }
 
+/**
+ * A checked server keepalived reports down on a director: keepalived keeps it
+ * out of the rotation (quiesced or removed) until its check passes again.
+ * Health, never a change: the plan shows it and proposes nothing for it.
+ */
+export interface ServerDown {
+  readonly service: ServiceId;
+  readonly dest: DestinationId;
+  /** `10.3.0.11:80 → tcp 10.3.0.100:80`, as the destination's steps are labelled. */
+  readonly label: string;
+  /** When keepalived saw it fail, in seconds since the epoch. */
+  readonly since: number;
+}
+
 export interface HostPlan {
   readonly host: string;
   readonly roles: readonly string[];
   readonly steps: readonly Step[];
+  /** Declared servers of keepalived's services that it reports down (absent or empty: none, or no report read). */
+  readonly down?: readonly ServerDown[];
 }
 
 /** "Run phase P on host H only after phase Q on host G": the cross-host order. */

@@ -5,7 +5,8 @@
  *     "hosts": [ { "host", "roles": [..],
  *                  "steps": [ { "action": "create|update|delete", "kind", "key", "id", "phase",
  *                               "reason", "drain"?, "before"?, "after"?,
- *                               "commands": [ { "argv": [..], "stdin"? } ] } ] } ],
+ *                               "commands": [ { "argv": [..], "stdin"? } ] } ],
+ *                  "health"?: [ { "state": "down", "key", "service", "dest", "since" } ] } ],
  *     "dependencies": [ { "host", "phase", "after": { "host", "phase" } } ],
  *     "summary": { "create", "update", "delete", "hostsChanged", "hosts" } }
  *
@@ -33,6 +34,7 @@ export function planJson(plan: Plan): object {
         ...(s.after !== undefined ? { after: s.after } : {}),
         commands: s.commands.map((c) => (c.stdin !== undefined ? { argv: c.argv, stdin: c.stdin } : { argv: c.argv })),
       })),
+      ...(h.down?.length ? { health: h.down.map((d) => ({ state: 'down', key: d.label, service: d.service, dest: d.dest, since: d.since })) } : {}),
     })),
     dependencies: plan.dependencies,
     summary: summarize(plan),

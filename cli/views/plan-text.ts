@@ -5,7 +5,7 @@
  * A pure function from the Plan value to text.
  */
 import { structuredPatch } from 'diff';
-import type { HostPlan, Plan, Step } from '../../compiler/plan.js';
+import type { HostPlan, Plan, ServerDown, Step } from '../../compiler/plan.js';
 import { ACTION_SYMBOL, summarize } from '../../compiler/plan.js';
 import type { IpvsDestination } from '../../compiler/state.js';
 import { sgr } from './ansi.js';
@@ -57,6 +57,16 @@ export function stepLine(s: Step): string {
   }
 }
 
+/** A time keepalived recorded (seconds since the epoch), in UTC: `2023-11-14T22:13:20Z`. */
+export function healthTime(since: number): string {
+  return new Date(since * 1000).toISOString().replace(/\.\d+Z$/, 'Z');
+}
+
+/** A server keepalived shields, under its host: health, not a change (no `+ ~ -`). */
+export function downLine(d: ServerDown): string {
+  return `health  ${d.label}  down (check failing since ${healthTime(d.since)})`;
+}
+
 function fileDiff(path: string, host: string, before: string | undefined, after: string | undefined, p: ReturnType<typeof paints>): string[] {
   const patch = structuredPatch(path, path, before ?? '', after ?? '', '', '', { context: 2 });
   const out = [p.bold(`${path} on ${host}`)];
@@ -75,14 +85,17 @@ export function renderPlan(plan: Plan, style: PlanStyle, options: { totalHosts?:
   const p = paints(style.color);
   const out: string[] = [];
   const diffs: string[] = [];
+  let down = 0;
   for (const h of hostOrder(plan)) {
-    if (!h.steps.length) continue;
+    if (!h.steps.length && !h.down?.length) continue;
     const roles = h.roles.map((r) => ROLE_TEXT[r] ?? r).join(', ') || 'no LVS role';
     out.push(p.bold(`${h.host} (${roles})`));
     for (const s of h.steps) {
       out.push(`  ${p[s.action](ACTION_SYMBOL[s.action])} ${stepLine(s)}`);
       if (s.kind === 'file') diffs.push(...fileDiff(s.id.path, h.host, s.before, s.after, p), '');
     }
+    for (const d of h.down ?? []) out.push(`    ${downLine(d)}`);
+    down += h.down?.length ?? 0;
     out.push('');
   }
   out.push(...diffs);
@@ -92,5 +105,6 @@ export function renderPlan(plan: Plan, style: PlanStyle, options: { totalHosts?:
   } else {
     out.push(`Plan: ${sum.create} to add, ${sum.update} to change, ${sum.delete} to remove, on ${sum.hostsChanged} of ${options.totalHosts ?? sum.hosts} hosts.`);
   }
+  if (down) out.push(`${down} checked server${down === 1 ? '' : 's'} down: keepalived keeps ${down === 1 ? 'it' : 'them'} out of the rotation until the check passes (health, not a change).`);
   return out.join('\n') + '\n';
 }
