@@ -18,6 +18,7 @@ import anyTest, { type TestFn } from 'ava';
 import { LAB_USERS, startLab, type Lab } from '../lab/netns-sshd.js';
 import { assertPrograms } from '../test/support/host.js';
 import { within } from '../test/support/hostile-server.js';
+import { main } from './main.js';
 
 const test = anyTest as TestFn<{ lab: Lab; dir: string }>;
 
@@ -105,4 +106,23 @@ test.serial('a deeply nested JSON from ip -j -d link show: lvsc ends on its own,
   t.not(run.code, null, `lvsc did not exit on its own; stderr so far:\n${run.stderr.slice(0, 2000)}`);
   t.false(/RangeError|Maximum call stack/.test(run.stderr + run.stdout), run.stderr.slice(0, 2000));
   t.is(run.code, 2, run.stderr.slice(0, 2000)); // changes to make
+});
+
+test('when no host can be read, plan says so and fails, never "No changes. N hosts match"', async (t) => {
+  const { dir } = t.context;
+  const file = join(dir, 'unreachable.lvs');
+  // Port 1 on the loopback: nothing listens there, every connection is refused at once.
+  writeFileSync(file, `defaults {\n  ssh user nobody\n}\n\nhost a {\n  ssh 127.0.0.1 port 1\n}\n\nhost b {\n  ssh 127.0.0.1 port 1\n}\n`);
+  let stdout = '';
+  let stderr = '';
+  const code = await main(['plan', '--known-hosts', join(dir, 'known_hosts'), '--ssh-config', join(dir, 'no-config'), file], {
+    stdout: { write: (s: string) => (stdout += s), isTTY: false },
+    stderr: { write: (s: string) => (stderr += s), isTTY: false },
+    env: { HOME: dir, NO_COLOR: '1' },
+    cwd: dir,
+  });
+  t.is(code, 1, stderr);
+  t.is(stdout, 'Nothing planned: none of the 2 hosts could be read.\n');
+  t.regex(stderr, /^error: a: .*refused/m);
+  t.regex(stderr, /^error: b: .*refused/m);
 });

@@ -119,6 +119,18 @@ test('a server keepalived reports down: shown under its host, not as a change, a
   t.deepEqual([doc.summary.create, doc.summary.update, doc.summary.delete, doc.summary.hostsChanged], [0, 0, 0, 0]);
 });
 
+test('plan as text with no changes: never "N hosts match" when some or all of them could not be read', (t) => {
+  const none = streams();
+  new TextPlanView(none.io, false).plan({ plan: EMPTY, totalHosts: 2, unreadable: [UNREADABLE[0], { host: 'web2', message: 'connection refused' }] });
+  t.is(none.out.stdout, 'Nothing planned: none of the 2 hosts could be read.\n');
+  const some = streams();
+  new TextPlanView(some.io, false).plan({ plan: EMPTY, totalHosts: 5, unreadable: UNREADABLE });
+  t.is(some.out.stdout, 'No changes on the 4 of 5 hosts that were read (1 could not be read).\n');
+  const all = streams();
+  new TextPlanView(all.io, false).plan({ plan: EMPTY, totalHosts: 5, unreadable: [] });
+  t.is(all.out.stdout, 'No changes. 5 hosts match the cluster description.\n');
+});
+
 test('apply --json: plan, unreadable, hosts (the failed-before ones last, without steps), verified, and what still differs', (t) => {
   const { io, out } = streams();
   const view: ApplyView = new JsonApplyView(io);

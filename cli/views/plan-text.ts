@@ -81,7 +81,8 @@ function fileDiff(path: string, host: string, before: string | undefined, after:
   return out;
 }
 
-export function renderPlan(plan: Plan, style: PlanStyle, options: { totalHosts?: number } = {}): string {
+/** `totalHosts`: the hosts of the run, `unreadable` of them could not be read (so not planned). */
+export function renderPlan(plan: Plan, style: PlanStyle, options: { totalHosts?: number; unreadable?: number } = {}): string {
   const p = paints(style.color);
   const out: string[] = [];
   const diffs: string[] = [];
@@ -100,10 +101,15 @@ export function renderPlan(plan: Plan, style: PlanStyle, options: { totalHosts?:
   }
   out.push(...diffs);
   const sum = summarize(plan);
+  const total = options.totalHosts ?? sum.hosts;
+  const unreadable = options.unreadable ?? 0;
   if (!sum.create && !sum.update && !sum.delete) {
-    out.push(`No changes. ${options.totalHosts ?? sum.hosts} hosts match the cluster description.`);
+    // A host that could not be read was not compared: it matches nothing.
+    if (unreadable && unreadable >= total) out.push(`Nothing planned: none of the ${total} hosts could be read.`);
+    else if (unreadable) out.push(`No changes on the ${total - unreadable} of ${total} hosts that were read (${unreadable} could not be read).`);
+    else out.push(`No changes. ${total} hosts match the cluster description.`);
   } else {
-    out.push(`Plan: ${sum.create} to add, ${sum.update} to change, ${sum.delete} to remove, on ${sum.hostsChanged} of ${options.totalHosts ?? sum.hosts} hosts.`);
+    out.push(`Plan: ${sum.create} to add, ${sum.update} to change, ${sum.delete} to remove, on ${sum.hostsChanged} of ${total} hosts.`);
   }
   if (down) out.push(`${down} checked server${down === 1 ? '' : 's'} down: keepalived keeps ${down === 1 ? 'it' : 'them'} out of the rotation until the check passes (health, not a change).`);
   return out.join('\n') + '\n';

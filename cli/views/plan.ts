@@ -11,7 +11,7 @@ import type { PlanReport, PlanView, Unreadable } from './report.js';
 
 export class TextPlanView extends HumanCommandView implements PlanView {
   plan(r: PlanReport): void {
-    this.io.stdout.write(renderPlan(r.plan, { color: this.color }, { totalHosts: r.totalHosts }));
+    this.io.stdout.write(renderPlan(r.plan, { color: this.color }, { totalHosts: r.totalHosts, unreadable: (r.unreadable ?? []).filter((u) => !u.leftOut).length }));
     for (const u of r.unreadable ?? []) this.io.stderr.write(`${u.leftOut ? 'warning' : 'error'}: ${u.host}: ${u.message}\n`);
   }
 }
