@@ -97,3 +97,10 @@ test('every sysctl the compiler sets, in the examples and on every tunnel, has a
   t.true(keys.size > 10, `${keys.size} sysctls`);
   for (const key of keys) t.not(sysctlDefault(key), undefined, key);
 });
+
+test('a VLAN device\'s sysctl key writes the dot of its name as sysctl reads it: eth0.100 → eth0/100', (t) => {
+  t.is(deviceSysctl('eth0.100', 'arp_ignore'), 'net.ipv4.conf.eth0/100.arp_ignore');
+  t.is(deviceSysctl('bond0.7.12', 'rp_filter'), 'net.ipv4.conf.bond0/7/12.rp_filter');
+  t.is(deviceSysctl('eth0', 'arp_announce'), 'net.ipv4.conf.eth0.arp_announce');
+  t.is(sysctlDefault(deviceSysctl('eth0.100', 'arp_ignore')), '0');
+});

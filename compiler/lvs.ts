@@ -187,8 +187,14 @@ export const DEVICE_SYSCTLS = { arp_ignore: '0', arp_announce: '0', rp_filter: '
 
 export type DeviceSysctl = keyof typeof DEVICE_SYSCTLS;
 
+/**
+ * The key of a device's sysctl as sysctl(8) and sysctl.d name it: a `.` in the
+ * device's name is written `/` (`eth0.100` → `net.ipv4.conf.eth0/100.arp_ignore`,
+ * the file /proc/sys/net/ipv4/conf/eth0.100/arp_ignore); with the dot, sysctl
+ * would look for a device `eth0` and a directory `100`.
+ */
 export function deviceSysctl(dev: string, name: DeviceSysctl): string {
-  return `net.ipv4.conf.${dev}.${name}`;
+  return `net.ipv4.conf.${dev.replaceAll('.', '/')}.${name}`;
 }
 
 /** The host-wide sysctls lvsc sets, with the kernel defaults they go back to. */
