@@ -156,7 +156,7 @@ export class Values {
     return this.lit(text, t);
   }
 
-  /** A Linux network device name: 1 to 15 characters, no `/`, `:` or whitespace, not `.` or `..`. */
+  /** A Linux network device name: 1 to 15 characters, no `/`, `:`, `%` or whitespace, not `.`, `..`, `all` or `default`. */
   device(t: Word): A.Name {
     const text = t.image;
     let problem: string | undefined;
@@ -165,6 +165,9 @@ export class Values {
     else if (text.includes(':'))
       problem = `\`:\` is not allowed (an alias such as \`eth0:1\` is an ifconfig label: give the address its own \`interface ${text.split(':')[0]} ADDR/PREFIX\` line)`;
     else if (text.includes('/')) problem = '`/` is not allowed (is the device name missing before the address?)';
+    else if (text.includes('%')) problem = '`%` is not allowed (the kernel reads it as a pattern to number, as in `eth%d`)';
+    else if (text === 'all' || text === 'default')
+      problem = `\`${text}\` is the kernel's own entry among the per-device settings (\`net.ipv4.conf.${text}\`: ${text === 'all' ? 'every device' : 'the template for new devices'}), so a device of that name could not have settings of its own`;
     if (problem) {
       this.report('bad-name', {
         summary: `\`${text}\` is not a valid interface name`,
