@@ -5,7 +5,7 @@
  */
 import { shellQuote } from '../compiler/command.js';
 import { JUMP } from './keys.js';
-import { HOSTS, SEGMENTS, addressOf, rootVethName, type LabHost, type LabSegment } from './topology.js';
+import { DNS_PORT, HEALTH_NAME, HEALTH_PATH, HOSTS, SEGMENTS, addressOf, rootVethName, sshAddress, type LabHost, type LabSegment } from './topology.js';
 
 function line(...words: (string | number)[]): string {
   return words.map((w) => shellQuote(String(w))).join(' ');
@@ -67,4 +67,50 @@ export function hostsFile(hosts: readonly LabHost[] = HOSTS, segments: readonly 
   for (const s of segments) out.push(`${addressOf(s.jumpAddress)} ${JUMP}`);
   for (const h of hosts) for (const i of h.interfaces) out.push(`${addressOf(i.cidr)} ${h.name}`);
   return out.join('\n') + '\n';
+}
+
+/** The guest's shell library of daemon starts and stops (lab/guest/daemons.sh), shared by rc.sh and the tests' sessions. */
+export const DAEMONS_LIB = '/usr/lib/lab/daemons.sh';
+
+/** Where a host's web server on `port` serves its files from (lab/guest/daemons.sh says the same). */
+export function documentRoot(host: string, port: number): string {
+  return `/srv/www/${host}/${port}`;
+}
+
+/** The page a real server answers on `port` (its index.html): the e2e tests tell servers apart by it. */
+export function webPage(host: string, port: number): string {
+  return `${host} port ${port}\n`;
+}
+
+/** The file behind the health URL (HEALTH_PATH) of a host's web server on `port`, and what it holds. */
+export function healthFile(host: string, port: number): { readonly path: string; readonly text: string } {
+  return { path: `${documentRoot(host, port)}${HEALTH_PATH}`, text: `ok ${host} port ${port}\n` };
+}
+
+/**
+ * The host's /etc/dnsmasq.conf (hosts with `dns`): a DNS server on the host's
+ * address only (UDP and TCP), with no upstream and no /etc/hosts, answering
+ * HEALTH_NAME with an A record of that address (its AAAA query with no
+ * answer, other names of its domain with NXDOMAIN, the rest REFUSED); dropping
+ * root for nobody.
+ */
+export function dnsmasqConf(host: LabHost): string {
+  const address = sshAddress(host);
+  const domain = HEALTH_NAME.slice(HEALTH_NAME.indexOf('.') + 1);
+  return [
+    `# Generated from lab/topology.ts by lab/guest-files.ts: ${host.name}'s DNS server, for DNS health checks.`,
+    '# Started at boot (and by tests) as lab_dns_start in /usr/lib/lab/daemons.sh does.',
+    `listen-address=${address}`,
+    'bind-interfaces',
+    `port=${DNS_PORT}`,
+    'no-resolv',
+    'no-hosts',
+    `host-record=${HEALTH_NAME},${address}`,
+    `local=/${domain}/`,
+    'pid-file=/run/dnsmasq.pid',
+    'log-facility=/var/log/dnsmasq.log',
+    'user=nobody',
+    'group=nogroup',
+    '',
+  ].join('\n');
 }

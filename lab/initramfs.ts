@@ -8,7 +8,7 @@
 import { chmodSync, copyFileSync, cpSync, existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { GROUP, NSSWITCH, PASSWD, PROFILE, SHADOW, hostsFile, networkScript } from './guest-files.js';
+import { DAEMONS_LIB, GROUP, NSSWITCH, PASSWD, PROFILE, SHADOW, dnsmasqConf, documentRoot, healthFile, hostsFile, networkScript, webPage } from './guest-files.js';
 import { GUEST_PACKAGES, type Kernel } from './install.js';
 import { JUMP, hostKeyPath } from './keys.js';
 import type { LabPaths } from './paths.js';
@@ -187,18 +187,20 @@ function installEtc(tree: Tree, paths: LabPaths): void {
   tree.write('/etc/lab/rc.sh', guest('rc.sh'), 0o755);
   tree.write('/etc/lab/network.sh', networkScript());
   tree.write('/etc/lab/modules.boot', BOOT_MODULES.join('\n') + '\n');
+  // How the hosts' daemons start and stop, for rc.sh and for tests (shared /usr: every host sees it).
+  tree.write(DAEMONS_LIB, guest('daemons.sh'));
   // The jump host's key at the standard path; rc.sh gives every other host its own.
   tree.write('/etc/ssh/ssh_host_ed25519_key', readFileSync(hostKeyPath(paths, JUMP), 'utf8'), 0o600);
   tree.write('/etc/ssh/ssh_host_ed25519_key.pub', readFileSync(`${hostKeyPath(paths, JUMP)}.pub`, 'utf8'));
   tree.write('/root/.ssh/authorized_keys', readFileSync(`${paths.userKey}.pub`, 'utf8'), 0o600);
   // Where lvsc (or an operator) leaves persistent settings on a Debian host.
-  for (const d of ['/etc/sysctl.d', '/etc/modules-load.d', '/etc/network', '/var/log', '/var/lib', '/var/empty', '/srv/www', '/tmp', '/mnt']) mkdirSync(tree.at(d), { recursive: true });
+  for (const d of ['/etc/sysctl.d', '/etc/modules-load.d', '/etc/network', '/etc/keepalived', '/var/log', '/var/lib', '/var/empty', '/srv/www', '/tmp', '/mnt']) mkdirSync(tree.at(d), { recursive: true });
   chmodSync(tree.at('/tmp'), 0o1777);
   symlinkSync('/run', tree.at('/var/run'));
   symlinkSync('/run/lock', tree.at('/var/lock'));
 }
 
-/** `/hosts/NAME/` (rc.sh binds its etc, root, run, tmp and var over the host's own in its mount namespace): a copy of /etc, /root and /var with the host's own name and host key, a /run with Debian's /run/lock, a /tmp; and its web pages. */
+/** `/hosts/NAME/` (rc.sh binds its etc, root, run, tmp and var over the host's own in its mount namespace): a copy of /etc, /root and /var with the host's own name and host key (and its dnsmasq.conf), a /run with Debian's /run/lock, a /tmp; and its web and health pages. */
 function installHostTrees(tree: Tree, paths: LabPaths): void {
   for (const h of HOSTS) {
     const base = `/hosts/${h.name}`;
@@ -208,7 +210,12 @@ function installHostTrees(tree: Tree, paths: LabPaths): void {
     tree.write(`${base}/etc/hostname`, `${h.name}\n`);
     tree.write(`${base}/etc/ssh/ssh_host_ed25519_key`, readFileSync(hostKeyPath(paths, h.name), 'utf8'), 0o600);
     tree.write(`${base}/etc/ssh/ssh_host_ed25519_key.pub`, readFileSync(`${hostKeyPath(paths, h.name)}.pub`, 'utf8'));
-    for (const port of h.http) tree.write(`/srv/www/${h.name}/${port}/index.html`, `${h.name} port ${port}\n`);
+    for (const port of h.http) {
+      tree.write(`${documentRoot(h.name, port)}/index.html`, webPage(h.name, port));
+      const health = healthFile(h.name, port);
+      tree.write(health.path, health.text);
+    }
+    if (h.dns) tree.write(`${base}/etc/dnsmasq.conf`, dnsmasqConf(h));
     mkdirSync(tree.at(`${base}/run/sshd`), { recursive: true });
     mkdirSync(tree.at(`${base}/run/lock`), { recursive: true });
     chmodSync(tree.at(`${base}/run/lock`), 0o1777);

@@ -12,7 +12,8 @@ import { must, run, tail } from './proc.js';
 /**
  * The Debian packages whose programs make up the guest's userland: a real Debian
  * shell and tools, so lvsc meets the same programs and output as on a Debian host
- * (busybox fills in only what these lack, such as httpd).
+ * (busybox fills in only what these lack, such as httpd), plus the daemons the
+ * lab's hosts run: keepalived on the directors, dnsmasq on the real servers.
  */
 export const GUEST_PACKAGES = [
   'bash',
@@ -21,12 +22,16 @@ export const GUEST_PACKAGES = [
   'dash',
   'debianutils',
   'diffutils',
+  // /usr/sbin/dnsmasq without the `dnsmasq` package's service, which would start a resolver on this machine.
+  'dnsmasq-base',
   'findutils',
   'grep',
   'gzip',
   'hostname',
   'iproute2',
   'ipvsadm',
+  // The directors' health checker and VRRP (issue 12); each director starts its own.
+  'keepalived',
   'kmod',
   'mount',
   'nftables',

@@ -1,16 +1,17 @@
 /**
  * The lab's tables and what is generated from them, without a VM: the topology
  * is sound, examples/lab.lvs is generated from it and valid lvsc, the guest's
- * network script and the SSH client files say what the topology says.
+ * network script, the real servers' pages and DNS servers and the SSH client
+ * files say what the topology says.
  */
 import test from 'ava';
 import { readFileSync } from 'node:fs';
 import { check } from '../compiler/index.js';
 import { clusterFileText } from './cluster-file.js';
-import { networkScript } from './guest-files.js';
+import { dnsmasqConf, documentRoot, healthFile, networkScript, webPage } from './guest-files.js';
 import { JUMP, sshConfigText } from './keys.js';
 import { labPaths } from './paths.js';
-import { DEFAULT_HOST_PORT, HOSTS, SEGMENTS, SERVICES, rootVethName, topologyProblems } from './topology.js';
+import { DEFAULT_HOST_PORT, DNS_PORT, HEALTH_NAME, HEALTH_PATH, HOSTS, SEGMENTS, SERVICES, rootVethName, sshAddress, topologyProblems } from './topology.js';
 
 test('the topology is consistent', (t) => {
   t.deepEqual(topologyProblems(), []);
@@ -64,4 +65,39 @@ test('ssh_config reaches every lab host and alias through the jump host, with th
   t.true(config.includes('  IdentityFile "/repo/.lab/id_ed25519"\n  IdentitiesOnly yes\n'));
   t.true(config.includes('  UserKnownHostsFile "/repo/.lab/known_hosts"\n'));
   t.true(config.includes('  StrictHostKeyChecking yes\n'));
+});
+
+test('every real server has its page and a health page on each web port, and a DNS server', (t) => {
+  const servers = HOSTS.filter((h) => h.role === 'real-server');
+  t.deepEqual(servers.map((h) => h.name), ['web1', 'web2', 'web3', 'web4', 'remote1', 'remote2']);
+  for (const h of servers) {
+    t.true(h.dns, h.name);
+    t.deepEqual(h.http, [80, 8080], h.name);
+    for (const p of h.http) {
+      // What the e2e tests tell the servers apart by.
+      t.is(webPage(h.name, p), `${h.name} port ${p}\n`);
+      t.deepEqual(healthFile(h.name, p), { path: `/srv/www/${h.name}/${p}${HEALTH_PATH}`, text: `ok ${h.name} port ${p}\n` });
+      t.true(healthFile(h.name, p).path.startsWith(`${documentRoot(h.name, p)}/`));
+    }
+  }
+  t.deepEqual(HOSTS.filter((h) => h.dns), servers, 'no other host runs a DNS server');
+});
+
+test('a real server\'s dnsmasq listens on its own address only and answers the health name with it', (t) => {
+  const web3 = HOSTS.find((h) => h.name === 'web3')!;
+  const settings = dnsmasqConf(web3).split('\n').filter((l) => l && !l.startsWith('#'));
+  t.is(sshAddress(web3), '10.20.0.13');
+  t.deepEqual(settings, [
+    'listen-address=10.20.0.13',
+    'bind-interfaces',
+    `port=${DNS_PORT}`,
+    'no-resolv',
+    'no-hosts',
+    `host-record=${HEALTH_NAME},10.20.0.13`,
+    'local=/lab.test/',
+    'pid-file=/run/dnsmasq.pid',
+    'log-facility=/var/log/dnsmasq.log',
+    'user=nobody',
+    'group=nogroup',
+  ]);
 });

@@ -42,9 +42,18 @@ export interface LabHost {
   readonly routes: readonly { readonly dst: string; readonly via: string }[];
   /** net.ipv4.ip_forward=1 at boot (only the router; lvsc sets the director's itself). */
   readonly forwarding: boolean;
-  /** Ports `busybox httpd` serves this host's page on. */
+  /** Ports `busybox httpd` serves this host's page (and its health page, HEALTH_PATH) on. */
   readonly http: readonly number[];
+  /** Whether the host runs a DNS server (dnsmasq) on its address, answering HEALTH_NAME with that address. */
+  readonly dns: boolean;
 }
+
+/** What every real server's web server answers with its health page: a file in each port's document root, which a test can take away (lab/daemons.ts). */
+export const HEALTH_PATH = '/healthz';
+/** The name every real server's DNS server answers, with an A record of the server's own address. */
+export const HEALTH_NAME = 'health.lab.test';
+/** Where those DNS servers listen (UDP and TCP), on the server's first interface's address. */
+export const DNS_PORT = 53;
 
 /** The guest side of the forwarded SSH port: the jump sshd in the guest's root namespace. */
 export const GUEST_JUMP_PORT = 22;
@@ -60,12 +69,12 @@ export const SEGMENTS: readonly LabSegment[] = [
 const WEB_PORTS = [80, 8080] as const;
 
 function realServer(name: string, segment: string, cidr: string, gateway: string): LabHost {
-  return { name, aliases: [], role: 'real-server', interfaces: [{ dev: 'eth0', segment, cidr }], gateway, routes: [], forwarding: false, http: WEB_PORTS };
+  return { name, aliases: [], role: 'real-server', interfaces: [{ dev: 'eth0', segment, cidr }], gateway, routes: [], forwarding: false, http: WEB_PORTS, dns: true };
 }
 
 export const HOSTS: readonly LabHost[] = [
   // Outside the cluster, in another subnet than the servers, routed through the director (NAT replies come back through it).
-  { name: 'client', aliases: [], role: 'client', interfaces: [{ dev: 'eth0', segment: 'outside', cidr: '10.10.0.10/24' }], gateway: '10.10.0.2', routes: [], forwarding: false, http: [] },
+  { name: 'client', aliases: [], role: 'client', interfaces: [{ dev: 'eth0', segment: 'outside', cidr: '10.10.0.10/24' }], gateway: '10.10.0.2', routes: [], forwarding: false, http: [], dns: false },
   {
     name: 'lb1',
     aliases: ['director'],
@@ -78,6 +87,7 @@ export const HOSTS: readonly LabHost[] = [
     routes: [{ dst: '10.30.0.0/24', via: '10.20.0.1' }],
     forwarding: false,
     http: [],
+    dns: false,
   },
   // Joins the three segments: the servers' default gateway (DR replies leave through it) and the way to the remote site (TUN).
   {
@@ -92,6 +102,7 @@ export const HOSTS: readonly LabHost[] = [
     routes: [],
     forwarding: true,
     http: [],
+    dns: false,
   },
   // web1, web2: DR servers; web3, web4: NAT servers (a host cannot be both: NAT needs the director as its gateway, DR must not have it).
   realServer('web1', 'servers', '10.20.0.11/24', '10.20.0.1'),

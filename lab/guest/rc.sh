@@ -2,8 +2,9 @@
 # The guest's boot script (busybox init runs it once, as sysinit). It mounts the
 # kernel file systems, loads the NIC, RNG and bridge drivers, builds the lab
 # network that /etc/lab/network.sh describes (generated from lab/topology.ts),
-# starts every host's web pages and sshd, then the jump sshd, and prints the
-# marker the host side waits for. Any failure prints LVSC-LAB-FAILED instead.
+# starts every host's daemons (web pages, DNS) and sshd, then the jump sshd,
+# and prints the marker the host side waits for. Any failure prints
+# LVSC-LAB-FAILED instead.
 #
 # Every process started here costs tens of milliseconds under TCG, so the work
 # is batched: one `ip -batch` for the root namespace, one busybox per host.
@@ -50,7 +51,9 @@ EOF
 # namespace) and its own /etc /root /run /tmp /var and /sys (a mount namespace;
 # the binds come from /hosts/HOST). It runs the `ip` lines on stdin, sets IPv4
 # forwarding to FORWARDING, serves /srv/www/HOST/PORT with busybox httpd on each
-# PORT, then becomes HOST's sshd.
+# PORT, starts dnsmasq if HOST has an /etc/dnsmasq.conf (both as
+# /usr/lib/lab/daemons.sh does, which tests use to stop and restart them), then
+# becomes HOST's sshd.
 #
 # Under TCG every program started costs tens of milliseconds, so this is one
 # busybox process: its nsenter, unshare and sh run their applets (`ip`,
@@ -70,7 +73,9 @@ start() {
     for d in etc root run tmp var; do mount --bind "/hosts/$h/$d" "/$d"; done
     . /dev/stdin
     echo "$forwarding" >/proc/sys/net/ipv4/ip_forward
-    for p in "$@"; do httpd -p "$p" -h "/srv/www/$h/$p"; done
+    . /usr/lib/lab/daemons.sh
+    lab_web_start "$@"
+    if [ -e /etc/dnsmasq.conf ]; then lab_dns_start; fi
     exec /usr/sbin/sshd -r -E /var/log/sshd.log' start "$@"
   STARTED+=("$1")
 }
