@@ -2,16 +2,21 @@
  * The lab's smoke test: boots the lab (or reuses the running one), then, with
  * nothing but OpenSSH through the jump host, sets up each LVS forwarding method
  * by hand, sends real requests from the client through the VIP and checks who
- * answered and what the director's IPVS table says; each test removes what it
- * added. A lab this test booted is stopped at the end.
+ * answered and what the director's IPVS table says; checks the real servers'
+ * health URLs and DNS servers, and runs keepalived on the director with health
+ * checks against them; each test removes what it added. A lab this test booted
+ * is stopped at the end.
  */
 import test from 'ava';
 import { readFileSync } from 'node:fs';
+import { shellQuote } from '../compiler/command.js';
 import { clusterFileText } from './cluster-file.js';
+import { KEEPALIVED_CONF, dnsAnswers, keepalivedLog, keepalivedRuns, restoreServerScript, serverChangeScript, startKeepalived, stopKeepalived, testKeepalivedConfig, type Keepalived, type ServerChange } from './daemons.js';
+import { healthFile, webPage } from './guest-files.js';
 import { labDown, labExclusive, labStatus, labUp, type LabUp } from './lab.js';
 import { labPaths } from './paths.js';
-import { ARP_KEYS, arpSettings, assertFreshDirector, loadedModules, sh, sysctlValues, sysctlWrite, unloadModulesSince } from './remote.js';
-import { HOSTS, SERVICES, addressOf, labHost, type LabService } from './topology.js';
+import { ARP_KEYS, arpSettings, assertFreshDirector, ipvsTableIs, loadedModules, parseWaited, sh, shOn, sysctlValues, sysctlWrite, unloadModulesSince, waitFor, waitScript } from './remote.js';
+import { DNS_PORT, HEALTH_NAME, HEALTH_PATH, HOSTS, SERVICES, addressOf, labHost, type LabService } from './topology.js';
 
 let lab: LabUp;
 let modulesBefore: Set<string>;
@@ -34,10 +39,14 @@ function rip(server: string): string {
   return addressOf(labHost(server)!.interfaces[0].cidr);
 }
 
-/** The service as `ipvsadm -S` lines: round robin, every server with weight 1 by `method` (-g, -m or -i). */
-function rules(service: LabService, method: '-g' | '-m' | '-i'): string[] {
-  const vs = `-t ${service.vip}:${service.port}`;
-  return [`-A ${vs} -s rr`, ...service.servers.map((s) => `-a ${vs} -r ${rip(s)}:${service.serverPort} ${method} -w 1`)];
+/** A real server's line of `ipvsadm -S`: by `method` (-g, -m or -i), with `weight`. */
+function serverRule(service: LabService, server: string, method: '-g' | '-m' | '-i', weight: number): string {
+  return `-a -t ${service.vip}:${service.port} -r ${rip(server)}:${service.serverPort} ${method} -w ${weight}`;
+}
+
+/** The service as `ipvsadm -S` lines: round robin, every server by `method`, with weight 1 unless `weights` says otherwise. */
+function rules(service: LabService, method: '-g' | '-m' | '-i', weights: Readonly<Record<string, number>> = {}): string[] {
+  return [`-A -t ${service.vip}:${service.port} -s rr`, ...service.servers.map((s) => serverRule(service, s, method, weights[s] ?? 1))];
 }
 
 /** The director's `ipvsadm -Sn`, lines sorted (the kernel's order is not defined). */
@@ -168,4 +177,130 @@ test.serial('TUN by hand: IP-in-IP to the remote site through the router', async
   const p = await packets(tun);
   t.true(p.inPkts > 0, `the director tunnelled the requests (${p.inPkts} packets in)`);
   t.is(p.outPkts, 0, 'TUN replies go from the remote site to the client, not through the director');
+});
+
+/** Every real server: its pages on each port, then its DNS server. */
+const REAL_SERVERS = HOSTS.filter((h) => h.role === 'real-server');
+
+test('every real server serves its page and its health URL on each port, and its DNS server answers the health name with its address', async (t) => {
+  t.timeout(5 * 60_000);
+  const urls = REAL_SERVERS.flatMap((h) => h.http.flatMap((p) => [`http://${rip(h.name)}:${p}/`, `http://${rip(h.name)}:${p}${HEALTH_PATH}`]));
+  const pages = await sh('lb1', urls.map((u) => `curl -s --max-time 5 ${u} || echo "${u} failed"`).join('\n'));
+  t.deepEqual(pages.trim().split('\n'), REAL_SERVERS.flatMap((h) => h.http.flatMap((p) => [webPage(h.name, p), healthFile(h.name, p).text].map((x) => x.trim()))));
+  const answers = await dnsAnswers('lb1', REAL_SERVERS.map((h) => h.name));
+  t.deepEqual(answers, new Map(REAL_SERVERS.map((h) => [h.name, [rip(h.name)]])));
+  t.deepEqual((await dnsAnswers('lb1', ['web1'], `other.${HEALTH_NAME.slice(HEALTH_NAME.indexOf('.') + 1)}`)).get('web1'), [], 'only the health name has an answer');
+});
+
+/** How each real server is checked in the keepalived test. */
+type Check = 'HTTP_GET' | 'TCP_CHECK' | 'DNS_CHECK';
+
+/** A checker block for keepalived.conf: every second, one retry a second later, two seconds to connect. */
+function checker(check: Check): string[] {
+  const body: Record<Check, string[]> = {
+    HTTP_GET: ['url {', `  path ${HEALTH_PATH}`, '  status_code 200', '}'],
+    TCP_CHECK: [],
+    DNS_CHECK: [`connect_port ${DNS_PORT}`, 'type A', `name ${HEALTH_NAME}`],
+  };
+  return [`${check} {`, ...[...body[check], 'connect_timeout 2', 'retry 1', 'delay_before_retry 1'].map((l) => `  ${l}`), '}'];
+}
+
+/** A virtual_server block: round robin, weight 1 each, weight 0 (not removed) while a server fails its check. */
+function virtualServer(service: LabService, kind: 'DR' | 'NAT', checks: Readonly<Record<string, Check>>): string[] {
+  const servers = service.servers.flatMap((s) => [`real_server ${rip(s)} ${service.serverPort} {`, '  weight 1', '  inhibit_on_failure', ...checker(checks[s]).map((l) => `  ${l}`), '}']);
+  return [`virtual_server ${service.vip} ${service.port} {`, ...['delay_loop 1', 'lb_algo rr', `lb_kind ${kind}`, 'protocol TCP', ...servers].map((l) => `  ${l}`), '}'];
+}
+
+const CHECKS: Readonly<Record<string, Check>> = { web1: 'HTTP_GET', web2: 'HTTP_GET', web3: 'DNS_CHECK', web4: 'TCP_CHECK' };
+const KEEPALIVED_CONFIG = [
+  '# The lab smoke test: the DR service checked over HTTP, the NAT service by DNS and TCP.',
+  'global_defs {',
+  '  router_id lb1',
+  '}',
+  ...virtualServer(SERVICES.dr, 'DR', CHECKS),
+  ...virtualServer(SERVICES.nat, 'NAT', CHECKS),
+  '',
+].join('\n');
+
+test('keepalived -t on lb1 accepts the smoke test\'s config and rejects a broken one', async (t) => {
+  const good = await testKeepalivedConfig('lb1', KEEPALIVED_CONFIG);
+  t.is(good.code, 0, good.output);
+  const broken = await testKeepalivedConfig('lb1', KEEPALIVED_CONFIG.replace('lb_algo rr', 'lb_algo nosuch').replace(/}\n$/, '\n'));
+  t.not(broken.code, 0);
+  t.regex(broken.output, /Invalid lvs_scheduler 'nosuch'/);
+  t.regex(broken.output, /missing '}'/);
+});
+
+/**
+ * What lb1 sees of the servers the keepalived test changes, in one session:
+ * web1's health URL and page, web4's pages on 8080 (the TCP check's port) and
+ * 80, web3's answer to the health name.
+ */
+async function probe(): Promise<string[]> {
+  const code = (url: string) => `curl -s -o /dev/null -w '%{http_code}\\n' --max-time 5 ${url} || true`;
+  const out = await sh(
+    'lb1',
+    [code(`http://${rip('web1')}${HEALTH_PATH}`), code(`http://${rip('web1')}/`), code(`http://${rip('web4')}:8080/`), code(`http://${rip('web4')}/`)].join('\n'),
+  );
+  return [...out.trim().split('\n'), `web3 DNS: ${(await dnsAnswers('lb1', ['web3'])).get('web3')!.join(' ') || 'no answer'}`];
+}
+
+test.serial('keepalived on lb1: programs the table, takes a failing server to weight 0 and back, and a stop leaves the table', async (t) => {
+  t.timeout(10 * 60_000);
+  const { dr, nat } = SERVICES;
+  const method = (s: string) => (dr.servers.includes(s) ? '-g' : '-m');
+  const table = (weights: Readonly<Record<string, number>> = {}) => [...rules(dr, '-g', weights), ...rules(nat, '-m', weights)];
+  const line = (s: string, weight: number) => serverRule(dr.servers.includes(s) ? dr : nat, s, method(s), weight);
+  let keepalived: Keepalived | undefined;
+  t.teardown(async () => {
+    try {
+      if (keepalived && (await keepalivedRuns(keepalived))) await stopKeepalived(keepalived);
+    } finally {
+      await shOn([
+        ['lb1', `ipvsadm -D -t ${dr.vip}:${dr.port} 2>/dev/null || true\nipvsadm -D -t ${nat.vip}:${nat.port} 2>/dev/null || true\nrm -f ${KEEPALIVED_CONF} /var/log/keepalived.log`],
+        ...Object.keys(CHECKS).map((s) => [s, restoreServerScript(s)] as const),
+      ]);
+    }
+  });
+  const logOnFailure = async <T>(what: Promise<T>): Promise<T> => {
+    try {
+      return await what;
+    } catch (e) {
+      t.log(`lb1's keepalived log:\n${await keepalivedLog('lb1')}`);
+      throw e;
+    }
+  };
+
+  keepalived = await startKeepalived('lb1', KEEPALIVED_CONFIG);
+  const [programmed] = await logOnFailure(waitFor('lb1', [ipvsTableIs(table())], { timeoutMs: 60_000 }));
+  t.log(`keepalived ${keepalived.pid} programmed lb1's table ${programmed - keepalived.startedAt} ms after it started`);
+  t.is((await sh('router', 'ipvsadm -Sn')).trim(), '', 'another namespace has a table of its own, empty');
+
+  /** Makes each change, then waits on lb1 until each server's line has `weight`; returns each server's time from its change to the table showing it. */
+  const changeAndWait = async (changes: readonly (readonly [string, ServerChange])[], weight: number): Promise<Map<string, number>> => {
+    const out = await logOnFailure(
+      shOn([...changes.map(([s, c]) => [s, serverChangeScript(s, c)] as const), ['lb1', waitScript(changes.map(([s]) => `ipvsadm -Sn | grep -q -x -F -e ${shellQuote(line(s, weight))}`), { timeoutMs: 120_000 })]]),
+    );
+    const seen = parseWaited(out[changes.length]);
+    return new Map(changes.map(([s], i) => [`${s} (${CHECKS[s]})`, seen[i] - Number(out[i].trim())]));
+  };
+  const report = (what: string, times: Map<string, number>) => t.log(`${what}: ${[...times].map(([s, ms]) => `${s} ${(ms / 1000).toFixed(1)} s`).join(', ')}`);
+
+  const healthy = ['200', '200', '200', '200', `web3 DNS: ${rip('web3')}`];
+  t.deepEqual(await probe(), healthy);
+
+  // web1's health URL fails (404) while its page still answers; web3's DNS server and web4's web server on 8080 stop.
+  report('failure detected (change to weight 0)', await changeAndWait([['web1', { health: 'break', port: 80 }], ['web3', { dns: 'stop' }], ['web4', { web: 'stop', port: 8080 }]], 0));
+  t.deepEqual(await savedTable(), table({ web1: 0, web3: 0, web4: 0 }).sort(), 'the failing servers at weight 0, web2 untouched');
+  t.deepEqual(await probe(), ['404', '200', '000', '200', 'web3 DNS: no answer']);
+
+  report('recovery detected (change to weight 1)', await changeAndWait([['web1', { health: 'mend', port: 80 }], ['web3', { dns: 'start' }], ['web4', { web: 'start', port: 8080 }]], 1));
+  t.deepEqual(await savedTable(), table().sort());
+  t.deepEqual(await probe(), healthy);
+
+  // --dont-release-ipvs (startKeepalived's default): the table outlives keepalived.
+  const before = await savedTable();
+  await stopKeepalived(keepalived);
+  t.false(await keepalivedRuns(keepalived));
+  t.deepEqual(await savedTable(), before);
 });

@@ -1,9 +1,12 @@
 /**
  * Small steps on lab hosts over OpenSSH, shared by the smoke test, the
  * captures and the end-to-end tests: run a script (on one host, or on several
- * in one session), read and restore sysctls, unload the modules a run loaded.
+ * in one session), wait on a host for something to happen, read and restore
+ * sysctls, unload the modules a run loaded.
  */
 import { randomBytes } from 'node:crypto';
+import { shellQuote } from '../compiler/command.js';
+import { DAEMONS_LIB } from './guest-files.js';
 import { labExec, type LabOptions } from './lab.js';
 import { SERVICES, labHost } from './topology.js';
 
@@ -42,6 +45,62 @@ export async function shOn(scripts: readonly (readonly [host: string, script: st
   }
   if (failed.length) throw new Error(`${failed.join('\n')}\nstderr: ${r.stderr}`);
   return out;
+}
+
+export interface WaitOptions {
+  /** How long the checks may take to pass, all told (a generous bound: the guest is emulated). */
+  readonly timeoutMs: number;
+  /** Pause between two rounds of checks (default 100 ms). */
+  readonly intervalMs?: number;
+}
+
+/**
+ * A bash script that polls `checks` (bash snippets, each passing when its last
+ * command succeeds) every `intervalMs` in one process on the host, until each
+ * has passed once; it prints the guest's clock (ms since the epoch, see
+ * lab_ms in lab/guest/daemons.sh) at each one's first pass, in order, on one
+ * line (`parseWaited` reads it). After `timeoutMs` it fails, printing each
+ * check that never passed with its last output. For `sh` or `shOn` (after a
+ * change made in the same session, to time how long it takes to show).
+ */
+export function waitScript(checks: readonly string[], opts: WaitOptions): string {
+  if (!checks.length) throw new Error('bug: waitScript needs a check');
+  const ids = checks.map((_, i) => i).join(' ');
+  return [
+    `. ${DAEMONS_LIB}`,
+    ...checks.map((c, i) => `lab_check_${i}() {\n${c}\n}`),
+    `deadline=$(( $(lab_ms) + ${Math.ceil(opts.timeoutMs)} ))`,
+    'declare -a passed=() last=()',
+    'while :; do',
+    `  for i in ${ids}; do`,
+    '    [ -z "${passed[i]:-}" ] || continue',
+    '    if out=$(lab_check_$i 2>&1); then passed[i]=$(lab_ms); else last[i]=$out; fi',
+    '  done',
+    `  [ "\${#passed[@]}" -lt ${checks.length} ] || break`,
+    '  if [ "$(lab_ms)" -ge "$deadline" ]; then',
+    `    for i in ${ids}; do if [ -z "\${passed[i]:-}" ]; then printf 'check %d did not pass within %d ms; its last output:\\n%s\\n' "$i" ${Math.ceil(opts.timeoutMs)} "\${last[i]:-}" >&2; fi; done`,
+    '    exit 1',
+    '  fi',
+    `  sleep ${((opts.intervalMs ?? 100) / 1000).toFixed(3)}`,
+    'done',
+    `echo "\${passed[*]}"`,
+  ].join('\n');
+}
+
+/** The guest clock times `waitScript` printed. */
+export function parseWaited(out: string): number[] {
+  return out.trim().split(/\s+/).map(Number);
+}
+
+/** Waits on `host` until each of `checks` has passed once (see waitScript); resolves with the guest's clock (ms) at each one's first pass. */
+export async function waitFor(host: string, checks: readonly string[], opts: WaitOptions & LabOptions): Promise<number[]> {
+  return parseWaited(await sh(host, waitScript(checks, opts), opts));
+}
+
+/** A check for waitScript: the host's IPVS table, `ipvsadm -Sn`, is exactly these lines (in any order). */
+export function ipvsTableIs(lines: readonly string[]): string {
+  if (!lines.length) return '[ -z "$(ipvsadm -Sn)" ]';
+  return `diff <(ipvsadm -Sn | LC_ALL=C sort) <(printf '%s\\n' ${[...lines].sort().map(shellQuote).join(' ')})`;
 }
 
 /**

@@ -1,0 +1,166 @@
+/**
+ * The lab hosts' daemons as tests drive them, over OpenSSH: a real server's
+ * health URL (broken and mended), its web servers and its DNS server (stopped
+ * and started again), and keepalived on a director (its config checked, the
+ * daemon started and stopped by its PID). Each runs the guest's own
+ * /usr/lib/lab/daemons.sh (lab/guest/daemons.sh), which the boot starts the
+ * daemons with, in the host's namespaces (its /run, /etc, /var/log).
+ *
+ * Changes resolve with the guest's clock (ms) once done, so a test can time
+ * how long a health checker takes to notice (against `waitFor`'s times); the
+ * `*Script` forms are for `shOn`, to change and wait in one session.
+ */
+import { shellQuote } from '../compiler/command.js';
+import { DAEMONS_LIB, healthFile } from './guest-files.js';
+import type { LabOptions } from './lab.js';
+import { sh } from './remote.js';
+import { HEALTH_NAME, labHost, sshAddress } from './topology.js';
+
+const LIB = `. ${DAEMONS_LIB}`;
+
+/** What a test does to a real server's daemons. */
+export type ServerChange =
+  | { readonly health: 'break' | 'mend'; readonly port: number }
+  | { readonly web: 'stop' | 'start'; readonly port: number }
+  | { readonly dns: 'stop' | 'start' };
+
+function realServer(host: string, port?: number) {
+  const h = labHost(host);
+  if (!h) throw new Error(`no lab host ${host}`);
+  if (port !== undefined && !h.http.includes(port)) throw new Error(`${h.name} serves no web pages on port ${port} (only ${h.http.join(', ') || 'none'})`);
+  return h;
+}
+
+/**
+ * The bash script that makes `change` on `host` and prints the guest's clock
+ * (ms) once it is made: breaking the health URL renames its file away (the
+ * server answers 404), mending renames it back (each fails if the URL is
+ * already so); stopping a daemon ends its process by its PID and waits for it
+ * to exit; starting returns once it listens.
+ */
+export function serverChangeScript(host: string, change: ServerChange): string {
+  const step = ((): string => {
+    if ('health' in change) {
+      const { path } = healthFile(realServer(host, change.port).name, change.port);
+      const [from, to] = change.health === 'break' ? [path, `${path}.broken`] : [`${path}.broken`, path];
+      return `[ -e ${shellQuote(from)} ] && [ ! -e ${shellQuote(to)} ] || { echo 'the health URL is not ${change.health === 'break' ? 'mended' : 'broken'}: ${from} is missing or ${to} exists' >&2; exit 1; }\nmv ${shellQuote(from)} ${shellQuote(to)}`;
+    }
+    if ('web' in change) {
+      realServer(host, change.port);
+      return `lab_web_${change.web} ${change.port}`;
+    }
+    if (!realServer(host).dns) throw new Error(`${host} runs no DNS server`);
+    return `lab_dns_${change.dns}`;
+  })();
+  return `${LIB}\n${step}\nlab_ms`;
+}
+
+/** Makes `change` on `host`; resolves with the guest's clock (ms) once it is made. */
+export async function changeServer(host: string, change: ServerChange, opts: LabOptions = {}): Promise<number> {
+  return Number((await sh(host, serverChangeScript(host, change), opts)).trim());
+}
+
+export const breakHealth = (host: string, port: number, opts?: LabOptions) => changeServer(host, { health: 'break', port }, opts);
+export const mendHealth = (host: string, port: number, opts?: LabOptions) => changeServer(host, { health: 'mend', port }, opts);
+export const stopWeb = (host: string, port: number, opts?: LabOptions) => changeServer(host, { web: 'stop', port }, opts);
+export const startWeb = (host: string, port: number, opts?: LabOptions) => changeServer(host, { web: 'start', port }, opts);
+export const stopDns = (host: string, opts?: LabOptions) => changeServer(host, { dns: 'stop' }, opts);
+export const startDns = (host: string, opts?: LabOptions) => changeServer(host, { dns: 'start' }, opts);
+
+/**
+ * DNS queries for `name`'s A records from `from` to each of `servers`' DNS
+ * servers (busybox nslookup, in one session): server → the addresses it
+ * answered, empty when it gave none (no answer, a refusal, nothing listening).
+ */
+export async function dnsAnswers(from: string, servers: readonly string[], name: string = HEALTH_NAME, opts: LabOptions = {}): Promise<Map<string, string[]>> {
+  const queries = servers.map((s) => `echo ':::${realServer(s).name}'\nnslookup -type=A ${shellQuote(name)} ${sshAddress(realServer(s))} 2>&1 || true`);
+  const out = await sh(from, queries.join('\n'), opts);
+  const answers = new Map<string, string[]>();
+  for (const part of out.split(/^:::/m).slice(1)) {
+    const [server, ...lines] = part.split('\n');
+    // nslookup prints the server it asked first ("Address: 10.20.0.11:53"), then each answer after "Name:".
+    const answer = lines.join('\n').split(/^Name:\s*/m).slice(1).join('\n');
+    answers.set(server, [...answer.matchAll(/^Address:\s*(\S+)$/gm)].map((m) => m[1]));
+  }
+  return answers;
+}
+
+/**
+ * The bash script that puts a real server's daemons back as the boot left them,
+ * whatever a test did: every health URL mended, a web server on each port and
+ * the DNS server running (each started only if it is not). For teardowns.
+ */
+export function restoreServerScript(host: string): string {
+  const h = realServer(host);
+  const lines = [LIB];
+  for (const port of h.http) {
+    const { path } = healthFile(h.name, port);
+    lines.push(
+      `if [ -e ${shellQuote(`${path}.broken`)} ] && [ ! -e ${shellQuote(path)} ]; then mv ${shellQuote(`${path}.broken`)} ${shellQuote(path)}; fi`,
+      `if ! { [ -s /run/httpd-${port}.pid ] && lab_is "$(cat /run/httpd-${port}.pid)" httpd; }; then lab_web_start ${port}; fi`,
+    );
+  }
+  if (h.dns) lines.push('if ! { [ -s /run/dnsmasq.pid ] && lab_is "$(cat /run/dnsmasq.pid)" dnsmasq; }; then lab_dns_start; fi');
+  return lines.join('\n');
+}
+
+/** Where a director's keepalived reads its config, as on Debian. */
+export const KEEPALIVED_CONF = '/etc/keepalived/keepalived.conf';
+
+/** The bash line that writes `text` to `path` (base64 on the way: nothing in it reaches the shell). */
+function writeFile(path: string, text: string): string {
+  return `echo ${Buffer.from(text).toString('base64')} | base64 -d > ${shellQuote(path)}`;
+}
+
+/** `keepalived --config-test` of `config` on `host` (written to a scratch file in its /tmp, removed after): its exit code and what it printed. */
+export async function testKeepalivedConfig(host: string, config: string, opts: LabOptions = {}): Promise<{ readonly code: number; readonly output: string }> {
+  const file = '/tmp/lvsc-lab-keepalived-test.conf';
+  const out = await sh(host, `${writeFile(file, config)}\nset +e\nkeepalived --config-test --use-file=${file} 2>&1\necho ":::$?"\nrm -f ${file}`, opts);
+  const at = out.lastIndexOf(':::');
+  return { code: Number(out.slice(at + 3).trim()), output: out.slice(0, at) };
+}
+
+/** A keepalived started by `startKeepalived`. */
+export interface Keepalived {
+  readonly host: string;
+  /** The parent process (Debian's /run/keepalived.pid in the host's /run). */
+  readonly pid: number;
+  readonly config: string;
+  /** The guest's clock (ms) just before it was started. */
+  readonly startedAt: number;
+}
+
+export interface KeepalivedStart extends LabOptions {
+  /** Where to write the config (default KEEPALIVED_CONF, the director's own /etc). */
+  readonly path?: string;
+  /** keepalived's options besides --use-file (default --dont-release-ipvs: a stop leaves the IPVS table alone). */
+  readonly options?: readonly string[];
+}
+
+/**
+ * Writes `config` on `host` and starts keepalived there with it, as Debian's
+ * keepalived.service does (--dont-fork), logging into the host's
+ * /var/log/keepalived.log; resolves once its PID file names it.
+ */
+export async function startKeepalived(host: string, config: string, opts: KeepalivedStart = {}): Promise<Keepalived> {
+  const path = opts.path ?? KEEPALIVED_CONF;
+  const options = [`--use-file=${path}`, ...(opts.options ?? ['--dont-release-ipvs'])];
+  const out = await sh(host, `${writeFile(path, config)}\n${LIB}\nat=$(lab_ms)\npid=$(lab_keepalived_start ${options.map(shellQuote).join(' ')})\necho "$pid $at"`, opts);
+  const [pid, startedAt] = out.trim().split(' ').map(Number);
+  return { host, pid, config: path, startedAt };
+}
+
+/** Stops a keepalived by its PID (SIGTERM) and waits for it and its children to exit. */
+export async function stopKeepalived(k: Keepalived, opts: LabOptions = {}): Promise<void> {
+  await sh(k.host, `${LIB}\nlab_keepalived_stop ${k.pid}`, opts);
+}
+
+/** Whether the keepalived `k` still runs (its PID is a live keepalived). */
+export async function keepalivedRuns(k: Keepalived, opts: LabOptions = {}): Promise<boolean> {
+  return (await sh(k.host, `${LIB}\nif lab_is ${k.pid} keepalived; then echo yes; else echo no; fi`, opts)).trim() === 'yes';
+}
+
+/** The host's keepalived log (every keepalived started there by startKeepalived, appended). */
+export async function keepalivedLog(host: string, opts: LabOptions = {}): Promise<string> {
+  return sh(host, 'cat /var/log/keepalived.log 2>/dev/null || true', opts);
+}
