@@ -68,13 +68,16 @@ export const stopDns = (host: string, opts?: LabOptions) => changeServer(host, {
 export const startDns = (host: string, opts?: LabOptions) => changeServer(host, { dns: 'start' }, opts);
 
 /**
- * DNS queries for `name`'s A records from `from` to each of `servers`' DNS
- * servers (busybox nslookup, in one session): server → the addresses it
- * answered, empty when it gave none (no answer, a refusal, nothing listening).
+ * The bash script of DNS queries for `name`'s A records to each of `servers`'
+ * DNS servers (busybox nslookup), for `sh` or `shOn` on the host to ask from;
+ * `parseDnsAnswers` reads its output.
  */
-export async function dnsAnswers(from: string, servers: readonly string[], name: string = HEALTH_NAME, opts: LabOptions = {}): Promise<Map<string, string[]>> {
-  const queries = servers.map((s) => `echo ':::${realServer(s).name}'\nnslookup -type=A ${shellQuote(name)} ${sshAddress(realServer(s))} 2>&1 || true`);
-  const out = await sh(from, queries.join('\n'), opts);
+export function dnsAnswersScript(servers: readonly string[], name: string = HEALTH_NAME): string {
+  return servers.map((s) => `echo ':::${realServer(s).name}'\nnslookup -type=A ${shellQuote(name)} ${sshAddress(realServer(s))} 2>&1 || true`).join('\n');
+}
+
+/** Server → the addresses its DNS server answered, empty when it gave none (no answer, a refusal, nothing listening). */
+export function parseDnsAnswers(out: string): Map<string, string[]> {
   const answers = new Map<string, string[]>();
   for (const part of out.split(/^:::/m).slice(1)) {
     const [server, ...lines] = part.split('\n');
@@ -83,6 +86,11 @@ export async function dnsAnswers(from: string, servers: readonly string[], name:
     answers.set(server, [...answer.matchAll(/^Address:\s*(\S+)$/gm)].map((m) => m[1]));
   }
   return answers;
+}
+
+/** DNS queries from `from` to each of `servers`' DNS servers, in one session (see dnsAnswersScript). */
+export async function dnsAnswers(from: string, servers: readonly string[], name: string = HEALTH_NAME, opts: LabOptions = {}): Promise<Map<string, string[]>> {
+  return parseDnsAnswers(await sh(from, dnsAnswersScript(servers, name), opts));
 }
 
 /**

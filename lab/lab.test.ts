@@ -11,11 +11,11 @@ import test from 'ava';
 import { readFileSync } from 'node:fs';
 import { shellQuote } from '../compiler/command.js';
 import { clusterFileText } from './cluster-file.js';
-import { KEEPALIVED_CONF, dnsAnswers, keepalivedLog, keepalivedRuns, restoreServerScript, serverChangeScript, startKeepalived, stopKeepalived, testKeepalivedConfig, type Keepalived, type ServerChange } from './daemons.js';
+import { KEEPALIVED_CONF, dnsAnswers, dnsAnswersScript, keepalivedLog, keepalivedRuns, parseDnsAnswers, restoreServerScript, serverChangeScript, startKeepalived, stopKeepalived, testKeepalivedConfig, type Keepalived, type ServerChange } from './daemons.js';
 import { healthFile, webPage } from './guest-files.js';
 import { labDown, labExclusive, labStatus, labUp, type LabUp } from './lab.js';
 import { labPaths } from './paths.js';
-import { ARP_KEYS, arpSettings, assertFreshDirector, ipvsTableIs, loadedModules, parseWaited, sh, shOn, sysctlValues, sysctlWrite, unloadModulesSince, waitFor, waitScript } from './remote.js';
+import { ARP_KEYS, arpSettings, assertFreshDirector, ipvsTableIs, loadedModules, parseWaited, sh, shOn, sysctlValues, sysctlWrite, unloadModulesSince, waitScript } from './remote.js';
 import { DNS_PORT, HEALTH_NAME, HEALTH_PATH, HOSTS, SERVICES, addressOf, labHost, type LabService } from './topology.js';
 
 let lab: LabUp;
@@ -182,7 +182,7 @@ test.serial('TUN by hand: IP-in-IP to the remote site through the router', async
 /** Every real server: its pages on each port, then its DNS server. */
 const REAL_SERVERS = HOSTS.filter((h) => h.role === 'real-server');
 
-test('every real server serves its page and its health URL on each port, and its DNS server answers the health name with its address', async (t) => {
+test.serial('every real server serves its page and its health URL on each port, and its DNS server answers the health name with its address', async (t) => {
   t.timeout(5 * 60_000);
   const urls = REAL_SERVERS.flatMap((h) => h.http.flatMap((p) => [`http://${rip(h.name)}:${p}/`, `http://${rip(h.name)}:${p}${HEALTH_PATH}`]));
   const pages = await sh('lb1', urls.map((u) => `curl -s --max-time 5 ${u} || echo "${u} failed"`).join('\n'));
@@ -222,7 +222,7 @@ const KEEPALIVED_CONFIG = [
   '',
 ].join('\n');
 
-test('keepalived -t on lb1 accepts the smoke test\'s config and rejects a broken one', async (t) => {
+test.serial('keepalived -t on lb1 accepts the smoke test\'s config and rejects a broken one', async (t) => {
   const good = await testKeepalivedConfig('lb1', KEEPALIVED_CONFIG);
   t.is(good.code, 0, good.output);
   const broken = await testKeepalivedConfig('lb1', KEEPALIVED_CONFIG.replace('lb_algo rr', 'lb_algo nosuch').replace(/}\n$/, '\n'));
@@ -232,17 +232,18 @@ test('keepalived -t on lb1 accepts the smoke test\'s config and rejects a broken
 });
 
 /**
- * What lb1 sees of the servers the keepalived test changes, in one session:
- * web1's health URL and page, web4's pages on 8080 (the TCP check's port) and
- * 80, web3's answer to the health name.
+ * What lb1 sees of the servers the keepalived test changes, as scripts for
+ * lb1 (`readProbe` reads their outputs): the HTTP status of web1's health URL
+ * and page, of web4's pages on 8080 (the TCP check's port) and 80, and web3's
+ * answer to the health name.
  */
-async function probe(): Promise<string[]> {
+function probeScripts(): [string, string] {
   const code = (url: string) => `curl -s -o /dev/null -w '%{http_code}\\n' --max-time 5 ${url} || true`;
-  const out = await sh(
-    'lb1',
-    [code(`http://${rip('web1')}${HEALTH_PATH}`), code(`http://${rip('web1')}/`), code(`http://${rip('web4')}:8080/`), code(`http://${rip('web4')}/`)].join('\n'),
-  );
-  return [...out.trim().split('\n'), `web3 DNS: ${(await dnsAnswers('lb1', ['web3'])).get('web3')!.join(' ') || 'no answer'}`];
+  return [[code(`http://${rip('web1')}${HEALTH_PATH}`), code(`http://${rip('web1')}/`), code(`http://${rip('web4')}:8080/`), code(`http://${rip('web4')}/`)].join('\n'), dnsAnswersScript(['web3'])];
+}
+
+function readProbe([codes, dns]: readonly string[]): string[] {
+  return [...codes.trim().split('\n'), `web3 DNS: ${parseDnsAnswers(dns).get('web3')!.join(' ') || 'no answer'}`];
 }
 
 test.serial('keepalived on lb1: programs the table, takes a failing server to weight 0 and back, and a stop leaves the table', async (t) => {
@@ -270,37 +271,37 @@ test.serial('keepalived on lb1: programs the table, takes a failing server to we
       throw e;
     }
   };
+  const healthy = ['200', '200', '200', '200', `web3 DNS: ${rip('web3')}`];
 
   keepalived = await startKeepalived('lb1', KEEPALIVED_CONFIG);
-  const [programmed] = await logOnFailure(waitFor('lb1', [ipvsTableIs(table())], { timeoutMs: 60_000 }));
-  t.log(`keepalived ${keepalived.pid} programmed lb1's table ${programmed - keepalived.startedAt} ms after it started`);
-  t.is((await sh('router', 'ipvsadm -Sn')).trim(), '', 'another namespace has a table of its own, empty');
+  const started = await logOnFailure(shOn([['lb1', waitScript([ipvsTableIs(table())], { timeoutMs: 60_000 })], ['router', 'ipvsadm -Sn'], ...probeScripts().map((p) => ['lb1', p] as const)]));
+  t.log(`keepalived ${keepalived.pid} programmed lb1's table ${parseWaited(started[0])[0] - keepalived.startedAt} ms after it started`);
+  t.is(started[1].trim(), '', 'another namespace has a table of its own, empty');
+  t.deepEqual(readProbe(started.slice(2)), healthy);
 
-  /** Makes each change, then waits on lb1 until each server's line has `weight`; returns each server's time from its change to the table showing it. */
-  const changeAndWait = async (changes: readonly (readonly [string, ServerChange])[], weight: number): Promise<Map<string, number>> => {
-    const out = await logOnFailure(
-      shOn([...changes.map(([s, c]) => [s, serverChangeScript(s, c)] as const), ['lb1', waitScript(changes.map(([s]) => `ipvsadm -Sn | grep -q -x -F -e ${shellQuote(line(s, weight))}`), { timeoutMs: 120_000 })]]),
-    );
+  /**
+   * In one session: makes each change, waits on lb1 until each server's line has `weight`, reads lb1's table and
+   * probes the servers. Logs each server's time from its change to the table showing it; returns the table and the probe.
+   */
+  const changeAndWait = async (what: string, changes: readonly (readonly [string, ServerChange])[], weight: number): Promise<{ table: string[]; probe: string[] }> => {
+    const wait = waitScript(changes.map(([s]) => `ipvsadm -Sn | grep -q -x -F -e ${shellQuote(line(s, weight))}`), { timeoutMs: 120_000 });
+    const out = await logOnFailure(shOn([...changes.map(([s, c]) => [s, serverChangeScript(s, c)] as const), ['lb1', wait], ['lb1', 'ipvsadm -Sn'], ...probeScripts().map((p) => ['lb1', p] as const)]));
     const seen = parseWaited(out[changes.length]);
-    return new Map(changes.map(([s], i) => [`${s} (${CHECKS[s]})`, seen[i] - Number(out[i].trim())]));
+    t.log(`${what}: ${changes.map(([s], i) => `${s} (${CHECKS[s]}) ${((seen[i] - Number(out[i].trim())) / 1000).toFixed(1)} s`).join(', ')}`);
+    return { table: out[changes.length + 1].trim().split('\n').sort(), probe: readProbe(out.slice(changes.length + 2)) };
   };
-  const report = (what: string, times: Map<string, number>) => t.log(`${what}: ${[...times].map(([s, ms]) => `${s} ${(ms / 1000).toFixed(1)} s`).join(', ')}`);
-
-  const healthy = ['200', '200', '200', '200', `web3 DNS: ${rip('web3')}`];
-  t.deepEqual(await probe(), healthy);
 
   // web1's health URL fails (404) while its page still answers; web3's DNS server and web4's web server on 8080 stop.
-  report('failure detected (change to weight 0)', await changeAndWait([['web1', { health: 'break', port: 80 }], ['web3', { dns: 'stop' }], ['web4', { web: 'stop', port: 8080 }]], 0));
-  t.deepEqual(await savedTable(), table({ web1: 0, web3: 0, web4: 0 }).sort(), 'the failing servers at weight 0, web2 untouched');
-  t.deepEqual(await probe(), ['404', '200', '000', '200', 'web3 DNS: no answer']);
+  const failed = await changeAndWait('failure detected (change to weight 0)', [['web1', { health: 'break', port: 80 }], ['web3', { dns: 'stop' }], ['web4', { web: 'stop', port: 8080 }]], 0);
+  t.deepEqual(failed.table, table({ web1: 0, web3: 0, web4: 0 }).sort(), 'the failing servers at weight 0, web2 untouched');
+  t.deepEqual(failed.probe, ['404', '200', '000', '200', 'web3 DNS: no answer']);
 
-  report('recovery detected (change to weight 1)', await changeAndWait([['web1', { health: 'mend', port: 80 }], ['web3', { dns: 'start' }], ['web4', { web: 'start', port: 8080 }]], 1));
-  t.deepEqual(await savedTable(), table().sort());
-  t.deepEqual(await probe(), healthy);
+  const mended = await changeAndWait('recovery detected (change to weight 1)', [['web1', { health: 'mend', port: 80 }], ['web3', { dns: 'start' }], ['web4', { web: 'start', port: 8080 }]], 1);
+  t.deepEqual(mended.table, table().sort());
+  t.deepEqual(mended.probe, healthy);
 
   // --dont-release-ipvs (startKeepalived's default): the table outlives keepalived.
-  const before = await savedTable();
   await stopKeepalived(keepalived);
   t.false(await keepalivedRuns(keepalived));
-  t.deepEqual(await savedTable(), before);
+  t.deepEqual(await savedTable(), mended.table);
 });
