@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DAEMONS_LIB } from './guest-files.js';
 import { run } from './proc.js';
-import { parseWaited, waitScript } from './remote.js';
+import { parseWaited, roundHasLine, waitScript } from './remote.js';
 
 const LIB = fileURLToPath(new URL('./guest/daemons.sh', import.meta.url));
 
@@ -89,4 +89,21 @@ test('waitScript gives up after its timeout, with the last output of each check 
   t.is(r.code, 1);
   t.is(r.stdout, '');
   t.is(r.stderr, 'check 1 did not pass within 200 ms; its last output:\nnot yet\n');
+});
+
+test('waitScript runs its round command once a round, and roundHasLine matches whole lines of its output', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'lvsc-guest-'));
+  try {
+    const table = join(dir, 'table');
+    writeFileSync(table, '-A -t 10.0.0.1:80 -s rr\n-a -t 10.0.0.1:80 -r 10.0.0.2:80 -g -w 10\n');
+    const found = await bash(waitScript([roundHasLine('-a -t 10.0.0.1:80 -r 10.0.0.2:80 -g -w 10'), roundHasLine('-A -t 10.0.0.1:80 -s rr')], { timeoutMs: 30_000, round: `cat ${table}` }));
+    t.is(found.code, 0, found.stderr);
+    t.is(parseWaited(found.stdout).length, 2);
+    // A line that is only the start of one in the table, or has another weight, is not in it.
+    const missing = await bash(waitScript([roundHasLine('-a -t 10.0.0.1:80 -r 10.0.0.2:80 -g -w 1'), roundHasLine('-s rr')], { timeoutMs: 100, intervalMs: 10, round: `cat ${table}` }));
+    t.is(missing.code, 1);
+    t.regex(missing.stderr, /^check 0 did not pass within 100 ms; its last output:\n\ncheck 1 did not pass/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -9,13 +9,12 @@
  */
 import test from 'ava';
 import { readFileSync } from 'node:fs';
-import { shellQuote } from '../compiler/command.js';
 import { clusterFileText } from './cluster-file.js';
 import { KEEPALIVED_CONF, dnsAnswers, dnsAnswersScript, keepalivedLog, keepalivedRuns, parseDnsAnswers, restoreServerScript, serverChangeScript, startKeepalived, stopKeepalived, testKeepalivedConfig, type Keepalived, type ServerChange } from './daemons.js';
 import { healthFile, webPage } from './guest-files.js';
 import { labDown, labExclusive, labStatus, labUp, type LabUp } from './lab.js';
 import { labPaths } from './paths.js';
-import { ARP_KEYS, arpSettings, assertFreshDirector, ipvsTableIs, loadedModules, parseWaited, sh, shOn, sysctlValues, sysctlWrite, unloadModulesSince, waitScript } from './remote.js';
+import { ARP_KEYS, arpSettings, assertFreshDirector, ipvsTableIs, loadedModules, parseWaited, roundHasLine, sh, shOn, sysctlValues, sysctlWrite, unloadModulesSince, waitScript } from './remote.js';
 import { DNS_PORT, HEALTH_NAME, HEALTH_PATH, HOSTS, SERVICES, addressOf, labHost, type LabService } from './topology.js';
 
 let lab: LabUp;
@@ -274,7 +273,7 @@ test.serial('keepalived on lb1: programs the table, takes a failing server to we
   const healthy = ['200', '200', '200', '200', `web3 DNS: ${rip('web3')}`];
 
   keepalived = await startKeepalived('lb1', KEEPALIVED_CONFIG);
-  const started = await logOnFailure(shOn([['lb1', waitScript([ipvsTableIs(table())], { timeoutMs: 60_000 })], ['router', 'ipvsadm -Sn'], ...probeScripts().map((p) => ['lb1', p] as const)]));
+  const started = await logOnFailure(shOn([['lb1', waitScript([ipvsTableIs(table())], { timeoutMs: 60_000, intervalMs: 250 })], ['router', 'ipvsadm -Sn'], ...probeScripts().map((p) => ['lb1', p] as const)]));
   t.log(`keepalived ${keepalived.pid} programmed lb1's table ${parseWaited(started[0])[0] - keepalived.startedAt} ms after it started`);
   t.is(started[1].trim(), '', 'another namespace has a table of its own, empty');
   t.deepEqual(readProbe(started.slice(2)), healthy);
@@ -284,7 +283,7 @@ test.serial('keepalived on lb1: programs the table, takes a failing server to we
    * probes the servers. Logs each server's time from its change to the table showing it; returns the table and the probe.
    */
   const changeAndWait = async (what: string, changes: readonly (readonly [string, ServerChange])[], weight: number): Promise<{ table: string[]; probe: string[] }> => {
-    const wait = waitScript(changes.map(([s]) => `ipvsadm -Sn | grep -q -x -F -e ${shellQuote(line(s, weight))}`), { timeoutMs: 120_000 });
+    const wait = waitScript(changes.map(([s]) => roundHasLine(line(s, weight))), { timeoutMs: 120_000, intervalMs: 250, round: 'ipvsadm -Sn' });
     const out = await logOnFailure(shOn([...changes.map(([s, c]) => [s, serverChangeScript(s, c)] as const), ['lb1', wait], ['lb1', 'ipvsadm -Sn'], ...probeScripts().map((p) => ['lb1', p] as const)]));
     const seen = parseWaited(out[changes.length]);
     t.log(`${what}: ${changes.map(([s], i) => `${s} (${CHECKS[s]}) ${((seen[i] - Number(out[i].trim())) / 1000).toFixed(1)} s`).join(', ')}`);

@@ -52,11 +52,17 @@ export interface WaitOptions {
   readonly timeoutMs: number;
   /** Pause between two rounds of checks (default 100 ms). */
   readonly intervalMs?: number;
+  /**
+   * A command run once at the start of each round, its output in `$round` for
+   * the checks (one `ipvsadm -Sn` for several checks of the table: under TCG
+   * each program started costs tens of milliseconds of the guest's one CPU).
+   */
+  readonly round?: string;
 }
 
 /**
  * A bash script that polls `checks` (bash snippets, each passing when its last
- * command succeeds) every `intervalMs` in one process on the host, until each
+ * command succeeds; see `round` in WaitOptions) every `intervalMs` in one process on the host, until each
  * has passed once; it prints the guest's clock (ms since the epoch, see
  * lab_ms in lab/guest/daemons.sh) at each one's first pass, in order, on one
  * line (`parseWaited` reads it). After `timeoutMs` it fails, printing each
@@ -72,6 +78,7 @@ export function waitScript(checks: readonly string[], opts: WaitOptions): string
     `deadline=$(( $(lab_ms) + ${Math.ceil(opts.timeoutMs)} ))`,
     'declare -a passed=() last=()',
     'while :; do',
+    ...(opts.round ? [`  round=$(${opts.round} 2>&1) || true`] : []),
     `  for i in ${ids}; do`,
     '    [ -z "${passed[i]:-}" ] || continue',
     '    if out=$(lab_check_$i 2>&1); then passed[i]=$(lab_ms); else last[i]=$out; fi',
@@ -95,6 +102,11 @@ export function parseWaited(out: string): number[] {
 /** Waits on `host` until each of `checks` has passed once (see waitScript); resolves with the guest's clock (ms) at each one's first pass. */
 export async function waitFor(host: string, checks: readonly string[], opts: WaitOptions & LabOptions): Promise<number[]> {
   return parseWaited(await sh(host, waitScript(checks, opts), opts));
+}
+
+/** A check for waitScript with `round: 'ipvsadm -Sn'`: the table has this line (bash alone, no program started). */
+export function roundHasLine(line: string): string {
+  return `[[ $'\\n'"$round"$'\\n' == *$'\\n'${shellQuote(line)}$'\\n'* ]]`;
 }
 
 /** A check for waitScript: the host's IPVS table, `ipvsadm -Sn`, is exactly these lines (in any order). */
