@@ -112,12 +112,19 @@ export function restoreServerScript(host: string): string {
   return lines.join('\n');
 }
 
-/** Where a director's keepalived reads its config, as on Debian. */
+/** Where a director's keepalived reads its config, as on Debian (keepalived's default). */
 export const KEEPALIVED_CONF = '/etc/keepalived/keepalived.conf';
+/** Where Debian's keepalived.service finds DAEMON_ARGS, keepalived's options. */
+export const KEEPALIVED_DEFAULT = '/etc/default/keepalived';
 
 /** The bash line that writes `text` to `path` (base64 on the way: nothing in it reaches the shell). */
 function writeFile(path: string, text: string): string {
   return `echo ${Buffer.from(text).toString('base64')} | base64 -d > ${shellQuote(path)}`;
+}
+
+/** Writes files (path → text) on a host, in one session. */
+export async function putFiles(host: string, files: ReadonlyMap<string, string>, opts: LabOptions = {}): Promise<void> {
+  await sh(host, [...files].map(([path, text]) => writeFile(path, text)).join('\n') || 'true', opts);
 }
 
 /** `keepalived --config-test` of `config` on `host` (written to a scratch file in its /tmp, removed after): its exit code and what it printed. */
@@ -133,29 +140,27 @@ export interface Keepalived {
   readonly host: string;
   /** The parent process (Debian's /run/keepalived.pid in the host's /run). */
   readonly pid: number;
-  readonly config: string;
   /** The guest's clock (ms) just before it was started. */
   readonly startedAt: number;
 }
 
-export interface KeepalivedStart extends LabOptions {
-  /** Where to write the config (default KEEPALIVED_CONF, the director's own /etc). */
-  readonly path?: string;
-  /** keepalived's options besides --use-file (default --dont-release-ipvs: a stop leaves the IPVS table alone). */
-  readonly options?: readonly string[];
+/**
+ * Starts keepalived on `host` as Debian's keepalived.service does: `keepalived
+ * --dont-fork $DAEMON_ARGS`, DAEMON_ARGS read from the host's
+ * KEEPALIVED_DEFAULT (as systemd reads it, never by a shell), the config from
+ * KEEPALIVED_CONF; or with `options` instead of DAEMON_ARGS. It logs into the
+ * host's /var/log/keepalived.log; resolves once its PID file names it.
+ */
+export async function startKeepalived(host: string, opts: LabOptions & { readonly options?: readonly string[] } = {}): Promise<Keepalived> {
+  const options = opts.options ? ['--', ...opts.options].map(shellQuote).join(' ') : '';
+  const out = await sh(host, `${LIB}\nat=$(lab_ms)\npid=$(lab_keepalived_start ${options})\necho "$pid $at"`, opts);
+  const [pid, startedAt] = out.trim().split(' ').map(Number);
+  return { host, pid, startedAt };
 }
 
-/**
- * Writes `config` on `host` and starts keepalived there with it, as Debian's
- * keepalived.service does (--dont-fork), logging into the host's
- * /var/log/keepalived.log; resolves once its PID file names it.
- */
-export async function startKeepalived(host: string, config: string, opts: KeepalivedStart = {}): Promise<Keepalived> {
-  const path = opts.path ?? KEEPALIVED_CONF;
-  const options = [`--use-file=${path}`, ...(opts.options ?? ['--dont-release-ipvs'])];
-  const out = await sh(host, `${writeFile(path, config)}\n${LIB}\nat=$(lab_ms)\npid=$(lab_keepalived_start ${options.map(shellQuote).join(' ')})\necho "$pid $at"`, opts);
-  const [pid, startedAt] = out.trim().split(' ').map(Number);
-  return { host, pid, config: path, startedAt };
+/** Reloads a keepalived as keepalived.service's reload does (SIGHUP: it rereads its config); resolves with the guest's clock (ms) when sent. */
+export async function reloadKeepalived(k: Keepalived, opts: LabOptions = {}): Promise<number> {
+  return Number((await sh(k.host, `${LIB}\nlab_keepalived_reload ${k.pid}\nlab_ms`, opts)).trim());
 }
 
 /** Stops a keepalived by its PID (SIGTERM) and waits for it and its children to exit. */

@@ -107,3 +107,26 @@ test('waitScript runs its round command once a round, and roundHasLine matches w
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('lab_keepalived_args reads DAEMON_ARGS as keepalived.service gets it: quotes removed, words split, nothing run or globbed', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'lvsc-guest-'));
+  try {
+    const cases: [string, string][] = [
+      ['# Rendered by lvsc\nDAEMON_ARGS="--dont-release-ipvs"\n', '--dont-release-ipvs\n'],
+      ["DAEMON_ARGS='-D  --dont-release-ipvs'\n", '-D\n--dont-release-ipvs\n'],
+      ['DAEMON_ARGS="-D"\nDAEMON_ARGS="*"', '*\n'],
+      ['DAEMON_ARGS="$(touch ' + join(dir, 'ran') + ')"\n', `$(touch\n${join(dir, 'ran')})\n`],
+      ['OTHER=1\n', ''],
+    ];
+    for (const [text, words] of cases) {
+      const file = join(dir, 'keepalived');
+      writeFileSync(file, text);
+      const r = await bash(`cd ${dir}; lab_keepalived_args ${file}`);
+      t.is(r.stdout, words, text);
+    }
+    t.false(existsSync(join(dir, 'ran')), 'nothing in the file ran');
+    t.is((await bash(`lab_keepalived_args ${join(dir, 'absent')}`)).stdout, '');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -194,7 +194,7 @@ function installEtc(tree: Tree, paths: LabPaths): void {
   tree.write('/etc/ssh/ssh_host_ed25519_key.pub', readFileSync(`${hostKeyPath(paths, JUMP)}.pub`, 'utf8'));
   tree.write('/root/.ssh/authorized_keys', readFileSync(`${paths.userKey}.pub`, 'utf8'), 0o600);
   // Where lvsc (or an operator) leaves persistent settings on a Debian host.
-  for (const d of ['/etc/sysctl.d', '/etc/modules-load.d', '/etc/network', '/etc/keepalived', '/var/log', '/var/lib', '/var/empty', '/srv/www', '/tmp', '/mnt']) mkdirSync(tree.at(d), { recursive: true });
+  for (const d of ['/etc/sysctl.d', '/etc/modules-load.d', '/etc/network', '/etc/default', '/etc/keepalived', '/var/log', '/var/lib', '/var/empty', '/srv/www', '/tmp', '/mnt']) mkdirSync(tree.at(d), { recursive: true });
   chmodSync(tree.at('/tmp'), 0o1777);
   symlinkSync('/run', tree.at('/var/run'));
   symlinkSync('/run/lock', tree.at('/var/lock'));

@@ -10,11 +10,11 @@
 import test from 'ava';
 import { readFileSync } from 'node:fs';
 import { clusterFileText } from './cluster-file.js';
-import { KEEPALIVED_CONF, dnsAnswers, dnsAnswersScript, keepalivedLog, keepalivedRuns, parseDnsAnswers, restoreServerScript, serverChangeScript, startKeepalived, stopKeepalived, testKeepalivedConfig, type Keepalived, type ServerChange } from './daemons.js';
+import { KEEPALIVED_CONF, KEEPALIVED_DEFAULT, dnsAnswers, dnsAnswersScript, keepalivedLog, keepalivedRuns, parseDnsAnswers, putFiles, reloadKeepalived, restoreServerScript, serverChangeScript, startKeepalived, stopKeepalived, testKeepalivedConfig, type Keepalived, type ServerChange } from './daemons.js';
 import { healthFile, webPage } from './guest-files.js';
 import { labDown, labExclusive, labStatus, labUp, type LabUp } from './lab.js';
 import { labPaths } from './paths.js';
-import { ARP_KEYS, arpSettings, assertFreshDirector, ipvsTableIs, loadedModules, parseWaited, roundHasLine, sh, shOn, sysctlValues, sysctlWrite, unloadModulesSince, waitScript } from './remote.js';
+import { ARP_KEYS, arpSettings, assertFreshDirector, ipvsTableIs, loadedModules, parseWaited, roundHasLine, sh, shOn, sysctlValues, sysctlWrite, unloadModulesSince, waitFor, waitScript } from './remote.js';
 import { DNS_PORT, HEALTH_NAME, HEALTH_PATH, HOSTS, SERVICES, addressOf, labHost, type LabService } from './topology.js';
 
 let lab: LabUp;
@@ -208,22 +208,25 @@ function checker(check: Check): string[] {
   return [`${check} {`, ...[...body[check], 'connect_timeout 2', 'retry 1', 'delay_before_retry 1'].map((l) => `  ${l}`), '}'];
 }
 
-/** A virtual_server block: round robin, weight 1 each, weight 0 (not removed) while a server fails its check. */
-function virtualServer(service: LabService, kind: 'DR' | 'NAT', checks: Readonly<Record<string, Check>>): string[] {
-  const servers = service.servers.flatMap((s) => [`real_server ${rip(s)} ${service.serverPort} {`, '  weight 1', '  inhibit_on_failure', ...checker(checks[s]).map((l) => `  ${l}`), '}']);
+/** A virtual_server block: round robin, weight 1 each unless `weights` says otherwise, weight 0 (not removed) while a server fails its check. */
+function virtualServer(service: LabService, kind: 'DR' | 'NAT', checks: Readonly<Record<string, Check>>, weights: Readonly<Record<string, number>>): string[] {
+  const servers = service.servers.flatMap((s) => [`real_server ${rip(s)} ${service.serverPort} {`, `  weight ${weights[s] ?? 1}`, '  inhibit_on_failure', ...checker(checks[s]).map((l) => `  ${l}`), '}']);
   return [`virtual_server ${service.vip} ${service.port} {`, ...['delay_loop 1', 'lb_algo rr', `lb_kind ${kind}`, 'protocol TCP', ...servers].map((l) => `  ${l}`), '}'];
 }
 
 const CHECKS: Readonly<Record<string, Check>> = { web1: 'HTTP_GET', web2: 'HTTP_GET', web3: 'DNS_CHECK', web4: 'TCP_CHECK' };
-const KEEPALIVED_CONFIG = [
-  '# The lab smoke test: the DR service checked over HTTP, the NAT service by DNS and TCP.',
-  'global_defs {',
-  '  router_id lb1',
-  '}',
-  ...virtualServer(SERVICES.dr, 'DR', CHECKS),
-  ...virtualServer(SERVICES.nat, 'NAT', CHECKS),
-  '',
-].join('\n');
+function keepalivedConfig(weights: Readonly<Record<string, number>> = {}): string {
+  return [
+    '# The lab smoke test: the DR service checked over HTTP, the NAT service by DNS and TCP.',
+    'global_defs {',
+    '  router_id lb1',
+    '}',
+    ...virtualServer(SERVICES.dr, 'DR', CHECKS, weights),
+    ...virtualServer(SERVICES.nat, 'NAT', CHECKS, weights),
+    '',
+  ].join('\n');
+}
+const KEEPALIVED_CONFIG = keepalivedConfig();
 
 test.serial('keepalived -t on lb1 accepts the smoke test\'s config and rejects a broken one', async (t) => {
   const good = await testKeepalivedConfig('lb1', KEEPALIVED_CONFIG);
@@ -249,7 +252,7 @@ function readProbe([codes, dns]: readonly string[]): string[] {
   return [...codes.trim().split('\n'), `web3 DNS: ${parseDnsAnswers(dns).get('web3')!.join(' ') || 'no answer'}`];
 }
 
-test.serial('keepalived on lb1: programs the table, takes a failing server to weight 0 and back, and a stop leaves the table', async (t) => {
+test.serial('keepalived on lb1 as its service starts it: programs the table, takes a failing server to weight 0 and back, reloads, and a stop leaves the table', async (t) => {
   t.timeout(10 * 60_000);
   const { dr, nat } = SERVICES;
   const method = (s: string) => (dr.servers.includes(s) ? '-g' : '-m');
@@ -261,7 +264,7 @@ test.serial('keepalived on lb1: programs the table, takes a failing server to we
       if (keepalived && (await keepalivedRuns(keepalived))) await stopKeepalived(keepalived);
     } finally {
       await shOn([
-        ['lb1', `ipvsadm -D -t ${dr.vip}:${dr.port} 2>/dev/null || true\nipvsadm -D -t ${nat.vip}:${nat.port} 2>/dev/null || true\nrm -f ${KEEPALIVED_CONF} /var/log/keepalived.log`],
+        ['lb1', `ipvsadm -D -t ${dr.vip}:${dr.port} 2>/dev/null || true\nipvsadm -D -t ${nat.vip}:${nat.port} 2>/dev/null || true\nrm -f ${KEEPALIVED_CONF} ${KEEPALIVED_DEFAULT} /var/log/keepalived.log`],
         ...Object.keys(CHECKS).map((s) => [s, restoreServerScript(s)] as const),
       ]);
     }
@@ -276,7 +279,9 @@ test.serial('keepalived on lb1: programs the table, takes a failing server to we
   };
   const healthy = ['200', '200', '200', '200', `web3 DNS: ${rip('web3')}`];
 
-  keepalived = await startKeepalived('lb1', KEEPALIVED_CONFIG);
+  // What Debian's keepalived.service reads; --dont-release-ipvs: a stop leaves the table to the kernel.
+  await putFiles('lb1', new Map([[KEEPALIVED_CONF, KEEPALIVED_CONFIG], [KEEPALIVED_DEFAULT, 'DAEMON_ARGS="--dont-release-ipvs"\n']]));
+  keepalived = await startKeepalived('lb1');
   const started = await logOnFailure(shOn([['lb1', waitScript([ipvsTableIs(table())], { timeoutMs: 60_000, intervalMs: 250 })], ['router', 'ipvsadm -Sn'], ...probeScripts().map((p) => ['lb1', p] as const)]));
   t.log(`keepalived ${keepalived.pid} programmed lb1's table ${parseWaited(started[0])[0] - keepalived.startedAt} ms after it started`);
   t.is(started[1].trim(), '', 'another namespace has a table of its own, empty');
@@ -303,8 +308,17 @@ test.serial('keepalived on lb1: programs the table, takes a failing server to we
   t.deepEqual(mended.table, table().sort());
   t.deepEqual(mended.probe, healthy);
 
-  // --dont-release-ipvs (startKeepalived's default): the table outlives keepalived.
+  // A reload (SIGHUP) rereads the config: web2's new weight reaches the table, nothing else changes.
+  await putFiles('lb1', new Map([[KEEPALIVED_CONF, keepalivedConfig({ web2: 2 })]]));
+  const reloadedAt = await reloadKeepalived(keepalived);
+  const [reweighted] = await logOnFailure(waitFor('lb1', [roundHasLine(line('web2', 2))], { timeoutMs: 60_000, intervalMs: 250, round: 'ipvsadm -Sn' }));
+  t.log(`a reload took web2 to weight 2 in ${((reweighted - reloadedAt) / 1000).toFixed(1)} s`);
+  const reloaded = await savedTable();
+  t.deepEqual(reloaded, table({ web2: 2 }).sort());
+  t.true(await keepalivedRuns(keepalived), 'the same keepalived, reloaded in place');
+
+  // DAEMON_ARGS' --dont-release-ipvs: the table outlives keepalived.
   await stopKeepalived(keepalived);
   t.false(await keepalivedRuns(keepalived));
-  t.deepEqual(await savedTable(), mended.table);
+  t.deepEqual(await savedTable(), reloaded);
 });

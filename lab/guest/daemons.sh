@@ -74,15 +74,45 @@ lab_dns_stop() {
   lab_stop /run/dnsmasq.pid dnsmasq
 }
 
-# lab_keepalived_start OPTION...: keepalived as Debian's keepalived.service
-# runs it (--dont-fork), in its own session (it outlives the SSH session that
-# started it), logging to the console (-l -D, no syslog: the guest has none)
-# into /var/log/keepalived.log, with Debian's PID files in this host's /run
-# (/run/keepalived.pid, /run/checkers.pid, /run/vrrp.pid). OPTIONs are
-# keepalived's (-f FILE, --dont-release-ipvs ...). Prints its PID once
-# /run/keepalived.pid names it (30 s at most), or fails with the log's tail.
+# lab_keepalived_args [FILE]: the words of DAEMON_ARGS in FILE (default
+# /etc/default/keepalived), one a line, as Debian's keepalived.service gets
+# them: systemd's EnvironmentFile= reads KEY=VALUE lines (one pair of quotes
+# around VALUE removed, never run as shell) and ExecStart= splits $DAEMON_ARGS
+# at whitespace. Nothing when the file or the variable is absent.
+lab_keepalived_args() {
+  local file=${1:-/etc/default/keepalived} line value= word
+  [ -r "$file" ] || return 0
+  while IFS= read -r line || [ -n "$line" ]; do
+    case "$line" in DAEMON_ARGS=*) value=${line#DAEMON_ARGS=} ;; esac
+  done <"$file"
+  case "$value" in \"*\") value=${value#\"} value=${value%\"} ;; \'*\') value=${value#\'} value=${value%\'} ;; esac
+  set -f
+  for word in $value; do printf '%s\n' "$word"; done
+  set +f
+}
+
+# lab_keepalived_start [-- OPTION...]: keepalived as Debian's keepalived.service
+# starts it: `keepalived --dont-fork $DAEMON_ARGS` (lab_keepalived_args), or
+# with the OPTIONs after -- instead of DAEMON_ARGS; its config is keepalived's default,
+# /etc/keepalived/keepalived.conf, unless an OPTION says otherwise. It runs in
+# its own session (it outlives the SSH session that started it), logging to the
+# console (-l -D, no syslog: the guest has none) into /var/log/keepalived.log,
+# with Debian's PID files in this host's /run (/run/keepalived.pid,
+# /run/checkers.pid, /run/vrrp.pid). Prints its PID once /run/keepalived.pid
+# names it (30 s at most), or fails with the log's tail.
 lab_keepalived_start() {
-  local pid pidfile n=0
+  local pid pidfile n=0 IFS
+  if [ "${1:-}" = -- ]; then
+    shift
+  else
+    # One word a line: split at newlines only, no globbing.
+    IFS='
+'
+    set -f
+    set -- $(lab_keepalived_args)
+    set +f
+    unset IFS
+  fi
   rm -f /run/keepalived.pid
   setsid keepalived --dont-fork --log-console --log-detail --no-syslog "$@" </dev/null >>/var/log/keepalived.log 2>&1 &
   pid=$!
@@ -96,6 +126,16 @@ lab_keepalived_start() {
     sleep 0.1
   done
   echo "$pid"
+}
+
+# lab_keepalived_reload PID: what keepalived.service's reload does (SIGHUP to
+# the keepalived that /run/keepalived.pid names; it must be PID): keepalived
+# rereads its config and changes the IPVS table to match.
+lab_keepalived_reload() {
+  local named
+  read -r named </run/keepalived.pid
+  [ "$named" = "$1" ] && lab_is "$1" keepalived || { echo "/run/keepalived.pid names ${named:-nothing}, not a running keepalived $1" >&2; return 1; }
+  kill -HUP "$1"
 }
 
 # lab_keepalived_stop PID: stops the keepalived that /run/keepalived.pid names
