@@ -138,6 +138,28 @@ test.serial('onStdout hears the output while the command still runs; the result 
   t.is(heard.join(''), result.stdout);
 });
 
+test.serial('input reaches the command while it runs, through sudo too, and its end ends the command\'s input', async (t) => {
+  const { lab } = t.context;
+  const transport = await connect(lab.endpoint('a'), lab.sshOptions());
+  for (const sudo of [false, true]) {
+    // The second line is sent only once the command has answered the first: it is running, reading its input.
+    let answered!: () => void;
+    const first = new Promise<void>((resolve) => (answered = resolve));
+    async function* lines(): AsyncGenerator<string> {
+      yield 'one\n';
+      await first;
+      yield 'two\n';
+    }
+    const result = await transport.run(cmd('sh', '-c', 'while read -r line; do echo "got $line $(id -u)"; done; echo end'), {
+      sudo,
+      input: lines(),
+      onStdout: (text) => text.includes('got one') && answered(),
+    });
+    const uid = sudo ? '0' : (await transport.run(cmd('id', '-u'))).stdout.trim();
+    t.deepEqual(result, { stdout: `got one ${uid}\ngot two ${uid}\nend\n`, stderr: '', code: 0 }, sudo ? 'through sudo' : 'plain');
+  }
+});
+
 test.serial('ssh-agent auth: a real agent holds the key, no key file given', async (t) => {
   const { lab } = t.context;
   const socket = join(lab.dir, 'agent.sock');

@@ -666,7 +666,7 @@ class SshTransport implements Transport {
     await this.takeChannel(inner);
     let result: RunResult;
     try {
-      result = await this.exec(line, command.stdin, timeoutMs, inner, options.onStdout);
+      result = await this.exec(line, command.stdin, timeoutMs, inner, options.onStdout, options.input);
     } finally {
       this.giveChannel();
     }
@@ -751,7 +751,7 @@ class SshTransport implements Transport {
     this.waiting.shift()?.();
   }
 
-  private exec(line: string, stdin: string | undefined, timeoutMs: number, shown: string, onStdout?: (text: string) => void): Promise<RunResult> {
+  private exec(line: string, stdin: string | undefined, timeoutMs: number, shown: string, onStdout?: (text: string) => void, input?: AsyncIterable<string>): Promise<RunResult> {
     return new Promise((resolve, reject) => {
       let channel: ClientChannel | undefined;
       let settled = false;
@@ -845,9 +845,32 @@ class SshTransport implements Transport {
           const result = { stdout: Buffer.concat(stdout).toString('utf8'), stderr: Buffer.concat(stderr).toString('utf8'), code };
           settle(() => resolve(result));
         });
-        stream.end(stdin ?? '');
+        if (!input) {
+          stream.end(stdin ?? '');
+          return;
+        }
+        if (stdin) stream.write(stdin);
+        void feed(stream, input, () => settled);
       });
     });
+  }
+}
+
+/** Writes what `input` yields to the channel until it ends or the command is over, then ends the channel's input. */
+async function feed(channel: ClientChannel, input: AsyncIterable<string>, over: () => boolean): Promise<void> {
+  const pieces = input[Symbol.asyncIterator]();
+  const closed = new Promise<'closed'>((resolve) => channel.once('close', () => resolve('closed')));
+  try {
+    for (;;) {
+      const next = await Promise.race([pieces.next(), closed]);
+      if (next === 'closed' || next.done || over()) break;
+      channel.write(next.value);
+    }
+  } catch {
+    // An input that fails ends the command's input, as one that ends does.
+  } finally {
+    if (!over()) channel.end();
+    void pieces.return?.();
   }
 }
 

@@ -20,6 +20,12 @@ export interface RunOptions {
   timeoutMs?: number;
   /** Called with each piece of standard output as it arrives (the result still has all of it): for a command that reports while it runs. */
   onStdout?: (text: string) => void;
+  /**
+   * More standard input while the command runs, after `command.stdin`: each piece is written as
+   * the iterable yields it, and the input ends when it ends (or the command does). For a command
+   * that must keep hearing from lvsc, such as the lock's holder (agent/lock.ts).
+   */
+  input?: AsyncIterable<string>;
 }
 
 export interface Transport {
