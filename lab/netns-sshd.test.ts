@@ -7,7 +7,7 @@ import { alive } from './proc.js';
 import { execLocal, startLab } from './netns-sshd.js';
 import { assertPrograms } from '../test/support/host.js';
 
-test('a lab: namespaces with sshd, private /run/lock, networks only where asked; stop() removes it all', async (t) => {
+test('a lab: namespaces with sshd, a private /run with /run/lock, networks only where asked; stop() removes it all', async (t) => {
   assertPrograms('the lab harness test', ['ss']);
   const lab = await startLab({ hosts: [{ name: 'x', networks: ['lan', 'inner'] }, { name: 'y', networks: ['inner'], port: 2200 }] });
   t.teardown(() => lab.stop());
@@ -24,10 +24,14 @@ test('a lab: namespaces with sshd, private /run/lock, networks only where asked;
   t.false((await lab.exec('y', ['ip', '-4', '-o', 'addr'])).stdout.includes('10.251.'));
   t.regex((await lab.exec('y', ['ss', '-ltn'])).stdout, /0\.0\.0\.0:2200/);
 
-  // /run/lock is private to each host.
+  // /run is private to each host, with a world-writable /run/lock as on Debian.
   t.is((await lab.exec('x', ['sh', '-c', 'echo mine > /run/lock/lab-probe && cat /run/lock/lab-probe'])).stdout, 'mine\n');
   t.is((await lab.exec('y', ['ls', '/run/lock'])).stdout, '');
   t.false(existsSync('/run/lock/lab-probe'));
+  t.is((await lab.exec('x', ['stat', '-c', '%a %U', '/run', '/run/lock', '/run/sshd'])).stdout, '755 root\n1777 root\n755 root\n');
+  t.is((await lab.exec('x', ['sh', '-c', 'echo mine > /run/lab-probe && cat /run/lab-probe'])).stdout, 'mine\n');
+  t.is((await lab.exec('y', ['ls', '/run/lab-probe'])).code, 2, 'not on the other host');
+  t.false(existsSync('/run/lab-probe'));
 
   const pids = lab.hosts.map((h) => h.sshdPid);
   t.true(pids.every(alive));

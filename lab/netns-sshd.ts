@@ -9,7 +9,8 @@
  * reachable only through a jump host.
  *
  * Namespaces share the file system, so each host's sshd gets a private tmpfs
- * on /run/lock (and on any `privateDirs`), in a mount namespace of its own;
+ * on /run, as a Debian host has it (/run/sshd, and /run/lock mode 1777), and
+ * on any `privateDirs`, in a mount namespace of its own;
  * `execIn` enters it. `stop()` ends exactly the processes the lab started
  * (its sshds by PID, then whatever runs inside its own namespaces) and
  * deletes what it created. Needs root, `ip netns`, OpenSSH and the test users
@@ -28,11 +29,16 @@ export interface LabHostSpec {
   networks?: string[];
   /** sshd port; default 22. */
   port?: number;
+  /**
+   * sshd's ClientAliveInterval (seconds); default 2, so that a vanished client of a quiet
+   * session is noticed soon. 0 is OpenSSH's own default: no probes at all.
+   */
+  clientAliveInterval?: number;
 }
 
 export interface LabSpec {
   hosts: LabHostSpec[];
-  /** Directories that get a private, empty tmpfs on every host (besides /run/lock). They must exist. */
+  /** Directories that get a private, empty tmpfs on every host (besides /run). They must exist. */
   privateDirs?: string[];
 }
 
@@ -101,7 +107,8 @@ export interface Lab {
    * The test process vanishes from the lab's network: its leg on `lan` goes
    * down, so nothing it sends arrives and nothing reaches it (no FIN, no RST:
    * a client whose machine died or lost its network). Each host's sshd notices
-   * only by its keepalive (ClientAliveInterval 2, ClientAliveCountMax 2).
+   * only by its keepalive (ClientAliveInterval 2, ClientAliveCountMax 2), and one
+   * with `clientAliveInterval: 0` not before TCP gives up (tcp_retries2).
    * `reconnect()` brings the leg back.
    */
   vanish(): Promise<void>;
@@ -303,7 +310,7 @@ export async function startLab(spec: LabSpec): Promise<Lab> {
     const homeDir = join(dir, 'home');
     mkdirSync(homeDir);
 
-    const privateDirs = ['/run/lock', ...(spec.privateDirs ?? [])];
+    const privateDirs = spec.privateDirs ?? [];
     for (const path of privateDirs) if (!existsSync(path)) throw new Error(`lab: private directory ${path} does not exist`);
 
     const hosts: LabHost[] = [];
@@ -356,13 +363,15 @@ export async function startLab(spec: LabSpec): Promise<Lab> {
           'LoginGraceTime 20',
           // Notice a vanished client soon, where its session is quiet: OpenSSH probes only after this long with
           // nothing to do, so a session that writes (lvsc's lock holder) ends only when TCP gives up on it.
-          'ClientAliveInterval 2',
+          `ClientAliveInterval ${hostSpec.clientAliveInterval ?? 2}`,
           'ClientAliveCountMax 2',
           'LogLevel VERBOSE',
           '',
         ].join('\n'),
       );
-      const mounts = privateDirs.map((path) => `mount -t tmpfs -o mode=${(statSync(path).mode & 0o7777).toString(8)} lvsc-lab '${path}'`);
+      // Each host's own /run, as Debian's: sshd's privilege separation directory and a world-writable /run/lock.
+      const run = ['mount -t tmpfs -o mode=755 lvsc-lab /run', 'mkdir -m 755 /run/sshd', 'mkdir -m 1777 /run/lock'];
+      const mounts = [...run, ...privateDirs.map((path) => `mount -t tmpfs -o mode=${(statSync(path).mode & 0o7777).toString(8)} lvsc-lab '${path}'`)];
       const log = openSync(join(hostDir, 'sshd.log'), 'a');
       // `ip netns exec` makes a private mount namespace; sh mounts the tmpfs dirs there and execs sshd (same PID).
       const child = spawn('ip', ['netns', 'exec', ns, 'sh', '-c', `${mounts.join(' && ')} && exec /usr/sbin/sshd -D -e -f '${config}'`], {
