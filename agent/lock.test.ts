@@ -5,16 +5,19 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import anyTest, { type TestFn } from 'ava';
-import { startLab, type Lab } from '../lab/netns-sshd.js';
-import { acquireHostLock, DEFAULT_LOCK_PATH, HostLockError, localOwner } from './lock.js';
+import { LAB_USERS, startLab, type Lab } from '../lab/netns-sshd.js';
+import { acquireHostLock, HostLockError, localOwner, LOCK_DIR, LOCK_RECORD, WATCH_WINDOW_S } from './lock.js';
 import { connectSsh } from './transport/ssh.js';
 import type { RunOptions, Transport } from './transport/transport.js';
 
 const test = anyTest as TestFn<{ lab: Lab }>;
 const open: Transport[] = [];
 
+const RECORD = `${LOCK_DIR}/${LOCK_RECORD}`;
+
 test.before(async (t) => {
-  t.context.lab = await startLab({ hosts: [{ name: 'a' }, { name: 'b' }] });
+  // c: sshd with OpenSSH's own ClientAlive default (no probes), for the vanishing client.
+  t.context.lab = await startLab({ hosts: [{ name: 'a' }, { name: 'b' }, { name: 'c', clientAliveInterval: 0 }] });
 });
 
 test.afterEach.always(async () => {
@@ -51,8 +54,8 @@ test.serial('a second apply on the same host fails fast, naming the holder; afte
   t.is(held.holder.pid, process.pid);
 
   // The record on the host says who holds it.
-  const record = (await lab.exec('a', ['cat', DEFAULT_LOCK_PATH])).stdout;
-  t.regex(record, /^owner=alice@laptop\npid=\d+\nsince=\S+Z\ntoken=[0-9a-f]+\nholder=\d+\n$/);
+  const record = (await lab.exec('a', ['cat', RECORD])).stdout;
+  t.regex(record, /^owner=alice@laptop\npid=\d+\nsince=\S+Z\ntoken=[0-9a-f]+\nwindow=8\nholder=\d+\n$/);
 
   const started = Date.now();
   const busy = await lockError(acquireHostLock(second, 'bob@desk'));
@@ -64,21 +67,21 @@ test.serial('a second apply on the same host fails fast, naming the holder; afte
   await held.release();
   t.false(held.held);
   await held.release();
-  t.is((await lab.exec('a', ['cat', DEFAULT_LOCK_PATH])).stdout, '', 'the record is cleared on release');
+  t.is((await lab.exec('a', ['cat', RECORD])).stdout, '', 'the record is cleared on release');
 
   const next = await acquireHostLock(second, 'bob@desk');
   t.true(next.held);
   await next.release();
 });
 
-/** Whether something holds the lock on host a right now (asked of its kernel: `flock -n`). */
-async function heldOnHost(lab: Lab): Promise<boolean> {
-  return (await lab.exec('a', ['flock', '-n', DEFAULT_LOCK_PATH, 'true'])).code !== 0;
+/** Whether something holds the lock on a host right now (asked of its kernel: `flock -n` on the lock directory). */
+async function heldOnHost(lab: Lab, host = 'a'): Promise<boolean> {
+  return (await lab.exec(host, ['flock', '-n', LOCK_DIR, 'true'])).code !== 0;
 }
 
-/** Waits until nothing holds the lock on host a (flock -w blocks in a's kernel until it is free: nothing polled); false if it is still held after `seconds`. */
-async function freeWithin(lab: Lab, seconds: number): Promise<boolean> {
-  return (await lab.exec('a', ['flock', '-w', String(seconds), DEFAULT_LOCK_PATH, 'true'])).code === 0;
+/** Waits until nothing holds the lock on a host (flock -w blocks in its kernel until it is free: nothing polled); false if it is still held after `seconds`. */
+async function freeWithin(lab: Lab, seconds: number, host = 'a'): Promise<boolean> {
+  return (await lab.exec(host, ['flock', '-w', String(seconds), LOCK_DIR, 'true'])).code === 0;
 }
 
 /** Until `ready()` says so, looking every 20 ms; false if it did not within `ms`. For state with no event to wait on. */
@@ -107,45 +110,48 @@ test.serial('an apply that ends without releasing (its connection closes) frees 
   await next.release();
 });
 
-test.serial('a client that vanishes (its packets stop: no FIN, no RST) loses the lock once the host gives up on its connection', async (t) => {
+test.serial('a client that vanishes (no FIN, no RST) loses the lock within two watch windows, on an sshd and a TCP with their defaults', async (t) => {
   const { lab } = t.context;
-  // sshd's ClientAlive probes cannot notice this client: OpenSSH sends one only after ClientAliveInterval with
-  // nothing to do, and the holder's byte a second keeps the session busy. What ends it is the host's TCP giving up
-  // on those bytes, which nobody acknowledges: after tcp_retries2 retransmissions (15 by default, about 15 min;
-  // 4 on this host, about 6 s), sshd reads "Connection timed out" and the session, holder and lock go with it.
-  const retries = (await lab.exec('a', ['sysctl', '-n', 'net.ipv4.tcp_retries2'])).stdout.trim();
-  await lab.exec('a', ['sysctl', '-q', '-w', 'net.ipv4.tcp_retries2=4']);
-  t.teardown(() => lab.exec('a', ['sysctl', '-q', '-w', `net.ipv4.tcp_retries2=${retries}`]).then(() => undefined));
-  // The vanishing apply's own keepalive is quick, so that its lock object learns of the loss too.
-  const first = await connectSsh(lab.endpoint('a'), lab.sshOptions({ keepaliveIntervalMs: 500, keepaliveCountMax: 2 }));
+  // Host c runs sshd without ClientAlive probes (OpenSSH's default) and keeps the kernel's tcp_retries2 (15: TCP gives
+  // up on unacknowledged data after about 15 min). Neither notices this client in time; the holder does: lvsc's
+  // heartbeat stops, and its watchdog, which looks every window (8 s), finds a window without one.
+  t.is((await lab.exec('c', ['sysctl', '-n', 'net.ipv4.tcp_retries2'])).stdout.trim(), '15', "the kernel's default");
+  t.regex(readFileSync(join(lab.dir, 'hosts', 'c', 'sshd_config'), 'utf8'), /^ClientAliveInterval 0$/m);
+  const first = await connectSsh(lab.endpoint('c'), lab.sshOptions());
   open.push(first);
   const held = await acquireHostLock(first, localOwner());
-  const log = join(lab.dir, 'hosts', 'a', 'sshd.log');
-  const logged = readFileSync(log, 'utf8').length;
+  t.is(WATCH_WINDOW_S, 8);
+  const session = async () => (await lab.exec('c', ['ss', '-Htn', 'state', 'established', `( sport = :22 and dst ${lab.rootAddress} )`])).stdout.trim();
+  t.not(await session(), '', 'the SSH connection is there');
 
   await lab.vanish();
   const vanished = Date.now();
   let freed: boolean;
+  let sessionWhenFreed: string;
   try {
     // Nothing told the host: the session and the lock are still there.
-    t.true(await heldOnHost(lab), 'still held right after the client vanished');
-    // About 8 s here: the first unacknowledged byte within 1 s, TCP's 6 s of retries, the holder's next write.
-    // 30 s leaves a loaded machine room and still tells this apart from the 15 min of TCP's default.
-    freed = await freeWithin(lab, 30);
+    t.true(await heldOnHost(lab, 'c'), 'still held right after the client vanished');
+    // The last heartbeat came at most 1 s before; the watchdog finds a window without one at most two windows
+    // after it (16 s), and the holder exits on its signal. Under load only the watchdog's wake-up and the
+    // holder's exit are late (scheduling, well under a second each); 30 s leaves a loaded machine room and is
+    // still far from the 15 min the host's TCP would take.
+    freed = await freeWithin(lab, 30, 'c');
+    sessionWhenFreed = await session();
   } finally {
     await lab.reconnect();
   }
   const took = Date.now() - vanished;
   t.true(freed, `the lock was freed on the host (waited ${took} ms)`);
-  t.regex(readFileSync(log, 'utf8').slice(logged), /Read error from remote host .*: Connection timed out/, 'the session ended because TCP gave up on the client');
-  t.true(await within(10_000, () => !held.held), 'the vanished client\'s lock knows it is gone');
+  t.not(sessionWhenFreed, '', 'the holder let go by itself: the host still had the connection (TCP had not given up)');
+  t.true(await within(30_000, () => !held.held), "the vanished client's lock knows it is gone");
+  t.regex(held.lost ?? '', /heard nothing from this run|has not answered|is gone/);
 
-  const next = await acquireHostLock(await connect(lab, 'a'), 'bob@desk');
+  const next = await acquireHostLock(await connect(lab, 'c'), 'bob@desk');
   t.true(next.held);
   await next.release();
 });
 
-test.serial('each lab host has its own /run/lock: locks on two hosts do not collide', async (t) => {
+test.serial('each lab host has its own /run: locks on two hosts do not collide', async (t) => {
   const { lab } = t.context;
   const onA = await acquireHostLock(await connect(lab, 'a'), 'alice@laptop');
   const onB = await acquireHostLock(await connect(lab, 'b'), 'alice@laptop');
@@ -155,9 +161,9 @@ test.serial('each lab host has its own /run/lock: locks on two hosts do not coll
 
 test.serial('a lock file that cannot be created is an error, not a busy lock', async (t) => {
   const { lab } = t.context;
-  const error = await lockError(acquireHostLock(await connect(lab, 'a'), 'alice@laptop', { path: '/nonexistent-dir/lvsc.lock' }));
+  const error = await lockError(acquireHostLock(await connect(lab, 'a'), 'alice@laptop', { dir: '/nonexistent-dir/lvsc' }));
   t.is(error.holder, undefined);
-  t.regex(error.message, /could not take the lvsc lock \/nonexistent-dir\/lvsc\.lock on a: .*nonexistent/);
+  t.regex(error.message, /could not take the lvsc lock \/nonexistent-dir\/lvsc on a: \/nonexistent-dir does not exist/);
 });
 
 /** The transport, with each command counted and its output heard `delayMs` late (a host under load). */
@@ -182,7 +188,7 @@ test.serial('taking the lock runs one command and waits for its word: a host slo
   const held = await acquireHostLock(slow, 'alice@laptop', { confirmWithinMs: 10_000 });
   t.true(held.held);
   t.deepEqual(slow.runs, ['lvsc-lock'], 'nothing polled while waiting');
-  t.regex((await lab.exec('a', ['cat', DEFAULT_LOCK_PATH])).stdout, /^owner=alice@laptop\n/);
+  t.regex((await lab.exec('a', ['cat', RECORD])).stdout, /^owner=alice@laptop\n/);
   await held.release();
 });
 
@@ -196,5 +202,186 @@ test.serial('a holder that does not confirm in time is stopped, and the lock is 
   t.true(slow.runs.length >= 2 && slow.runs.slice(1).every((r) => r === 'lvsc-unlock'), slow.runs.join(' '));
   const next = await acquireHostLock(await connect(lab, 'a'), 'bob@desk');
   t.true(next.held, 'the stopped holder let go of the lock');
+  await next.release();
+});
+
+/** Runs a shell line on a host as the unprivileged lab user (no sudo rights): a local user of the host. */
+function asUser(lab: Lab, host: string, line: string): ReturnType<Lab['exec']> {
+  return lab.exec(host, ['setpriv', `--reuid=${LAB_USERS.noSudo}`, `--regid=${LAB_USERS.noSudo}`, '--clear-groups', 'sh', '-c', line]);
+}
+
+/** The holder's PID on the host, from its record. */
+async function holderPid(lab: Lab, host: string): Promise<number> {
+  const pid = Number(/^holder=(\d+)$/m.exec((await lab.exec(host, ['cat', RECORD])).stdout)?.[1]);
+  if (!Number.isInteger(pid)) throw new Error(`no holder in the record on ${host}`);
+  return pid;
+}
+
+test.serial("lvsc makes its lock directory root's, mode 0700, and locks the directory itself", async (t) => {
+  const { lab } = t.context;
+  t.is((await lab.exec('a', ['rm', '-rf', LOCK_DIR])).code, 0);
+  const held = await acquireHostLock(await connect(lab, 'a'), 'alice@laptop');
+  t.is((await lab.exec('a', ['stat', '-c', '%F %u %a', LOCK_DIR])).stdout, 'directory 0 700\n');
+  t.is((await lab.exec('a', ['ls', '-A', LOCK_DIR])).stdout, `beat\n${LOCK_RECORD}\n`);
+  t.true(await heldOnHost(lab));
+  await held.release();
+  t.false(await heldOnHost(lab));
+});
+
+test.serial('a local user can neither hold the lock nor forge who holds it, also where the lock used to be', async (t) => {
+  const { lab } = t.context;
+  // Before lvsc ever ran here: the lock directory cannot be made by a user.
+  await lab.exec('b', ['rm', '-rf', LOCK_DIR]);
+  const made = await asUser(lab, 'b', `mkdir ${LOCK_DIR}`);
+  t.not(made.code, 0);
+  t.regex(made.stderr, /Permission denied/);
+  // A user holds /run/lock/lvsc.lock (world-writable, where lvsc's lock was) with a forged record, for good.
+  await lab.exec('b', ['rm', '-f', '/run/lock/lvsc.lock']);
+  const squatter = lab.start('b', [
+    'setpriv', `--reuid=${LAB_USERS.noSudo}`, `--regid=${LAB_USERS.noSudo}`, '--clear-groups', 'sh', '-c',
+    'exec 9>>/run/lock/lvsc.lock; flock -n 9 || exit 1; printf "owner=mallory@b\\npid=1\\nsince=2025-01-01T00:00:00Z\\n" > /run/lock/lvsc.lock; echo locked; read -r _ || :',
+  ]);
+  const gone = new Promise((resolve) => squatter.on('close', resolve));
+  t.teardown(() => squatter.stdin.end());
+  await new Promise<void>((resolve, reject) => {
+    squatter.stdout.on('data', (chunk: Buffer) => chunk.toString().includes('locked') && resolve());
+    squatter.on('close', (code) => reject(new Error(`the squatter ended (${code})`)));
+  });
+
+  const held = await acquireHostLock(await connect(lab, 'b'), 'alice@laptop');
+  t.true(held.held, "the user's lock is not lvsc's");
+  t.regex((await lab.exec('b', ['cat', RECORD])).stdout, /^owner=alice@laptop\n/);
+  // While lvsc holds it: the user cannot open the directory (to flock it), list it, or write a record into it.
+  for (const line of [`exec 9<${LOCK_DIR}`, `flock -n ${LOCK_DIR} true`, `ls ${LOCK_DIR}`, `echo owner=mallory@b > ${RECORD}`]) {
+    const tried = await asUser(lab, 'b', line);
+    t.not(tried.code, 0, line);
+    t.regex(tried.stderr, /Permission denied/, line);
+  }
+  t.regex((await lab.exec('b', ['cat', RECORD])).stdout, /^owner=alice@laptop\n/);
+  await held.release();
+  squatter.stdin.end();
+  await gone;
+});
+
+test.serial("a link a local user plants is never written through by root's apply", async (t) => {
+  const { lab } = t.context;
+  // fs.protected_symlinks=0 (as on this machine, or any host that turned it off) lets root follow a user's link in a
+  // world-writable sticky directory such as /run/lock; with 1 root's open would fail instead.
+  const victim = '/run/lvsc-test-victim';
+  t.is((await lab.exec('b', ['sh', '-c', `printf 'precious\\n' > ${victim}`])).code, 0);
+  t.teardown(() => lab.exec('b', ['rm', '-f', victim, '/run/lock/lvsc.lock']).then(() => undefined));
+  await lab.exec('b', ['rm', '-f', '/run/lock/lvsc.lock']);
+  // Where the lock was, and where it is: the first is the user's to make, the second is not.
+  t.is((await asUser(lab, 'b', `ln -s ${victim} /run/lock/lvsc.lock`)).code, 0);
+  await lab.exec('b', ['rm', '-rf', LOCK_DIR]);
+  t.regex((await asUser(lab, 'b', `ln -s ${victim} ${LOCK_DIR}`)).stderr, /Permission denied/);
+  const held = await acquireHostLock(await connect(lab, 'b'), 'alice@laptop');
+  await held.release();
+  t.is((await lab.exec('b', ['cat', victim])).stdout, 'precious\n', 'the file the link points to is untouched');
+});
+
+test.serial("a lock directory that is not root's alone is refused, saying why; so is a link, a file, or a parent others can write", async (t) => {
+  const { lab } = t.context;
+  const elsewhere = '/run/lvsc-test-elsewhere';
+  t.teardown(() => lab.exec('a', ['rm', '-rf', LOCK_DIR, elsewhere]).then(() => undefined));
+  const refused = async (setup: string, options: { dir?: string } = {}): Promise<string> => {
+    t.is((await lab.exec('a', ['sh', '-c', `rm -rf ${LOCK_DIR} ${elsewhere} && ${setup}`])).code, 0, setup);
+    const error = await lockError(acquireHostLock(await connect(lab, 'a'), 'alice@laptop', options));
+    t.is(error.holder, undefined);
+    t.false(await heldOnHost(lab), 'nothing holds it');
+    return error.message;
+  };
+  t.regex(await refused(`mkdir -m 755 ${LOCK_DIR}`), /could not take the lvsc lock \/run\/lvsc on a: \/run\/lvsc is owned by uid 0 with mode 755, not by root with mode 700/);
+  t.regex(await refused(`mkdir -m 700 ${LOCK_DIR} && chown ${LAB_USERS.noSudo} ${LOCK_DIR}`), /\/run\/lvsc is owned by uid \d+ with mode 700, not by root with mode 700/);
+  t.regex(await refused(`mkdir -m 700 ${elsewhere} && ln -s ${elsewhere} ${LOCK_DIR}`), /\/run\/lvsc is a symbolic link/);
+  t.is((await lab.exec('a', ['ls', '-A', elsewhere])).stdout, '', 'nothing was written where the link points');
+  t.regex(await refused(`touch ${LOCK_DIR}`), /\/run\/lvsc is not a directory/);
+  t.regex(await refused('true', { dir: '/run/lock/lvsc' }), /\/run\/lock is owned by uid 0 with mode 1777: lvsc keeps its lock only in a directory that no one but root can change/);
+  // Once it is out of the way, lvsc makes it again.
+  await lab.exec('a', ['rm', '-rf', LOCK_DIR]);
+  const held = await acquireHostLock(await connect(lab, 'a'), 'alice@laptop');
+  t.is((await lab.exec('a', ['stat', '-c', '%F %u %a', LOCK_DIR])).stdout, 'directory 0 700\n');
+  await held.release();
+});
+
+test.serial('a host without /run/lock (no systemd, a minimal image) takes the lock', async (t) => {
+  const { lab } = t.context;
+  t.is((await lab.exec('a', ['rmdir', '/run/lock'])).code, 0);
+  t.teardown(() => lab.exec('a', ['mkdir', '-m', '1777', '/run/lock']).then(() => undefined));
+  const held = await acquireHostLock(await connect(lab, 'a'), 'alice@laptop');
+  t.true(held.held);
+  await held.release();
+});
+
+test.serial('a host without flock says flock is not installed, not that another apply holds the lock', async (t) => {
+  const { lab } = t.context;
+  // Hide /usr/bin/flock on b (its mount namespace only): an overlay with a whiteout for it.
+  const over = '/run/lvsc-test-overlay';
+  const hide = `mkdir -p ${over} && mount -t tmpfs lvsc-test ${over} && mkdir ${over}/up ${over}/work && mknod ${over}/up/flock c 0 0 && mount -t overlay lvsc-test -o lowerdir=/usr/bin,upperdir=${over}/up,workdir=${over}/work /usr/bin`;
+  const hidden = await lab.exec('b', ['sh', '-c', hide]);
+  t.is(hidden.code, 0, hidden.stderr);
+  t.teardown(() => lab.exec('b', ['sh', '-c', `umount /usr/bin; umount ${over}; rmdir ${over}`]).then(() => undefined));
+  t.not((await lab.exec('b', ['sh', '-c', 'command -v flock'])).code, 0, 'flock is gone on b');
+  const error = await lockError(acquireHostLock(await connect(lab, 'b'), 'alice@laptop'));
+  t.is(error.holder, undefined);
+  t.regex(error.message, /^could not take the lvsc lock \/run\/lvsc on b: flock is not installed \(the util-linux package provides it\)$/);
+  t.notRegex(error.message, /locked by/);
+});
+
+test.serial('--break-lock never breaks a lock whose run is alive: it says so within seconds, and the lock stays', async (t) => {
+  const { lab } = t.context;
+  const held = await acquireHostLock(await connect(lab, 'a'), 'alice@laptop');
+  const record = (await lab.exec('a', ['cat', RECORD])).stdout;
+  const started = Date.now();
+  const refused = await lockError(acquireHostLock(await connect(lab, 'a'), 'bob@desk', { breakStale: true }));
+  const took = Date.now() - started;
+  t.deepEqual(refused.holder, held.holder);
+  t.regex(refused.message, /^a is locked by another lvsc apply: alice@laptop, pid \d+, since \S+\. Its holder on the host still hears from that run, so --break-lock leaves it/);
+  // It saw the holder count a heartbeat (one a second) before the holder's window (8 s) could have run out.
+  t.true(took < WATCH_WINDOW_S * 1_000, `refused in ${took} ms`);
+  t.true(held.held);
+  t.true(await heldOnHost(lab));
+  t.is((await lab.exec('a', ['cat', RECORD])).stdout, record, 'the record is untouched');
+  await held.release();
+});
+
+test.serial('--break-lock breaks the lock of a holder that is alive but stuck (stopped); its own run counts the lock as lost first', async (t) => {
+  const { lab } = t.context;
+  // A 2 s window (recorded with the lock, so the breaker uses the holder's own): stuck means no heartbeat for 6 s.
+  const held = await acquireHostLock(await connect(lab, 'a'), 'alice@laptop', { windowSeconds: 2 });
+  const pid = await holderPid(lab, 'a');
+  t.is((await lab.exec('a', ['kill', '-STOP', String(pid)])).code, 0);
+  t.teardown(() => lab.exec('a', ['kill', '-KILL', String(pid)]).then(() => undefined));
+  // Its run hears no answer to its heartbeat for two windows (4 s), checked each second.
+  t.true(await within(10_000, () => !held.held), 'the stuck holder\'s run counts the lock as lost');
+  const silent = Number(/^the lock's holder on a has not answered for (\d+) s; the lock counts as lost$/.exec(held.lost ?? '')?.[1]);
+  t.true(silent >= 4, `not before two windows without an answer: ${held.lost}`);
+
+  const busy = await lockError(acquireHostLock(await connect(lab, 'a'), 'bob@desk'));
+  t.regex(busy.message, /locked by another lvsc apply: alice@laptop.*lets go within 4 s, and lvsc apply --break-lock waits for that/);
+  const started = Date.now();
+  const broken = await acquireHostLock(await connect(lab, 'a'), 'bob@desk', { breakStale: true });
+  const took = Date.now() - started;
+  t.true(broken.held);
+  t.deepEqual(broken.broke, held.holder, 'it says whose lock it broke');
+  // It watched the holder hear nothing for three of its windows (6 s) before it ended it.
+  t.true(took >= 6_000 && took < 20_000, `took ${took} ms`);
+  t.regex((await lab.exec('a', ['cat', RECORD])).stdout, /^owner=bob@desk\n/);
+  t.not((await lab.exec('a', ['test', '-e', `/proc/${pid}/fd/9`])).code, 0, 'the stuck holder is gone');
+  await broken.release();
+});
+
+test.serial('a holder that is killed frees the lock; its record is left behind, and the next apply takes the lock and writes its own', async (t) => {
+  const { lab } = t.context;
+  const held = await acquireHostLock(await connect(lab, 'a'), 'alice@laptop');
+  const pid = await holderPid(lab, 'a');
+  t.is((await lab.exec('a', ['kill', '-KILL', String(pid)])).code, 0);
+  t.true(await freeWithin(lab, 10), 'the kernel let the lock go with its holder');
+  t.regex((await lab.exec('a', ['cat', RECORD])).stdout, /^owner=alice@laptop\n/, 'the stale record');
+  t.true(await within(10_000, () => !held.held), 'its run knows');
+  const next = await acquireHostLock(await connect(lab, 'a'), 'bob@desk');
+  t.true(next.held);
+  t.is(next.broke, undefined, 'nothing to break');
+  t.regex((await lab.exec('a', ['cat', RECORD])).stdout, /^owner=bob@desk\n/);
   await next.release();
 });

@@ -226,7 +226,7 @@ test.serial('a second apply while the lock is held fails that host, naming the h
   const { lab } = t.context;
   const text = cluster(lab, { services: ['www', 'api'] });
   // Another lvsc holds web1's lock: a shell that keeps the flock, with its record, until its input ends.
-  const holder = lab.start('web1', ['sh', '-c', 'exec 9>>/run/lock/lvsc.lock; flock -n 9 || exit 1; printf "owner=alice@ops\\npid=4242\\nsince=2025-01-01T00:00:00Z\\n" > /run/lock/lvsc.lock; echo locked; read -r _ || :']);
+  const holder = lab.start('web1', ['sh', '-c', 'mkdir -m 700 /run/lvsc 2>/dev/null; exec 9</run/lvsc; flock -n 9 || exit 1; printf "owner=alice@ops\\npid=4242\\nsince=2025-01-01T00:00:00Z\\n" > /run/lvsc/holder; echo locked; read -r _ || :']);
   const released = new Promise((resolve) => holder.on('close', resolve));
   t.teardown(() => holder.stdin.end());
   await said(holder, /^locked$/);
