@@ -63,6 +63,8 @@ export const CODES = {
   'thresholds-order': c('error', 'lower threshold above the upper one'),
   'tun-options': c('error', 'tunnel options that do not fit the method'),
   'fwmark-family': c('error', 'a fwmark service whose matches mix address families'),
+  // --- VIPs (compiler/validate/vips.ts) ---
+  'fwmark-no-match': c('error', 'a DR or TUN fwmark service without any `match`, so its real servers get no VIP'),
   // --- health checks (compiler/validate/health.ts) ---
   'unknown-word': c('error', 'a word outside its closed vocabulary: a check kind, an on-failure mode, a failover protocol'),
   'check-timing': c('error', 'a check whose timeout is not shorter than its period'),

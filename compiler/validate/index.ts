@@ -14,6 +14,7 @@ import * as topo from './topology.js';
 import * as limits from './limits.js';
 import * as health from './health.js';
 import * as failover from './failover.js';
+import * as vips from './vips.js';
 
 export const clusterRules: readonly ClusterRule[] = [
   names.duplicateHosts,
@@ -37,6 +38,7 @@ export const serviceRules: readonly ServiceRule[] = [
   ports.serviceComplete,
   names.duplicateServers,
   names.vipNotHostAddress,
+  vips.fwmarkDirectNeedsMatch,
   sched.knownScheduler,
   sched.flagsFitScheduler,
   sched.persistenceNetmask,
