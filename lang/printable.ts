@@ -21,12 +21,24 @@ export interface PrintableOptions {
   readonly newlines?: boolean;
 }
 
-const UNSAFE = /[\x00-\x08\x0a-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
-const UNSAFE_BUT_NEWLINE = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+/** Above C0: DEL, C1, the bidi controls, the line and paragraph separators. */
+const ABOVE_C0 = '\\x7f-\\x9f\\u061c\\u200e\\u200f\\u2028\\u2029\\u202a-\\u202e\\u2066-\\u2069';
+const UNSAFE = new RegExp(`[\\x00-\\x08\\x0a-\\x1f${ABOVE_C0}]`, 'g');
+const UNSAFE_BUT_NEWLINE = new RegExp(`[\\x00-\\x08\\x0b-\\x1f${ABOVE_C0}]`, 'g');
+const UNSAFE_IN_JSON = new RegExp(`[${ABOVE_C0}]`, 'g');
 
 function escape(ch: string): string {
   const code = ch.charCodeAt(0);
   return code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+}
+
+/**
+ * JSON text (JSON.stringify's, which escapes C0 only) with the other control
+ * characters above written as `\uHHHH` too: they can only be inside its
+ * strings, so the document parses to the same value.
+ */
+export function printableJson(json: string): string {
+  return json.replace(UNSAFE_IN_JSON, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /** `text` with every terminal control character escaped (see above); the same string when there is none. */

@@ -5,6 +5,7 @@
  * on stderr, whichever view.
  */
 import { summarize, type Plan } from '../../compiler/plan.js';
+import { printable } from '../../lang/printable.js';
 import { document, JsonCommandView } from './json.js';
 import { unreadableJson, TextPlanView } from './plan.js';
 import { planJson } from './plan-json.js';
@@ -39,11 +40,11 @@ export class TextApplyView extends TextPlanView implements ApplyView {
     const color = this.color;
     const before = failedBefore(r.planned.unreadable);
     out.write('\n' + renderApplySummary(r.results, { color }));
-    for (const u of before) out.write(`${u.host}: failed before apply, nothing ran: ${u.message}\n`);
+    for (const u of before) out.write(`${printable(u.host)}: failed before apply, nothing ran: ${printable(u.message, { newlines: true })}\n`);
     if (!r.verified) {
       out.write('\nAfter apply, the hosts still differ from the cluster description:\n');
       out.write(renderPlan(r.remaining, { color }));
-      for (const { host, message } of r.rereadFailed) out.write(`${host}: could not be read again: ${message}\n`);
+      for (const { host, message } of r.rereadFailed) out.write(`${printable(host)}: could not be read again: ${printable(message, { newlines: true })}\n`);
     }
     const ran = r.results.reduce((n, h) => n + h.steps.filter((s) => s.status === 'done').length, 0);
     const done = r.results.filter((h) => h.status === 'done').length;

@@ -15,6 +15,7 @@
  * Pure functions from (diagnostics, sources, style) to text; the view writes it.
  */
 import type { Diagnostic, Severity } from '../../lang/diagnostics.js';
+import { printable } from '../../lang/printable.js';
 import { lineText, type SourceFile, type Span } from '../../lang/source.js';
 import { textWidth, useColor, type Io, type Writer } from '../io.js';
 import { sgr, type Paint } from './ansi.js';
@@ -50,21 +51,22 @@ export function renderDiagnostics(diagnostics: readonly Diagnostic[], sources: S
 export function renderDiagnostic(d: Diagnostic, sources: Sources, style: Style): string {
   const p = palette(style.color);
   const sev = p.severity[d.severity];
-  const out: string[] = [`${sev(`${d.severity}[${d.code}]`)}${p.bold(`: ${d.summary}`)}`];
+  // The summary, detail and notes may quote the file's strings: escaped before they are coloured.
+  const out: string[] = [`${sev(`${d.severity}[${d.code}]`)}${p.bold(`: ${printable(d.summary)}`)}`];
 
   const at = d.subject && locate(d.subject, sources);
   const pad = ' '.repeat(at?.source ? String(at.start.line).length : 1);
   if (at) {
-    out.push(`${pad}${p.gutter('-->')} ${where(at)}`);
+    out.push(`${pad}${p.gutter('-->')} ${printable(where(at))}`);
     if (at.source) out.push(...snippet(at, pad, p, sev));
   }
   const within = d.subject && d.context && at?.source && enclosingConstruct(d.subject, d.context, at.source);
-  if (within) out.push(`${pad} ${p.gutter('=')} in ${within}`);
+  if (within) out.push(`${pad} ${p.gutter('=')} in ${printable(within)}`);
 
   const prose = (label: string, text: string) => {
     const lead = `${pad} = ${label}: `;
     const indent = `${pad}   `;
-    const lines = wrap(text, style.width - lead.length, style.width - indent.length);
+    const lines = wrap(printable(text, { newlines: true }), style.width - lead.length, style.width - indent.length);
     out.push(`${pad} ${p.gutter('=')} ${p.bold(`${label}:`)} ${lines[0]}`, ...lines.slice(1).map((l) => indent + l));
   };
   if (d.detail) prose('detail', d.detail);
@@ -75,14 +77,19 @@ export function renderDiagnostic(d: Diagnostic, sources: Sources, style: Style):
   return out.join('\n') + '\n';
 }
 
+/** A line of the file as shown: tabs expanded, control characters escaped (so the carets count what is shown). */
+function shownText(text: string): string {
+  return printable(expandTabs(text));
+}
+
 /** The subject's first line with a caret underline (one caret for an empty span; to the line's end for a multi-line one). */
 function snippet(at: Located, pad: string, p: Palette, sev: Paint): string[] {
   const text = lineText(at.source!, at.start.line);
   const from = Math.min(at.start.column - 1, text.length);
   const to = at.end.line === at.start.line ? Math.min(at.end.column - 1, text.length) : text.length;
-  const shown = expandTabs(text);
-  const before = expandTabs(text.slice(0, from)).length;
-  const carets = Math.max(1, expandTabs(text.slice(from, to)).length);
+  const shown = shownText(text);
+  const before = shownText(text.slice(0, from)).length;
+  const carets = Math.max(1, shownText(text.slice(from, to)).length);
   const bar = p.gutter('|');
   return [
     `${pad} ${bar}`,

@@ -4,6 +4,7 @@
  * ever added under one `version`.
  */
 import type { Diagnostic } from '../../lang/diagnostics.js';
+import { printableJson } from '../../lang/printable.js';
 import type { Span } from '../../lang/source.js';
 import type { Io, Writer } from '../io.js';
 import { usageLine } from './human.js';
@@ -76,18 +77,22 @@ export class JsonValidateView implements ValidateView {
   constructor(private readonly stdout: Writer) {}
 
   report(r: ValidateReport): void {
-    this.stdout.write(JSON.stringify(toJson(r.diagnostics, r.sources), null, 2) + '\n');
+    this.stdout.write(document(toJson(r.diagnostics, r.sources)));
   }
 
   usageError(message: string): void {
     const doc: JsonUsageError = { version: 1, usage_error: message };
-    this.stdout.write(JSON.stringify(doc, null, 2) + '\n');
+    this.stdout.write(document(doc));
   }
 }
 
-/** One JSON document on stdout: `document(value)` is how every JSON view ends its output. */
+/**
+ * One JSON document on stdout: `document(value)` is how every JSON view ends its
+ * output. No raw control character: a host's text read back with `jq -r` is the
+ * same, but `cat` of the document cannot drive the terminal.
+ */
 export function document(value: unknown): string {
-  return JSON.stringify(value, null, 2) + '\n';
+  return printableJson(JSON.stringify(value, null, 2)) + '\n';
 }
 
 /**

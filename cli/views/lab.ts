@@ -6,6 +6,7 @@
  */
 import { relative } from 'node:path';
 import type { LabCommands, LabHostInfo, LabRequests, LabStatus, LabUp } from '../../lab/lab.js';
+import { printable } from '../../lang/printable.js';
 import type { Io } from '../io.js';
 import { document } from './json.js';
 
@@ -64,7 +65,7 @@ function seconds(ms: number): string {
 export function renderLabUp(up: LabUp, cwd: string): string {
   const how = up.reused ? 'already running' : `booted in ${seconds(up.bootMs)}`;
   return [
-    `lab is up (${how}): qemu pid ${up.pid}, kernel ${up.kernel}, jump host root@127.0.0.1:${up.port}`,
+    `lab is up (${how}): qemu pid ${up.pid}, kernel ${printable(up.kernel)}, jump host root@127.0.0.1:${up.port}`,
     ...(up.installed.length ? [`installed: ${up.installed.join(' ')}`] : []),
     `cluster file: ${shown(up.clusterFile, cwd)}${up.clusterFileWritten ? ' (written)' : ''}`,
     `ssh config:   ${shown(up.sshConfig, cwd)}`,
@@ -120,7 +121,7 @@ export function renderHints(title: string, hints: readonly Hint[], up: Pick<LabU
 export function renderLabStatus(s: LabStatus): string {
   if (!s.up) return 'lab is down\n';
   if (s.port === undefined) return `lab qemu ${s.pid} runs, but .lab/state.json does not describe it (lvsc lab down, then lvsc lab up)\n`;
-  return `lab is up: qemu pid ${s.pid}, port ${s.port}, kernel ${s.kernel}, up ${s.uptimeSeconds} s, booted in ${seconds(s.bootMs ?? 0)}, ssh ${s.sshAnswers ? 'answers' : 'does NOT answer'}\n`;
+  return `lab is up: qemu pid ${s.pid}, port ${s.port}, kernel ${printable(String(s.kernel))}, up ${s.uptimeSeconds} s, booted in ${seconds(s.bootMs ?? 0)}, ssh ${s.sshAnswers ? 'answers' : 'does NOT answer'}\n`;
 }
 
 /** The hosts as a table (one row per interface), then the segments. */
@@ -138,7 +139,8 @@ export function renderRequests(results: readonly LabRequests[]): string {
   const rows = results.map(({ service: s, servers }) => {
     const where = `${s.method.toUpperCase()} ${s.vip}:${s.port}`;
     const remap = s.serverPort !== s.port ? `   (the servers answer on ${s.serverPort})` : '';
-    return [where, `${servers.map((name) => name ?? 'NO-ANSWER').join(' ')}${remap}`];
+    // The names are what the servers answered: escaped, a server cannot drive the terminal.
+    return [where, `${servers.map((name) => (name === undefined ? 'NO-ANSWER' : printable(name))).join(' ')}${remap}`];
   });
   const width = Math.max(...rows.map((r) => r[0].length));
   return rows.map(([where, answers]) => `  ${where.padEnd(width)}  → ${answers}`).join('\n') + '\n';

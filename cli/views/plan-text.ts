@@ -8,6 +8,7 @@ import { structuredPatch } from 'diff';
 import type { HostPlan, Plan, ServerDown, Step } from '../../compiler/plan.js';
 import { ACTION_SYMBOL, summarize } from '../../compiler/plan.js';
 import type { IpvsDestination } from '../../compiler/state.js';
+import { printable } from '../../lang/printable.js';
 import { sgr } from './ansi.js';
 
 export interface PlanStyle {
@@ -33,8 +34,12 @@ function destText(d: IpvsDestination): string {
   return parts.join('  ');
 }
 
-/** One line for a step: what, where, and the change. */
+/** One line for a step: what, where, and the change; a host's or the file's control characters escaped (lang/printable.ts). */
 export function stepLine(s: Step): string {
+  return printable(rawStepLine(s));
+}
+
+function rawStepLine(s: Step): string {
   switch (s.kind) {
     case 'ipvs-service':
       // A created service's reason is its settings; an update's, what changed.
@@ -64,18 +69,19 @@ export function healthTime(since: number): string {
 
 /** A server keepalived shields, under its host: health, not a change (no `+ ~ -`). */
 export function downLine(d: ServerDown): string {
-  return `health  ${d.label}  down (check failing since ${healthTime(d.since)})`;
+  return `health  ${printable(d.label)}  down (check failing since ${healthTime(d.since)})`;
 }
 
 function fileDiff(path: string, host: string, before: string | undefined, after: string | undefined, p: ReturnType<typeof paints>): string[] {
   const patch = structuredPatch(path, path, before ?? '', after ?? '', '', '', { context: 2 });
-  const out = [p.bold(`${path} on ${host}`)];
+  const out = [p.bold(printable(`${path} on ${host}`))];
   for (const h of patch.hunks) {
     out.push('  ' + p.hunk(`@@ -${h.oldStart},${h.oldLines} +${h.newStart},${h.newLines} @@`));
     for (const line of h.lines) {
       if (line.startsWith('\\')) continue;
       const paint = line[0] === '+' ? p.create : line[0] === '-' ? p.delete : (s: string) => s;
-      out.push('  ' + paint(line));
+      // Per line: a live file's content may hold any bytes; the line breaks are the diff's own.
+      out.push('  ' + paint(printable(line)));
     }
   }
   return out;
@@ -90,7 +96,7 @@ export function renderPlan(plan: Plan, style: PlanStyle, options: { totalHosts?:
   for (const h of hostOrder(plan)) {
     if (!h.steps.length && !h.down?.length) continue;
     const roles = h.roles.map((r) => ROLE_TEXT[r] ?? r).join(', ') || 'no LVS role';
-    out.push(p.bold(`${h.host} (${roles})`));
+    out.push(p.bold(printable(`${h.host} (${roles})`)));
     for (const s of h.steps) {
       out.push(`  ${p[s.action](ACTION_SYMBOL[s.action])} ${stepLine(s)}`);
       if (s.kind === 'file') diffs.push(...fileDiff(s.id.path, h.host, s.before, s.after, p), '');

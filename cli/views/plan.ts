@@ -3,6 +3,7 @@
  * (plan-text.ts) with each host that could not be read on stderr, or as one JSON
  * document on stdout (plan-json.ts, with the live run's `unreadable` list).
  */
+import { printable } from '../../lang/printable.js';
 import { HumanCommandView } from './human.js';
 import { document, JsonCommandView } from './json.js';
 import { planJson } from './plan-json.js';
@@ -12,7 +13,7 @@ import type { PlanReport, PlanView, Unreadable } from './report.js';
 export class TextPlanView extends HumanCommandView implements PlanView {
   plan(r: PlanReport): void {
     this.io.stdout.write(renderPlan(r.plan, { color: this.color }, { totalHosts: r.totalHosts, unreadable: (r.unreadable ?? []).filter((u) => !u.leftOut).length }));
-    for (const u of r.unreadable ?? []) this.io.stderr.write(`${u.leftOut ? 'warning' : 'error'}: ${u.host}: ${u.message}\n`);
+    for (const u of r.unreadable ?? []) this.io.stderr.write(`${u.leftOut ? 'warning' : 'error'}: ${printable(u.host)}: ${printable(u.message, { newlines: true })}\n`);
   }
 }
 

@@ -7,6 +7,7 @@
 import type { ApplyEvent, HostResult, StepStatus } from '../../agent/apply.js';
 import type { FleetEvent } from '../../agent/fleet.js';
 import { ACTION_SYMBOL } from '../../compiler/plan.js';
+import { printable } from '../../lang/printable.js';
 import type { Writer } from '../io.js';
 import { sgr } from './ansi.js';
 import { stepLine } from './plan-text.js';
@@ -89,7 +90,7 @@ export class ProgressView {
         this.set(e.host, `0/${e.steps}`, `${e.host}: ${e.steps} step${e.steps === 1 ? '' : 's'} to run`);
         break;
       case 'waiting':
-        this.set(e.host, `waits for ${e.on.join(', ')}`, `${e.host}: ${e.phase} waits for ${e.on.join(', ')}`);
+        this.set(e.host, printable(`waits for ${e.on.join(', ')}`), `${e.host}: ${e.phase} waits for ${e.on.join(', ')}`);
         break;
       case 'step-start':
         this.set(e.host, `${e.index}/${e.total}`, `${e.host}: ${ACTION_SYMBOL[e.step.action]} ${stepLine(e.step)}`);
@@ -109,10 +110,11 @@ export class ProgressView {
     }
   };
 
+  /** `line` may quote a host (a failing command's stderr): escaped here, before it is written. */
   private set(host: string, short: string, line: string): void {
     this.status.set(host, short);
     if (this.options.live) this.draw();
-    else this.write(`${line}\n`);
+    else this.write(`${printable(line, { newlines: true })}\n`);
   }
 
   private write(text: string): void {
@@ -122,7 +124,7 @@ export class ProgressView {
 
   private draw(suffix = ''): void {
     if (this.holds) return;
-    const parts = [...this.status].map(([h, s]) => `${h} ${s}`);
+    const parts = [...this.status].map(([h, s]) => `${printable(h)} ${s}`);
     this.out.write(`${this.drawn ? '\r\x1b[K' : ''}${this.title}: ${parts.join('  ')}${suffix}`);
     this.drawn = true;
   }
@@ -139,10 +141,10 @@ export function renderApplySummary(results: readonly HostResult[], options: { co
   for (const h of results) {
     if (h.status === 'unchanged') continue;
     const ran = h.steps.filter((s) => s.status === 'done').length;
-    out.push(paint('1')(`${h.host}: ${h.status}, ${ran} of ${h.steps.length} step${h.steps.length === 1 ? '' : 's'} ran`));
-    if (h.message && h.status !== 'done') out.push(`  ${h.message}`);
+    out.push(paint('1')(`${printable(h.host)}: ${h.status}, ${ran} of ${h.steps.length} step${h.steps.length === 1 ? '' : 's'} ran`));
+    if (h.message && h.status !== 'done') out.push(`  ${printable(h.message, { newlines: true })}`);
     for (const s of h.steps) {
-      out.push(`  ${colour[s.status](MARK[s.status])} ${ACTION_SYMBOL[s.step.action]} ${stepLine(s.step)}  ${colour[s.status](WORD[s.status])}${s.message ? `: ${s.message}` : ''}`);
+      out.push(`  ${colour[s.status](MARK[s.status])} ${ACTION_SYMBOL[s.step.action]} ${stepLine(s.step)}  ${colour[s.status](WORD[s.status])}${s.message ? `: ${printable(s.message, { newlines: true })}` : ''}`);
     }
   }
   return out.length ? out.join('\n') + '\n' : '';
