@@ -19,7 +19,7 @@ export function withStdin(command: Command, stdin: string): Command {
   return { ...command, stdin };
 }
 
-const SAFE = /^[A-Za-z0-9_@%+=:,./\[\]-]+$/;
+const SAFE = /^[A-Za-z0-9_@%+=:,./-]+$/;
 
 /** POSIX shell quoting: safe words stay bare, everything else is single-quoted. */
 export function shellQuote(arg: string): string {
