@@ -82,7 +82,7 @@ const SECTIONS: readonly Section[] = [
     run(state) {
       state.files = state.sources!.map((source) => {
         const r = parse(source);
-        state.diagnostics.push(...r.diagnostics);
+        for (const d of r.diagnostics) state.diagnostics.push(d);
         return r.file;
       });
     },

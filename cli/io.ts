@@ -13,6 +13,23 @@ export interface Writer {
   readonly columns?: number;
 }
 
+/**
+ * Write a long text given in pieces as a few large writes (about 1 MiB each)
+ * rather than as one string: the diagnostics of a broken 10 MB file may be
+ * more text than a string can hold.
+ */
+export function writePieces(stream: Writer, pieces: Iterable<string>): void {
+  let buffer = '';
+  for (const piece of pieces) {
+    buffer += piece;
+    if (buffer.length >= 1 << 20) {
+      stream.write(buffer);
+      buffer = '';
+    }
+  }
+  if (buffer) stream.write(buffer);
+}
+
 export interface Io {
   readonly stdout: Writer;
   readonly stderr: Writer;

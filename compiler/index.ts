@@ -25,7 +25,7 @@ export function check(sources: readonly SourceFile[]): CheckResult {
   for (const source of sources) {
     const r = parse(source);
     files.push(r.file);
-    diagnostics.push(...r.diagnostics);
+    for (const d of r.diagnostics) diagnostics.push(d);
   }
   // Semantic checks on a broken tree would mostly repeat the syntax errors in other words.
   if (hasErrors(diagnostics)) return { files, cluster: undefined, diagnostics };

@@ -70,7 +70,7 @@ Exit codes:
     const diagnostics: Diagnostic[] = [];
     for (const source of loaded.sources) {
       const r = format(source);
-      diagnostics.push(...r.diagnostics);
+      for (const d of r.diagnostics) diagnostics.push(d);
       if (r.text === undefined || hasErrors(r.diagnostics)) {
         failed = true;
         continue;

@@ -16,8 +16,8 @@
  */
 import type { Diagnostic, Severity } from '../../lang/diagnostics.js';
 import { printable } from '../../lang/printable.js';
-import { lineText, type SourceFile, type Span } from '../../lang/source.js';
-import { textWidth, useColor, type Io, type Writer } from '../io.js';
+import { isLineBreak, lineText, positionOf, type SourceFile, type Span } from '../../lang/source.js';
+import { textWidth, useColor, writePieces, type Io, type Writer } from '../io.js';
 import { sgr, type Paint } from './ansi.js';
 import { locate, where, type Located, type Sources } from './locate.js';
 import type { CommandView, FilesReport, ValidateReport, ValidateView } from './report.js';
@@ -44,8 +44,20 @@ function palette(color: boolean): Palette {
 
 /** Every diagnostic (in the order given: sort first), a blank line between each, then the tally. Empty for none. */
 export function renderDiagnostics(diagnostics: readonly Diagnostic[], sources: Sources, style: Style): string {
-  if (!diagnostics.length) return '';
-  return diagnostics.map((d) => renderDiagnostic(d, sources, style)).join('\n') + '\n' + tally(diagnostics) + '\n';
+  let out = '';
+  for (const piece of diagnosticPieces(diagnostics, sources, style)) out += piece;
+  return out;
+}
+
+/**
+ * The text of renderDiagnostics in pieces, one per diagnostic and then the
+ * tally, for a view to write as it goes: 200,000 diagnostics are more text
+ * than is good to hold as one string.
+ */
+export function* diagnosticPieces(diagnostics: readonly Diagnostic[], sources: Sources, style: Style): Generator<string> {
+  if (!diagnostics.length) return;
+  for (let i = 0; i < diagnostics.length; i++) yield (i ? '\n' : '') + renderDiagnostic(diagnostics[i], sources, style);
+  yield '\n' + tally(diagnostics) + '\n';
 }
 
 export function renderDiagnostic(d: Diagnostic, sources: Sources, style: Style): string {
@@ -58,7 +70,7 @@ export function renderDiagnostic(d: Diagnostic, sources: Sources, style: Style):
   const pad = ' '.repeat(at?.source ? String(at.start.line).length : 1);
   if (at) {
     out.push(`${pad}${p.gutter('-->')} ${printable(where(at))}`);
-    if (at.source) out.push(...snippet(at, pad, p, sev));
+    if (at.source) for (const line of snippet(at, pad, p, sev)) out.push(line);
   }
   const within = d.subject && d.context && at?.source && enclosingConstruct(d.subject, d.context, at.source);
   if (within) out.push(`${pad} ${p.gutter('=')} in ${printable(within)}`);
@@ -67,7 +79,8 @@ export function renderDiagnostic(d: Diagnostic, sources: Sources, style: Style):
     const lead = `${pad} = ${label}: `;
     const indent = `${pad}   `;
     const lines = wrap(printable(text, { newlines: true }), style.width - lead.length, style.width - indent.length);
-    out.push(`${pad} ${p.gutter('=')} ${p.bold(`${label}:`)} ${lines[0]}`, ...lines.slice(1).map((l) => indent + l));
+    out.push(`${pad} ${p.gutter('=')} ${p.bold(`${label}:`)} ${lines[0]}`);
+    for (let i = 1; i < lines.length; i++) out.push(indent + lines[i]);
   };
   if (d.detail) prose('detail', d.detail);
   for (const note of d.notes ?? []) {
@@ -82,18 +95,40 @@ function shownText(text: string): string {
   return printable(expandTabs(text));
 }
 
+/**
+ * How much of a long line a snippet shows: this many characters around the
+ * subject, with `…` where the line goes on. A file without line breaks (or
+ * with breaks lvsc once did not count) is one line, shown once per diagnostic:
+ * 200 KB of it 20,000 times is 4 GB.
+ */
+export const SNIPPET_WIDTH = 160;
+/** Characters shown before the subject when a long line is cut. */
+const SNIPPET_BEFORE = 40;
+
 /** The subject's first line with a caret underline (one caret for an empty span; to the line's end for a multi-line one). */
 function snippet(at: Located, pad: string, p: Palette, sev: Paint): string[] {
-  const text = lineText(at.source!, at.start.line);
-  const from = Math.min(at.start.column - 1, text.length);
-  const to = at.end.line === at.start.line ? Math.min(at.end.column - 1, text.length) : text.length;
+  const line = lineText(at.source!, at.start.line);
+  let from = Math.min(at.start.column - 1, line.length);
+  let to = at.end.line === at.start.line ? Math.min(at.end.column - 1, line.length) : line.length;
+  let text = line;
+  let lead = '';
+  let tail = '';
+  if (line.length > SNIPPET_WIDTH) {
+    const start = Math.max(0, Math.min(from - SNIPPET_BEFORE, line.length - SNIPPET_WIDTH));
+    const end = start + SNIPPET_WIDTH;
+    text = line.slice(start, end);
+    from -= start;
+    to = Math.min(to, end) - start;
+    if (start > 0) lead = '…';
+    if (end < line.length) tail = '…';
+  }
   const shown = shownText(text);
-  const before = shownText(text.slice(0, from)).length;
+  const before = lead.length + shownText(text.slice(0, from)).length;
   const carets = Math.max(1, shownText(text.slice(from, to)).length);
   const bar = p.gutter('|');
   return [
     `${pad} ${bar}`,
-    `${p.gutter(String(at.start.line))} ${bar}${shown ? ' ' + shown : ''}`,
+    `${p.gutter(String(at.start.line))} ${bar}${shown ? ' ' + lead + shown + tail : ''}`,
     `${pad} ${bar} ${' '.repeat(before)}${sev('^'.repeat(carets))}`,
   ];
 }
@@ -107,11 +142,25 @@ function snippet(at: Located, pad: string, p: Palette, sev: Paint): string[] {
  */
 function enclosingConstruct(subject: Span, context: Span, source: SourceFile): string | undefined {
   if (context.file !== subject.file || !(context.start <= subject.start && subject.end <= context.end)) return undefined;
+  if (positionOf(source, context.start).line === positionOf(source, subject.start).line) return undefined;
+  return constructName(source, context);
+}
+
+const constructNames = new WeakMap<SourceFile, Map<string, string | undefined>>();
+
+/** The first two words of a construct, up to its `{`, a comment or its line's end (once per construct: a block may hold 100,000 diagnostics). */
+function constructName(source: SourceFile, context: Span): string | undefined {
+  let names = constructNames.get(source);
+  if (!names) constructNames.set(source, (names = new Map()));
+  const key = `${context.start}:${context.end}`;
+  if (names.has(key)) return names.get(key);
   const text = source.text;
-  if (text.lastIndexOf('\n', subject.start - 1) < context.start) return undefined; // the same line
-  const head = text.slice(context.start, context.end).split(/[{#\n]/)[0];
-  const words = head.trim().split(/\s+/);
-  return /^[a-z][a-z0-9_-]*$/.test(words[0]) ? words.slice(0, 2).join(' ') : undefined;
+  let end = context.start;
+  while (end < context.end && text[end] !== '{' && text[end] !== '#' && !isLineBreak(text.charCodeAt(end))) end++;
+  const words = text.slice(context.start, end).trim().split(/\s+/);
+  const name = /^[a-z][a-z0-9_-]*$/.test(words[0]) ? words.slice(0, 2).join(' ') : undefined;
+  names.set(key, name);
+  return name;
 }
 
 function expandTabs(text: string): string {
@@ -162,7 +211,7 @@ export class HumanValidateView implements ValidateView {
 
   /** Diagnostics and their tally on stderr; a one-line verdict on stdout when the cluster is valid. */
   report(r: ValidateReport): void {
-    this.stderr.write(renderDiagnostics(r.diagnostics, r.sources, this.style));
+    writePieces(this.stderr, diagnosticPieces(r.diagnostics, r.sources, this.style));
     if (r.diagnostics.some((d) => d.severity === 'error')) return;
     const files = plural(r.sources.size, 'file');
     const c = r.cluster;
@@ -195,7 +244,7 @@ export class HumanCommandView implements CommandView {
   }
 
   diagnostics(r: FilesReport): void {
-    this.io.stderr.write(renderDiagnostics(r.diagnostics, r.sources, this.style));
+    writePieces(this.io.stderr, diagnosticPieces(r.diagnostics, r.sources, this.style));
   }
 
   /** Colour on stdout, where the command's result goes. */

@@ -6,7 +6,7 @@
 import type { Diagnostic } from '../../lang/diagnostics.js';
 import { printableJson } from '../../lang/printable.js';
 import type { Span } from '../../lang/source.js';
-import type { Io, Writer } from '../io.js';
+import { writePieces, type Io, type Writer } from '../io.js';
 import { usageLine } from './human.js';
 import { locate, type Point, type Sources } from './locate.js';
 import type { CommandView, FilesReport, ValidateReport, ValidateView } from './report.js';
@@ -50,6 +50,25 @@ export function toJson(diagnostics: readonly Diagnostic[], sources: Sources): Js
   };
 }
 
+/**
+ * `document(toJson(diagnostics, sources))`, byte for byte, in pieces (one per
+ * diagnostic) for a view to write as it goes: the document of 200,000
+ * diagnostics is some 150 MB.
+ */
+export function* jsonReportPieces(diagnostics: readonly Diagnostic[], sources: Sources): Generator<string> {
+  if (!diagnostics.length) {
+    yield document(toJson(diagnostics, sources));
+    return;
+  }
+  yield '{\n  "version": 1,\n  "diagnostics": [\n';
+  for (let i = 0; i < diagnostics.length; i++) {
+    // JSON text holds no raw line break but between its tokens, so indenting its lines nests it.
+    yield (i ? ',\n    ' : '    ') + printableJson(JSON.stringify(jsonDiagnostic(diagnostics[i], sources), null, 2)).replaceAll('\n', '\n    ');
+  }
+  const errors = diagnostics.filter((d) => d.severity === 'error').length;
+  yield `\n  ],\n  "errors": ${errors},\n  "warnings": ${diagnostics.length - errors}\n}\n`;
+}
+
 function jsonDiagnostic(d: Diagnostic, sources: Sources): JsonDiagnostic {
   const subject = range(d.subject, sources);
   return {
@@ -77,7 +96,7 @@ export class JsonValidateView implements ValidateView {
   constructor(private readonly stdout: Writer) {}
 
   report(r: ValidateReport): void {
-    this.stdout.write(document(toJson(r.diagnostics, r.sources)));
+    writePieces(this.stdout, jsonReportPieces(r.diagnostics, r.sources));
   }
 
   usageError(message: string): void {
@@ -109,6 +128,6 @@ export class JsonCommandView implements CommandView {
   }
 
   diagnostics(r: FilesReport): void {
-    if (r.stopped) this.io.stdout.write(document(toJson(r.diagnostics, r.sources)));
+    if (r.stopped) writePieces(this.io.stdout, jsonReportPieces(r.diagnostics, r.sources));
   }
 }

@@ -72,9 +72,10 @@ export function downLine(d: ServerDown): string {
   return `health  ${printable(d.label)}  down (check failing since ${healthTime(d.since)})`;
 }
 
-function fileDiff(path: string, host: string, before: string | undefined, after: string | undefined, p: ReturnType<typeof paints>): string[] {
+/** A rendered file's change as unified-diff lines, appended to `out`. */
+function fileDiff(path: string, host: string, before: string | undefined, after: string | undefined, p: ReturnType<typeof paints>, out: string[]): void {
   const patch = structuredPatch(path, path, before ?? '', after ?? '', '', '', { context: 2 });
-  const out = [p.bold(printable(`${path} on ${host}`))];
+  out.push(p.bold(printable(`${path} on ${host}`)));
   for (const h of patch.hunks) {
     out.push('  ' + p.hunk(`@@ -${h.oldStart},${h.oldLines} +${h.newStart},${h.newLines} @@`));
     for (const line of h.lines) {
@@ -84,7 +85,6 @@ function fileDiff(path: string, host: string, before: string | undefined, after:
       out.push('  ' + paint(printable(line)));
     }
   }
-  return out;
 }
 
 /** `totalHosts`: the hosts of the run, `unreadable` of them could not be read (so not planned). */
@@ -99,13 +99,17 @@ export function renderPlan(plan: Plan, style: PlanStyle, options: { totalHosts?:
     out.push(p.bold(printable(`${h.host} (${roles})`)));
     for (const s of h.steps) {
       out.push(`  ${p[s.action](ACTION_SYMBOL[s.action])} ${stepLine(s)}`);
-      if (s.kind === 'file') diffs.push(...fileDiff(s.id.path, h.host, s.before, s.after, p), '');
+      if (s.kind === 'file') {
+        fileDiff(s.id.path, h.host, s.before, s.after, p, diffs);
+        diffs.push('');
+      }
     }
     for (const d of h.down ?? []) out.push(`    ${downLine(d)}`);
     down += h.down?.length ?? 0;
     out.push('');
   }
-  out.push(...diffs);
+  // A loop, not push(...diffs): a director's rules file of 30,000 lines is more arguments than a call may take.
+  for (const line of diffs) out.push(line);
   const sum = summarize(plan);
   const total = options.totalHosts ?? sum.hosts;
   const unreadable = options.unreadable ?? 0;
