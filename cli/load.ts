@@ -63,6 +63,9 @@ const REASONS: Readonly<Record<string, string>> = {
   EISDIR: 'is a directory',
   ENOTDIR: 'not a directory',
   ELOOP: 'too many symbolic links',
+  ENAMETOOLONG: 'file name too long',
+  ENOSPC: 'no space left on device',
+  EROFS: 'read-only file system',
 };
 
 /** `cannot read web.lvs: permission denied` */
