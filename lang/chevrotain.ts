@@ -29,4 +29,4 @@ const chevrotain = (await (bundled ? import(pathToFileURL(bundle).href) : import
 export const { CstParser, EOF, Lexer, createToken, generateCstDts, tokenMatcher } = chevrotain;
 export type CstParser = import('chevrotain').CstParser;
 export type Lexer = import('chevrotain').Lexer;
-export type { CstElement, CstNode, IParserErrorMessageProvider, IRecognitionException, IToken, TokenType } from 'chevrotain';
+export type { CstElement, CstNode, IParserErrorMessageProvider, IRecognitionException, IToken, ITokenGrammarPath, TokenType } from 'chevrotain';
