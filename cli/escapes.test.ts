@@ -14,7 +14,7 @@ import { check } from '../compiler/index.js';
 import type { Plan, Step } from '../compiler/plan.js';
 import type { Diagnostic } from '../lang/diagnostics.js';
 import { JsonApplyView, TextApplyView } from './views/apply.js';
-import { renderDiagnostic } from './views/human.js';
+import { HumanCommandView, renderDiagnostic, usageLine } from './views/human.js';
 import { JsonValidateView } from './views/json.js';
 import { renderLabStatus, renderRequests } from './views/lab.js';
 import { indexSources } from './views/locate.js';
@@ -203,4 +203,15 @@ test('the JSON views: no raw control character (C1, DEL and bidi too), and the t
   }
   t.is(JSON.parse(docs[2]).diagnostics[0].summary, `${HOSTILE}\x7f\u2028\u2066`, 'the same text, read back');
   t.true(JSON.parse(docs[0]).hosts.some((h: { steps: { before?: string }[] }) => h.steps.some((s) => s.before === HOSTILE)));
+});
+
+test('what stops a command (an option, a path it quotes) escaped, on stderr, in the text and the JSON views', (t) => {
+  safe(t, usageLine(`unknown option --${HOSTILE}`));
+  t.is(usageLine(`unknown option --${HOSTILE}`), `lvsc: unknown option --${SHOWN}\n`);
+  const { io, out } = streams();
+  new HumanCommandView(io, true).error(`cannot read ${HOSTILE}.lvs`);
+  t.is(out.stderr, `lvsc: cannot read ${SHOWN}.lvs\n`);
+  const json = streams();
+  new JsonPlanView(json.io).error(`cannot read ${HOSTILE}.lvs`);
+  t.is(json.out.stderr, `lvsc: cannot read ${SHOWN}.lvs\n`);
 });

@@ -197,9 +197,12 @@ export function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
 
-/** The one line a wrong command line gets: `lvsc: unknown option --foo (see lvsc help validate)`. */
+/**
+ * The one line a wrong command line gets: `lvsc: unknown option --foo (see lvsc help validate)`.
+ * Also what stops a command (a file that cannot be read): the argument or path it quotes is escaped.
+ */
 export function usageLine(message: string): string {
-  return `lvsc: ${message}\n`;
+  return `lvsc: ${printable(message, { newlines: true })}\n`;
 }
 
 export class HumanValidateView implements ValidateView {
