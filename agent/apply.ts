@@ -23,7 +23,7 @@
  */
 import { PHASES, type Dependency, type HostPlan, type Phase, type Plan, type Step } from '../compiler/plan.js';
 import { phaseUnits } from '../compiler/units.js';
-import { errorMessage, runUnit, StepFailure, type HostRun } from './executor.js';
+import { checkPrerequisites, errorMessage, runUnit, StepFailure, type HostRun } from './executor.js';
 import { acquireHostLock, localOwner, type HostLock } from './lock.js';
 import type { Transport } from './transport/transport.js';
 
@@ -105,6 +105,7 @@ export async function applyPlan(input: ApplyInput, options: ApplyOptions = {}): 
     const t = input.transports.get(hp.host);
     let stopped: string | undefined;
     let lock: HostLock | undefined;
+    let prerequisites = false;
     const results = new Map(result.steps.map((r) => [r.step, r]));
     const run: HostRun | undefined = t && { host: hp.host, transport: t, results, emit, drainMs: options.drainMs ?? 0, total: hp.steps.length, started: 0 };
 
@@ -131,7 +132,12 @@ export async function applyPlan(input: ApplyInput, options: ApplyOptions = {}): 
       if (!stopped && mine.length) {
         try {
           if (!run) throw new StepFailure(`no connection to ${hp.host}`);
-          if (!lock) lock = await acquireHostLock(run.transport, owner);
+          if (!lock) {
+            lock = await acquireHostLock(run.transport, owner);
+            // What the host's steps need there (keepalived), before its first change.
+            if (!prerequisites) await checkPrerequisites(run, hp.steps);
+            prerequisites = true;
+          }
           // The phase's steps as work units, in order; the first failure stops the host.
           for (const unit of phaseUnits(mine.map((r) => r.step))) await runUnit(run, unit);
         } catch (error) {

@@ -5,6 +5,12 @@
  *
  * - `commands`: each command in turn; the first non-zero exit fails the step.
  * - `put`: the file's directory made (`mkdir -p`), then the transport's put().
+ * - `keepalived`: keepalived.conf (keepalived's presence was checked before
+ *   the host's first unit, `checkPrerequisites`); the candidate is put beside the live file and
+ *   checked by `keepalived -t` (a refused one is removed, the live file left
+ *   as it was, and the host fails with keepalived's own message); a good one
+ *   is moved into place (atomic), then keepalived reloaded (SIGHUP to the
+ *   live keepalived of the pid file) or started (units.ts `keepalivedCommands`).
  * - `script`: the steps' commands as one shell script (`commandScript`) that
  *   stops at the first failure and says which one: the steps before it are
  *   done, its step failed, the rest pending. When the outcome is unknown (the
@@ -25,7 +31,8 @@ import { posix } from 'node:path';
 import { cmd, commandLine, type Command } from '../compiler/command.js';
 import type { Step } from '../compiler/plan.js';
 import type { IpvsService } from '../compiler/state.js';
-import type { WorkUnit } from '../compiler/units.js';
+import { keepalivedCommands, keepalivedInstalled, keepalivedMissing, needsKeepalived, type WorkUnit } from '../compiler/units.js';
+import { printable } from '../lang/printable.js';
 import type { ApplyEvent, StepResult } from './apply.js';
 import { ConnectionIndex, connectionsFact } from './facts/connections.js';
 import { firstLines, ipvsTableBatch, readFact } from './facts/index.js';
@@ -250,6 +257,31 @@ async function wait(run: HostRun, steps: readonly Step[]): Promise<void> {
   }
 }
 
+/**
+ * What a host's steps need there before any of them runs: keepalived, when
+ * they install keepalived.conf. Missing, the host fails with nothing changed.
+ */
+export async function checkPrerequisites(run: HostRun, steps: readonly Step[]): Promise<void> {
+  if (!needsKeepalived(steps)) return;
+  const r = await run.transport.run(keepalivedInstalled(run.host), { sudo: true });
+  if (r.code !== 0) throw new StepFailure(r.code === 1 && r.stderr.trim() === keepalivedMissing(run.host) ? keepalivedMissing(run.host) : `could not tell whether keepalived is installed on ${run.host} (exit ${r.code}): ${printable(firstLines(r.stderr) || 'no output')}`);
+}
+
+/** keepalived.conf: checked by keepalived before it replaces the live one, then keepalived reloaded or started. */
+async function keepalived(run: HostRun, unit: Extract<WorkUnit, { kind: 'keepalived' }>): Promise<void> {
+  const t = run.transport;
+  const k = keepalivedCommands(unit);
+  await runCommand(t, k.mkdir);
+  await t.put(k.candidate, unit.step.after ?? '', 0o644);
+  const tested = await t.run(k.test, { sudo: true });
+  if (tested.code !== 0) {
+    const said = firstLines(tested.stderr, 10) || firstLines(tested.stdout, 10) || 'no output';
+    throw new StepFailure(`keepalived refused the new configuration on ${run.host} (keepalived -t, exit ${tested.code}); ${k.live} is unchanged: ${printable(said)}`);
+  }
+  await runCommand(t, k.move);
+  await runCommand(t, k.reload);
+}
+
 /** Runs one unit; a failure has been recorded and is thrown as StepFailure. */
 export async function runUnit(run: HostRun, unit: WorkUnit): Promise<void> {
   const t = run.transport;
@@ -266,6 +298,8 @@ export async function runUnit(run: HostRun, unit: WorkUnit): Promise<void> {
         await t.put(path, unit.step.after ?? '', 0o644);
       });
     }
+    case 'keepalived':
+      return alone(run, unit.step, () => keepalived(run, unit));
     case 'script':
       return script(run, unit.steps);
     case 'restore':

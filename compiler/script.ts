@@ -3,10 +3,10 @@
  * work units (units.ts), the same ones apply runs, in order.
  */
 import { posix } from 'node:path';
-import type { Command } from './command.js';
+import { cmd, withStdin, type Command } from './command.js';
 import { ACTION_SYMBOL, PHASES, type HostPlan, type Step } from './plan.js';
 import { template } from './templates/render.js';
-import { phaseUnits, type WorkUnit } from './units.js';
+import { keepalivedCommands, keepalivedInstalled, needsKeepalived, phaseUnits, type WorkUnit } from './units.js';
 
 interface Entry {
   readonly symbol: string;
@@ -34,6 +34,13 @@ function entries(unit: WorkUnit): Entry[] {
       return [stepEntry(unit.step, unit.commands)];
     case 'put':
       return [stepEntry(unit.step, [])];
+    case 'keepalived': {
+      // What apply does: the candidate written beside the live file (apply puts it), checked, moved into place, keepalived reloaded or started.
+      const k = keepalivedCommands(unit);
+      const write = withStdin(cmd('sh', '-c', 'cat > "$1"', 'sh', k.candidate), unit.step.after ?? '');
+      const entry = stepEntry(unit.step, [k.mkdir, write, k.test, k.move, k.reload], [unit.step.reason, 'checked by keepalived -t, then keepalived reloaded or started'].filter(Boolean).join('; '));
+      return [{ ...entry, files: [] }];
+    }
     case 'script':
       return unit.steps.map((s) => stepEntry(s, s.commands));
     case 'restore':
@@ -48,5 +55,7 @@ function entries(unit: WorkUnit): Entry[] {
 
 export function renderHostScript(plan: HostPlan): string {
   const phases = PHASES.map((name) => ({ name, steps: phaseUnits(plan.steps.filter((s) => s.phase === name)).flatMap(entries) })).filter((p) => p.steps.length);
-  return template('host-script.sh.hbs')({ host: plan.host, roles: plan.roles.join(', ') || 'no LVS role', phases });
+  // What apply checks before the host's first change: keepalived, when the plan installs its configuration.
+  const prerequisites = needsKeepalived(plan.steps) ? [{ argv: keepalivedInstalled(plan.host).argv }] : [];
+  return template('host-script.sh.hbs')({ host: plan.host, roles: plan.roles.join(', ') || 'no LVS role', prerequisites, phases });
 }

@@ -13,7 +13,8 @@ import { buildPlan } from './order.js';
 import { PHASES, type Step } from './plan.js';
 import { renderHostScript } from './script.js';
 import { emptyHostState, type IpvsService } from './state.js';
-import { phaseUnits, type WorkUnit } from './units.js';
+import { HEALTH_DIR, KEEPALIVED_CONF, KEEPALIVED_PID } from './keepalived.js';
+import { keepalivedCommands, keepalivedInstalled, needsKeepalived, phaseUnits, unitCommands, type WorkUnit } from './units.js';
 
 /** A unit as `kind(step labels)`, the stage where it matters. */
 function shape(u: WorkUnit): string {
@@ -22,6 +23,8 @@ function shape(u: WorkUnit): string {
       return `commands${u.stage === 'delete' ? '(delete)' : ''}[${u.step.label}: ${u.commands.map((c) => c.argv.slice(0, 2).join(' ')).join(', ')}]`;
     case 'put':
       return `put[${u.step.label}]`;
+    case 'keepalived':
+      return `keepalived[${u.step.label}]`;
     case 'script':
       return `script[${u.steps.length}: ${u.steps.map((s) => s.kind).join(' ')}]`;
     case 'restore':
@@ -97,4 +100,55 @@ test('lvsc compile writes the drain as apply runs it: weight 0 in one restore, t
   const drain = text.slice(text.indexOf('# --- drain'));
   t.regex(drain, /# \* ipvs batch 2 drained destinations to weight 0 in one restore\nipvsadm -R <<'LVSC_EOF'\n-e -t 10\.0\.0\.100:80 -r 10\.0\.0\.3:80 -g -w 0\n-e -t 10\.0\.0\.100:80 -r 10\.0\.0\.4:80 -g -w 0\nLVSC_EOF\n/);
   t.regex(drain, /# · wait --drain {2}\(lvsc apply waits here while the drained destinations finish their connections\)\n# \* ipvs batch 2 IPVS edits in one restore\nipvsadm -R <<'LVSC_EOF'\n-d -t 10\.0\.0\.100:80 -r 10\.0\.0\.3:80\n-d -t 10\.0\.0\.100:80 -r 10\.0\.0\.4:80\nLVSC_EOF\n/);
+});
+
+test('keepalived.conf is the keepalived unit, last of its phase, with the pid file and health directory it is given', (t) => {
+  const steps = example('health-checks').hosts.find((h) => h.host === 'lb1')!.steps;
+  const prepare = phaseUnits(steps.filter((s) => s.phase === 'prepare'));
+  const last = prepare[prepare.length - 1];
+  t.is(shape(last), `keepalived[${KEEPALIVED_CONF}]`);
+  t.is(prepare.filter((u) => u.kind === 'keepalived').length, 1);
+  t.false(prepare.some((u) => u.kind === 'put' && u.step.id.path === KEEPALIVED_CONF));
+  if (last.kind !== 'keepalived') return t.fail();
+  t.deepEqual([last.pidFile, last.healthDir], [KEEPALIVED_PID, HEALTH_DIR]);
+  const moved = phaseUnits(steps.filter((s) => s.phase === 'prepare'), { keepalivedPidFile: '/tmp/x/keepalived.pid', healthDir: '/tmp/x/health' }).find((u) => u.kind === 'keepalived');
+  t.like(moved, { pidFile: '/tmp/x/keepalived.pid', healthDir: '/tmp/x/health' });
+
+  const k = keepalivedCommands(last);
+  t.is(k.candidate, `${KEEPALIVED_CONF}.lvsc-new`);
+  t.deepEqual(k.move.argv, ['mv', '-f', '--', `${KEEPALIVED_CONF}.lvsc-new`, KEEPALIVED_CONF]);
+  t.deepEqual(k.test.argv.slice(-2), ['sh', `${KEEPALIVED_CONF}.lvsc-new`]);
+  t.deepEqual(k.reload.argv.slice(-3), ['sh', KEEPALIVED_PID, HEALTH_DIR]);
+  t.deepEqual(keepalivedInstalled('lb1').argv.slice(-1), ['keepalived is not installed on lb1: install the Debian package keepalived']);
+  t.true(needsKeepalived(steps));
+  t.false(needsKeepalived(example('health-checks').hosts.find((h) => h.host === 'web1')!.steps));
+  // The scripts are fixed: no text of the configuration is in any command's argv.
+  const conf = last.step.after ?? '';
+  t.true(conf.includes('virtual_server'));
+  for (const c of unitCommands(last)) t.false(c.argv.some((a) => a.includes('virtual_server')), c.argv.join(' '));
+  // Never a restart, never a flush of what keepalived programmed.
+  for (const c of unitCommands(last)) t.notRegex(c.argv.join(' '), /restart|lvs_flush|ipvsadm -C/);
+});
+
+test('lvsc compile writes the keepalived unit as apply runs it: keepalived there first, then the candidate, keepalived -t, mv, reload or start', (t) => {
+  const plan = example('health-checks').hosts.find((h) => h.host === 'lb1')!;
+  const text = renderHostScript(plan);
+  const at = (needle: string) => {
+    const i = text.indexOf(needle);
+    t.true(i >= 0, needle);
+    return i;
+  };
+  const order = [
+    at('# --- before anything changes\n'),
+    at(`command -v keepalived >/dev/null || { printf '\\''%s\\n'\\'' "$1" >&2; exit 1; }' sh 'keepalived is not installed on lb1: install the Debian package keepalived'\n`),
+    at('# --- prepare\n'),
+    at(`# + file ${KEEPALIVED_CONF}`),
+    at(`sh -c 'cat > "$1"' sh ${KEEPALIVED_CONF}.lvsc-new <<'LVSC_EOF'\n# Rendered by lvsc for director lb1`),
+    at(`sh -c 'keepalived -t -f "$1" || { s=$?; rm -f -- "$1"; exit "$s"; }' sh ${KEEPALIVED_CONF}.lvsc-new`),
+    at(`mv -f -- ${KEEPALIVED_CONF}.lvsc-new ${KEEPALIVED_CONF}\n`),
+    at(`exec kill -HUP "$pid"`),
+    at(`exec keepalived --dont-release-ipvs --pid "$1"' sh ${KEEPALIVED_PID} ${HEALTH_DIR}\n`),
+  ];
+  t.deepEqual([...order].sort((a, b) => a - b), order);
+  t.false(text.includes(`${KEEPALIVED_CONF}.lvsc-tmp`), 'not written as a plain file');
 });

@@ -12,7 +12,9 @@
  * - a run of other steps that are plain commands (modules, sysctls,
  *   addresses, routes, links, file removals) becomes one shell script
  *   (`script`), one SSH command and one sudo instead of one per step;
- * - a file is written by the transport (`put`);
+ * - a file is written by the transport (`put`); keepalived's configuration
+ *   (`keepalived`) is put beside the live file, checked by `keepalived -t`,
+ *   moved into place and then keepalived reloaded (HUP) or started;
  * - a step alone, or one that reads standard input (`nft -f -`), runs its
  *   commands one by one (`commands`).
  * The drain phase has its own shape: the drained destinations go to weight 0
@@ -20,7 +22,9 @@
  * (`wait`, `--drain` long), then the deletions (runs of them as one restore).
  * A drained step's first command is its weight 0, the rest its deletion.
  */
+import { posix } from 'node:path';
 import { cmd, withStdin, type Command } from './command.js';
+import { HEALTH_DIR, KEEPALIVED_CONF, KEEPALIVED_PID } from './keepalived.js';
 import type { Step, StepOf } from './plan.js';
 
 /** Which of a step's commands a unit runs: all of them, or (a drained destination) what follows its weight 0. */
@@ -31,6 +35,8 @@ export type WorkUnit =
   | { readonly kind: 'commands'; readonly step: Step; readonly stage: Stage; readonly commands: readonly Command[] }
   /** A rendered file, written by the transport (its directory made first). */
   | { readonly kind: 'put'; readonly step: StepOf<'file'> }
+  /** keepalived.conf: the candidate put, checked (`keepalived -t`), moved into place, then keepalived reloaded or started (`keepalivedCommands`). */
+  | { readonly kind: 'keepalived'; readonly step: StepOf<'file'>; readonly pidFile: string; readonly healthDir: string }
   /** Two or more steps of plain commands, in one shell script. */
   | { readonly kind: 'script'; readonly steps: readonly Step[] }
   /** Two or more steps of IPVS edits, in one `ipvsadm -R`; the table is read back and each step checked. */
@@ -39,6 +45,72 @@ export type WorkUnit =
   | { readonly kind: 'weight-zero'; readonly steps: readonly Step[]; readonly restore?: Command }
   /** The drain: `--drain` long, showing the drained destinations' active connections. */
   | { readonly kind: 'wait'; readonly steps: readonly Step[] };
+
+/** Where the keepalived unit looks: the pid file and the notify script's health records (tests point them elsewhere). */
+export interface UnitOptions {
+  readonly keepalivedPidFile?: string;
+  readonly healthDir?: string;
+}
+
+/** The message of a director without keepalived: nothing has changed on it. */
+export function keepalivedMissing(host: string): string {
+  return `keepalived is not installed on ${host}: install the Debian package keepalived`;
+}
+
+/**
+ * Starts keepalived or makes it reload its configuration, a fixed script ($1
+ * the pid file, $2 the health directory): the pid file's process, when it is
+ * a live keepalived (/proc/PID/comm), gets SIGHUP; otherwise the health
+ * records of an earlier run are cleared and keepalived started (by systemd
+ * when PID 1 is systemd). Never a restart (which would drop and rebuild the
+ * checked services), never an IPVS flush. Prints what it did, one line.
+ */
+const RELOAD_SCRIPT = [
+  'pid=',
+  '[ -r "$1" ] && read -r pid < "$1"',
+  "case $pid in ''|*[!0-9]*) pid= ;; esac",
+  'comm=',
+  '[ -n "$pid" ] && [ -r "/proc/$pid/comm" ] && read -r comm < "/proc/$pid/comm"',
+  'if [ -n "$pid" ] && [ "$comm" = keepalived ]; then',
+  `  printf 'lvsc-keepalived reload %s\\n' "$pid"`,
+  '  exec kill -HUP "$pid"',
+  'fi',
+  'rm -f -- "$2"/*',
+  'init=',
+  '[ -r /proc/1/comm ] && read -r init < /proc/1/comm',
+  'if [ "$init" = systemd ]; then',
+  `  printf 'lvsc-keepalived start systemd\\n'`,
+  '  exec systemctl start keepalived',
+  'fi',
+  `printf 'lvsc-keepalived start daemon\\n'`,
+  'exec keepalived --dont-release-ipvs --pid "$1"',
+].join('\n');
+
+/** Whether a host's steps install keepalived.conf: then keepalived must be installed before anything on the host changes. */
+export function needsKeepalived(steps: readonly Step[]): boolean {
+  return steps.some(keepalivedConf);
+}
+
+/** Exits non-zero, saying so on stderr (`keepalivedMissing`), when keepalived is not on PATH. */
+export function keepalivedInstalled(host: string): Command {
+  return cmd('sh', '-c', 'command -v keepalived >/dev/null || { printf \'%s\\n\' "$1" >&2; exit 1; }', 'sh', keepalivedMissing(host));
+}
+
+/** The commands of a keepalived unit, in order (the candidate's content is put between `mkdir` and `test`). */
+export function keepalivedCommands(unit: Extract<WorkUnit, { kind: 'keepalived' }>) {
+  const live = unit.step.id.path;
+  // Beside the live file (the same file system, so the `mv` is atomic).
+  const candidate = `${live}.lvsc-new`;
+  return {
+    live,
+    candidate,
+    mkdir: cmd('mkdir', '-p', posix.dirname(live)),
+    /** `keepalived -t` on the candidate; a refused candidate is removed, keepalived's status and messages kept. */
+    test: cmd('sh', '-c', 'keepalived -t -f "$1" || { s=$?; rm -f -- "$1"; exit "$s"; }', 'sh', candidate),
+    move: cmd('mv', '-f', '--', candidate, live),
+    reload: cmd('sh', '-c', RELOAD_SCRIPT, 'sh', unit.pidFile, unit.healthDir),
+  };
+}
 
 /** A plain IPVS edit (`ipvsadm -A/-E/-D/-a/-e/-d ...`): one line of an `ipvsadm -R`. */
 export function isRestoreLine(c: Command): boolean {
@@ -60,13 +132,19 @@ function ipvsEdits(commands: readonly Command[]): boolean {
   return commands.length > 0 && commands.every(isRestoreLine);
 }
 
+/** keepalived's own configuration: written only through the keepalived unit. */
+function keepalivedConf(step: Step): step is StepOf<'file'> {
+  return step.kind === 'file' && step.action !== 'delete' && step.id.path === KEEPALIVED_CONF;
+}
+
 /** A step whose commands can run in a shell script with others: commands without input (not a file's put, not a drain). */
 function scriptable(step: Step): boolean {
   return !step.drain && (step.kind !== 'file' || step.action === 'delete') && step.commands.length > 0 && step.commands.every((c) => c.stdin === undefined);
 }
 
 /** A step run on its own: a file is put, anything else runs its commands. */
-function single(step: Step, stage: Stage = 'whole'): WorkUnit {
+function single(step: Step, stage: Stage = 'whole', options: UnitOptions = {}): WorkUnit {
+  if (keepalivedConf(step) && stage === 'whole') return { kind: 'keepalived', step, pidFile: options.keepalivedPidFile ?? KEEPALIVED_PID, healthDir: options.healthDir ?? HEALTH_DIR };
   if (step.kind === 'file' && step.action !== 'delete' && stage === 'whole') return { kind: 'put', step };
   return { kind: 'commands', step, stage, commands: stageCommands(step, stage) };
 }
@@ -74,12 +152,15 @@ function single(step: Step, stage: Stage = 'whole'): WorkUnit {
 /**
  * The work units of one phase's steps (in plan order), the one batching pass.
  * Outside the drain phase: runs of IPVS edits → `restore`; then runs of the
- * remaining steps that are plain commands → `script`; each other step alone.
+ * remaining steps that are plain commands → `script`; each other step alone,
+ * keepalived.conf's (`keepalived`) last of all.
  * The drain phase: `weight-zero` and `wait` for the drained steps, then the
  * deletions of every step there: runs of IPVS edits → `restore`, others alone.
  */
-export function phaseUnits(steps: readonly Step[]): WorkUnit[] {
-  if (steps.some((s) => s.phase === 'drain')) return drainUnits(steps);
+export function phaseUnits(phaseSteps: readonly Step[], options: UnitOptions = {}): WorkUnit[] {
+  if (phaseSteps.some((s) => s.phase === 'drain')) return drainUnits(phaseSteps);
+  // keepalived.conf last: a keepalived it starts finds the files it reads (its notify script, its defaults) in place.
+  const steps = [...phaseSteps.filter((s) => !keepalivedConf(s)), ...phaseSteps.filter(keepalivedConf)];
   // Runs of IPVS edits first: a run of one stays a step of its own (and may join a script).
   const groups: Step[][] = [];
   for (const s of steps) {
@@ -98,7 +179,7 @@ export function phaseUnits(steps: readonly Step[]): WorkUnit[] {
       continue;
     }
     const group = groups[i++];
-    if (group.length === 1) units.push(single(group[0]));
+    if (group.length === 1) units.push(single(group[0], 'whole', options));
     else units.push({ kind: 'restore', steps: group, stage: 'whole', command: restoreCommand(group.flatMap((s) => s.commands)) });
   }
   return units;
@@ -135,6 +216,10 @@ export function unitCommands(unit: WorkUnit): Command[] {
       return [...unit.commands];
     case 'put':
       return [];
+    case 'keepalived': {
+      const k = keepalivedCommands(unit);
+      return [k.mkdir, k.test, k.move, k.reload];
+    }
     case 'script':
       return unit.steps.flatMap((s) => s.commands);
     case 'restore':

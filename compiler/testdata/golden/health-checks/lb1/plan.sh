@@ -3,6 +3,9 @@
 # Review before running; `lvsc apply` runs the same steps over SSH and checks the result.
 set -eu
 
+# --- before anything changes
+sh -c 'command -v keepalived >/dev/null || { printf '\''%s\n'\'' "$1" >&2; exit 1; }' sh 'keepalived is not installed on lb1: install the Debian package keepalived'
+
 # --- prepare
 # + module ip_vs  (load)
 modprobe ip_vs
@@ -42,9 +45,139 @@ IFACE=""
 SYNCID="0"
 LVSC_EOF
 mv -f /etc/default/ipvsadm.lvsc-tmp /etc/default/ipvsadm
-# + file /etc/keepalived/keepalived.conf  (render)
+# + file /etc/default/keepalived  (render)
+mkdir -p /etc/default
+cat > /etc/default/keepalived.lvsc-tmp <<'LVSC_EOF'
+# Rendered by lvsc for director lb1: how Debian's keepalived service starts keepalived.
+# --dont-release-ipvs: stopping keepalived (a restart, a package upgrade) leaves the IPVS
+# entries it programmed in place, so live connections keep flowing.
+DAEMON_ARGS="--dont-release-ipvs"
+LVSC_EOF
+mv -f /etc/default/keepalived.lvsc-tmp /etc/default/keepalived
+# + file /usr/local/lib/lvsc/keepalived-notify  (render)
+mkdir -p /usr/local/lib/lvsc
+cat > /usr/local/lib/lvsc/keepalived-notify.lvsc-tmp <<'LVSC_EOF'
+#!/bin/sh
+# Rendered by lvsc: keepalived runs this when a checked real server goes up or down
+# (notify_up / notify_down in /etc/keepalived/keepalived.conf), as
+#   keepalived-notify up|down KIND A B ADDRESS PORT
+# KIND A B is the service: tcp|udp|sctp VIP PORT, or fwmark MARK 4|6. It records
+# `STATE KIND A B ADDRESS PORT SINCE` (SINCE in seconds since the epoch) in one file
+# per server under the state directory, replaced atomically; lvsc's keepalived fact
+# reads them. Every argument is checked: nothing else is ever written.
+set -eu
+dir=/run/lvsc/health
+lvsc_bad() { echo "keepalived-notify: $1" >&2; exit 64; }
+[ $# -eq 6 ] || lvsc_bad "6 arguments expected, got $#"
+case $1 in up|down) ;; *) lvsc_bad "state is not up or down" ;; esac
+case $2 in
+  tcp|udp|sctp) case $3 in ''|*[!0-9A-Fa-f.:]*) lvsc_bad "not an address" ;; esac ;;
+  fwmark) case $3 in ''|*[!0-9]*) lvsc_bad "not a mark" ;; esac
+    case $4 in 4|6) ;; *) lvsc_bad "family is not 4 or 6" ;; esac ;;
+  *) lvsc_bad "kind is not tcp, udp, sctp or fwmark" ;;
+esac
+case $4 in ''|*[!0-9]*) lvsc_bad "not a port" ;; esac
+case $5 in ''|*[!0-9A-Fa-f.:]*) lvsc_bad "not an address" ;; esac
+case $6 in ''|*[!0-9]*) lvsc_bad "not a port" ;; esac
+umask 022
+# The directory is root's: made here (as root) when missing, never followed through a link.
+[ -d "$dir" ] || mkdir -p -m 0755 "$dir"
+[ -d "$dir" ] && [ ! -L "$dir" ] || lvsc_bad "$dir is not a directory"
+name="$2_$3_$4_$5_$6"
+tmp="$dir/.$name.$$"
+printf '%s %s %s %s %s %s %s\n' "$1" "$2" "$3" "$4" "$5" "$6" "$(date +%s)" > "$tmp"
+mv -f "$tmp" "$dir/$name"
+LVSC_EOF
+mv -f /usr/local/lib/lvsc/keepalived-notify.lvsc-tmp /usr/local/lib/lvsc/keepalived-notify
+# + file /etc/sysctl.d/90-lvsc.conf  (render)
+mkdir -p /etc/sysctl.d
+cat > /etc/sysctl.d/90-lvsc.conf.lvsc-tmp <<'LVSC_EOF'
+# Rendered by lvsc for host lb1: the kernel settings LVS needs here.
+# lvsc owns this file; edit the cluster description instead.
+net.ipv4.conf.all.send_redirects = 0
+net.ipv4.conf.eth1.send_redirects = 0
+net.ipv4.ip_forward = 1
+net.ipv4.vs.expire_nodest_conn = 1
+net.ipv4.vs.expire_quiescent_template = 1
+LVSC_EOF
+mv -f /etc/sysctl.d/90-lvsc.conf.lvsc-tmp /etc/sysctl.d/90-lvsc.conf
+# + file /etc/modules-load.d/lvsc.conf  (render)
+mkdir -p /etc/modules-load.d
+cat > /etc/modules-load.d/lvsc.conf.lvsc-tmp <<'LVSC_EOF'
+# Rendered by lvsc for host lb1: kernel modules loaded at boot.
+ip_vs
+ip_vs_lc
+ip_vs_rr
+ip_vs_sh
+ip_vs_wlc
+ip_vs_wrr
+LVSC_EOF
+mv -f /etc/modules-load.d/lvsc.conf.lvsc-tmp /etc/modules-load.d/lvsc.conf
+# + file /etc/systemd/network/eth0.network.d/lvsc.conf  (render)
+mkdir -p /etc/systemd/network/eth0.network.d
+cat > /etc/systemd/network/eth0.network.d/lvsc.conf.lvsc-tmp <<'LVSC_EOF'
+# Rendered by lvsc for host lb1: lvsc's additions to eth0 (a drop-in for eth0.network)
+[Network]
+
+[Address]
+Address=10.4.0.100/32
+Label=eth0:lvs
+
+[Address]
+Address=10.4.0.101/32
+Label=eth0:lvs
+
+[Address]
+Address=10.4.0.102/32
+Label=eth0:lvs
+
+[Address]
+Address=10.4.0.103/32
+Label=eth0:lvs
+
+[Address]
+Address=10.4.0.104/32
+Label=eth0:lvs
+LVSC_EOF
+mv -f /etc/systemd/network/eth0.network.d/lvsc.conf.lvsc-tmp /etc/systemd/network/eth0.network.d/lvsc.conf
+# + file /var/lib/lvsc/manifest.json  (render)
+mkdir -p /var/lib/lvsc
+cat > /var/lib/lvsc/manifest.json.lvsc-tmp <<'LVSC_EOF'
+{
+  "format": "lvsc-manifest",
+  "version": 1,
+  "host": "lb1",
+  "addresses": [
+    "eth0 10.4.0.100/32",
+    "eth0 10.4.0.101/32",
+    "eth0 10.4.0.102/32",
+    "eth0 10.4.0.103/32",
+    "eth0 10.4.0.104/32"
+  ],
+  "sysctls": [
+    "net.ipv4.conf.all.send_redirects",
+    "net.ipv4.conf.eth1.send_redirects",
+    "net.ipv4.ip_forward",
+    "net.ipv4.vs.expire_nodest_conn",
+    "net.ipv4.vs.expire_quiescent_template"
+  ],
+  "fouPorts": [],
+  "files": [
+    "/etc/default/ipvsadm",
+    "/etc/default/keepalived",
+    "/etc/ipvsadm.rules",
+    "/etc/keepalived/keepalived.conf",
+    "/etc/modules-load.d/lvsc.conf",
+    "/etc/sysctl.d/90-lvsc.conf",
+    "/etc/systemd/network/eth0.network.d/lvsc.conf",
+    "/usr/local/lib/lvsc/keepalived-notify"
+  ]
+}
+LVSC_EOF
+mv -f /var/lib/lvsc/manifest.json.lvsc-tmp /var/lib/lvsc/manifest.json
+# + file /etc/keepalived/keepalived.conf  (render; checked by keepalived -t, then keepalived reloaded or started)
 mkdir -p /etc/keepalived
-cat > /etc/keepalived/keepalived.conf.lvsc-tmp <<'LVSC_EOF'
+sh -c 'cat > "$1"' sh /etc/keepalived/keepalived.conf.lvsc-new <<'LVSC_EOF'
 # Rendered by lvsc for director lb1: the services whose servers have health checks.
 # keepalived checks the servers and programs these services' IPVS entries; lvsc's ipvsadm
 # never writes them. lvsc owns this file; edit the cluster description instead.
@@ -292,137 +425,26 @@ virtual_server fwmark 20 {
   }
 }
 LVSC_EOF
-mv -f /etc/keepalived/keepalived.conf.lvsc-tmp /etc/keepalived/keepalived.conf
-# + file /etc/default/keepalived  (render)
-mkdir -p /etc/default
-cat > /etc/default/keepalived.lvsc-tmp <<'LVSC_EOF'
-# Rendered by lvsc for director lb1: how Debian's keepalived service starts keepalived.
-# --dont-release-ipvs: stopping keepalived (a restart, a package upgrade) leaves the IPVS
-# entries it programmed in place, so live connections keep flowing.
-DAEMON_ARGS="--dont-release-ipvs"
-LVSC_EOF
-mv -f /etc/default/keepalived.lvsc-tmp /etc/default/keepalived
-# + file /usr/local/lib/lvsc/keepalived-notify  (render)
-mkdir -p /usr/local/lib/lvsc
-cat > /usr/local/lib/lvsc/keepalived-notify.lvsc-tmp <<'LVSC_EOF'
-#!/bin/sh
-# Rendered by lvsc: keepalived runs this when a checked real server goes up or down
-# (notify_up / notify_down in /etc/keepalived/keepalived.conf), as
-#   keepalived-notify up|down KIND A B ADDRESS PORT
-# KIND A B is the service: tcp|udp|sctp VIP PORT, or fwmark MARK 4|6. It records
-# `STATE KIND A B ADDRESS PORT SINCE` (SINCE in seconds since the epoch) in one file
-# per server under the state directory, replaced atomically; lvsc's keepalived fact
-# reads them. Every argument is checked: nothing else is ever written.
-set -eu
-dir=/run/lvsc/health
-lvsc_bad() { echo "keepalived-notify: $1" >&2; exit 64; }
-[ $# -eq 6 ] || lvsc_bad "6 arguments expected, got $#"
-case $1 in up|down) ;; *) lvsc_bad "state is not up or down" ;; esac
-case $2 in
-  tcp|udp|sctp) case $3 in ''|*[!0-9A-Fa-f.:]*) lvsc_bad "not an address" ;; esac ;;
-  fwmark) case $3 in ''|*[!0-9]*) lvsc_bad "not a mark" ;; esac
-    case $4 in 4|6) ;; *) lvsc_bad "family is not 4 or 6" ;; esac ;;
-  *) lvsc_bad "kind is not tcp, udp, sctp or fwmark" ;;
-esac
-case $4 in ''|*[!0-9]*) lvsc_bad "not a port" ;; esac
-case $5 in ''|*[!0-9A-Fa-f.:]*) lvsc_bad "not an address" ;; esac
-case $6 in ''|*[!0-9]*) lvsc_bad "not a port" ;; esac
-umask 022
-# The directory is root's: made here (as root) when missing, never followed through a link.
-[ -d "$dir" ] || mkdir -p -m 0755 "$dir"
-[ -d "$dir" ] && [ ! -L "$dir" ] || lvsc_bad "$dir is not a directory"
-name="$2_$3_$4_$5_$6"
-tmp="$dir/.$name.$$"
-printf '%s %s %s %s %s %s %s\n' "$1" "$2" "$3" "$4" "$5" "$6" "$(date +%s)" > "$tmp"
-mv -f "$tmp" "$dir/$name"
-LVSC_EOF
-mv -f /usr/local/lib/lvsc/keepalived-notify.lvsc-tmp /usr/local/lib/lvsc/keepalived-notify
-# + file /etc/sysctl.d/90-lvsc.conf  (render)
-mkdir -p /etc/sysctl.d
-cat > /etc/sysctl.d/90-lvsc.conf.lvsc-tmp <<'LVSC_EOF'
-# Rendered by lvsc for host lb1: the kernel settings LVS needs here.
-# lvsc owns this file; edit the cluster description instead.
-net.ipv4.conf.all.send_redirects = 0
-net.ipv4.conf.eth1.send_redirects = 0
-net.ipv4.ip_forward = 1
-net.ipv4.vs.expire_nodest_conn = 1
-net.ipv4.vs.expire_quiescent_template = 1
-LVSC_EOF
-mv -f /etc/sysctl.d/90-lvsc.conf.lvsc-tmp /etc/sysctl.d/90-lvsc.conf
-# + file /etc/modules-load.d/lvsc.conf  (render)
-mkdir -p /etc/modules-load.d
-cat > /etc/modules-load.d/lvsc.conf.lvsc-tmp <<'LVSC_EOF'
-# Rendered by lvsc for host lb1: kernel modules loaded at boot.
-ip_vs
-ip_vs_lc
-ip_vs_rr
-ip_vs_sh
-ip_vs_wlc
-ip_vs_wrr
-LVSC_EOF
-mv -f /etc/modules-load.d/lvsc.conf.lvsc-tmp /etc/modules-load.d/lvsc.conf
-# + file /etc/systemd/network/eth0.network.d/lvsc.conf  (render)
-mkdir -p /etc/systemd/network/eth0.network.d
-cat > /etc/systemd/network/eth0.network.d/lvsc.conf.lvsc-tmp <<'LVSC_EOF'
-# Rendered by lvsc for host lb1: lvsc's additions to eth0 (a drop-in for eth0.network)
-[Network]
-
-[Address]
-Address=10.4.0.100/32
-Label=eth0:lvs
-
-[Address]
-Address=10.4.0.101/32
-Label=eth0:lvs
-
-[Address]
-Address=10.4.0.102/32
-Label=eth0:lvs
-
-[Address]
-Address=10.4.0.103/32
-Label=eth0:lvs
-
-[Address]
-Address=10.4.0.104/32
-Label=eth0:lvs
-LVSC_EOF
-mv -f /etc/systemd/network/eth0.network.d/lvsc.conf.lvsc-tmp /etc/systemd/network/eth0.network.d/lvsc.conf
-# + file /var/lib/lvsc/manifest.json  (render)
-mkdir -p /var/lib/lvsc
-cat > /var/lib/lvsc/manifest.json.lvsc-tmp <<'LVSC_EOF'
-{
-  "format": "lvsc-manifest",
-  "version": 1,
-  "host": "lb1",
-  "addresses": [
-    "eth0 10.4.0.100/32",
-    "eth0 10.4.0.101/32",
-    "eth0 10.4.0.102/32",
-    "eth0 10.4.0.103/32",
-    "eth0 10.4.0.104/32"
-  ],
-  "sysctls": [
-    "net.ipv4.conf.all.send_redirects",
-    "net.ipv4.conf.eth1.send_redirects",
-    "net.ipv4.ip_forward",
-    "net.ipv4.vs.expire_nodest_conn",
-    "net.ipv4.vs.expire_quiescent_template"
-  ],
-  "fouPorts": [],
-  "files": [
-    "/etc/default/ipvsadm",
-    "/etc/default/keepalived",
-    "/etc/ipvsadm.rules",
-    "/etc/keepalived/keepalived.conf",
-    "/etc/modules-load.d/lvsc.conf",
-    "/etc/sysctl.d/90-lvsc.conf",
-    "/etc/systemd/network/eth0.network.d/lvsc.conf",
-    "/usr/local/lib/lvsc/keepalived-notify"
-  ]
-}
-LVSC_EOF
-mv -f /var/lib/lvsc/manifest.json.lvsc-tmp /var/lib/lvsc/manifest.json
+sh -c 'keepalived -t -f "$1" || { s=$?; rm -f -- "$1"; exit "$s"; }' sh /etc/keepalived/keepalived.conf.lvsc-new
+mv -f -- /etc/keepalived/keepalived.conf.lvsc-new /etc/keepalived/keepalived.conf
+sh -c 'pid=
+[ -r "$1" ] && read -r pid < "$1"
+case $pid in '\'''\''|*[!0-9]*) pid= ;; esac
+comm=
+[ -n "$pid" ] && [ -r "/proc/$pid/comm" ] && read -r comm < "/proc/$pid/comm"
+if [ -n "$pid" ] && [ "$comm" = keepalived ]; then
+  printf '\''lvsc-keepalived reload %s\n'\'' "$pid"
+  exec kill -HUP "$pid"
+fi
+rm -f -- "$2"/*
+init=
+[ -r /proc/1/comm ] && read -r init < /proc/1/comm
+if [ "$init" = systemd ]; then
+  printf '\''lvsc-keepalived start systemd\n'\''
+  exec systemctl start keepalived
+fi
+printf '\''lvsc-keepalived start daemon\n'\''
+exec keepalived --dont-release-ipvs --pid "$1"' sh /run/keepalived.pid /run/lvsc/health
 
 # --- table
 # + fwmark-rules table inet lvsc  (1 mark rule(s))
