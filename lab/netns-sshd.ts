@@ -371,7 +371,9 @@ export async function startLab(spec: LabSpec): Promise<Lab> {
       );
       // Each host's own /run, as Debian's: sshd's privilege separation directory and a world-writable /run/lock.
       const run = ['mount -t tmpfs -o mode=755 lvsc-lab /run', 'mkdir -m 755 /run/sshd', 'mkdir -m 1777 /run/lock'];
-      const mounts = [...run, ...privateDirs.map((path) => `mount -t tmpfs -o mode=${(statSync(path).mode & 0o7777).toString(8)} lvsc-lab '${path}'`)];
+      // A private directory under /run is already the host's own (its /run is): it is made there, not mounted.
+      const mode = (path: string) => (statSync(path).mode & 0o7777).toString(8);
+      const mounts = [...run, ...privateDirs.map((path) => (path.startsWith('/run/') ? `mkdir -p -m ${mode(path)} '${path}'` : `mount -t tmpfs -o mode=${mode(path)} lvsc-lab '${path}'`))];
       const log = openSync(join(hostDir, 'sshd.log'), 'a');
       // `ip netns exec` makes a private mount namespace; sh mounts the tmpfs dirs there and execs sshd (same PID).
       const child = spawn('ip', ['netns', 'exec', ns, 'sh', '-c', `${mounts.join(' && ')} && exec /usr/sbin/sshd -D -e -f '${config}'`], {
