@@ -568,3 +568,19 @@ test('a name is known by its position: keywords name hosts, services, segments, 
   ]);
   t.deepEqual(body(s, 'sorry').map((x) => [x.host.value, x.port?.value]), [['port', 22]]);
 });
+
+test('a top-level keyword after a director name names the partner only when it does not start the next item', (t) => {
+  // fast-check found `director a` then `host defaults { ... }` read as `director a host` and a defaults block.
+  const directors = (text: string) => {
+    const { file } = clean(text);
+    return file.items.map((x) => (x.kind === 'director' ? `director ${x.hosts.map((n) => n.value).join(' ')}` : x.kind === 'host' || x.kind === 'service' ? `${x.kind} ${x.name.value}` : x.kind));
+  };
+  t.deepEqual(directors('director a host defaults { ssh 10.1.0.2 }'), ['director a', 'host defaults']);
+  t.deepEqual(directors('director a service timeouts { vip 10.1.0.100 tcp 80 server b }'), ['director a', 'service timeouts']);
+  t.deepEqual(directors('director a director b'), ['director a', 'director b']);
+  t.deepEqual(directors('director a timeouts { tcp 1m }'), ['director a', 'timeouts']);
+  // Where nothing follows that could start an item, the keyword is the partner's name.
+  t.deepEqual(directors('director a host'), ['director a host']);
+  t.deepEqual(directors('director a host host b { ssh 10.1.0.3 }'), ['director a host', 'host b']);
+  t.deepEqual(directors('director a host service www { vip 10.1.0.100 tcp 80 server b }'), ['director a host', 'service www']);
+});

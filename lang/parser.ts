@@ -160,8 +160,22 @@ export class LvsParser extends CstParser {
     if (!tokenMatcher(next, T.Keyword)) return false;
     const after = this.LA(2).tokenType;
     if (next.tokenType === T.Sync) return first || after !== T.Word;
-    if (TOP_LEVEL.has(next.tokenType)) return after === EOF || after === T.Sync || TOP_LEVEL.has(after);
+    if (TOP_LEVEL.has(next.tokenType)) return (after === EOF || after === T.Sync || TOP_LEVEL.has(after)) && !this.startsTopLevel();
     return true;
+  }
+
+  /**
+   * Whether the tokens from LA(1), a top-level keyword, read as the start of
+   * that item: `host NAME {`, `service NAME {`, `defaults {`, `timeouts {`,
+   * `director NAME`. Such a keyword after a director's name starts the next
+   * item, never names the director's partner (`director a` then `host defaults {`).
+   */
+  private startsTopLevel(): boolean {
+    const k = this.LA(1).tokenType;
+    const nameAt = (i: number) => tokenMatcher(this.LA(i), T.Word) || tokenMatcher(this.LA(i), T.Keyword);
+    if (k === T.Host || k === T.Service) return nameAt(2) && this.LA(3).tokenType === T.LBrace;
+    if (k === T.Defaults || k === T.Timeouts) return this.LA(2).tokenType === T.LBrace;
+    return k === T.Director && nameAt(2);
   }
 
   // The alternatives of each name position: a word, or a keyword where it stands as the name.
