@@ -3,7 +3,7 @@
  * and the language's messages (values.ts) both go through it.
  */
 import test from 'ava';
-import { parseCidr, readCidr } from './address.js';
+import { lastAddressOf, parseCidr, readCidr, specialAddress, type SpecialAddress } from './address.js';
 
 test('readCidr reads addr/prefix with the host bits kept, canonical', (t) => {
   t.deepEqual(readCidr('10.1.0.2/24'), { ok: true, cidr: { address: '10.1.0.2', prefix: 24, family: 4 } });
@@ -26,4 +26,23 @@ test('parseCidr is readCidr without the reasons', (t) => {
     const r = readCidr(text);
     t.deepEqual(parseCidr(text), r.ok ? r.cidr : undefined, text);
   }
+});
+
+test('lastAddressOf: the subnet\'s last address, whatever host bits the address has', (t) => {
+  t.is(lastAddressOf(parseCidr('10.1.0.2/24')!), '10.1.0.255');
+  t.is(lastAddressOf(parseCidr('10.3.0.5/23')!), '10.3.1.255');
+  t.is(lastAddressOf(parseCidr('10.1.0.7/32')!), '10.1.0.7');
+  t.is(lastAddressOf(parseCidr('2001:db8::1/64')!), '2001:db8::ffff:ffff:ffff:ffff');
+});
+
+test('specialAddress: the addresses no service can be reached at, and none else', (t) => {
+  const cases: [string, SpecialAddress | undefined][] = [
+    ['0.0.0.0', 'unspecified'], ['0.255.0.1', 'unspecified'], ['::', 'unspecified'],
+    ['127.0.0.1', 'loopback'], ['::1', 'loopback'],
+    ['224.0.0.1', 'multicast'], ['239.255.255.255', 'multicast'], ['ff05::2', 'multicast'],
+    ['255.255.255.255', 'broadcast'],
+    ['169.254.0.1', 'link-local'], ['fe80::1', 'link-local'],
+    ['1.0.0.1', undefined], ['10.1.0.100', undefined], ['223.255.255.255', undefined], ['240.0.0.1', undefined], ['2001:db8::100', undefined], ['::2', undefined],
+  ];
+  for (const [address, why] of cases) t.is(specialAddress(address), why, address);
 });

@@ -175,3 +175,36 @@ export function prefixNetmask(prefix: number): string {
   const n = prefix === 0 ? 0 : 2 ** 32 - 2 ** (32 - prefix);
   return [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) & 255).join('.');
 }
+
+/** The last address of a subnet (IPv4's directed broadcast): 10.1.0.2/24 → 10.1.0.255. */
+export function lastAddressOf(cidr: Cidr): string {
+  const bytes = toBytes(cidr.address);
+  for (let i = 0; i < bytes.length; i++) {
+    const bits = Math.max(0, Math.min(8, cidr.prefix - i * 8));
+    bytes[i] |= 0xff >> bits;
+  }
+  return fromBytes(bytes);
+}
+
+const SPECIAL_RANGES: { why: SpecialAddress; cidr: Cidr }[] = (
+  [
+    ['unspecified', '0.0.0.0/8'],
+    ['unspecified', '::/128'],
+    ['broadcast', '255.255.255.255/32'],
+    ['multicast', '224.0.0.0/4'],
+    ['multicast', 'ff00::/8'],
+  ] as const
+).map(([why, text]) => ({ why, cidr: parseCidr(text)! }));
+
+export type SpecialAddress = 'unspecified' | 'loopback' | 'multicast' | 'broadcast' | 'link-local';
+
+/**
+ * Whether an address is one of those no service can be reached at: "this
+ * host" (0.0.0.0/8, ::), loopback, multicast, the limited broadcast, or
+ * link-local (not routed, and scoped to one link); undefined for any other.
+ */
+export function specialAddress(address: string): SpecialAddress | undefined {
+  for (const r of SPECIAL_RANGES) if (contains(r.cidr, address)) return r.why;
+  const cls = addressClass(address);
+  return cls === 'loopback' || cls === 'link-local' ? cls : undefined;
+}

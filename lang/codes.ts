@@ -64,6 +64,7 @@ export const CODES = {
   'tun-options': c('error', 'tunnel options that do not fit the method'),
   'fwmark-family': c('error', 'a fwmark service whose matches mix address families'),
   // --- VIPs (compiler/validate/vips.ts) ---
+  'vip-unusable': c('error', 'a VIP no client can reach or no host can hold: unspecified, loopback, multicast, broadcast, link-local, or a subnet\'s network or broadcast address'),
   'fwmark-no-match': c('error', 'a DR or TUN fwmark service without any `match`, so its real servers get no VIP'),
   // --- health checks (compiler/validate/health.ts) ---
   'unknown-word': c('error', 'a word outside its closed vocabulary: a check kind, an on-failure mode, a failover protocol'),

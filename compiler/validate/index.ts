@@ -39,6 +39,7 @@ export const serviceRules: readonly ServiceRule[] = [
   names.duplicateServers,
   names.vipNotHostAddress,
   vips.fwmarkDirectNeedsMatch,
+  vips.vipUsable,
   sched.knownScheduler,
   sched.flagsFitScheduler,
   sched.persistenceNetmask,
