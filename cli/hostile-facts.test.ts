@@ -111,8 +111,8 @@ test.serial('a deeply nested JSON from ip -j -d link show: lvsc ends on its own,
 test('when no host can be read, plan says so and fails, never "No changes. N hosts match"', async (t) => {
   const { dir } = t.context;
   const file = join(dir, 'unreachable.lvs');
-  // Port 1 on the loopback: nothing listens there, every connection is refused at once.
-  writeFileSync(file, `defaults {\n  ssh user nobody\n}\n\nhost a {\n  ssh 127.0.0.1 port 1\n}\n\nhost b {\n  ssh 127.0.0.1 port 1\n}\n`);
+  // Ports 1 and 2 on the loopback (two hosts, two endpoints): nothing listens there, every connection is refused at once.
+  writeFileSync(file, `defaults {\n  ssh user nobody\n}\n\nhost a {\n  ssh 127.0.0.1 port 1\n}\n\nhost b {\n  ssh 127.0.0.1 port 2\n}\n`);
   let stdout = '';
   let stderr = '';
   const code = await main(['plan', '--known-hosts', join(dir, 'known_hosts'), '--ssh-config', join(dir, 'no-config'), file], {

@@ -23,6 +23,7 @@ export const clusterRules: readonly ClusterRule[] = [
   names.directorsHaveInterfaces,
   names.syncInterface,
   names.uniqueInterfaceAddresses,
+  names.distinctSshEndpoints,
   limits.natScale,
   failover.failoverNeedsPair,
   failover.failoverSettingsNeedFailover,
@@ -32,7 +33,7 @@ export const clusterRules: readonly ClusterRule[] = [
   failover.floatingOnSharedSegment,
 ];
 
-export const hostRules: readonly HostRule[] = [names.viaChain, topo.gatewayNeedsAgree];
+export const hostRules: readonly HostRule[] = [names.viaChain, topo.gatewayNeedsAgree, topo.nextHopOnLink, topo.nextHopNotSelf];
 
 export const serviceRules: readonly ServiceRule[] = [
   ports.serviceComplete,

@@ -352,3 +352,30 @@ export const uniqueInterfaceAddresses: ClusterRule = (cluster, ctx) => {
     }
   }
 };
+
+/**
+ * Two hosts reached at one SSH endpoint (address or alias, port, and jump
+ * host) are one machine described twice: their plans would overwrite each
+ * other. The user is left out (root@ and deploy@ reach the same machine);
+ * the jump host is not, since one address behind two jump hosts is two
+ * machines (every VirtualBox NAT guest is 10.0.2.15).
+ */
+export const distinctSshEndpoints: ClusterRule = (cluster, ctx) => {
+  const seen = new Map<string, Host>();
+  for (const h of cluster.hosts) {
+    const key = `${h.ssh.host.toLowerCase()} ${h.ssh.port ?? 22} ${h.ssh.via ?? ''}`;
+    const first = seen.get(key);
+    if (!first) {
+      seen.set(key, h);
+      continue;
+    }
+    ctx.accept(
+      diag('duplicate-ssh', {
+        summary: `hosts ${first.name} and ${h.name} are both reached at ${h.ssh.host}${h.ssh.port ? ` port ${h.ssh.port}` : ''}${h.ssh.via ? ` via ${h.ssh.via}` : ''}`,
+        detail: `One SSH endpoint is one machine: lvsc would read and write it as ${first.name} and again as ${h.name}, each plan undoing the other. Give each host its own \`ssh\` address, or merge the two hosts into one.`,
+        subject: h.ssh.origin,
+        notes: [{ message: `${first.name} is reached here`, span: first.ssh.origin }],
+      }),
+    );
+  }
+};

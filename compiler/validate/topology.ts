@@ -4,7 +4,8 @@
  * director, and one host cannot need two default gateways.
  */
 import { diag } from '../../lang/diagnostics.js';
-import { addressClass } from '../../lang/address.js';
+import { addressClass, contains, parseCidr } from '../../lang/address.js';
+import type { Span } from '../../lang/source.js';
 import { serviceFamily, type Host, type RealServer } from '../ir.js';
 import { activeDirector, describeAddresses, directorHosts, isFailoverPair, natGateway, resolveRip, serverUses, sharedSegment } from '../topology.js';
 import type { RuleContext, ServerRule, HostRule } from './context.js';
@@ -208,5 +209,50 @@ export const gatewayNeedsAgree: HostRule = (host, ctx) => {
       }),
     );
     return;
+  }
+};
+
+/** Every next hop (`gateway`, `route ... via`) of a host, with where it was written. */
+function nextHops(host: Host): { address: string; family: 4 | 6; origin: Span; what: string }[] {
+  return [
+    ...host.gateways.map((g) => ({ address: g.address, family: g.family, origin: g.origin, what: 'gateway' })),
+    ...host.routes.map((r) => ({ address: r.via, family: r.family, origin: r.origin, what: `route to ${r.dst}` })),
+  ];
+}
+
+/**
+ * A next hop must be on one of the host's subnets: the kernel refuses `ip route
+ * add ... via` an address on no link ("Nexthop has invalid gateway"), so such a
+ * route never exists and TUN servers behind it are not reachable. An IPv6
+ * link-local next hop is on-link on every interface.
+ */
+export const nextHopOnLink: HostRule = (host, ctx) => {
+  if (!host.interfaces.length) return; // directorsHaveInterfaces / no-rip say it
+  for (const hop of nextHops(host)) {
+    if (hop.family === 6 && addressClass(hop.address) === 'link-local') continue;
+    if (host.interfaces.some((i) => i.family === hop.family && contains(parseCidr(i.network)!, hop.address))) continue;
+    ctx.accept(
+      diag('next-hop-off-link', {
+        summary: `the ${hop.what} of ${host.name}, ${hop.address}, is on none of its subnets`,
+        detail: `A next hop must be reachable directly, on one of ${host.name}'s own subnets (${describeAddresses(host.interfaces)}); the kernel refuses the route otherwise, so nothing behind it is reachable. Use the router's address on one of those subnets, or declare the interface that reaches ${hop.address}.`,
+        subject: hop.origin,
+      }),
+    );
+  }
+};
+
+/** A host cannot be its own next hop: the packets would come back to it. */
+export const nextHopNotSelf: HostRule = (host, ctx) => {
+  for (const hop of nextHops(host)) {
+    const own = host.interfaces.find((i) => i.address === hop.address);
+    if (!own) continue;
+    ctx.accept(
+      diag('next-hop-is-self', {
+        summary: `the ${hop.what} of ${host.name} is its own address ${hop.address}`,
+        detail: `A ${hop.what === 'gateway' ? 'default gateway' : 'route'} sends packets to another machine that forwards them; ${hop.address} is ${host.name}'s own ${own.dev}, so nothing would leave. Write the router's address on that subnet.`,
+        subject: hop.origin,
+        notes: [{ message: `${host.name}'s interface`, span: own.origin }],
+      }),
+    );
   }
 };
