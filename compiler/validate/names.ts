@@ -333,22 +333,32 @@ function interfacesByAddress(cluster: Cluster): Map<string, { host: Host; iface:
   return index;
 }
 
-/** One address on two interfaces (of any hosts) is a conflict on the wire. */
+/** An interface whose L2 segment is named with `segment` (else the segment is its subnet, which names are never). */
+function namedSegment(i: Interface): boolean {
+  return i.segment !== i.network;
+}
+
+/**
+ * One address on two interfaces (of any hosts) is a conflict on the wire,
+ * unless both sit on explicitly named, different segments: those are separate
+ * networks (every VirtualBox NAT guest has 10.0.2.15 on its own).
+ */
 export const uniqueInterfaceAddresses: ClusterRule = (cluster, ctx) => {
-  const seen = new Map<string, { host: string; span: Span }>();
+  const seen = new Map<string, { host: string; iface: Interface }[]>();
   for (const h of cluster.hosts) {
     for (const i of h.interfaces) {
-      const first = seen.get(i.address);
+      const before = seen.get(i.address) ?? [];
+      const first = before.find((b) => !(namedSegment(b.iface) && namedSegment(i) && b.iface.segment !== i.segment));
       if (first) {
         ctx.accept(
           diag('duplicate-interface-address', {
             summary: `address ${i.address} is on ${first.host} and ${h.name}`,
-            detail: 'Two interfaces with one address break ARP and routing. Give each interface its own address.',
+            detail: `Two interfaces with one address break ARP and routing. Give each interface its own address${namedSegment(i) || namedSegment(first.iface) ? '' : ', or, if they are on separate networks, name each one\'s `segment`'}.`,
             subject: i.origin,
-            notes: [{ message: 'first used here', span: first.span }],
+            notes: [{ message: 'first used here', span: first.iface.origin }],
           }),
         );
-      } else seen.set(i.address, { host: h.name, span: i.origin });
+      } else seen.set(i.address, [...before, { host: h.name, iface: i }]);
     }
   }
 };
