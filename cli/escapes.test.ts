@@ -22,6 +22,7 @@ import { JsonPlanView, TextPlanView } from './views/plan.js';
 import { renderPlan } from './views/plan-text.js';
 import { ProgressView, renderApplySummary } from './views/progress.js';
 import type { ApplyReport, Unreadable } from './views/report.js';
+import { streams } from '../test/support/io.js';
 
 /** ESC/CSI (clear the screen), OSC (set the title, ended by BEL), a lone CR, a bidi override, a one-byte C1 CSI. */
 const HOSTILE = 'a\x1b[2Jb\x1b]0;x\x07c\rd\u202ee\x9bf';
@@ -55,17 +56,6 @@ function hostilePlan(): Plan {
     return s;
   };
   return { ...plan, hosts: plan.hosts.map((h) => ({ ...h, steps: h.steps.map(change) })) };
-}
-
-function streams() {
-  const out = { stdout: '', stderr: '' };
-  const io = {
-    stdout: { write: (s: string) => (out.stdout += s), isTTY: false },
-    stderr: { write: (s: string) => (out.stderr += s), isTTY: false },
-    env: {},
-    cwd: '/',
-  };
-  return { io, out };
 }
 
 const UNREADABLE: Unreadable[] = [{ host: 'web3', message: `cannot read web3: ${HOSTILE}` }];

@@ -16,23 +16,13 @@ import { indexSources } from './views/locate.js';
 import { JsonPlanView, TextPlanView } from './views/plan.js';
 import { planJson } from './views/plan-json.js';
 import type { ApplyReport, ApplyView, Unreadable } from './views/report.js';
+import { streams } from '../test/support/io.js';
 
 function webPlan(): Plan {
   const path = 'examples/web-dr.lvs';
   const r = check([{ path, text: readFileSync(new URL(`../${path}`, import.meta.url), 'utf8') }]);
   if (!r.cluster) throw new Error(`${path} does not validate`);
   return planCluster(r.cluster).plan;
-}
-
-function streams() {
-  const out = { stdout: '', stderr: '' };
-  const io = {
-    stdout: { write: (s: string) => (out.stdout += s), isTTY: false },
-    stderr: { write: (s: string) => (out.stderr += s), isTTY: false },
-    env: {},
-    cwd: '/',
-  };
-  return { io, out };
 }
 
 const plan = webPlan();
