@@ -27,6 +27,9 @@ import { repoRoot } from '../../lab/paths.js';
 import { assertFreshDirector, loadedModules, sh, unloadModulesSince } from '../../lab/remote.js';
 import { HOSTS, addressOf, labHost, type LabService } from '../../lab/topology.js';
 
+/** Per-command limit for lvsc's SSH reads in these tests (apply's own default is 60 s). */
+const E2E_COMMAND_TIMEOUT = '180s';
+
 export interface Run {
   readonly code: number;
   readonly stdout: string;
@@ -60,7 +63,10 @@ export class LabSession {
   async lvsc(argv: readonly string[], file: string, options: LvscOptions = {}): Promise<Run> {
     let stdout = '';
     let stderr = '';
-    const live = argv[0] === 'plan' || argv[0] === 'apply' ? ['--known-hosts', this.lab.knownHosts, '--ssh-config', join(this.dir, 'no-ssh-config')] : [];
+    // The lab is an emulated VM: on a loaded machine one fact read inside it has taken over
+    // apply's default 60 s per command, so these runs allow more (LVSC_E2E_TIMEOUT overrides).
+    const timeout = argv.includes('--timeout') ? [] : ['--timeout', process.env.LVSC_E2E_TIMEOUT ?? E2E_COMMAND_TIMEOUT];
+    const live = argv[0] === 'plan' || argv[0] === 'apply' ? ['--known-hosts', this.lab.knownHosts, '--ssh-config', join(this.dir, 'no-ssh-config'), ...timeout] : [];
     const code = await main([...argv, ...live, file], {
       stdout: { write: (s: string) => (stdout += s), isTTY: false },
       stderr: {
