@@ -15,10 +15,10 @@
  */
 import anyTest, { type ExecutionContext, type TestFn } from 'ava';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { main } from './main.js';
+import { lvscOnHosts, type HostsContext, type Run } from './test-support.js';
 import { compileCluster } from '../compiler/compile.js';
 import { check } from '../compiler/index.js';
 import { MANIFEST_PATH, manifestText, type Manifest } from '../compiler/manifest.js';
@@ -41,12 +41,6 @@ test.before(async (t) => {
 test.after.always(async (t) => {
   await t.context.lab?.stop();
 });
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
 function net(lab: Lab): string {
   return lab.host('lb').address.split('.').slice(0, 3).join('.');
@@ -73,26 +67,8 @@ function cluster(lab: Lab, opts: { services?: ('www' | 'api' | 'www2')[]; user?:
   ].join('\n');
 }
 
-let fileSeq = 0;
-async function lvsc(t: { context: { lab: Lab; dir: string } }, text: string, argv: string[], onStderr?: (s: string) => void): Promise<Run> {
-  const { lab, dir } = t.context;
-  const file = join(dir, `cluster-${++fileSeq}.lvs`);
-  writeFileSync(file, text);
-  let stdout = '';
-  let stderr = '';
-  const code = await main([...argv, '--known-hosts', lab.knownHostsFile, '--ssh-config', join(lab.homeDir, 'no-config'), file], {
-    stdout: { write: (s: string) => (stdout += s), isTTY: false },
-    stderr: {
-      write: (s: string) => {
-        stderr += s;
-        onStderr?.(s);
-      },
-      isTTY: false,
-    },
-    env: { HOME: lab.homeDir },
-    cwd: dir,
-  });
-  return { code, stdout, stderr };
+function lvsc(t: HostsContext, text: string, argv: string[], onStderr?: (s: string) => void): Promise<Run> {
+  return lvscOnHosts(t, text, argv, { ...(onStderr ? { onStderr } : {}) });
 }
 
 async function sh(lab: Lab, host: string, line: string): Promise<string> {

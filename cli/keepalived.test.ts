@@ -13,12 +13,12 @@
  * /run/lvsc and /etc/keepalived are private per lab host.
  */
 import anyTest, { type TestFn } from 'ava';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LAB_USERS, startLab, type Lab } from '../lab/netns-sshd.js';
 import { assertKernelWithoutIpvs, assertPrograms } from '../test/support/host.js';
-import { main } from './main.js';
+import { lvscOnHosts, type HostsContext, type Run } from './test-support.js';
 
 const test = anyTest as TestFn<{ lab: Lab; dir: string }>;
 
@@ -53,20 +53,8 @@ function cluster(lab: Lab): string {
   ].join('\n');
 }
 
-let fileSeq = 0;
-async function lvsc(t: { context: { lab: Lab; dir: string } }, text: string, argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const { lab, dir } = t.context;
-  const file = join(dir, `cluster-${++fileSeq}.lvs`);
-  writeFileSync(file, text);
-  let stdout = '';
-  let stderr = '';
-  const code = await main([...argv, '--known-hosts', lab.knownHostsFile, '--ssh-config', join(lab.homeDir, 'no-config'), file], {
-    stdout: { write: (s: string) => (stdout += s), isTTY: false },
-    stderr: { write: (s: string) => (stderr += s), isTTY: false },
-    env: { HOME: lab.homeDir, NO_COLOR: '1' },
-    cwd: dir,
-  });
-  return { code, stdout, stderr };
+function lvsc(t: HostsContext, text: string, argv: string[]): Promise<Run> {
+  return lvscOnHosts(t, text, argv, { env: { NO_COLOR: '1' } });
 }
 
 async function sh(lab: Lab, host: string, line: string, ...args: string[]): Promise<string> {

@@ -32,3 +32,41 @@ export function tempDir(files: Record<string, string>): string {
   }
   return dir;
 }
+
+/** What `lvscOnHosts` needs of a test's context: the netns SSH hosts (lab/netns-sshd.ts) and a folder for cluster files. */
+export interface HostsContext {
+  readonly context: { readonly lab: { readonly knownHostsFile: string; readonly homeDir: string }; readonly dir: string };
+}
+
+let clusterFileSeq = 0;
+
+/**
+ * `lvsc ARGV... FILE` in-process against the netns SSH hosts: `text` is written to a new
+ * cluster file in the context's folder, the hosts' known_hosts is trusted and no ssh_config
+ * of the machine's user is read. `onStderr` sees each piece of stderr as it is written.
+ */
+export async function lvscOnHosts(
+  t: HostsContext,
+  text: string,
+  argv: readonly string[],
+  options: { env?: Record<string, string>; onStderr?: (s: string) => void } = {},
+): Promise<Run> {
+  const { lab, dir } = t.context;
+  const file = join(dir, `cluster-${++clusterFileSeq}.lvs`);
+  writeFileSync(file, text);
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  const code = await main([...argv, '--known-hosts', lab.knownHostsFile, '--ssh-config', join(lab.homeDir, 'no-config'), file], {
+    stdout: { write: (s: string) => stdout.push(s), isTTY: false },
+    stderr: {
+      write: (s: string) => {
+        stderr.push(s);
+        options.onStderr?.(s);
+      },
+      isTTY: false,
+    },
+    env: { HOME: lab.homeDir, ...options.env },
+    cwd: dir,
+  });
+  return { code, stdout: stdout.join(''), stderr: stderr.join('') };
+}
