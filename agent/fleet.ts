@@ -18,7 +18,7 @@
  */
 import type { Cluster } from '../compiler/ir.js';
 import { compileCluster } from '../compiler/compile.js';
-import type { DesiredHost } from '../compiler/desired.js';
+import { isDirectorHost, type DesiredHost } from '../compiler/desired.js';
 import { buildPlan, dependencies as planDependencies, type LiveHost } from '../compiler/order.js';
 import { DEVICE_SYSCTLS, deviceSysctl, HOST_SYSCTLS, OWNED_DEVICES, type DeviceSysctl } from '../compiler/lvs.js';
 import type { Dependency, Plan } from '../compiler/plan.js';
@@ -75,7 +75,6 @@ export class FleetError extends Error {
   override readonly name = 'FleetError';
 }
 
-const ROLE_DIRECTOR = (d: DesiredHost) => d.roles.includes('director') || d.roles.includes('backup-director');
 
 /** The host's SSH endpoint with its jump chain resolved from the IR (hosts named by `via`). */
 export function endpointFor(cluster: Cluster, name: string, seen: readonly string[] = []): SshEndpoint {
@@ -125,7 +124,7 @@ export function factRequestFor(cluster: Cluster, desired: DesiredHost): FactRequ
   // The manifest has a fact of its own (which puts its text among the files).
   files.delete(PATHS.manifest);
   return {
-    director: ROLE_DIRECTOR(desired),
+    director: isDirectorHost(desired),
     needsNft: desired.state.fwmarkRules.length > 0,
     sysctlKeys: [...sysctlKeys],
     files: [...files].filter(isLvscPath),

@@ -63,6 +63,11 @@ export interface DesiredHost {
   readonly keepalived?: KeepalivedConfig;
 }
 
+/** A director of the cluster, active or backup: it holds the IPVS table. */
+export function isDirectorHost(d: { readonly roles: readonly string[] }): boolean {
+  return d.roles.includes('director') || d.roles.includes('backup-director');
+}
+
 class Builder {
   readonly addresses = new Map<string, AddressState>();
   readonly routes = new Map<string, RouteState>();

@@ -14,6 +14,7 @@ import { renderHostScript } from './script.js';
 import { assertBaseline } from '../test/support/baseline.js';
 import { NO_OWNERSHIP } from './diff.js';
 import { buildPlan } from './order.js';
+import { isDirectorHost } from './desired.js';
 import { isEmpty, type HostPlan } from './plan.js';
 import { serviceKey, type AddressState, type FwmarkRule, type HostState, type IpvsDestination, type IpvsService, type LinkState, type RouteState, type SyncDaemon, type Timeouts } from './state.js';
 
@@ -62,7 +63,7 @@ function applied(host: HostPlan): HostState {
   const syncDaemons: SyncDaemon[] = [];
   const files: Record<string, string> = {};
   // The fact batch reads a table only on a director, active or backup: empty there before the plan runs.
-  const ipvs: IpvsService[] | null = host.roles.includes('director') || host.roles.includes('backup-director') ? [] : null;
+  const ipvs: IpvsService[] | null = isDirectorHost(host) ? [] : null;
   let fwmarkRules: readonly FwmarkRule[] = [];
   let timeouts: Timeouts | null = null;
   for (const step of host.steps) {

@@ -4,7 +4,7 @@
  * director programs its table, the director's VIPs last; removals in reverse,
  * real servers cleaned up only after the director stopped sending to them.
  */
-import type { DesiredHost } from './desired.js';
+import { isDirectorHost, type DesiredHost } from './desired.js';
 import { diffHost, NO_OWNERSHIP, serversDown, type Ownership } from './diff.js';
 import type { ServerHealth } from './keepalived.js';
 import { PHASES, type Dependency, type HostPlan, type Plan } from './plan.js';
@@ -17,15 +17,14 @@ export interface LiveHost {
   readonly health?: readonly ServerHealth[];
 }
 
-const isDirector = (d: DesiredHost) => d.roles.includes('director') || d.roles.includes('backup-director');
 
 /** Plan every desired host against its live state (absent = an empty host: the plan builds it from scratch). */
 export function buildPlan(desired: readonly DesiredHost[], live: ReadonlyMap<string, LiveHost> = new Map()): Plan {
   const hosts: HostPlan[] = desired.map((d) => {
     const l = live.get(d.name);
-    const steps = diffHost(d.state, l?.state ?? emptyHostState(), { director: isDirector(d), ownership: l?.ownership ?? NO_OWNERSHIP, gateways: d.gateways, ...(l?.health ? { health: l.health } : {}) });
+    const steps = diffHost(d.state, l?.state ?? emptyHostState(), { director: isDirectorHost(d), ownership: l?.ownership ?? NO_OWNERSHIP, gateways: d.gateways, ...(l?.health ? { health: l.health } : {}) });
     steps.sort((a, b) => PHASES.indexOf(a.phase) - PHASES.indexOf(b.phase));
-    const down = isDirector(d) && l?.health?.length ? serversDown(d.state, l.health) : [];
+    const down = isDirectorHost(d) && l?.health?.length ? serversDown(d.state, l.health) : [];
     return { host: d.name, roles: d.roles, steps, ...(down.length ? { down } : {}) };
   });
   return { hosts, dependencies: dependencies(desired, hosts) };
@@ -41,7 +40,7 @@ export function buildPlan(desired: readonly DesiredHost[], live: ReadonlyMap<str
  * once no director sends to it any more.
  */
 export function dependencies(desired: readonly DesiredHost[], hosts: readonly HostPlan[] = []): Dependency[] {
-  const directors = desired.filter(isDirector).map((d) => d.name);
+  const directors = desired.filter(isDirectorHost).map((d) => d.name);
   const servers = desired.filter((d) => d.roles.includes('real-server') && !directors.includes(d.name)).map((d) => d.name);
   const deps: Dependency[] = [];
   for (const dir of directors) {
