@@ -6,6 +6,7 @@
 import test from 'ava';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { format } from '../lang/format.js';
 import type { JsonReport } from './views/json.js';
@@ -268,6 +269,22 @@ test('colour: on a terminal; never with NO_COLOR (any value) or --no-color; FORC
   t.false(esc(await lvsc(['validate', '--no-color', 'web.lvs'], { cwd: d, tty: true })), '--no-color');
   t.true(esc(await lvsc(['validate', 'web.lvs'], { cwd: d, env: { FORCE_COLOR: '1' } })), 'FORCE_COLOR');
   t.false(esc(await lvsc(['validate', 'web.lvs'], { cwd: d, tty: true, env: { FORCE_COLOR: '0' } })), 'FORCE_COLOR=0');
+});
+
+test('colour of the progress line (plan reading hosts): off with --no-color on a terminal, as for every other view', async (t) => {
+  // A host on a loopback port nothing listens on: the read fails at once, and the line marks it.
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  const d = dir({ 'c.lvs': `host lb1 {\n  ssh 127.0.0.1 port ${port}\n  interface eth0 10.1.0.2/24\n}\n\ndirector lb1\n` });
+  const sgr = (r: Run) => /\x1b\[[0-9;]*m/.test(r.stderr);
+  const colour = await lvsc(['plan', '--known-hosts', join(d, 'none'), 'c.lvs'], { cwd: d, tty: true, env: { HOME: d } });
+  t.regex(colour.stderr, /Reading live state/);
+  t.true(sgr(colour), 'a terminal: the failed host is painted');
+  const plain = await lvsc(['plan', '--no-color', '--known-hosts', join(d, 'none'), 'c.lvs'], { cwd: d, tty: true, env: { HOME: d } });
+  t.regex(plain.stderr, /Reading live state/);
+  t.false(sgr(plain), '--no-color: no SGR sequence on stderr');
 });
 
 // ---------------------------------------------------------------- fmt

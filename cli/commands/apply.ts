@@ -85,7 +85,7 @@ Exit codes: 0 applied (or nothing to do) and verified, 1 anything failed.
     const loaded = await loadCluster(positionals, io, { strict: Boolean(values.strict), help: 'lvsc help apply', usage: 'failed' }, view);
     if ('outcome' in loaded) return loaded.outcome;
 
-    const read = await readLive(loaded.cluster, live.options, io, json, view);
+    const read = await readLive(loaded.cluster, live.options, io, json, view, noColor);
     if ('outcome' in read) return read.outcome;
     const { fleet } = read;
     try {

@@ -113,7 +113,7 @@ export function fleetOptions(values: LiveValues, io: Io): { ok: true; options: F
 }
 
 /** Connects to and reads the run's hosts, showing progress on stderr (a live line on a terminal). */
-export async function readLive(cluster: Cluster, options: FleetOptions, io: Io, json: boolean, view: CommandView): Promise<{ fleet: Fleet } | { outcome: Outcome }> {
+export async function readLive(cluster: Cluster, options: FleetOptions, io: Io, json: boolean, view: CommandView, noColor: boolean): Promise<{ fleet: Fleet } | { outcome: Outcome }> {
   // A host name the cluster does not have is a mistake on the command line: said before anything connects.
   const names = cluster.hosts.map((h) => h.name);
   for (const target of options.targets ?? []) {
@@ -121,7 +121,7 @@ export async function readLive(cluster: Cluster, options: FleetOptions, io: Io, 
     const near = suggest(target, names);
     return { outcome: fail(view, `--target ${target}: no such host in the cluster${near ? ` (did you mean ${near}?)` : ''}`) };
   }
-  const progress = new ProgressView(io.stderr, { live: io.stderr.isTTY === true && !json, color: useColor(io.stderr, io.env, false) });
+  const progress = new ProgressView(io.stderr, { live: io.stderr.isTTY === true && !json, color: useColor(io.stderr, io.env, noColor) });
   // The fleet names the hosts it reads (not the jump-only ones).
   progress.begin('Reading live state');
   // While a passphrase is asked for, the progress line keeps off the question's line.
@@ -198,7 +198,7 @@ Exit codes (as terraform plan -detailed-exitcode):
       return isEmpty(plan) ? 'ok' : 'changes';
     }
 
-    const read = await readLive(loaded.cluster, live.options, io, json, view);
+    const read = await readLive(loaded.cluster, live.options, io, json, view, peekFlag(args, OPTIONS, 'no-color'));
     if ('outcome' in read) return read.outcome;
     const { fleet } = read;
     try {
