@@ -12,6 +12,7 @@
  *   npm run bench -- --lab-services 1000  (0: no lab section, which uses the lab VM)
  *   npm run bench -- --startup-runs 21    (0: no startup section; npm run bench builds dist/ first)
  *   npm run bench -- --known-hosts-lines 20000  (0: no known_hosts section)
+ *   npm run bench -- --versus-runs 5      (0: no versus section: lvsc's commands vs keepalived -t, as processes)
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg } from 'node:os';
@@ -29,6 +30,7 @@ import { knownHostsSections } from './known-hosts.js';
 import { generateCluster, type Generated } from '../lab/generate.js';
 import { labSections } from './lab.js';
 import { startupSections } from './startup.js';
+import { versusSections } from './versus.js';
 
 interface State {
   generated?: Generated;
@@ -49,6 +51,8 @@ interface Shape {
   readonly startupRuns: number;
   /** Lines of the known_hosts file for the known_hosts section. */
   readonly knownHostsLines: number;
+  /** Runs of each command in the versus section. */
+  readonly versusRuns: number;
 }
 
 interface Section {
@@ -66,6 +70,8 @@ const TARGET_PEAK_MB = 400;
 const SECTIONS: readonly Section[] = [
   // lvsc --version and lvsc validate of a small file, as processes, next to node -e 0 (bench/startup.ts).
   ...startupSections,
+  // lvsc validate, plan --offline and compile --out of the whole cluster, as processes, next to keepalived -t (bench/versus.ts).
+  ...versusSections,
   {
     name: 'generate',
     inTotal: false,
@@ -121,6 +127,7 @@ const { values } = parseArgs({
     'lab-services': { type: 'string', default: '10000' },
     'startup-runs': { type: 'string', default: '11' },
     'known-hosts-lines': { type: 'string', default: '5000' },
+    'versus-runs': { type: 'string', default: '3' },
   },
   strict: true,
 });
@@ -131,6 +138,7 @@ const shape: Shape = {
   labServices: Number(values['lab-services']),
   startupRuns: Number(values['startup-runs']),
   knownHostsLines: Number(values['known-hosts-lines']),
+  versusRuns: Number(values['versus-runs']),
 };
 
 const gc = (globalThis as { gc?: () => void }).gc;

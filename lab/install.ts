@@ -71,12 +71,12 @@ export async function missingPackages(names: readonly string[]): Promise<string[
   return names.filter((n) => !installed.has(n));
 }
 
-async function apt(paths: LabPaths, log: Log, args: readonly string[]): Promise<void> {
-  log(`apt-get ${args.join(' ')} (output in ${paths.aptLog})`);
+async function apt(aptLog: string, log: Log, args: readonly string[]): Promise<void> {
+  log(`apt-get ${args.join(' ')} (output in ${aptLog})`);
   const r = await run('apt-get', ['-o', 'DPkg::Lock::Timeout=600', ...args], {
     env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
   });
-  appendFileSync(paths.aptLog, `$ apt-get ${args.join(' ')}\n${r.stdout}${r.stderr}\n`);
+  appendFileSync(aptLog, `$ apt-get ${args.join(' ')}\n${r.stdout}${r.stderr}\n`);
   if (r.code !== 0) throw new Error(`apt-get ${args.join(' ')} failed (exit ${r.code}):\n${tail(r.stderr || r.stdout, 15)}`);
 }
 
@@ -86,11 +86,16 @@ function isRoot(): boolean {
 
 /** Installs the missing packages (apt-get update first). Returns what it installed. */
 export async function ensurePackages(paths: LabPaths, log: Log): Promise<string[]> {
-  const missing = await missingPackages(PACKAGES);
+  return ensureInstalled(PACKAGES, paths.aptLog, log, 'the lab');
+}
+
+/** Installs those of `names` that are missing (apt-get update first), apt's output appended to `aptLog`; `who` needs them. Returns what it installed. */
+export async function ensureInstalled(names: readonly string[], aptLog: string, log: Log, who: string): Promise<string[]> {
+  const missing = await missingPackages(names);
   if (!missing.length) return [];
-  if (!isRoot()) throw new Error(`the lab needs these packages, and installing them needs root: apt-get install ${missing.join(' ')}`);
-  await apt(paths, log, ['update']);
-  await apt(paths, log, ['install', '-y', '--no-install-recommends', ...missing]);
+  if (!isRoot()) throw new Error(`${who} needs these packages, and installing them needs root: apt-get install ${missing.join(' ')}`);
+  await apt(aptLog, log, ['update']);
+  await apt(aptLog, log, ['install', '-y', '--no-install-recommends', ...missing]);
   return missing;
 }
 
@@ -159,7 +164,7 @@ function cachedReleases(paths: LabPaths): string[] {
 export async function ensureKernel(paths: LabPaths, log: Log, want?: string): Promise<Kernel> {
   let names = await aptKernelPackages();
   if (!names.length && isRoot()) {
-    await apt(paths, log, ['update']);
+    await apt(paths.aptLog, log, ['update']);
     names = await aptKernelPackages();
   }
   const wanted = want === 'newest' ? undefined : (want ?? (await defaultKernelPackage()));
