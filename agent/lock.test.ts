@@ -3,8 +3,10 @@
  * Needs root and `ip netns` (scripts/setup-test-host.sh).
  */
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import anyTest, { type TestFn } from 'ava';
+import { HEALTH_DIR } from '../compiler/keepalived.js';
+import { template } from '../compiler/templates/render.js';
 import { LAB_USERS, startLab, type Lab } from '../lab/netns-sshd.js';
 import { acquireHostLock, HostLockError, localOwner, LOCK_DIR, LOCK_RECORD, WATCH_WINDOW_S } from './lock.js';
 import { connectSsh } from './transport/ssh.js';
@@ -14,6 +16,8 @@ const test = anyTest as TestFn<{ lab: Lab }>;
 const open: Transport[] = [];
 
 const RECORD = `${LOCK_DIR}/${LOCK_RECORD}`;
+/** lvsc's directory on a host (/run/lvsc), which holds the lock directory and keepalived's health records. */
+const LVSC_DIR = dirname(LOCK_DIR);
 
 test.before(async (t) => {
   // c: sshd with OpenSSH's own ClientAlive default (no probes), for the vanishing client.
@@ -74,9 +78,9 @@ test.serial('a second apply on the same host fails fast, naming the holder; afte
   await next.release();
 });
 
-/** Whether something holds the lock on a host right now (asked of its kernel: `flock -n` on the lock directory). */
+/** Whether something holds the lock on a host right now (asked of its kernel: `flock -n` on the lock directory, if there is one: flock would make it). */
 async function heldOnHost(lab: Lab, host = 'a'): Promise<boolean> {
-  return (await lab.exec(host, ['flock', '-n', LOCK_DIR, 'true'])).code !== 0;
+  return (await lab.exec(host, ['sh', '-c', '[ ! -e "$1" ] || flock -n "$1" true', 'held', LOCK_DIR])).code !== 0;
 }
 
 /** Waits until nothing holds the lock on a host (flock -w blocks in its kernel until it is free: nothing polled); false if it is still held after `seconds`. */
@@ -161,9 +165,10 @@ test.serial('each lab host has its own /run: locks on two hosts do not collide',
 
 test.serial('a lock file that cannot be created is an error, not a busy lock', async (t) => {
   const { lab } = t.context;
-  const error = await lockError(acquireHostLock(await connect(lab, 'a'), 'alice@laptop', { dir: '/nonexistent-dir/lvsc' }));
+  const error = await lockError(acquireHostLock(await connect(lab, 'a'), 'alice@laptop', { dir: '/nonexistent-dir/lvsc/lock' }));
   t.is(error.holder, undefined);
-  t.regex(error.message, /could not take the lvsc lock \/nonexistent-dir\/lvsc on a: \/nonexistent-dir does not exist/);
+  t.regex(error.message, /could not take the lvsc lock \/nonexistent-dir\/lvsc\/lock on a: \/nonexistent-dir does not exist/);
+  t.not((await lab.exec('a', ['test', '-e', '/nonexistent-dir'])).code, 0, 'nothing was made');
 });
 
 /** The transport, with each command counted and its output heard `delayMs` late (a host under load). */
@@ -217,10 +222,11 @@ async function holderPid(lab: Lab, host: string): Promise<number> {
   return pid;
 }
 
-test.serial("lvsc makes its lock directory root's, mode 0700, and locks the directory itself", async (t) => {
+test.serial("lvsc makes its lock directory root's, mode 0700, in its own directory (root's, 0755), and locks the directory itself", async (t) => {
   const { lab } = t.context;
-  t.is((await lab.exec('a', ['rm', '-rf', LOCK_DIR])).code, 0);
+  t.is((await lab.exec('a', ['rm', '-rf', LVSC_DIR])).code, 0);
   const held = await acquireHostLock(await connect(lab, 'a'), 'alice@laptop');
+  t.is((await lab.exec('a', ['stat', '-c', '%F %u %a', LVSC_DIR])).stdout, 'directory 0 755\n');
   t.is((await lab.exec('a', ['stat', '-c', '%F %u %a', LOCK_DIR])).stdout, 'directory 0 700\n');
   t.is((await lab.exec('a', ['ls', '-A', LOCK_DIR])).stdout, `beat\n${LOCK_RECORD}\n`);
   t.true(await heldOnHost(lab));
@@ -230,11 +236,12 @@ test.serial("lvsc makes its lock directory root's, mode 0700, and locks the dire
 
 test.serial('a local user can neither hold the lock nor forge who holds it, also where the lock used to be', async (t) => {
   const { lab } = t.context;
-  // Before lvsc ever ran here: the lock directory cannot be made by a user.
-  await lab.exec('b', ['rm', '-rf', LOCK_DIR]);
-  const made = await asUser(lab, 'b', `mkdir ${LOCK_DIR}`);
-  t.not(made.code, 0);
-  t.regex(made.stderr, /Permission denied/);
+  // Before lvsc ever ran here: neither lvsc's directory nor the lock directory in it can be made by a user.
+  await lab.exec('b', ['rm', '-rf', LVSC_DIR]);
+  for (const made of [await asUser(lab, 'b', `mkdir ${LVSC_DIR}`), (await lab.exec('b', ['mkdir', '-m', '755', LVSC_DIR]), await asUser(lab, 'b', `mkdir ${LOCK_DIR}`))]) {
+    t.not(made.code, 0);
+    t.regex(made.stderr, /Permission denied/);
+  }
   // A user holds /run/lock/lvsc.lock (world-writable, where lvsc's lock was) with a forged record, for good.
   await lab.exec('b', ['rm', '-f', '/run/lock/lvsc.lock']);
   const squatter = lab.start('b', [
@@ -273,7 +280,9 @@ test.serial("a link a local user plants is never written through by root's apply
   await lab.exec('b', ['rm', '-f', '/run/lock/lvsc.lock']);
   // Where the lock was, and where it is: the first is the user's to make, the second is not.
   t.is((await asUser(lab, 'b', `ln -s ${victim} /run/lock/lvsc.lock`)).code, 0);
-  await lab.exec('b', ['rm', '-rf', LOCK_DIR]);
+  await lab.exec('b', ['rm', '-rf', LVSC_DIR]);
+  t.regex((await asUser(lab, 'b', `ln -s ${victim} ${LVSC_DIR}`)).stderr, /Permission denied/);
+  await lab.exec('b', ['mkdir', '-m', '755', LVSC_DIR]);
   t.regex((await asUser(lab, 'b', `ln -s ${victim} ${LOCK_DIR}`)).stderr, /Permission denied/);
   const held = await acquireHostLock(await connect(lab, 'b'), 'alice@laptop');
   await held.release();
@@ -283,25 +292,62 @@ test.serial("a link a local user plants is never written through by root's apply
 test.serial("a lock directory that is not root's alone is refused, saying why; so is a link, a file, or a parent others can write", async (t) => {
   const { lab } = t.context;
   const elsewhere = '/run/lvsc-test-elsewhere';
-  t.teardown(() => lab.exec('a', ['rm', '-rf', LOCK_DIR, elsewhere]).then(() => undefined));
+  t.teardown(() => lab.exec('a', ['rm', '-rf', LVSC_DIR, elsewhere]).then(() => undefined));
   const refused = async (setup: string, options: { dir?: string } = {}): Promise<string> => {
-    t.is((await lab.exec('a', ['sh', '-c', `rm -rf ${LOCK_DIR} ${elsewhere} && ${setup}`])).code, 0, setup);
+    t.is((await lab.exec('a', ['sh', '-c', `rm -rf ${LVSC_DIR} ${elsewhere} && mkdir -m 755 ${LVSC_DIR} && ${setup}`])).code, 0, setup);
     const error = await lockError(acquireHostLock(await connect(lab, 'a'), 'alice@laptop', options));
     t.is(error.holder, undefined);
     t.false(await heldOnHost(lab), 'nothing holds it');
     return error.message;
   };
-  t.regex(await refused(`mkdir -m 755 ${LOCK_DIR}`), /could not take the lvsc lock \/run\/lvsc on a: \/run\/lvsc is owned by uid 0 with mode 755, not by root with mode 700/);
-  t.regex(await refused(`mkdir -m 700 ${LOCK_DIR} && chown ${LAB_USERS.noSudo} ${LOCK_DIR}`), /\/run\/lvsc is owned by uid \d+ with mode 700, not by root with mode 700/);
-  t.regex(await refused(`mkdir -m 700 ${elsewhere} && ln -s ${elsewhere} ${LOCK_DIR}`), /\/run\/lvsc is a symbolic link/);
+  t.regex(await refused(`mkdir -m 755 ${LOCK_DIR}`), /could not take the lvsc lock \/run\/lvsc\/lock on a: \/run\/lvsc\/lock is owned by uid 0 with mode 755, not by root with mode 700/);
+  t.regex(await refused(`mkdir -m 700 ${LOCK_DIR} && chown ${LAB_USERS.noSudo} ${LOCK_DIR}`), /\/run\/lvsc\/lock is owned by uid \d+ with mode 700, not by root with mode 700/);
+  t.regex(await refused(`mkdir -m 700 ${elsewhere} && ln -s ${elsewhere} ${LOCK_DIR}`), /\/run\/lvsc\/lock is a symbolic link/);
   t.is((await lab.exec('a', ['ls', '-A', elsewhere])).stdout, '', 'nothing was written where the link points');
-  t.regex(await refused(`touch ${LOCK_DIR}`), /\/run\/lvsc is not a directory/);
-  t.regex(await refused('true', { dir: '/run/lock/lvsc' }), /\/run\/lock is owned by uid 0 with mode 1777: lvsc keeps its lock only in a directory that no one but root can change/);
+  t.regex(await refused(`touch ${LOCK_DIR}`), /\/run\/lvsc\/lock is not a directory/);
+  // lvsc's directory itself: writable by others, a link, a file, or another user's.
+  t.regex(await refused(`chmod 777 ${LVSC_DIR}`), /\/run\/lvsc is owned by uid 0 with mode 777: lvsc keeps its lock only in a directory that no one but root can change/);
+  t.regex(await refused(`chmod 775 ${LVSC_DIR}`), /\/run\/lvsc is owned by uid 0 with mode 775/);
+  t.regex(await refused(`chown ${LAB_USERS.noSudo} ${LVSC_DIR}`), /\/run\/lvsc is owned by uid \d+ with mode 755/);
+  t.regex(await refused(`rmdir ${LVSC_DIR} && mkdir -m 755 ${elsewhere} && ln -s ${elsewhere} ${LVSC_DIR}`), /\/run\/lvsc is a symbolic link/);
+  t.is((await lab.exec('a', ['ls', '-A', elsewhere])).stdout, '', 'nothing was made where the link points');
+  t.regex(await refused(`rmdir ${LVSC_DIR} && touch ${LVSC_DIR}`), /\/run\/lvsc is not a directory/);
+  t.regex(await refused('true', { dir: '/run/lock/lvsc/lock' }), /\/run\/lock is owned by uid 0 with mode 1777: lvsc keeps its lock only in a directory that no one but root can change/);
+  t.not((await lab.exec('a', ['test', '-e', '/run/lock/lvsc'])).code, 0, 'nothing was made under /run/lock');
   // Once it is out of the way, lvsc makes it again.
-  await lab.exec('a', ['rm', '-rf', LOCK_DIR]);
+  await lab.exec('a', ['rm', '-rf', LVSC_DIR]);
   const held = await acquireHostLock(await connect(lab, 'a'), 'alice@laptop');
   t.is((await lab.exec('a', ['stat', '-c', '%F %u %a', LOCK_DIR])).stdout, 'directory 0 700\n');
   await held.release();
+});
+
+test.serial("the lock shares lvsc's directory with keepalived's health records, made by the notify script lvsc renders, in either order", async (t) => {
+  const { lab } = t.context;
+  const notify = template('keepalived-notify.sh.hbs')({ stateDir: HEALTH_DIR });
+  t.is(dirname(HEALTH_DIR), LVSC_DIR, 'the health records are in lvsc\'s directory');
+  const record = (state: string, port: number) => lab.exec('a', ['sh', '-c', notify, 'keepalived-notify', state, 'tcp', '10.0.0.100', '80', '10.0.0.11', String(port)]);
+  t.teardown(() => lab.exec('a', ['rm', '-rf', LVSC_DIR]).then(() => undefined));
+  // keepalived first (as root, its notify_up): the script makes /run/lvsc as mkdir -p does (root's, 0755).
+  await lab.exec('a', ['rm', '-rf', LVSC_DIR]);
+  const wrote = await record('up', 80);
+  t.is(wrote.code, 0, wrote.stderr);
+  t.is((await lab.exec('a', ['stat', '-c', '%F %u %a', LVSC_DIR])).stdout, 'directory 0 755\n');
+  const held = await acquireHostLock(await connect(lab, 'a'), 'alice@laptop');
+  t.true(held.held);
+  // While the lock is held, keepalived still records.
+  t.is((await record('down', 81)).code, 0);
+  t.is((await lab.exec('a', ['ls', '-A', HEALTH_DIR])).stdout, 'tcp_10.0.0.100_80_10.0.0.11_80\ntcp_10.0.0.100_80_10.0.0.11_81\n');
+  await held.release();
+  // lvsc first: keepalived records into the directory the lock made.
+  await lab.exec('a', ['rm', '-rf', LVSC_DIR]);
+  const again = await acquireHostLock(await connect(lab, 'a'), 'alice@laptop');
+  const after = await record('up', 80);
+  t.is(after.code, 0, after.stderr);
+  t.regex((await lab.exec('a', ['cat', `${HEALTH_DIR}/tcp_10.0.0.100_80_10.0.0.11_80`])).stdout, /^up tcp 10\.0\.0\.100 80 10\.0\.0\.11 80 \d+\n$/);
+  await again.release();
+  const next = await acquireHostLock(await connect(lab, 'a'), 'bob@desk');
+  t.true(next.held);
+  await next.release();
 });
 
 test.serial('a host without /run/lock (no systemd, a minimal image) takes the lock', async (t) => {
@@ -324,7 +370,7 @@ test.serial('a host without flock says flock is not installed, not that another 
   t.not((await lab.exec('b', ['sh', '-c', 'command -v flock'])).code, 0, 'flock is gone on b');
   const error = await lockError(acquireHostLock(await connect(lab, 'b'), 'alice@laptop'));
   t.is(error.holder, undefined);
-  t.regex(error.message, /^could not take the lvsc lock \/run\/lvsc on b: flock is not installed \(the util-linux package provides it\)$/);
+  t.regex(error.message, /^could not take the lvsc lock \/run\/lvsc\/lock on b: flock is not installed \(the util-linux package provides it\)$/);
   t.notRegex(error.message, /locked by/);
 });
 

@@ -1,7 +1,7 @@
 /**
  * The per-host apply lock. A long-running remote shell, the holder, takes
- * `flock` on lvsc's own lock directory (/run/lvsc: made by lvsc, root's, mode
- * 0700), writes who holds it into the record there, says so on its output (the
+ * `flock` on lvsc's own lock directory (/run/lvsc/lock: made by lvsc, root's,
+ * mode 0700, in a directory of root's that no one else can write), writes who holds it into the record there, says so on its output (the
  * run waits for that line, polling nothing), and stays while lvsc keeps
  * talking to it:
  *
@@ -28,8 +28,12 @@ import { hostname, userInfo } from 'node:os';
 import type { Command } from '../compiler/command.js';
 import type { RunResult, Transport } from './transport/transport.js';
 
-/** Where the lock lives on a host: a directory lvsc makes, root's and 0700; the flock is on the directory itself. */
-export const LOCK_DIR = '/run/lvsc';
+/**
+ * Where the lock lives on a host: a directory lvsc makes, root's and 0700, inside lvsc's own
+ * directory (/run/lvsc, root's, not writable by others; the keepalived notify script keeps its
+ * health records there too, mode 755). The flock is on the lock directory itself.
+ */
+export const LOCK_DIR = '/run/lvsc/lock';
 
 /** The holder's record in the lock directory: who holds the lock. */
 export const LOCK_RECORD = 'holder';
@@ -63,7 +67,10 @@ export interface HostLock {
 }
 
 export interface HostLockOptions {
-  /** The lock directory on the host (default /run/lvsc). Its parent must exist, and be root's and not writable by others. */
+  /**
+   * The lock directory on the host (default /run/lvsc/lock). lvsc makes it and its parent when missing; the parent
+   * must be root's and not writable by others, and so must the parent's parent, which must exist.
+   */
   dir?: string;
   /** How long the host may take to confirm the lock is taken (default 60 s). */
   confirmWithinMs?: number;
@@ -105,9 +112,11 @@ const LOCKED = /(?:^|\n)locked\n/;
 /**
  * $1 lock directory, $2 the record to write, $3 the watch window (s), $4 `take` or `break`.
  *
- * Why the directory is safe to use as root: its parent must be root's and not writable by
- * anyone else, so no one but root can make, replace or remove an entry there; it must not be
- * a symbolic link (checked before it is opened; with the parent as it is, nothing can swap it
+ * Why the directory is safe to use as root: its parent (lvsc's directory, /run/lvsc, which
+ * the keepalived notify script shares and lvsc makes with mode 755 when missing) and that
+ * one's parent (/run) must be root's and not writable by anyone else, so no one but root can
+ * make, replace or remove an entry in either; neither the parent nor the lock directory may be
+ * a symbolic link (checked before use; with the parents as they are, nothing can swap them
  * in between, so this is O_NOFOLLOW's effect); and what was opened (fd 9) must be a directory
  * of root's with mode 700, checked on the descriptor itself, not on the name. No one but root
  * can then open it (to flock it) or create anything in it, so the record and the heartbeat
@@ -128,9 +137,16 @@ command -v sleep >/dev/null 2>&1 || missing sleep coreutils
 bad() { printf '%s\\n' "$*" >&2; exit 70; }
 parent=\${dir%/*}
 parent=\${parent:-/}
-[ -d "$parent" ] || bad "$parent does not exist"
-set -- $(stat -L -c '%u %a' -- "$parent")
-[ "$1" = 0 ] && [ $((0$2 & 022)) = 0 ] || bad "$parent is owned by uid $1 with mode $2: lvsc keeps its lock only in a directory that no one but root can change"
+top=\${parent%/*}
+top=\${top:-/}
+[ -d "$top" ] || bad "$top does not exist"
+set -- $(stat -L -c '%u %a' -- "$top")
+[ "$1" = 0 ] && [ $((0$2 & 022)) = 0 ] || bad "$top is owned by uid $1 with mode $2: lvsc keeps its lock only in a directory that no one but root can change"
+[ -e "$parent" ] || [ -L "$parent" ] || mkdir -m 755 -- "$parent" 2>/dev/null
+[ ! -L "$parent" ] || bad "$parent is a symbolic link: lvsc's directory must be a directory of root's (remove the link; lvsc makes the directory)"
+[ -d "$parent" ] || bad "$parent is not a directory: lvsc's directory must be a directory of root's (remove it; lvsc makes the directory)"
+set -- $(stat -c '%u %a' -- "$parent")
+[ "$1" = 0 ] && [ $((0$2 & 022)) = 0 ] || bad "$parent is owned by uid $1 with mode $2: lvsc keeps its lock only in a directory that no one but root can change (chown 0 and chmod go-w it)"
 mkdir -m 700 -- "$dir" 2>/dev/null
 [ ! -L "$dir" ] || bad "$dir is a symbolic link: lvsc's lock directory must be a directory of root's (remove the link; lvsc makes the directory)"
 [ -d "$dir" ] || bad "$dir is not a directory: lvsc's lock directory must be a directory of root's (remove it; lvsc makes the directory)"

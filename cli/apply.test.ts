@@ -17,8 +17,9 @@ import anyTest, { type ExecutionContext, type TestFn } from 'ava';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { lvscOnHosts, type HostsContext, type Run } from './test-support.js';
+import { LOCK_DIR, LOCK_RECORD } from '../agent/lock.js';
 import { compileCluster } from '../compiler/compile.js';
 import { check } from '../compiler/index.js';
 import { MANIFEST_PATH, manifestText, type Manifest } from '../compiler/manifest.js';
@@ -202,7 +203,7 @@ test.serial('a second apply while the lock is held fails that host, naming the h
   const { lab } = t.context;
   const text = cluster(lab, { services: ['www', 'api'] });
   // Another lvsc holds web1's lock: a shell that keeps the flock, with its record, until its input ends.
-  const holder = lab.start('web1', ['sh', '-c', 'mkdir -m 700 /run/lvsc 2>/dev/null; exec 9</run/lvsc; flock -n 9 || exit 1; printf "owner=alice@ops\\npid=4242\\nsince=2025-01-01T00:00:00Z\\n" > /run/lvsc/holder; echo locked; read -r _ || :']);
+  const holder = lab.start('web1', ['sh', '-c', `mkdir -m 755 ${dirname(LOCK_DIR)} 2>/dev/null; mkdir -m 700 ${LOCK_DIR} 2>/dev/null; exec 9<${LOCK_DIR}; flock -n 9 || exit 1; printf "owner=alice@ops\\npid=4242\\nsince=2025-01-01T00:00:00Z\\n" > ${LOCK_DIR}/${LOCK_RECORD}; echo locked; read -r _ || :`]);
   const released = new Promise((resolve) => holder.on('close', resolve));
   t.teardown(() => holder.stdin.end());
   await said(holder, /^locked$/);

@@ -48,7 +48,7 @@ export const applyCommand: Command = {
 Plans against the live hosts (as lvsc plan does), asks for confirmation, then
 runs the plan: real servers are prepared before a director programs its table,
 the director's VIPs come last, removals run in reverse. Each host takes the
-lvsc lock (/run/lvsc) first. If a host fails, the hosts waiting on
+lvsc lock (/run/lvsc/lock) first. If a host fails, the hosts waiting on
 it are not touched and the others finish. Afterwards every host is read again
 and the run fails if anything still differs.
 
