@@ -120,7 +120,7 @@ export function factRequestFor(cluster: Cluster, desired: DesiredHost): FactRequ
   for (const dev of devices) for (const k of Object.keys(DEVICE_SYSCTLS) as DeviceSysctl[]) sysctlKeys.add(deviceSysctl(dev, k));
   for (const k of Object.values(HOST_SYSCTLS)) sysctlKeys.add(k.key);
   const files = new Set(Object.keys(desired.state.files));
-  for (const p of [PATHS.ipvsadmRules, PATHS.ipvsadmDefault, PATHS.sysctl, PATHS.modules, PATHS.keepalived, PATHS.keepalivedDefault, PATHS.keepalivedNotify]) files.add(p);
+  for (const p of Object.values(PATHS)) if (isLvscPath(p)) files.add(p);
   // The manifest has a fact of its own (which puts its text among the files).
   files.delete(PATHS.manifest);
   return {

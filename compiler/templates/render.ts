@@ -1,17 +1,20 @@
 /**
  * Rendered host files (handlebars): what makes a host come back the same after
  * a reboot — /etc/ipvsadm.rules in `ipvsadm-save -n` format, /etc/sysctl.d,
- * /etc/modules-load.d, systemd-networkd units, and on a director with health
- * checks /etc/keepalived/keepalived.conf —, the manifest of what lvsc
+ * /etc/modules-load.d, systemd-networkd units, lvsc's nftables table and the
+ * drop-ins that make Debian's ipvsadm and nftables services load it (and set
+ * the IPVS timeouts, which ipvsadm-save leaves out), and on a director with
+ * health checks /etc/keepalived/keepalived.conf —, the manifest of what lvsc
  * owns on the host (compiler/manifest.ts), and each host's plan as a
  * shell script. One handlebars environment with `noEscape` (nothing here is
  * HTML) and one `sh` helper that shell-quotes every value it prints.
  */
 import Handlebars from 'handlebars';
 import { readFileSync } from 'node:fs';
-import { commandLine, shellQuote } from '../command.js';
+import { commandLine, shellQuote, type Command } from '../command.js';
 import type { DesiredHost } from '../desired.js';
-import { saveLines } from '../ipvsadm.js';
+import { saveLines, setTimeouts } from '../ipvsadm.js';
+import { nftScript } from '../nft.js';
 import { MANIFEST_PATH, manifestOf, manifestText } from '../manifest.js';
 import { HEALTH_DIR, KEEPALIVED_CONF, KEEPALIVED_NOTIFY } from '../keepalived.js';
 import { OWNED_DEVICES, ROUTE_PROTO } from '../lvs.js';
@@ -44,7 +47,23 @@ export const PATHS = {
   keepalived: KEEPALIVED_CONF,
   keepalivedDefault: '/etc/default/keepalived',
   keepalivedNotify: KEEPALIVED_NOTIFY,
+  /** lvsc's nftables table (fwmark services), as an `nft -f` file. */
+  fwmarkNft: '/etc/nftables.d/lvsc.nft',
+  /** Drop-in for Debian's ipvsadm service: the timeouts and the marks after its restore. */
+  ipvsadmUnit: '/etc/systemd/system/ipvsadm.service.d/lvsc.conf',
+  /** Drop-in for Debian's nftables service: lvsc's table again after /etc/nftables.conf's `flush ruleset`. */
+  nftablesUnit: '/etc/systemd/system/nftables.service.d/lvsc.conf',
 } as const;
+
+/** The programs a unit's Exec lines run, by absolute path (systemd runs no shell; before v239 it searched no PATH). */
+const UNIT_PROGRAMS: Readonly<Record<string, string>> = { ipvsadm: '/sbin/ipvsadm', nft: '/usr/sbin/nft' };
+
+/** A command as a systemd Exec line: its program's absolute path, then arguments that need no quoting in a unit file. */
+function execLine(c: Command): string {
+  const program = UNIT_PROGRAMS[c.argv[0]];
+  if (!program || c.stdin !== undefined || !c.argv.slice(1).every((a) => /^[A-Za-z0-9_./:=-]+$/.test(a))) throw new Error(`bug: \`${commandLine(c)}\` cannot be a systemd Exec line`);
+  return [program, ...c.argv.slice(1)].join(' ');
+}
 
 /** Every file lvsc renders lives at one of these paths (so it knows which files are its own). */
 export function isLvscPath(path: string): boolean {
@@ -57,6 +76,9 @@ export function isLvscPath(path: string): boolean {
     path === PATHS.keepalived ||
     path === PATHS.keepalivedDefault ||
     path === PATHS.keepalivedNotify ||
+    path === PATHS.fwmarkNft ||
+    path === PATHS.ipvsadmUnit ||
+    path === PATHS.nftablesUnit ||
     (path.startsWith(`${PATHS.networkDir}/`) && /\/(50-lvsc-[^/]+\.(network|netdev)|[^/]+\.network\.d\/lvsc\.conf)$/.test(path))
   );
 }
@@ -81,6 +103,7 @@ export function renderFiles(host: DesiredHost): Record<string, string> {
     files[PATHS.ipvsadmRules] = template('ipvsadm.rules.hbs')({ lines: saveLines(s.ipvs.filter((x) => x.owner !== 'keepalived'), { thresholds: true }) });
     const sync = s.syncDaemons[0];
     files[PATHS.ipvsadmDefault] = template('ipvsadm.default.hbs')({ host: host.name, daemon: sync?.state ?? 'none', iface: sync?.mcastInterface ?? '', syncid: sync?.syncid ?? 0 });
+    Object.assign(files, renderBootUnits(host.name, s));
   }
   if (host.keepalived) {
     files[PATHS.keepalived] = template('keepalived.conf.hbs')(host.keepalived);
@@ -91,6 +114,36 @@ export function renderFiles(host: DesiredHost): Record<string, string> {
   if (s.modules.length) files[PATHS.modules] = template('modules.conf.hbs')({ host: host.name, modules: s.modules });
   Object.assign(files, renderNetwork(host.name, s));
   if (Object.keys(files).length) files[PATHS.manifest] = manifestText(manifestOf(host.name, s, Object.keys(files)));
+  return files;
+}
+
+/**
+ * What no distribution file restores at boot: the IPVS timeouts (`ipvsadm
+ * --set`; ipvsadm-save leaves them out) and lvsc's nftables table. Both run
+ * after Debian's ipvsadm service has restored /etc/ipvsadm.rules, from a
+ * drop-in of that service (which lvsc already relies on, and the package
+ * enables); the table is an `nft -f` file that Debian's nftables service,
+ * when the operator enables it, loads again after /etc/nftables.conf (whose
+ * `flush ruleset` would remove it), so the operator's nftables.conf is never
+ * touched.
+ */
+function renderBootUnits(host: string, s: HostState): Record<string, string> {
+  const files: Record<string, string> = {};
+  const lines: string[] = [];
+  const what: string[] = [];
+  const t = s.timeouts;
+  if (t && (t.tcp || t.tcpfin || t.udp)) {
+    lines.push(execLine(setTimeouts(t)));
+    what.push('the IPVS timeouts (ipvsadm-save leaves them out)');
+  }
+  if (s.fwmarkRules.length) {
+    const load = execLine({ argv: ['nft', '-f', PATHS.fwmarkNft] });
+    files[PATHS.fwmarkNft] = template('fwmark.nft.hbs')({ host, script: nftScript(s.fwmarkRules).trimEnd() });
+    files[PATHS.nftablesUnit] = template('nftables.service.conf.hbs')({ host, load });
+    lines.push(load);
+    what.push(`the firewall marks of fwmark services (${PATHS.fwmarkNft})`);
+  }
+  if (lines.length) files[PATHS.ipvsadmUnit] = template('ipvsadm.service.conf.hbs')({ host, lines, what });
   return files;
 }
 

@@ -45,6 +45,49 @@ IFACE=""
 SYNCID="0"
 LVSC_EOF
 mv -f /etc/default/ipvsadm.lvsc-tmp /etc/default/ipvsadm
+# + file /etc/nftables.d/lvsc.nft  (render)
+mkdir -p /etc/nftables.d
+cat > /etc/nftables.d/lvsc.nft.lvsc-tmp <<'LVSC_EOF'
+# Rendered by lvsc for director lb1: the firewall marks of its fwmark services,
+# nftables table inet lvsc, replaced whole (it adds, deletes and creates the table,
+# so it may be loaded at any time, after a `flush ruleset` too). lvsc owns this file.
+# At boot the drop-ins lvsc renders for Debian's ipvsadm and nftables services load it
+# (/etc/systemd/system/{ipvsadm,nftables}.service.d/lvsc.conf); /etc/nftables.conf may
+# also include it.
+table inet lvsc
+delete table inet lvsc
+table inet lvsc {
+	chain prerouting {
+		type filter hook prerouting priority mangle; policy accept;
+		ip daddr 10.4.0.104 tcp dport { 80, 443 } meta mark set 20
+	}
+}
+LVSC_EOF
+mv -f /etc/nftables.d/lvsc.nft.lvsc-tmp /etc/nftables.d/lvsc.nft
+# + file /etc/systemd/system/nftables.service.d/lvsc.conf  (render)
+mkdir -p /etc/systemd/system/nftables.service.d
+cat > /etc/systemd/system/nftables.service.d/lvsc.conf.lvsc-tmp <<'LVSC_EOF'
+# Rendered by lvsc for director lb1: Debian's nftables service loads
+# /etc/nftables.conf, whose `flush ruleset` removes every table, lvsc's too; this
+# loads lvsc's table again after it, on start and on reload. `-`: a failure is
+# logged but does not fail the service, whose stop flushes the whole ruleset.
+[Service]
+ExecStartPost=-/usr/sbin/nft -f /etc/nftables.d/lvsc.nft
+ExecReload=-/usr/sbin/nft -f /etc/nftables.d/lvsc.nft
+LVSC_EOF
+mv -f /etc/systemd/system/nftables.service.d/lvsc.conf.lvsc-tmp /etc/systemd/system/nftables.service.d/lvsc.conf
+# + file /etc/systemd/system/ipvsadm.service.d/lvsc.conf  (render)
+mkdir -p /etc/systemd/system/ipvsadm.service.d
+cat > /etc/systemd/system/ipvsadm.service.d/lvsc.conf.lvsc-tmp <<'LVSC_EOF'
+# Rendered by lvsc for director lb1: run after Debian's ipvsadm service has
+# restored /etc/ipvsadm.rules at boot, what that file cannot hold:
+# - the firewall marks of fwmark services (/etc/nftables.d/lvsc.nft)
+# `-`: a failure is logged but does not fail the service, whose stop would flush
+# the IPVS table.
+[Service]
+ExecStartPost=-/usr/sbin/nft -f /etc/nftables.d/lvsc.nft
+LVSC_EOF
+mv -f /etc/systemd/system/ipvsadm.service.d/lvsc.conf.lvsc-tmp /etc/systemd/system/ipvsadm.service.d/lvsc.conf
 # + file /etc/default/keepalived  (render)
 mkdir -p /etc/default
 cat > /etc/default/keepalived.lvsc-tmp <<'LVSC_EOF'
@@ -168,8 +211,11 @@ cat > /var/lib/lvsc/manifest.json.lvsc-tmp <<'LVSC_EOF'
     "/etc/ipvsadm.rules",
     "/etc/keepalived/keepalived.conf",
     "/etc/modules-load.d/lvsc.conf",
+    "/etc/nftables.d/lvsc.nft",
     "/etc/sysctl.d/90-lvsc.conf",
     "/etc/systemd/network/eth0.network.d/lvsc.conf",
+    "/etc/systemd/system/ipvsadm.service.d/lvsc.conf",
+    "/etc/systemd/system/nftables.service.d/lvsc.conf",
     "/usr/local/lib/lvsc/keepalived-notify"
   ]
 }

@@ -36,6 +36,49 @@ IFACE="eth1"
 SYNCID="7"
 LVSC_EOF
 mv -f /etc/default/ipvsadm.lvsc-tmp /etc/default/ipvsadm
+# + file /etc/nftables.d/lvsc.nft  (render)
+mkdir -p /etc/nftables.d
+cat > /etc/nftables.d/lvsc.nft.lvsc-tmp <<'LVSC_EOF'
+# Rendered by lvsc for director lb2: the firewall marks of its fwmark services,
+# nftables table inet lvsc, replaced whole (it adds, deletes and creates the table,
+# so it may be loaded at any time, after a `flush ruleset` too). lvsc owns this file.
+# At boot the drop-ins lvsc renders for Debian's ipvsadm and nftables services load it
+# (/etc/systemd/system/{ipvsadm,nftables}.service.d/lvsc.conf); /etc/nftables.conf may
+# also include it.
+table inet lvsc
+delete table inet lvsc
+table inet lvsc {
+	chain prerouting {
+		type filter hook prerouting priority mangle; policy accept;
+		ip daddr 10.2.0.100 tcp dport { 80, 443 } meta mark set 10
+	}
+}
+LVSC_EOF
+mv -f /etc/nftables.d/lvsc.nft.lvsc-tmp /etc/nftables.d/lvsc.nft
+# + file /etc/systemd/system/nftables.service.d/lvsc.conf  (render)
+mkdir -p /etc/systemd/system/nftables.service.d
+cat > /etc/systemd/system/nftables.service.d/lvsc.conf.lvsc-tmp <<'LVSC_EOF'
+# Rendered by lvsc for director lb2: Debian's nftables service loads
+# /etc/nftables.conf, whose `flush ruleset` removes every table, lvsc's too; this
+# loads lvsc's table again after it, on start and on reload. `-`: a failure is
+# logged but does not fail the service, whose stop flushes the whole ruleset.
+[Service]
+ExecStartPost=-/usr/sbin/nft -f /etc/nftables.d/lvsc.nft
+ExecReload=-/usr/sbin/nft -f /etc/nftables.d/lvsc.nft
+LVSC_EOF
+mv -f /etc/systemd/system/nftables.service.d/lvsc.conf.lvsc-tmp /etc/systemd/system/nftables.service.d/lvsc.conf
+# + file /etc/systemd/system/ipvsadm.service.d/lvsc.conf  (render)
+mkdir -p /etc/systemd/system/ipvsadm.service.d
+cat > /etc/systemd/system/ipvsadm.service.d/lvsc.conf.lvsc-tmp <<'LVSC_EOF'
+# Rendered by lvsc for director lb2: run after Debian's ipvsadm service has
+# restored /etc/ipvsadm.rules at boot, what that file cannot hold:
+# - the firewall marks of fwmark services (/etc/nftables.d/lvsc.nft)
+# `-`: a failure is logged but does not fail the service, whose stop would flush
+# the IPVS table.
+[Service]
+ExecStartPost=-/usr/sbin/nft -f /etc/nftables.d/lvsc.nft
+LVSC_EOF
+mv -f /etc/systemd/system/ipvsadm.service.d/lvsc.conf.lvsc-tmp /etc/systemd/system/ipvsadm.service.d/lvsc.conf
 # + file /etc/sysctl.d/90-lvsc.conf  (render)
 mkdir -p /etc/sysctl.d
 cat > /etc/sysctl.d/90-lvsc.conf.lvsc-tmp <<'LVSC_EOF'
@@ -71,7 +114,10 @@ cat > /var/lib/lvsc/manifest.json.lvsc-tmp <<'LVSC_EOF'
     "/etc/default/ipvsadm",
     "/etc/ipvsadm.rules",
     "/etc/modules-load.d/lvsc.conf",
-    "/etc/sysctl.d/90-lvsc.conf"
+    "/etc/nftables.d/lvsc.nft",
+    "/etc/sysctl.d/90-lvsc.conf",
+    "/etc/systemd/system/ipvsadm.service.d/lvsc.conf",
+    "/etc/systemd/system/nftables.service.d/lvsc.conf"
   ]
 }
 LVSC_EOF

@@ -37,6 +37,18 @@ IFACE=""
 SYNCID="0"
 LVSC_EOF
 mv -f /etc/default/ipvsadm.lvsc-tmp /etc/default/ipvsadm
+# + file /etc/systemd/system/ipvsadm.service.d/lvsc.conf  (render)
+mkdir -p /etc/systemd/system/ipvsadm.service.d
+cat > /etc/systemd/system/ipvsadm.service.d/lvsc.conf.lvsc-tmp <<'LVSC_EOF'
+# Rendered by lvsc for director lb1: run after Debian's ipvsadm service has
+# restored /etc/ipvsadm.rules at boot, what that file cannot hold:
+# - the IPVS timeouts (ipvsadm-save leaves them out)
+# `-`: a failure is logged but does not fail the service, whose stop would flush
+# the IPVS table.
+[Service]
+ExecStartPost=-/sbin/ipvsadm --set 900 60 300
+LVSC_EOF
+mv -f /etc/systemd/system/ipvsadm.service.d/lvsc.conf.lvsc-tmp /etc/systemd/system/ipvsadm.service.d/lvsc.conf
 # + file /etc/sysctl.d/90-lvsc.conf  (render)
 mkdir -p /etc/sysctl.d
 cat > /etc/sysctl.d/90-lvsc.conf.lvsc-tmp <<'LVSC_EOF'
@@ -86,7 +98,8 @@ cat > /var/lib/lvsc/manifest.json.lvsc-tmp <<'LVSC_EOF'
     "/etc/ipvsadm.rules",
     "/etc/modules-load.d/lvsc.conf",
     "/etc/sysctl.d/90-lvsc.conf",
-    "/etc/systemd/network/eth0.network.d/lvsc.conf"
+    "/etc/systemd/network/eth0.network.d/lvsc.conf",
+    "/etc/systemd/system/ipvsadm.service.d/lvsc.conf"
   ]
 }
 LVSC_EOF
