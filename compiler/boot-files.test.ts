@@ -30,7 +30,7 @@ test('a director with a fwmark service: its nft file is the table apply loads, w
     const { state } = hosts.get(name)!;
     const nft = state.files[PATHS.fwmarkNft];
     t.truthy(nft, `${name} has ${PATHS.fwmarkNft}`);
-    t.is(nft.replace(/^#.*\n/gm, ''), replaceNftTable(state.fwmarkRules).stdin, `${name}: the file without its comments is apply's nft -f input`);
+    t.is(replaceNftTable(state.fwmarkRules).stdin, nft.replace(/^#.*\n/gm, ''), `${name}: the file without its comments is apply's nft -f input`);
     t.deepEqual(execs(state.files[PATHS.ipvsadmUnit], 'ExecStartPost'), [`-/usr/sbin/nft -f ${PATHS.fwmarkNft}`]);
     t.deepEqual(execs(state.files[PATHS.nftablesUnit], 'ExecStartPost'), [`-/usr/sbin/nft -f ${PATHS.fwmarkNft}`]);
     t.deepEqual(execs(state.files[PATHS.nftablesUnit], 'ExecReload'), [`-/usr/sbin/nft -f ${PATHS.fwmarkNft}`]);
