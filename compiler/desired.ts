@@ -197,9 +197,10 @@ function buildDirector(cluster: Cluster, b: Builder, director: Host, active: boo
     if (nat.length) {
       if (family === 4) b.sysctl(HOST_SYSCTLS.ipv4Forwarding.key, 1);
       else b.sysctl(HOST_SYSCTLS.ipv6Forwarding.key, 1);
-      // FTP carries addresses in its payload: NAT rewrites them only with the helper.
+      // FTP carries addresses in its payload: NAT rewrites them only with the helper,
+      // which IPVS binds by each connection's own port, so an every-port service (0) needs it too.
       const ports = a.kind === 'vip' ? (a.proto === 'tcp' ? [a.port] : []) : a.matches.filter((m) => m.proto === 'tcp').flatMap((m) => m.ports);
-      if (ports.includes(21)) b.modules.add(FTP_HELPER_MODULE);
+      if (ports.includes(21) || ports.includes(0)) b.modules.add(FTP_HELPER_MODULE);
       // One-armed NAT (clients and servers on one segment): no ICMP redirects around the director.
       if (family === 4) {
         b.sysctl(deviceSysctl('all', 'send_redirects'), 0);

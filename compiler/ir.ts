@@ -147,6 +147,8 @@ export type ServiceAddress =
       readonly origin: Span;
       readonly addressSpan: Span;
       readonly protoSpan: Span;
+      /** 0 = every port (IPVS's port-zero service, valid only with persistence). */
+      readonly portSpan: Span;
     }
   | {
       readonly kind: 'fwmark';
@@ -318,7 +320,12 @@ export function serviceVips(service: Service): { address: string; family: Family
   return out;
 }
 
-/** The ports a service listens on (the VIP port, or every matched port). */
+/** Whether a service is IPVS's every-port service: a VIP with port 0 (`ipvsadm -A -t VIP:0 -p`). */
+export function isAllPorts(service: Service): boolean {
+  return service.address?.kind === 'vip' && service.address.port === 0;
+}
+
+/** The ports a service listens on (the VIP port, or every matched port; `[0]` for an every-port service). */
 export function servicePorts(service: Service): number[] {
   const a = service.address;
   if (!a) return [];

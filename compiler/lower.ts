@@ -365,6 +365,7 @@ function lowerService(node: A.ServiceNode, accept: Accept): Service {
       origin: vip.span,
       addressSpan: vip.address.span,
       protoSpan: vip.proto.span,
+      portSpan: vip.port.span,
     };
   } else if (fwmark) {
     const matches = fwmark.matches.map((m) => ({

@@ -58,6 +58,7 @@ export const CODES = {
   'no-rip': c('error', 'a real server without an address the method can use'),
   // --- ports (compiler/validate/ports.ts) ---
   'port-remap': c('error', 'DR and TUN cannot remap ports'),
+  'all-ports': c('error', 'a port-0 (every-port) service without persistence, or with a server port'),
   // --- schedulers, persistence, options (compiler/validate/schedulers.ts) ---
   'unknown-scheduler': c('error', 'a scheduler IPVS does not have'),
   'bad-scheduler-flag': c('error', 'a scheduler flag not valid for the scheduler'),

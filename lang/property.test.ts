@@ -131,7 +131,8 @@ const checkSpec = fc
   )
   .map(([kind, program, o]) => [kind, ...(program ? [program] : []), ...o]);
 const serviceStmt = fc.oneof(
-  fc.tuple(address, proto, port).map(([a, p, n]) => ['vip', a, p, n]),
+  // A VIP's port may be 0: every port (validation asks for persistence).
+  fc.tuple(address, proto, fc.oneof(port, fc.constant('0'))).map(([a, p, n]) => ['vip', a, p, n]),
   fc
     .tuple(num(1, 2 ** 32 - 1), fc.array(match, { maxLength: 3 }), fc.boolean())
     .map(([m, ms, braces]) => (ms.length || braces ? ['fwmark', m, '{', ...ms.flat(), '}'] : ['fwmark', m])),

@@ -428,7 +428,7 @@ class Builder {
     const portTok = first(c.port);
     if (!span || !addrTok || !protoTok || !portTok) return undefined;
     const address = this.values.address(addrTok, 'vip', first(c.Vip));
-    const port = this.values.number(portTok, NUMBERS.port, protoTok);
+    const port = this.values.number(portTok, NUMBERS.vipPort, protoTok);
     if (!address || !port) return undefined;
     return { kind: 'vip', span, address, proto: this.values.lit(protoTok.image as A.Proto, protoTok), port };
   }

@@ -44,6 +44,13 @@ export interface NumberKind {
 
 export const NUMBERS = {
   port: { min: 1, max: 65535, noun: 'a port', rule: 'A port is a number from 1 to 65535.' },
+  /** A VIP's port: 0 is IPVS's every-port service (`ipvsadm -A -t VIP:0 -p`), which validation ties to persistence. */
+  vipPort: {
+    min: 0,
+    max: 65535,
+    noun: 'a port',
+    rule: 'A service port is a number from 1 to 65535, or 0 for every port (with `persistence`, as `ipvsadm -p` requires).',
+  },
   weight: {
     min: 0,
     max: 65535,
@@ -208,7 +215,7 @@ export class Values {
     if (!DIGITS.test(text)) {
       let hint = '';
       const known = SERVICE_PORTS[text.toLowerCase()];
-      if (kind === NUMBERS.port && known !== undefined) hint = ` Write the number: ${text} is ${known}.`;
+      if ((kind === NUMBERS.port || kind === NUMBERS.vipPort) && known !== undefined) hint = ` Write the number: ${text} is ${known}.`;
       else if (/^0x[0-9a-f]+$/i.test(text)) hint = ` Write it in decimal: ${text} is ${parseInt(text, 16)}.`;
       else if (/^-[0-9]+$/.test(text)) hint = ' Negative numbers have no meaning here.';
       this.report('bad-number', {

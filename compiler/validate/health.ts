@@ -126,16 +126,17 @@ export const checkNoneOnServer: CheckRule = (check, owner, ctx) => {
   );
 };
 
-/** A checked server has a port to check: the check's `port`, else the server's (a fwmark service has none of its own). */
+/** A checked server has a port to check: the check's `port`, else the server's (a fwmark or every-port service has none of its own). */
 export const checkHasPort: ServerRule = (server, service, ctx) => {
   const check = activeCheck(server);
   if (!check || check.kind === 'exec' || check.port !== undefined) return;
   const a = service.address;
-  if (!a || server.port !== undefined || a.kind === 'vip') return;
+  if (!a || server.port !== undefined || (a.kind === 'vip' && a.port !== 0)) return;
+  const kind = a.kind === 'vip' ? `an every-port service (port 0 of ${a.address})` : 'a firewall-mark service';
   ctx.accept(
     diag('check-port', {
       summary: `${check.kind} check of server ${server.host} has no port to connect to`,
-      detail: `Service ${service.name} is a firewall-mark service, so ${server.host} has no port of its own for the check to default to. Give the check one: \`check ${check.kind} port N ...\`.`,
+      detail: `Service ${service.name} is ${kind}, so ${server.host} has no port of its own for the check to default to. Give the check one: \`check ${check.kind} port N ...\`.`,
       subject: server.hostSpan,
       context: service.origin,
       notes: [{ message: 'the check is here', span: check.origin }],

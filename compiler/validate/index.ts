@@ -37,6 +37,7 @@ export const hostRules: readonly HostRule[] = [names.viaChain, topo.gatewayNeeds
 
 export const serviceRules: readonly ServiceRule[] = [
   ports.serviceComplete,
+  ports.allPortsNeedsPersistence,
   names.duplicateServers,
   names.vipNotHostAddress,
   vips.fwmarkDirectNeedsMatch,
@@ -72,6 +73,7 @@ export const reachabilityRules: readonly ServerRule[] = [
   topo.directGatewayNotDirector,
   topo.tunRoutable,
   ports.directCannotRemap,
+  ports.allPortsNoServerPort,
   failover.natNeedsFloating,
 ];
 

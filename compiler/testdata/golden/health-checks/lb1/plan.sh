@@ -181,6 +181,10 @@ Label=eth0:lvs
 [Address]
 Address=10.4.0.104/32
 Label=eth0:lvs
+
+[Address]
+Address=10.4.0.105/32
+Label=eth0:lvs
 LVSC_EOF
 mv -f /etc/systemd/network/eth0.network.d/lvsc.conf.lvsc-tmp /etc/systemd/network/eth0.network.d/lvsc.conf
 # + file /var/lib/lvsc/manifest.json  (render)
@@ -195,7 +199,8 @@ cat > /var/lib/lvsc/manifest.json.lvsc-tmp <<'LVSC_EOF'
     "eth0 10.4.0.101/32",
     "eth0 10.4.0.102/32",
     "eth0 10.4.0.103/32",
-    "eth0 10.4.0.104/32"
+    "eth0 10.4.0.104/32",
+    "eth0 10.4.0.105/32"
   ],
   "sysctls": [
     "net.ipv4.conf.all.send_redirects",
@@ -470,6 +475,50 @@ virtual_server fwmark 20 {
     notify_down "/bin/sh /usr/local/lib/lvsc/keepalived-notify down fwmark 20 4 10.4.0.13 0"
   }
 }
+
+# service every-port
+virtual_server 10.4.0.105 0 {
+  protocol TCP
+  lvs_sched wlc
+  lvs_method DR
+  persistence_timeout 300
+  # every server starts down until its first check passes (at start, and when added later)
+  alpha
+  # on-failure quiesce: a failing server gets weight 0, its connections finish
+  inhibit_on_failure
+
+  # web2
+  real_server 10.4.0.12 {
+    weight 1
+    lvs_method DR
+    TCP_CHECK {
+      connect_port 22
+      connect_timeout 1
+      retry 1
+      delay_before_retry 2
+      delay_loop 2
+    }
+    # records the server's state for lvsc (health is not drift)
+    notify_up "/bin/sh /usr/local/lib/lvsc/keepalived-notify up tcp 10.4.0.105 0 10.4.0.12 0"
+    notify_down "/bin/sh /usr/local/lib/lvsc/keepalived-notify down tcp 10.4.0.105 0 10.4.0.12 0"
+  }
+
+  # web3
+  real_server 10.4.0.13 {
+    weight 1
+    lvs_method DR
+    TCP_CHECK {
+      connect_port 22
+      connect_timeout 1
+      retry 1
+      delay_before_retry 2
+      delay_loop 2
+    }
+    # records the server's state for lvsc (health is not drift)
+    notify_up "/bin/sh /usr/local/lib/lvsc/keepalived-notify up tcp 10.4.0.105 0 10.4.0.13 0"
+    notify_down "/bin/sh /usr/local/lib/lvsc/keepalived-notify down tcp 10.4.0.105 0 10.4.0.13 0"
+  }
+}
 LVSC_EOF
 sh -c 'keepalived -t -f "$1" || { s=$?; rm -f -- "$1"; exit "$s"; }' sh /etc/keepalived/keepalived.conf.lvsc-new
 mv -f -- /etc/keepalived/keepalived.conf.lvsc-new /etc/keepalived/keepalived.conf
@@ -516,3 +565,5 @@ ip addr add 10.4.0.102/32 dev eth0 label eth0:lvs
 ip addr add 10.4.0.103/32 dev eth0 label eth0:lvs
 # + address eth0 10.4.0.104/32  (label eth0:lvs)
 ip addr add 10.4.0.104/32 dev eth0 label eth0:lvs
+# + address eth0 10.4.0.105/32  (label eth0:lvs)
+ip addr add 10.4.0.105/32 dev eth0 label eth0:lvs

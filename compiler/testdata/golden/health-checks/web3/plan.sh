@@ -20,6 +20,8 @@ sysctl -q -w net.ipv4.conf.lo.arp_ignore=1
 ip addr add 10.4.0.100/32 dev lo label lo:lvs
 # + address lo 10.4.0.104/32  (label lo:lvs)
 ip addr add 10.4.0.104/32 dev lo label lo:lvs
+# + address lo 10.4.0.105/32  (label lo:lvs)
+ip addr add 10.4.0.105/32 dev lo label lo:lvs
 # + file /etc/sysctl.d/90-lvsc.conf  (render)
 mkdir -p /etc/sysctl.d
 cat > /etc/sysctl.d/90-lvsc.conf.lvsc-tmp <<'LVSC_EOF'
@@ -50,6 +52,10 @@ Label=lo:lvs
 [Address]
 Address=10.4.0.104/32
 Label=lo:lvs
+
+[Address]
+Address=10.4.0.105/32
+Label=lo:lvs
 LVSC_EOF
 mv -f /etc/systemd/network/50-lvsc-lo.network.lvsc-tmp /etc/systemd/network/50-lvsc-lo.network
 # + file /var/lib/lvsc/manifest.json  (render)
@@ -61,7 +67,8 @@ cat > /var/lib/lvsc/manifest.json.lvsc-tmp <<'LVSC_EOF'
   "host": "web3",
   "addresses": [
     "lo 10.4.0.100/32",
-    "lo 10.4.0.104/32"
+    "lo 10.4.0.104/32",
+    "lo 10.4.0.105/32"
   ],
   "sysctls": [
     "net.ipv4.conf.all.arp_announce",

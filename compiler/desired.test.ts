@@ -1,0 +1,30 @@
+/** The desired state of hosts, for what the golden files do not show on their own. */
+import test from 'ava';
+import { check } from './index.js';
+import { desiredHosts } from './desired.js';
+
+function directorModules(vip: string): string[] {
+  const text = `
+host lb1 { interface eth0 10.7.0.2/24 }
+host web1 { interface eth0 10.7.0.11/24 }
+director lb1
+service s {
+  vip ${vip}
+  persistence 300s
+  forward nat
+  server web1
+}
+`;
+  const r = check([{ path: 'nat.lvs', text }]);
+  if (!r.cluster || r.diagnostics.length) throw new Error(r.diagnostics.map((d) => d.summary).join('\n'));
+  return [...desiredHosts(r.cluster).find((h) => h.name === 'lb1')!.state.modules];
+}
+
+// IPVS binds its FTP helper by each connection's own port (tcp_app_conn_bind keys on cp->vport),
+// so FTP reaches the helper through an every-port service as through a port-21 one.
+test('a NAT service on every TCP port loads ip_vs_ftp, as one on port 21 does; one on port 80 or UDP does not', (t) => {
+  t.true(directorModules('10.7.0.100 tcp 0').includes('ip_vs_ftp'));
+  t.true(directorModules('10.7.0.100 tcp 21').includes('ip_vs_ftp'));
+  t.false(directorModules('10.7.0.100 tcp 80').includes('ip_vs_ftp'));
+  t.false(directorModules('10.7.0.100 udp 0').includes('ip_vs_ftp'));
+});
