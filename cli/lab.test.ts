@@ -11,10 +11,11 @@ import { join } from 'node:path';
 import { labHosts, labSegments, type LabUp } from '../lab/lab.js';
 import { repoRoot } from '../lab/paths.js';
 import { SERVICES } from '../lab/topology.js';
+import { READY_MARKER } from '../lab/vm.js';
 import { labCommand, type LabDeps } from './commands/lab.js';
 import type { Io } from './io.js';
 import { EXIT_CODES, main } from './main.js';
-import { demoHints, renderHints, renderRequests, upHints } from './views/lab.js';
+import { demoHints, renderHints, renderLabInstall, renderLabLog, renderRequests, upHints } from './views/lab.js';
 
 interface Run {
   code: number;
@@ -165,4 +166,12 @@ test('the requests: one row per VIP, the answering servers in order, a remapped 
     { service: SERVICES.nat, servers: ['web3', 'web3', undefined] },
   ]);
   t.is(text, ['  DR 10.20.0.100:80   → web1 web2 web1', '  NAT 10.10.0.100:80  → web3 web3 NO-ANSWER   (the servers answer on 8080)', ''].join('\n'));
+});
+
+test("the lab's log lines and lab install's result escape terminal controls: the guest's ready line comes from its serial console", (t) => {
+  // labUp logs the serial console's ready line as the guest printed it; a guest can put anything there.
+  t.is(renderLabLog(`ready in 41.2 s: ${READY_MARKER} \x1b]0;owned\x07\x1b[2J\rfine`), `lab: ready in 41.2 s: ${READY_MARKER} \\x1b]0;owned\\x07\\x1b[2J\\x0dfine\n`);
+  t.is(renderLabLog('the lab was not running'), 'lab: the lab was not running\n');
+  t.is(renderLabInstall({ installed: [], kernel: '6.1.0-28\x1b[8m' }), 'every package was installed already; kernel 6.1.0-28\\x1b[8m is cached\n');
+  t.is(renderLabInstall({ installed: ['qemu-system-x86', 'busybox\u202e'], kernel: '6.12.12+bpo' }), 'installed: qemu-system-x86 busybox\\u202e; kernel 6.12.12+bpo is cached\n');
 });

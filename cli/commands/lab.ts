@@ -12,7 +12,7 @@ import { suggest } from '../../lang/suggest.js';
 import { COMMON_OPTIONS, parseCommandArgs, type OptionSpecs } from '../args.js';
 import type { Io, Outcome } from '../io.js';
 import { usageLine } from '../views/human.js';
-import { demoHints, JsonLabView, renderHints, renderLabUp, renderRequests, TextLabView, type LabView } from '../views/lab.js';
+import { demoHints, JsonLabView, renderHints, renderLabInstall, renderLabLog, renderLabUp, renderRequests, TextLabView, type LabView } from '../views/lab.js';
 import { applyCommand } from './apply.js';
 import type { Command } from './command.js';
 import { planCommand } from './plan.js';
@@ -102,7 +102,7 @@ async function runLab(args: readonly string[], io: Io, deps: LabDeps): Promise<O
   }
   const { positionals } = parsed;
   const view: LabView = parsed.values.json === true ? new JsonLabView(io) : new TextLabView(io);
-  const ctx: Context = { io, view, repo: repo ?? repoRoot(), holdHosts: deps.holdHosts ?? labExclusive, opts: { ...(repo ? { repo } : {}), log: (line) => io.stderr.write(`lab: ${line}\n`) } };
+  const ctx: Context = { io, view, repo: repo ?? repoRoot(), holdHosts: deps.holdHosts ?? labExclusive, opts: { ...(repo ? { repo } : {}), log: (line) => io.stderr.write(renderLabLog(line)) } };
 
   if (sub === 'ssh') {
     const [host] = positionals;
@@ -148,8 +148,7 @@ const SUBCOMMANDS: Record<Exclude<Sub, 'ssh'>, (ctx: Context) => Promise<Outcome
     return 'ok';
   },
   async install({ io, opts }) {
-    const { installed, kernel } = await labInstall(opts);
-    io.stdout.write(`${installed.length ? `installed: ${installed.join(' ')}` : 'every package was installed already'}; kernel ${kernel} is cached\n`);
+    io.stdout.write(renderLabInstall(await labInstall(opts)));
     return 'ok';
   },
 };

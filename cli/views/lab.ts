@@ -61,12 +61,26 @@ function seconds(ms: number): string {
   return `${(ms / 1000).toFixed(1)} s`;
 }
 
+/**
+ * A line of lab/lab.ts's progress log, as written on stderr. It carries bytes from elsewhere (the guest's
+ * ready line from its serial console, the lab's state file), so they are escaped.
+ */
+export function renderLabLog(line: string): string {
+  return `lab: ${printable(line)}\n`;
+}
+
+/** What `lab install` did: the packages it installed, and the kernel it cached (named by apt's lists or the cache). */
+export function renderLabInstall(result: { readonly installed: readonly string[]; readonly kernel: string }): string {
+  const installed = result.installed.length ? `installed: ${result.installed.map((p) => printable(p)).join(' ')}` : 'every package was installed already';
+  return `${installed}; kernel ${printable(result.kernel)} is cached\n`;
+}
+
 /** What `lab up` booted or found: one line for the VM, then the files lvsc uses with it. */
 export function renderLabUp(up: LabUp, cwd: string): string {
   const how = up.reused ? 'already running' : `booted in ${seconds(up.bootMs)}`;
   return [
     `lab is up (${how}): qemu pid ${up.pid}, kernel ${printable(up.kernel)}, jump host root@127.0.0.1:${up.port}`,
-    ...(up.installed.length ? [`installed: ${up.installed.join(' ')}`] : []),
+    ...(up.installed.length ? [`installed: ${up.installed.map((p) => printable(p)).join(' ')}`] : []),
     `cluster file: ${shown(up.clusterFile, cwd)}${up.clusterFileWritten ? ' (written)' : ''}`,
     `ssh config:   ${shown(up.sshConfig, cwd)}`,
     '',
