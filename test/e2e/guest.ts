@@ -5,6 +5,7 @@
  * restored state (what a Debian host's boot makes of the files in /etc).
  */
 import type { DesiredHost } from '../../compiler/desired.js';
+import { NFT_FAMILY, NFT_TABLE } from '../../compiler/nft.js';
 import { sh, shOn } from '../../lab/remote.js';
 import { labHost } from '../../lab/topology.js';
 
@@ -147,8 +148,10 @@ export function arpRepliers(out: string): Set<string> {
  * `desired` state tells what that is), as commands: its addresses and links,
  * its routes (back to the gateway the lab boots the host with), every sysctl
  * it set (set to another value: a reboot's defaults), and on the director the
- * IPVS table and the IPVS modules. The kernel is shared by every lab host, so
- * only the director's modules are unloaded (nothing else uses ip_vs).
+ * IPVS table, its timeouts (back to the kernel's defaults), lvsc's nftables
+ * table (the fwmark services' marks) and the IPVS modules. The kernel is
+ * shared by every lab host, so only the director's modules are unloaded
+ * (nothing else uses ip_vs); nftables tables are each namespace's own.
  */
 function lossScript(host: DesiredHost): string {
   const s = host.state;
@@ -164,8 +167,10 @@ function lossScript(host: DesiredHost): string {
   }
   if (s.ipvs) {
     const schedulers = s.modules.filter((m) => m.startsWith('ip_vs_'));
-    lines.push('ipvsadm -C', ...(schedulers.length ? [`rmmod ${schedulers.join(' ')}`] : []), 'rmmod ip_vs');
+    // The timeouts too (unloading ip_vs resets them as well, but a reboot's loss should not depend on it).
+    lines.push(`ipvsadm --set ${KERNEL_TIMEOUTS.join(' ')}`, 'ipvsadm -C', ...(schedulers.length ? [`rmmod ${schedulers.join(' ')}`] : []), 'rmmod ip_vs');
   }
+  if (s.fwmarkRules.length) lines.push(`nft delete table ${NFT_FAMILY} ${NFT_TABLE}`);
   return lines.join('\n') || 'true';
 }
 
@@ -174,15 +179,20 @@ export async function loseRuntimeState(hosts: readonly DesiredHost[]): Promise<v
   await shOn(hosts.map((h) => [h.name, lossScript(h)]));
 }
 
+/** The IPVS timeouts of a freshly loaded ip_vs (tcp tcpfin udp, seconds): what a reboot leaves. */
+export const KERNEL_TIMEOUTS = [900, 120, 300] as const;
+
 /** The files a boot reads that concern lvsc, as `::: PATH` then the content. */
 const BOOT_FILES =
-  "for f in /etc/modules-load.d/*.conf /etc/sysctl.d/*.conf /etc/default/ipvsadm /etc/ipvsadm.rules /etc/systemd/network/*.network /etc/systemd/network/*.network.d/*.conf; do if [ -f \"$f\" ]; then printf '::: %s\\n' \"$f\"; cat \"$f\"; echo; fi; done";
+  "for f in /etc/modules-load.d/*.conf /etc/sysctl.d/*.conf /etc/default/ipvsadm /etc/ipvsadm.rules /etc/systemd/network/*.network /etc/systemd/network/*.network.d/*.conf /etc/systemd/system/*.service.d/*.conf; do if [ -f \"$f\" ]; then printf '::: %s\\n' \"$f\"; cat \"$f\"; echo; fi; done";
 
 /**
  * The commands a Debian host's boot runs for what `files` (path → content) say:
  * systemd-modules-load (modules-load.d), systemd-sysctl (sysctl.d), the ipvsadm
  * service (`ipvsadm -R < /etc/ipvsadm.rules`, when /etc/default/ipvsadm says
- * AUTO="true") and systemd-networkd (.network
+ * AUTO="true", then the ExecStartPost= lines of its drop-ins, as systemd runs
+ * them: in the drop-ins' order, a leading `-` meaning "a failure is not the
+ * service's") and systemd-networkd (.network
  * files and their drop-ins: the link up, [Address] with Label, [Route] with
  * Gateway and Protocol).
  */
@@ -193,7 +203,12 @@ export function bootCommands(files: ReadonlyMap<string, string>): string[] {
   if (modules.length) commands.push(`modprobe -a ${modules.join(' ')}`);
   for (const [path] of of(/^\/etc\/sysctl\.d\//)) commands.push(`sysctl -q -p ${path}`);
   // Debian's ipvsadm service restores the rules when its defaults say AUTO="true".
-  if (files.has('/etc/ipvsadm.rules') && /^AUTO="?true"?$/m.test(files.get('/etc/default/ipvsadm') ?? '')) commands.push('ipvsadm -R < /etc/ipvsadm.rules');
+  if (files.has('/etc/ipvsadm.rules') && /^AUTO="?true"?$/m.test(files.get('/etc/default/ipvsadm') ?? '')) {
+    commands.push('ipvsadm -R < /etc/ipvsadm.rules');
+    for (const [, text] of of(/^\/etc\/systemd\/system\/ipvsadm\.service\.d\/[^/]+\.conf$/)) {
+      for (const m of text.matchAll(/^ExecStartPost=(-?)(.+)$/gm)) commands.push(m[1] ? `${m[2]} || true` : m[2]);
+    }
+  }
   // networkd: a .network file names its device in [Match] Name=; a drop-in belongs to `<name>.network`.
   const matched = new Map<string, string>();
   for (const [path, text] of of(/\.network$/)) {

@@ -11,7 +11,8 @@
  * - only the director answers ARP for the DR VIP on the servers' segment, and
  *   the DR servers hold the VIP on lo with lvsc's label and the ARP sysctls;
  * - after a reboot (runtime state lost by hand, then restored from the files
- *   lvsc rendered, as a boot would) the hosts match the cluster again;
+ *   lvsc rendered, as a boot would) the hosts match the cluster again: the
+ *   table, the timeouts and the marks of a firewall-mark service included;
  * - changes in place under continuous traffic lose no request: a weight change
  *   and a drained removal (weight 0 while draining, the held connection
  *   counted), then a server addition and a scheduler change.
@@ -89,6 +90,34 @@ function serviceText(s: SchedService): string {
   ].join('\n');
 }
 
+/** IPVS timeouts the cluster sets (tcp tcpfin udp, seconds): none is the kernel's default, so a reboot that loses them shows. */
+const TIMEOUTS = [600, 30, 120] as const;
+
+/**
+ * A firewall-mark DR service beside the lab's: the DR VIP's port 8080, marked by
+ * lvsc's nftables table, to the DR servers' 8080. Only the marks make it answer.
+ */
+const MARK = { mark: 20, port: 8080 } as const;
+const fwmarkText = [
+  `timeouts { tcp ${TIMEOUTS[0]}s  tcpfin ${TIMEOUTS[1]}s  udp ${TIMEOUTS[2]}s }`,
+  '',
+  'service marked {',
+  `  fwmark ${MARK.mark} {`,
+  `    match tcp ${DR.vip} ports ${MARK.port}`,
+  '  }',
+  '  scheduler rr',
+  '  forward dr',
+  ...DR.servers.map((server) => `  server ${server}`),
+  '}',
+  '',
+].join('\n');
+
+/** Through the marked port: each answer one of the DR servers' 8080 pages, or `failed`. */
+async function markedAnswers(n: number): Promise<string[]> {
+  return (await sh('client', `for i in $(seq ${n}); do curl -s --max-time 5 http://${DR.vip}:${MARK.port}/ || echo failed; done`)).trim().split('\n');
+}
+const markedPages = DR.servers.map((server) => `${server} port ${MARK.port}`);
+
 /** Filled in by the first test: the schedulers variant and its services. */
 let services: SchedService[] = [];
 let schedText = '';
@@ -147,7 +176,7 @@ test.serial('every scheduler the kernel has, and the sh and mh flags, is applied
   if (/^6\.1\./.test(session.lab.kernel)) t.deepEqual(DEBIAN_12_SCHEDULERS.filter((s) => !has.includes(s)), [], `Debian 12's ${session.lab.kernel} carries all of ${DEBIAN_12_SCHEDULERS.join(' ')}`);
 
   services = schedServices(has);
-  schedText = session.clusterText + '\n' + services.map(serviceText).join('\n');
+  schedText = session.clusterText + '\n' + fwmarkText + '\n' + services.map(serviceText).join('\n');
   schedFile = await variant('schedulers.lvs', schedText);
   session.applied = true;
   const since = Date.now();
@@ -247,18 +276,35 @@ test.serial('DR: only the director answers ARP for the VIP on the servers\' segm
   t.true(arpRepliers(control).has(macs.get(web1)!), `${web1} with arp_ignore 0 replies, and the probe sees it:\n${control}`);
 });
 
-test.serial('after a reboot, what lvsc rendered into /etc brings every host back: the compiled table, and plan has no changes', async (t) => {
+test.serial('the firewall-mark service answers through its marked port, and the timeouts are the declared ones', async (t) => {
+  t.timeout(5 * 60_000);
+  t.deepEqual((await markedAnswers(4)).filter((a) => !markedPages.includes(a)), [], 'every request through the marked port is answered by a DR server');
+  t.deepEqual(await liveTimeouts(), [...TIMEOUTS]);
+});
+
+/** The director's `ipvsadm --set` timeouts, tcp tcpfin udp. */
+async function liveTimeouts(): Promise<number[]> {
+  const out = await sh('lb1', 'ipvsadm -Ln --timeout');
+  const m = /^Timeout \(tcp tcpfin udp\): (\d+) (\d+) (\d+)$/m.exec(out);
+  if (!m) throw new Error(`no timeouts in ipvsadm -Ln --timeout:\n${out}`);
+  return m.slice(1).map(Number);
+}
+
+test.serial('after a reboot, what lvsc rendered into /etc brings every host back: the compiled table, the timeouts, the marks, and plan has no changes', async (t) => {
   t.timeout(10 * 60_000);
   const hosts = compiled(schedText).filter((h) => Object.keys(h.state.files).length);
   let since = Date.now();
   await loseRuntimeState(hosts);
-  const lost = await sh('lb1', "grep -c '^ip_vs ' /proc/modules || true; ip -o -4 addr show | grep -c ':lvs' || true");
-  t.deepEqual(lost.trim().split('\n'), ['0', '0'], 'the director lost its IPVS modules and VIPs');
+  const lost = await sh('lb1', "grep -c '^ip_vs ' /proc/modules || true; ip -o -4 addr show | grep -c ':lvs' || true; nft list tables | grep -c 'inet lvsc' || true");
+  t.deepEqual(lost.trim().split('\n'), ['0', '0', '0'], 'the director lost its IPVS modules, its VIPs and lvsc\'s nftables table');
   const ran = await bootFromEtc(hosts.map((h) => h.name));
   t.log(`lost and restored on ${hosts.length} hosts in ${seconds(since)}: ${[...ran].map(([h, c]) => `${h} ${c.length} commands`).join(', ')}`);
+  t.log(`lb1's boot: ${ran.get('lb1')?.join(' | ')}`);
   t.true(ran.get('lb1')?.includes('ipvsadm -R < /etc/ipvsadm.rules'));
 
   t.deepEqual(keyed(await liveTable()), keyed(desiredTable(schedText)));
+  t.deepEqual(await liveTimeouts(), [...TIMEOUTS], 'the timeouts came back (ipvsadm-save has none: the ipvsadm service\'s drop-in sets them)');
+  t.deepEqual((await markedAnswers(4)).filter((a) => !markedPages.includes(a)), [], 'the marks came back: the marked port answers');
   since = Date.now();
   const plan = await session.lvsc(['plan'], schedFile);
   t.is(plan.code, 0, plan.stdout + plan.stderr);
