@@ -309,5 +309,48 @@ export async function runUnit(run: HostRun, unit: WorkUnit): Promise<void> {
       return weightZero(run, unit.steps, unit.restore);
     case 'wait':
       return wait(run, unit.steps);
+    case 'keepalived-stop':
+      return alone(run, unit.step, async () => {
+        for (const c of unit.commands) await runCommand(t, c);
+      });
+    case 'settled':
+      return settled(run, unit.steps, unit.expect);
   }
+}
+
+/** How long keepalived may take to carry out a reload before its steps fail. */
+export const SETTLE_MS = 60_000;
+
+/**
+ * Steps keepalived carries out after a reload (it rereads its configuration
+ * on its own time): the table read back, about every 200 ms, until each holds
+ * (verify.ts) — at weight 0 (`weight-zero`: they start, their deletion still
+ * to come) or done — or SETTLE_MS has passed, when those that do not hold fail.
+ */
+async function settled(run: HostRun, steps: readonly Step[], expect: Expectation, settleMs: number = SETTLE_MS): Promise<void> {
+  if (expect === 'weight-zero') for (const s of steps) await run.emit({ type: 'step-start', host: run.host, step: s, index: run.started + 1, total: run.total });
+  const until = Date.now() + settleMs;
+  let notHeld: ReadonlySet<Step> = new Set(steps);
+  let error: string | undefined;
+  for (;;) {
+    const read = await readTable(run.transport, needsThresholds(steps, expect));
+    if ('table' in read) {
+      notHeld = stepsNotHeld(steps, expect, read.table);
+      error = undefined;
+    } else error = read.error;
+    if (!notHeld.size || Date.now() >= until) break;
+    await new Promise((res) => setTimeout(res, 200));
+  }
+  let first: { step: Step; message: string } | undefined;
+  for (const s of steps) {
+    if (!notHeld.has(s)) {
+      if (expect === 'done') await done(run, s);
+      continue;
+    }
+    const why = error ? `the table could not be read: ${error}` : expect === 'weight-zero' ? 'keepalived did not take it to weight 0' : 'keepalived did not take it out of the table';
+    const message = `${why} within ${settleMs / 1000} s of its reload`;
+    first ??= { step: s, message };
+    await fail(run, s, message);
+  }
+  if (first) throw stop(first.step, first.message);
 }

@@ -106,7 +106,7 @@ test.serial('a good candidate is moved into place; with no keepalived running, t
   t.is(await onHost(lab, 'cat "$1"', KEEPALIVED_CONF), GOOD);
   t.is(await onHost(lab, 'ls -A "$1"', '/etc/keepalived'), 'keepalived.conf\n');
   t.deepEqual(readdirSync(health), []);
-  t.is(argvLog(dir), `-t -f ${KEEPALIVED_CONF}.lvsc-new\n--dont-release-ipvs --pid ${pidFile}\n`);
+  t.is(argvLog(dir), `-t -f ${KEEPALIVED_CONF}.lvsc-new\n--pid ${pidFile} --dont-release-ipvs\n`);
 });
 
 test.serial('a good candidate with keepalived running: the pid file\'s keepalived gets SIGHUP, nothing is started, health records stay', async (t) => {

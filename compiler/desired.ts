@@ -181,13 +181,14 @@ function buildDirector(cluster: Cluster, b: Builder, director: Host, active: boo
 
   const virtualServers: KeepalivedVirtualServer[] = [];
   for (const service of cluster.services) {
-    const entry = ipvsService(cluster, service);
-    b.ipvs.push(entry);
+    let entry = ipvsService(cluster, service);
     if (entry.owner === 'keepalived') {
       const a = service.address!;
       const sorry = service.sorry && destination(cluster, service, service.sorry, a.kind === 'vip' ? a.port : 0);
       virtualServers.push(virtualServer(service, entry, sorry));
+      entry = { ...entry, keepalived: { quiesce: service.onFailure.mode === 'quiesce', ...(sorry ? { sorry } : {}) } };
     }
+    b.ipvs.push(entry);
     b.modules.add(schedulerModule(service.scheduler));
     const engine = service.persistence?.engine;
     if (engine && isPersistenceEngine(engine)) b.modules.add(persistenceEngineModule(engine));

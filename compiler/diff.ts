@@ -34,7 +34,9 @@ import {
   stopSyncDaemon,
 } from './ipvsadm.js';
 import { DEFAULT_TUN_CSUM, OWN_LABEL_SUFFIX, OWNED_DEVICES, ROUTE_PROTO, sysctlDefault } from './lvs.js';
-import { keepalivedEntries, type ServerHealth } from './keepalived.js';
+import { drainingConfig, KEEPALIVED_CONF, keepalivedServersFromFile, type KeepalivedConfig, type ServerHealth } from './keepalived.js';
+import { renderKeepalivedConf } from './templates/render.js';
+import { keepalivedStop } from './units.js';
 import { NFT_FAMILY, NFT_TABLE } from './nft.js';
 import { destinationLabel, resourceLabel, type Phase, type ServerDown, type ResourceKind, type ServiceSettings, type Step, type StepOf } from './plan.js';
 import {
@@ -76,6 +78,12 @@ export interface DiffOptions {
    * it reports down (weight 0, or gone from the table) is health, not drift.
    */
   readonly health?: readonly ServerHealth[];
+  /**
+   * The director's desired keepalived configuration (its model, which
+   * keepalived.conf renders): while servers leaving it drain, it is rendered
+   * once more with them at weight 0.
+   */
+  readonly keepalived?: KeepalivedConfig;
 }
 
 /** `serviceKey destination`: how a health record finds its destination. */
@@ -202,9 +210,30 @@ function changes(fields: [string, unknown, unknown][]): string {
     .join(', ');
 }
 
-/** `keepalived`: the services keepalived programs (by key); lvsc's ipvsadm leaves them alone, whatever the table says. */
-function diffIpvs(desired: readonly IpvsService[], live: readonly IpvsService[], keepalived: ReadonlySet<string>, health: readonly ServerHealth[], out: Step[]): void {
-  const up = new Set(health.filter((h) => h.state === 'up').map((h) => healthKey(serviceKey(h.service), h.dest)));
+/**
+ * Who writes a director's keepalived services: `owned`, the services
+ * keepalived programs (by key: those the description gives it, and those the
+ * keepalived.conf lvsc rendered there still names) — lvsc's ipvsadm leaves
+ * them alone, whatever the table says, except to put back what keepalived
+ * believes (`believed`: the services of the live keepalived.conf, which
+ * keepalived runs) when the kernel lost it.
+ */
+interface KeepalivedView {
+  readonly owned: ReadonlySet<string>;
+  /** Services by key, each with its servers by `hostPort`. */
+  readonly believed: ReadonlyMap<string, ReadonlySet<string>>;
+  readonly health: readonly ServerHealth[];
+}
+
+/**
+ * The IPVS diff. Returns the destinations of keepalived's services to drain
+ * (live services by key, holding only those destinations): servers that
+ * left the file, which keepalived is to keep at weight 0 for the drain before
+ * it takes them out (diffKeepalivedConf).
+ */
+function diffIpvs(desired: readonly IpvsService[], live: readonly IpvsService[], view: KeepalivedView, out: Step[]): Map<string, IpvsService> {
+  const drained = new Map<string, IpvsService>();
+  const health = new Map(view.health.map((h) => [healthKey(serviceKey(h.service), h.dest), h.state]));
   const liveByKey = byKey(live, (s) => serviceKey(s.id));
   const desiredKeys = new Set<string>();
   // Live entries some desired entry found: when that is all of them, nothing is left to delete
@@ -214,9 +243,9 @@ function diffIpvs(desired: readonly IpvsService[], live: readonly IpvsService[],
     const key = serviceKey(want.id);
     desiredKeys.add(key);
     const have = liveByKey.get(key);
-    if (keepalived.has(key)) {
+    if (view.owned.has(key)) {
       if (have) matched.add(have);
-      if (have && up.size && want.owner === 'keepalived') restoreHealthy(want, have, key, up, out);
+      if (want.owner === 'keepalived') keepalivedService(want, have, key, view.believed.get(key), health, drained, out);
       continue;
     }
     if (!have) {
@@ -266,27 +295,63 @@ function diffIpvs(desired: readonly IpvsService[], live: readonly IpvsService[],
       for (const hd of have.destinations) if (!wanted.get(hd)) out.push(deleteDestinationStep(have, hd));
     }
   }
-  if (matched.size === live.length) return;
+  if (matched.size === live.length) return drained;
   for (const have of live) {
     const key = serviceKey(have.id);
-    if (desiredKeys.has(key) || keepalived.has(key)) continue;
+    if (desiredKeys.has(key)) continue;
+    // A checked service gone from the file leaves with keepalived.conf, at once: keepalived -t refuses a
+    // service whose servers all have weight 0 ("quorum 1 exceeds total weight"), so it cannot drain there.
+    // Its VIPs leave the director first (the unvip phase), as for any service.
+    if (view.owned.has(key)) continue;
     for (const hd of have.destinations) out.push(deleteDestinationStep(have, hd));
     out.push(step({ action: 'delete', kind: 'ipvs-service', id: { service: have.id }, before: stripDestinations(have), reason: 'not in the cluster file', phase: 'untable', commands: [deleteService(have.id)] }, key));
   }
+  return drained;
 }
 
 /**
- * A keepalived service's destinations that keepalived reports up but whose
- * live weight is not the declared one: a hand edit, put back with `ipvsadm -e`
- * to what keepalived believes (the declared weight). Nothing else of the
- * service is lvsc's to write: a server keepalived has down, quiesced or
- * removed, is its business.
+ * One of keepalived's services, which lvsc's ipvsadm does not write, except
+ * to put back what keepalived believes when the kernel has drifted from it:
+ * - a destination keepalived reports up whose live weight is not the
+ *   declared one (a hand edit): `ipvsadm -e` back to the declared weight;
+ * - a destination keepalived believes in that the table lost (someone ran
+ *   `ipvsadm -d`; a reload does not make keepalived add it again): `ipvsadm
+ *   -a` as keepalived has it — at the declared weight when it reports it up,
+ *   at weight 0 when it reports it down in a `quiesce` service;
+ * - the service itself, lost from the table while the keepalived.conf
+ *   keepalived runs (`believed`) names it: `ipvsadm -A`, then those destinations.
+ * Servers keepalived says nothing of yet (not checked once since it started)
+ * are its business, as are those it has down, quiesced or removed.
+ * Destinations in the table that the file no longer has (nor is the sorry
+ * server) are drained through keepalived.conf (`drained`).
  */
-function restoreHealthy(want: IpvsService, have: IpvsService, key: string, up: ReadonlySet<string>, out: Step[]): void {
+function keepalivedService(want: IpvsService, have: IpvsService | undefined, key: string, believed: ReadonlySet<string> | undefined, health: ReadonlyMap<string, 'up' | 'down'>, drained: Map<string, IpvsService>, out: Step[]): void {
+  if (!have && !believed) return;
+  const put = (d: IpvsDestination) => {
+    // A server keepalived.conf does not name yet (added in this run) keepalived adds once its check passes.
+    if (!believed?.has(hostPort(d.address, d.port))) return undefined;
+    const state = health.get(healthKey(key, d));
+    if (state === 'up') return d;
+    if (state === 'down' && want.keepalived?.quiesce) return { ...d, weight: 0 };
+    return undefined;
+  };
+  if (!have) {
+    const dests = want.destinations.map(put).filter((d): d is IpvsDestination => d !== undefined);
+    out.push(step({ action: 'create', kind: 'ipvs-service', id: { service: want.id }, after: stripDestinations(want), reason: `${describeService(want)} (keepalived runs it: the kernel lost it, put back)`, phase: 'table', commands: [addService(want)] }, key));
+    for (const d of dests) out.push(restoreDestinationStep(want, key, d));
+    return;
+  }
   const liveDests = new DestinationIndex(have.destinations);
+  let matchedDests = 0;
   for (const d of want.destinations) {
     const hd = liveDests.get(d);
-    if (!hd || hd.weight === d.weight || !up.has(healthKey(key, d))) continue;
+    if (!hd) {
+      const back = put(d);
+      if (back) out.push(restoreDestinationStep(want, key, back));
+      continue;
+    }
+    matchedDests++;
+    if (hd.weight === d.weight || health.get(healthKey(key, d)) !== 'up') continue;
     out.push(
       step(
         { action: 'update', kind: 'ipvs-destination', id: { service: want.id, dest: { address: d.address, port: d.port } }, before: hd, after: { ...hd, weight: d.weight }, reason: `weight ${hd.weight} → ${d.weight} (keepalived reports it up: changed by hand)`, phase: 'table', commands: [editDestination(want.id, { ...hd, weight: d.weight })] },
@@ -294,6 +359,20 @@ function restoreHealthy(want: IpvsService, have: IpvsService, key: string, up: R
       ),
     );
   }
+  if (matchedDests === have.destinations.length) return;
+  const wanted = new DestinationIndex(want.keepalived?.sorry ? [...want.destinations, want.keepalived.sorry] : want.destinations);
+  const leaving = have.destinations.filter((hd) => !wanted.get(hd));
+  if (!leaving.length) return;
+  drained.set(key, { ...have, destinations: leaving });
+  for (const hd of leaving) out.push(deleteDestinationStep(have, hd, 'keepalived'));
+}
+
+/** A destination of keepalived's that the kernel lost, put back as keepalived has it. */
+function restoreDestinationStep(svc: IpvsService, key: string, d: IpvsDestination): Step {
+  return step(
+    { action: 'create', kind: 'ipvs-destination', id: { service: svc.id, dest: { address: d.address, port: d.port } }, after: d, reason: `weight ${d.weight} (keepalived has it ${d.weight ? 'up' : 'down, quiesced'}: the kernel lost it, put back)`, phase: 'table', commands: [addDestination(svc.id, d)] },
+    destinationLabel(d, key),
+  );
 }
 
 function stripDestinations(s: IpvsService): ServiceSettings {
@@ -316,17 +395,24 @@ function createDestinationStep(svc: IpvsService, svcKey: string, d: IpvsDestinat
   };
 }
 
-function deleteDestinationStep(svc: IpvsService, d: IpvsDestination): Step {
-  // Drain first: weight 0 stops new connections while established ones finish.
+/**
+ * A destination to remove, drained first: weight 0 stops new connections
+ * while established ones finish. `keepalived`: a server leaving one of
+ * keepalived's services — keepalived.conf first holds it at weight 0
+ * (reloaded), the drain is waited out, then keepalived.conf without it
+ * (reloaded) takes it out; no command of lvsc's.
+ */
+function deleteDestinationStep(svc: IpvsService, d: IpvsDestination, writer?: 'keepalived'): Step {
   return step({
     action: 'delete',
     kind: 'ipvs-destination',
     id: { service: svc.id, dest: { address: d.address, port: d.port } },
     before: d,
-    reason: 'drain, then delete',
     phase: 'drain',
     drain: true,
-    commands: [editDestination(svc.id, { ...d, weight: 0 }), deleteDestination(svc.id, d)],
+    ...(writer
+      ? { reason: 'drain, then delete (weight 0 in keepalived.conf, then out of it)', writer, commands: [] }
+      : { reason: 'drain, then delete', commands: [editDestination(svc.id, { ...d, weight: 0 }), deleteDestination(svc.id, d)] }),
   });
 }
 
@@ -502,8 +588,12 @@ export function diffHost(desired: HostState, live: HostState, options: DiffOptio
   diffRoutes(desired.routes, live.routes, options.gateways ?? [], out);
   diffAddresses(desired.addresses, live.addresses, options.ownership, options.director, out);
   resetSysctls(desired.sysctls, live.sysctls, options.ownership, out);
+  let drained = new Map<string, IpvsService>();
+  // keepalived.conf lvsc rendered on the host, and whether this run stops keepalived (the description has no checked service left).
+  const ownFile = options.ownership.files.has(KEEPALIVED_CONF) ? live.files[KEEPALIVED_CONF] : undefined;
+  const stopping = ownFile !== undefined && desired.files[KEEPALIVED_CONF] === undefined;
   if (options.director) {
-    diffIpvs(desired.ipvs ?? [], live.ipvs ?? [], keepalivedEntries(desired, live, options.ownership.files), options.health ?? [], out);
+    drained = diffIpvs(desired.ipvs ?? [], live.ipvs ?? [], keepalivedView(desired, ownFile, stopping, options.health ?? []), out);
     const t = desired.timeouts;
     const lt = live.timeouts;
     if (t && (!lt || (t.tcp && t.tcp !== lt.tcp) || (t.tcpfin && t.tcpfin !== lt.tcpfin) || (t.udp && t.udp !== lt.udp))) {
@@ -512,8 +602,45 @@ export function diffHost(desired: HostState, live: HostState, options: DiffOptio
     diffSync(desired, live, out);
   }
   diffFwmarkRules(desired.fwmarkRules, live.fwmarkRules, out);
+  diffKeepalivedConf(desired.files[KEEPALIVED_CONF], live.files[KEEPALIVED_CONF], stopping, drained, options.keepalived, out);
   diffFiles(desired.files, live.files, options.ownership, out);
   return out;
+}
+
+/**
+ * Which services are keepalived's on a director (KeepalivedView): none once
+ * keepalived is to stop — then lvsc's ipvsadm takes over every entry it left
+ * in the table (it runs with --dont-release-ipvs), after the stop.
+ */
+function keepalivedView(desired: HostState, ownFile: string | undefined, stopping: boolean, health: readonly ServerHealth[]): KeepalivedView {
+  if (stopping) return { owned: new Set(), believed: new Map(), health: [] };
+  const believed = ownFile === undefined ? new Map<string, Set<string>>() : keepalivedServersFromFile(ownFile);
+  const owned = new Set(believed.keys());
+  for (const s of desired.ipvs ?? []) if (s.owner === 'keepalived') owned.add(serviceKey(s.id));
+  return { owned, believed, health };
+}
+
+/**
+ * keepalived.conf, in the table phase: after the real servers are ready for
+ * the servers it adds (the director's table waits for their prepare).
+ * - With servers to drain, twice: first with them at weight 0
+ *   (drainingConfig), then, in the drain phase once `--drain` is waited out,
+ *   as described (which takes them out).
+ * - No checked service left (`stopping`): keepalived is stopped (it leaves its
+ *   entries in the table, which lvsc's ipvsadm takes over from then on) and
+ *   the file removed, before any IPVS edit of the table phase.
+ */
+function diffKeepalivedConf(want: string | undefined, have: string | undefined, stopping: boolean, drained: ReadonlyMap<string, IpvsService>, config: KeepalivedConfig | undefined, out: Step[]): void {
+  const id = { path: KEEPALIVED_CONF };
+  if (stopping) {
+    out.push(step({ action: 'delete', kind: 'file', id, before: have, reason: 'no checked service left: keepalived stopped (its entries stay, lvsc\'s from now on), the file removed', phase: 'table', commands: [keepalivedStop(), removeFile(KEEPALIVED_CONF)] }));
+    return;
+  }
+  if (want === undefined) return;
+  if (drained.size && !config) throw new Error('bug: servers to drain through keepalived.conf, without its model (DiffOptions.keepalived)');
+  const first = drained.size ? renderKeepalivedConf(drainingConfig(config!, drained)) : want;
+  if (first !== have) out.push(step({ action: have === undefined ? 'create' : 'update', kind: 'file', id, before: have, after: first, reason: first === want ? (have === undefined ? 'render' : 're-render') : 'the servers leaving it at weight 0, to drain', phase: 'table', commands: [] }));
+  if (first !== want) out.push(step({ action: 'update', kind: 'file', id, before: first, after: want, reason: 'drained: the servers leave it', phase: 'drain', commands: [] }));
 }
 
 function diffSync(desired: HostState, live: HostState, out: Step[]): void {
@@ -547,12 +674,12 @@ function diffSync(desired: HostState, live: HostState, out: Step[]): void {
 function diffFiles(desired: Readonly<Record<string, string>>, live: Readonly<Record<string, string>>, ownership: Ownership, out: Step[]): void {
   for (const [path, content] of Object.entries(desired)) {
     const have = live[path];
-    if (have === content) continue;
+    if (have === content || path === KEEPALIVED_CONF) continue;
     // The content is written by the transport's put(); the step carries it as data.
     out.push(step({ action: have === undefined ? 'create' : 'update', kind: 'file', id: { path }, before: have, after: content, reason: have === undefined ? 'render' : 're-render', phase: 'prepare', commands: [] }));
   }
   for (const path of ownership.files) {
-    if (path in desired || live[path] === undefined) continue;
+    if (path in desired || live[path] === undefined || path === KEEPALIVED_CONF) continue;
     out.push(step({ action: 'delete', kind: 'file', id: { path }, before: live[path], reason: 'no longer rendered', phase: 'cleanup', commands: [removeFile(path)] }));
   }
 }

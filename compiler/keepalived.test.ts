@@ -19,7 +19,9 @@ import type { Cluster } from './ir.js';
 import { KEEPALIVED_CONF, keepalivedServicesFromFile, type ServerHealth } from './keepalived.js';
 import { buildPlan } from './order.js';
 import { NO_OWNERSHIP, type Ownership } from './diff.js';
+import type { Step, StepOf } from './plan.js';
 import { serviceKey, type HostState, type IpvsService } from './state.js';
+import { phaseUnits } from './units.js';
 
 const KEEPALIVED = '/usr/sbin/keepalived';
 const golden = new URL('./testdata/golden/', import.meta.url).pathname;
@@ -228,21 +230,95 @@ test('what keepalived made of a checked service (a server quiesced, the sorry se
   t.deepEqual(lb1Steps(desired, live), []);
 });
 
-test('a checked service gone from the file is left to keepalived when lvsc\'s keepalived.conf on the host names it', (t) => {
+/** lvsc's keepalived.conf on the host: what keepalived runs there. */
+const LVSC_FILE: Ownership = { ...NO_OWNERSHIP, files: new Set([KEEPALIVED_CONF]) };
+
+const shown = (steps: readonly Step[]) => steps.map((s) => `${s.phase}: ${s.action} ${s.kind} ${s.label}${s.writer ? ` (${s.writer})` : ''}${s.commands.length ? `: ${s.commands.map((c) => c.argv.slice(0, 2).join(' ')).join(', ')}` : ''}`);
+
+test('a checked service gone from the file leaves with keepalived.conf at once (keepalived -t refuses a service whose servers all have weight 0)', (t) => {
   const { desired, lb1, www } = mixed();
   const gone: IpvsService = { ...www, id: { kind: 'addr', proto: 'tcp', address: '10.6.0.200', port: 80 } };
   const oldConf = lb1.state.files[KEEPALIVED_CONF].replace('virtual_server 10.6.0.100 80 {', 'virtual_server 10.6.0.200 80 {');
   const live: HostState = { ...lb1.state, ipvs: [...lb1.state.ipvs!, gone], files: { ...lb1.state.files, [KEEPALIVED_CONF]: oldConf } };
-  const lvscFile: Ownership = { ...NO_OWNERSHIP, files: new Set([KEEPALIVED_CONF]) };
-  const steps = lb1Steps(desired, live, lvscFile);
-  t.deepEqual(
-    steps.filter((s) => s.includes('10.6.0.200')),
-    [],
-  );
-  t.true(steps.includes(`update file ${KEEPALIVED_CONF}`), steps.join('\n'));
+  t.deepEqual(shown(lb1Plan(desired, live, LVSC_FILE)), [`table: update file ${KEEPALIVED_CONF}`]);
+  // Why it cannot drain there: keepalived's config test fails a service of weight-0 servers.
+  const zero = 'global_defs {\n  router_id lb1\n}\nvirtual_server 10.6.0.200 80 {\n  protocol TCP\n  lvs_sched wlc\n  lvs_method DR\n  real_server 10.6.0.11 80 {\n    weight 0\n  }\n}\n';
+  const tested = configTest(zero);
+  t.not(tested.status, 0);
+  t.regex(tested.output, /quorum 1 for \[10\.6\.0\.200\]:tcp:80 exceeds total weight of real servers 0/);
   // The same entry with no keepalived.conf of lvsc's naming it is an IPVS entry like any other on a director: lvsc removes it.
   const unowned = lb1Steps(desired, live, NO_OWNERSHIP);
   t.true(unowned.includes('delete ipvs-service tcp 10.6.0.200:80'), unowned.join('\n'));
+});
+
+test('a server removed from a checked service drains through keepalived; the sorry server keepalived added is not drained', (t) => {
+  const { desired, lb1, www } = mixed();
+  const web3 = { ...www.destinations[1], address: '10.6.0.13' };
+  const sorry = { ...www.destinations[1], address: '10.6.0.19' };
+  const withWeb3 = lb1.state.files[KEEPALIVED_CONF].replace('\n  # web2\n', '\n  # web3\n  real_server 10.6.0.13 80 {\n    weight 1\n  }\n\n  # web2\n');
+  const live: HostState = { ...lb1.state, ipvs: lb1.state.ipvs!.map((s) => (s === www ? { ...www, destinations: [...www.destinations, web3, sorry] } : s)), files: { ...lb1.state.files, [KEEPALIVED_CONF]: withWeb3 } };
+  const steps = lb1Plan(desired, live, LVSC_FILE);
+  t.deepEqual(shown(steps), [`table: update file ${KEEPALIVED_CONF}`, 'drain: delete ipvs-destination 10.6.0.13:80 → tcp 10.6.0.100:80 (keepalived)', `drain: update file ${KEEPALIVED_CONF}`]);
+  const draining = (steps[0] as StepOf<'file'>).after!;
+  const www80 = draining.slice(draining.indexOf('virtual_server 10.6.0.100 80'), draining.indexOf('virtual_server 10.6.0.101'));
+  t.regex(www80, /# draining: no longer in the cluster file[^\n]*\n {2}real_server 10\.6\.0\.13 80 \{\n {4}weight 0\n/);
+  t.regex(www80, /sorry_server 10\.6\.0\.19 80/);
+  t.is(configTest(draining).status, 0, configTest(draining).output);
+  // Apply: keepalived.conf reloaded last in the table phase; in the drain phase the table read until keepalived has it at weight 0,
+  // the wait, keepalived.conf without it reloaded, and the table read until it is gone.
+  t.is(phaseUnits(steps.filter((s) => s.phase === 'table')).at(-1)?.kind, 'keepalived');
+  t.deepEqual(
+    phaseUnits(steps.filter((s) => s.phase === 'drain')).map((u) => (u.kind === 'settled' ? `settled ${u.expect}` : u.kind)),
+    ['settled weight-zero', 'wait', 'keepalived', 'settled done'],
+  );
+  // Once it is gone from the table (drained and removed), nothing is left to do.
+  const after: HostState = { ...lb1.state, ipvs: lb1.state.ipvs!.map((s) => (s === www ? { ...www, destinations: [...www.destinations, sorry] } : s)) };
+  t.deepEqual(lb1Steps(desired, after, LVSC_FILE), []);
+});
+
+test('a server keepalived believes in that the kernel lost is put back with ipvsadm -a as keepalived has it: up at its weight, down at 0 (quiesce)', (t) => {
+  const { desired, lb1, www } = mixed();
+  const lost: HostState = { ...lb1.state, ipvs: lb1.state.ipvs!.map((s) => (s === www ? { ...www, destinations: www.destinations.slice(1) } : s)) };
+  const restore = (health: ServerHealth[]) => shown(lb1Plan(desired, lost, LVSC_FILE, health));
+  t.deepEqual(restore([wwwHealth(www, 0, 'up')]), ['table: create ipvs-destination 10.6.0.11:80 → tcp 10.6.0.100:80: ipvsadm -a']);
+  t.deepEqual(lb1Plan(desired, lost, LVSC_FILE, [wwwHealth(www, 0, 'up')])[0].commands[0].argv, ['ipvsadm', '-a', '-t', '10.6.0.100:80', '-r', '10.6.0.11:80', '-g', '-w', '3']);
+  // Down in a quiesce service: keepalived keeps it at weight 0, and will raise it there when it passes again.
+  t.deepEqual(lb1Plan(desired, lost, LVSC_FILE, [wwwHealth(www, 0, 'down')])[0].commands[0].argv, ['ipvsadm', '-a', '-t', '10.6.0.100:80', '-r', '10.6.0.11:80', '-g', '-w', '0']);
+  // Down with on-failure remove: keepalived took it out itself.
+  const removing = compileCluster(load(MIXED.replace('  check tcp\n', '  check tcp\n  on-failure remove\n')));
+  t.deepEqual(lb1Steps(removing, lost, LVSC_FILE, [wwwHealth(www, 0, 'down')]).filter((s) => s.includes('ipvs')), []);
+  // No record yet (not checked once since keepalived started), or a keepalived.conf that does not name it (added in this run): keepalived's to add.
+  t.deepEqual(restore([]), []);
+  t.deepEqual(lb1Steps(desired, lost, NO_OWNERSHIP, [wwwHealth(www, 0, 'up')]), []);
+  // The whole service lost: put back, then its servers keepalived has.
+  const gone: HostState = { ...lb1.state, ipvs: lb1.state.ipvs!.filter((s) => s !== www) };
+  t.deepEqual(shown(lb1Plan(desired, gone, LVSC_FILE, [wwwHealth(www, 0, 'up'), wwwHealth(www, 1, 'down')])), [
+    'table: create ipvs-service tcp 10.6.0.100:80: ipvsadm -A',
+    'table: create ipvs-destination 10.6.0.11:80 → tcp 10.6.0.100:80: ipvsadm -a',
+    'table: create ipvs-destination 10.6.0.12:80 → tcp 10.6.0.100:80: ipvsadm -a',
+  ]);
+});
+
+test('no checked service left: keepalived is stopped (its entries stay), keepalived.conf removed, and lvsc\'s ipvsadm takes the entries over after the stop', (t) => {
+  const { lb1, www } = mixed();
+  const unchecked = compileCluster(load(MIXED.replace('  check tcp\n  sorry sorry1\n', '')));
+  const sorry = { ...www.destinations[1], address: '10.6.0.19' };
+  // As keepalived left it: web1 quiesced, the sorry server in.
+  const live: HostState = { ...lb1.state, ipvs: lb1.state.ipvs!.map((s) => (s === www ? { ...www, destinations: [{ ...www.destinations[0], weight: 0 }, www.destinations[1], sorry] } : s)) };
+  const steps = lb1Plan(unchecked, live, { ...NO_OWNERSHIP, files: new Set(Object.keys(lb1.state.files)) });
+  t.deepEqual(
+    shown(steps.filter((s) => s.kind !== 'file' || s.id.path === KEEPALIVED_CONF)),
+    [
+      'table: update ipvs-destination 10.6.0.11:80 → tcp 10.6.0.100:80: ipvsadm -e',
+      `table: delete file ${KEEPALIVED_CONF}: sh -c, rm -f`,
+      'drain: delete ipvs-destination 10.6.0.19:80 → tcp 10.6.0.100:80: ipvsadm -e, ipvsadm -d',
+    ],
+  );
+  const units = phaseUnits(steps.filter((s) => s.phase === 'table'));
+  t.is(units[0].kind, 'keepalived-stop', 'keepalived stopped before any edit of the table');
+  t.true(units.slice(1).every((u) => u.kind !== 'keepalived-stop'));
+  t.regex(steps.find((s) => s.kind === 'file' && s.id.path === KEEPALIVED_CONF)!.commands[0].argv[2], /--dont-release-ipvs/);
+  t.notRegex(steps.flatMap((s) => s.commands.map((c) => c.argv.join(' '))).join('\n'), /restart|ipvsadm -C|lvs_flush/);
 });
 
 test('drift in an unchecked service beside a checked one is still lvsc\'s to put back', (t) => {

@@ -15,7 +15,7 @@ import type { ActiveCheck, Cluster, Host, RealServer, Service } from './ir.js';
 import { activeCheck, isChecked } from './ir.js';
 import { dnsType, miscPath, quoted, timer } from './keepalived-syntax.js';
 import { DEFAULT_TUN_CSUM, DEFAULT_TUN_TYPE, SCHEDULER_FLAG_BIT, TUNNELS } from './lvs.js';
-import { serviceKey, type HostState, type IpvsDestination, type IpvsService, type ServiceId } from './state.js';
+import { hostPort, serviceKey, type HostState, type IpvsDestination, type IpvsService, type ServiceId } from './state.js';
 
 /** Where lvsc renders keepalived's configuration on a director. */
 export const KEEPALIVED_CONF = '/etc/keepalived/keepalived.conf';
@@ -52,6 +52,8 @@ export interface KeepalivedConfig {
 export interface KeepalivedVirtualServer {
   /** The lvsc service, for a comment. */
   readonly service: string;
+  /** The IPVS service it programs (`serviceKey`: `tcp 10.3.0.100:80`). */
+  readonly key: string;
   /** `10.3.0.100 80`, `2001:db8::1 443` or `fwmark 10`. */
   readonly address: string;
   readonly protocol: 'TCP' | 'UDP' | 'SCTP' | undefined;
@@ -211,6 +213,7 @@ export function virtualServer(service: Service, ipvs: IpvsService, sorry: IpvsDe
   const method = service.forward ? lvsMethod({ method: service.forward.method, tunType: service.forward.tunType, tunPort: service.forward.tunPort, tunCsum: service.forward.tunCsum }) : first ? lvsMethod(first) : 'NAT';
   return {
     service: service.name,
+    key: serviceKey(id),
     address: id.kind === 'addr' ? `${id.address} ${id.port}` : `fwmark ${id.mark}`,
     protocol: id.kind === 'addr' ? (id.proto.toUpperCase() as 'TCP' | 'UDP' | 'SCTP') : undefined,
     ipFamily: id.kind === 'fwmark' ? (id.family === 6 ? 'inet6' : 'inet') : undefined,
@@ -224,6 +227,30 @@ export function virtualServer(service: Service, ipvs: IpvsService, sorry: IpvsDe
   };
 }
 
+/**
+ * A server leaving keepalived's configuration, while it drains: weight 0 and
+ * no check (so keepalived keeps it in the table, at weight 0, whatever its
+ * health), from the destination as it is live.
+ */
+function drainingServer(d: IpvsDestination): KeepalivedRealServer {
+  return { host: 'draining: no longer in the cluster file, at weight 0 until its connections finish', address: endpoint(d.address, d.port), weight: 0, upper: d.upper, lower: d.lower, method: lvsMethod(d), checker: undefined, notify: undefined };
+}
+
+/**
+ * keepalived.conf while servers removed from the file drain (drain before
+ * delete): the desired configuration, plus each drained destination at
+ * weight 0 in its service (`drained`: the live services, by key, holding only
+ * the destinations to drain). Rendered and reloaded first; once the drain is
+ * waited out, the desired configuration takes them out.
+ */
+export function drainingConfig(config: KeepalivedConfig, drained: ReadonlyMap<string, IpvsService>): KeepalivedConfig {
+  const virtualServers = config.virtualServers.map((v) => {
+    const d = drained.get(v.key);
+    return d ? { ...v, realServers: [...v.realServers, ...d.destinations.map(drainingServer)] } : v;
+  });
+  return { ...config, virtualServers };
+}
+
 export function keepalivedConfig(director: Host, virtualServers: readonly KeepalivedVirtualServer[]): KeepalivedConfig {
   return {
     director: director.name,
@@ -235,36 +262,30 @@ export function keepalivedConfig(director: Host, virtualServers: readonly Keepal
 
 /**
  * The IPVS services a keepalived.conf rendered by lvsc makes keepalived
- * program, by `serviceKey` (`tcp 10.3.0.100:80`, `fwmark 10 ipv6`): how lvsc
- * knows, from the file on a director, which entries are not its own to write
- * (also after they left the cluster file: keepalived removes them on reload).
+ * program, by `serviceKey` (`tcp 10.3.0.100:80`, `fwmark 10 ipv6`), each with
+ * its real servers (`hostPort`: `10.3.0.11:80`, port 0 for a fwmark
+ * service's): how lvsc knows, from the file on a director, which entries are
+ * not its own to write (also after they left the cluster file: keepalived
+ * removes them on reload), and which servers keepalived believes in.
  */
-export function keepalivedServicesFromFile(text: string): Set<string> {
-  const out = new Set<string>();
+export function keepalivedServersFromFile(text: string): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>();
   const blocks = text.split(/^(?=virtual_server )/m).slice(1);
   for (const block of blocks) {
     const head = /^virtual_server (?:fwmark (\d+)|(\S+) (\d+)) \{$/m.exec(block);
     if (!head) continue;
+    const servers = new Set([...block.matchAll(/^\s*real_server (\S+)(?: (\d+))? \{$/gm)].map((m) => hostPort(m[1], Number(m[2] ?? 0))));
     if (head[1] !== undefined) {
-      out.add(serviceKey({ kind: 'fwmark', mark: Number(head[1]), family: /^\s*ip_family inet6$/m.test(block) ? 6 : 4 }));
+      out.set(serviceKey({ kind: 'fwmark', mark: Number(head[1]), family: /^\s*ip_family inet6$/m.test(block) ? 6 : 4 }), servers);
       continue;
     }
     const proto = /^\s*protocol (TCP|UDP|SCTP)$/m.exec(block)?.[1].toLowerCase() as 'tcp' | 'udp' | 'sctp' | undefined;
-    if (proto) out.add(serviceKey({ kind: 'addr', proto, address: head[2], port: Number(head[3]) }));
+    if (proto) out.set(serviceKey({ kind: 'addr', proto, address: head[2], port: Number(head[3]) }), servers);
   }
   return out;
 }
 
-/**
- * The IPVS services of a director that are keepalived's, by `serviceKey`:
- * those the desired state gives to keepalived, and those the keepalived.conf
- * lvsc rendered there before still names (`ownedFiles`: the files on the host
- * that lvsc rendered). lvsc's ipvsadm writes none of them.
- */
-export function keepalivedEntries(desired: HostState, live: HostState, ownedFiles: ReadonlySet<string>): Set<string> {
-  const out = new Set<string>();
-  for (const s of desired.ipvs ?? []) if (s.owner === 'keepalived') out.add(serviceKey(s.id));
-  const file = ownedFiles.has(KEEPALIVED_CONF) ? live.files[KEEPALIVED_CONF] : undefined;
-  if (file !== undefined) for (const key of keepalivedServicesFromFile(file)) out.add(key);
-  return out;
+/** The services of `keepalivedServersFromFile`, by key. */
+export function keepalivedServicesFromFile(text: string): Set<string> {
+  return new Set(keepalivedServersFromFile(text).keys());
 }

@@ -22,7 +22,7 @@ export interface LiveHost {
 export function buildPlan(desired: readonly DesiredHost[], live: ReadonlyMap<string, LiveHost> = new Map()): Plan {
   const hosts: HostPlan[] = desired.map((d) => {
     const l = live.get(d.name);
-    const steps = diffHost(d.state, l?.state ?? emptyHostState(), { director: isDirectorHost(d), ownership: l?.ownership ?? NO_OWNERSHIP, gateways: d.gateways, ...(l?.health ? { health: l.health } : {}) });
+    const steps = diffHost(d.state, l?.state ?? emptyHostState(), { director: isDirectorHost(d), ownership: l?.ownership ?? NO_OWNERSHIP, gateways: d.gateways, ...(l?.health ? { health: l.health } : {}), ...(d.keepalived ? { keepalived: d.keepalived } : {}) });
     steps.sort((a, b) => PHASES.indexOf(a.phase) - PHASES.indexOf(b.phase));
     const down = isDirectorHost(d) && l?.health?.length ? serversDown(d.state, l.health) : [];
     return { host: d.name, roles: d.roles, steps, ...(down.length ? { down } : {}) };

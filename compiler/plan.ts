@@ -91,6 +91,12 @@ export interface StepOf<K extends ResourceKind> {
   readonly commands: readonly Command[];
   /** A destination removal that is first drained (weight 0, wait `--drain`). */
   readonly drain?: boolean;
+  /**
+   * `keepalived`: keepalived makes the change, through keepalived.conf and a
+   * reload (the step has no commands of its own): a checked server drained
+   * and removed; apply reads the table until it shows the change.
+   */
+  readonly writer?: 'keepalived';
 }
 
 /** One step of a plan: a union discriminated by `kind`, so that `id`, `before` and `after` have their kind's types. */

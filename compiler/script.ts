@@ -50,6 +50,12 @@ function entries(unit: WorkUnit): Entry[] {
       return unit.steps.map((s) => stepEntry(s, s.commands.slice(0, 1), 'weight 0, to drain'));
     case 'wait':
       return [{ symbol: '·', kind: 'wait', key: '--drain', reason: 'lvsc apply waits here while the drained destinations finish their connections', commands: [], files: [] }];
+    case 'keepalived-stop':
+      return [stepEntry(unit.step, unit.commands)];
+    case 'settled': {
+      const what = unit.expect === 'weight-zero' ? 'at weight 0 (keepalived.conf holds them so, reloaded above)' : 'gone (keepalived.conf without them, reloaded above)';
+      return [{ symbol: '·', kind: 'wait', key: 'keepalived', reason: `lvsc apply reads the table here until keepalived has ${unit.steps.length} drained destination(s) ${what}`, commands: [], files: [] }];
+    }
   }
 }
 

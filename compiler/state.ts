@@ -68,6 +68,13 @@ export interface IpvsService {
    * live state and for lvsc's own services.
    */
   readonly owner?: 'keepalived';
+  /**
+   * Desired state only, with `owner: 'keepalived'`: what keepalived does with
+   * the service's servers, which the diff needs to tell its doing from drift —
+   * a failing server kept at weight 0 (`quiesce`) or taken out, and the sorry
+   * server it adds while no server passes its check.
+   */
+  readonly keepalived?: { readonly quiesce: boolean; readonly sorry?: IpvsDestination };
 }
 
 /** `ipvsadm --set`, seconds; 0 = leave the kernel's value. */

@@ -33,6 +33,10 @@ function shape(u: WorkUnit): string {
       return `weight-zero${u.restore ? '(restore)' : ''}[${u.steps.length}]`;
     case 'wait':
       return `wait[${u.steps.length}]`;
+    case 'keepalived-stop':
+      return `keepalived-stop[${u.step.label}]`;
+    case 'settled':
+      return `settled(${u.expect})[${u.steps.length}]`;
   }
 }
 
@@ -102,16 +106,17 @@ test('lvsc compile writes the drain as apply runs it: weight 0 in one restore, t
   t.regex(drain, /# · wait --drain {2}\(lvsc apply waits here while the drained destinations finish their connections\)\n# \* ipvs batch 2 IPVS edits in one restore\nipvsadm -R <<'LVSC_EOF'\n-d -t 10\.0\.0\.100:80 -r 10\.0\.0\.3:80\n-d -t 10\.0\.0\.100:80 -r 10\.0\.0\.4:80\nLVSC_EOF\n/);
 });
 
-test('keepalived.conf is the keepalived unit, last of its phase, with the pid file and health directory it is given', (t) => {
+test('keepalived.conf is the keepalived unit, last of the table phase (after the real servers are ready), with the pid file and health directory it is given', (t) => {
   const steps = example('health-checks').hosts.find((h) => h.host === 'lb1')!.steps;
-  const prepare = phaseUnits(steps.filter((s) => s.phase === 'prepare'));
+  t.false(phaseUnits(steps.filter((s) => s.phase === 'prepare')).some((u) => u.kind === 'keepalived'));
+  const prepare = phaseUnits(steps.filter((s) => s.phase === 'table'));
   const last = prepare[prepare.length - 1];
   t.is(shape(last), `keepalived[${KEEPALIVED_CONF}]`);
   t.is(prepare.filter((u) => u.kind === 'keepalived').length, 1);
   t.false(prepare.some((u) => u.kind === 'put' && u.step.id.path === KEEPALIVED_CONF));
   if (last.kind !== 'keepalived') return t.fail();
   t.deepEqual([last.pidFile, last.healthDir], [KEEPALIVED_PID, HEALTH_DIR]);
-  const moved = phaseUnits(steps.filter((s) => s.phase === 'prepare'), { keepalivedPidFile: '/tmp/x/keepalived.pid', healthDir: '/tmp/x/health' }).find((u) => u.kind === 'keepalived');
+  const moved = phaseUnits(steps.filter((s) => s.phase === 'table'), { keepalivedPidFile: '/tmp/x/keepalived.pid', healthDir: '/tmp/x/health' }).find((u) => u.kind === 'keepalived');
   t.like(moved, { pidFile: '/tmp/x/keepalived.pid', healthDir: '/tmp/x/health' });
 
   const k = keepalivedCommands(last);
@@ -142,12 +147,14 @@ test('lvsc compile writes the keepalived unit as apply runs it: keepalived there
     at('# --- before anything changes\n'),
     at(`command -v keepalived >/dev/null || { printf '\\''%s\\n'\\'' "$1" >&2; exit 1; }' sh 'keepalived is not installed on lb1: install the Debian package keepalived'\n`),
     at('# --- prepare\n'),
+    at('# --- table\n'),
     at(`# + file ${KEEPALIVED_CONF}`),
     at(`sh -c 'cat > "$1"' sh ${KEEPALIVED_CONF}.lvsc-new <<'LVSC_EOF'\n# Rendered by lvsc for director lb1`),
     at(`sh -c 'keepalived -t -f "$1" || { s=$?; rm -f -- "$1"; exit "$s"; }' sh ${KEEPALIVED_CONF}.lvsc-new`),
     at(`mv -f -- ${KEEPALIVED_CONF}.lvsc-new ${KEEPALIVED_CONF}\n`),
     at(`exec kill -HUP "$pid"`),
-    at(`exec keepalived --dont-release-ipvs --pid "$1"' sh ${KEEPALIVED_PID} ${HEALTH_DIR}\n`),
+    at('  *) args="--dont-release-ipvs $args" ;;\n'),
+    at(`exec keepalived --pid "$1" $args' sh ${KEEPALIVED_PID} ${HEALTH_DIR}\n`),
   ];
   t.deepEqual([...order].sort((a, b) => a - b), order);
   t.false(text.includes(`${KEEPALIVED_CONF}.lvsc-tmp`), 'not written as a plain file');

@@ -44,7 +44,15 @@ export type WorkUnit =
   /** Drained destinations to weight 0, together: one checked restore (`restore`) when there are several plain edits, else each step's first command. */
   | { readonly kind: 'weight-zero'; readonly steps: readonly Step[]; readonly restore?: Command }
   /** The drain: `--drain` long, showing the drained destinations' active connections. */
-  | { readonly kind: 'wait'; readonly steps: readonly Step[] };
+  | { readonly kind: 'wait'; readonly steps: readonly Step[] }
+  /** keepalived stopped (its entries stay in the table: --dont-release-ipvs), then its configuration removed (`keepalivedStop`). */
+  | { readonly kind: 'keepalived-stop'; readonly step: StepOf<'file'>; readonly commands: readonly Command[] }
+  /**
+   * Steps keepalived carries out after a reload (`writer: 'keepalived'`): the
+   * table read until it shows them — drained destinations at weight 0
+   * (`weight-zero`, their deletion still to come) or gone (`done`).
+   */
+  | { readonly kind: 'settled'; readonly steps: readonly Step[]; readonly expect: 'weight-zero' | 'done' };
 
 /** Where the keepalived unit looks: the pid file and the notify script's health records (tests point them elsewhere). */
 export interface UnitOptions {
@@ -61,8 +69,12 @@ export function keepalivedMissing(host: string): string {
  * Starts keepalived or makes it reload its configuration, a fixed script ($1
  * the pid file, $2 the health directory): the pid file's process, when it is
  * a live keepalived (/proc/PID/comm), gets SIGHUP; otherwise the health
- * records of an earlier run are cleared and keepalived started (by systemd
- * when PID 1 is systemd). Never a restart (which would drop and rebuild the
+ * records of an earlier run are cleared and keepalived started: by systemd
+ * when PID 1 is systemd (Debian's keepalived.service), else as that unit
+ * does — `keepalived $DAEMON_ARGS`, DAEMON_ARGS read from
+ * /etc/default/keepalived as systemd's EnvironmentFile= reads it (never run
+ * as shell), forking into the background with its pid file — and always with
+ * --dont-release-ipvs. Never a restart (which would drop and rebuild the
  * checked services), never an IPVS flush. Prints what it did, one line.
  */
 const RELOAD_SCRIPT = [
@@ -82,9 +94,63 @@ const RELOAD_SCRIPT = [
   `  printf 'lvsc-keepalived start systemd\\n'`,
   '  exec systemctl start keepalived',
   'fi',
+  'args=',
+  'if [ -r /etc/default/keepalived ]; then',
+  '  while IFS= read -r line || [ -n "$line" ]; do',
+  '    case $line in DAEMON_ARGS=*) args=${line#DAEMON_ARGS=} ;; esac',
+  '  done < /etc/default/keepalived',
+  'fi',
+  `case $args in \\"*\\") args=\${args#\\"} args=\${args%\\"} ;; \\'*\\') args=\${args#\\'} args=\${args%\\'} ;; esac`,
+  'case " $args " in',
+  '  *" --dont-release-ipvs "*|*" -X "*) ;;',
+  '  *) args="--dont-release-ipvs $args" ;;',
+  'esac',
   `printf 'lvsc-keepalived start daemon\\n'`,
-  'exec keepalived --dont-release-ipvs --pid "$1"',
+  'set -f',
+  '# $args unquoted: split at whitespace as systemd splits $DAEMON_ARGS (no globbing).',
+  'exec keepalived --pid "$1" $args',
 ].join('\n');
+
+/**
+ * Stops keepalived for good, a fixed script ($1 the pid file, $2 the health
+ * directory): when the pid file names a live keepalived, only if it runs with
+ * --dont-release-ipvs (-X), so that its entries stay in the table as it
+ * exits; stopped through systemd when PID 1 is systemd, else by SIGTERM to
+ * its PID, then waited for (30 s at most). The health records go with it.
+ * Prints what it did, one line.
+ */
+const STOP_SCRIPT = [
+  'pid=',
+  '[ -r "$1" ] && read -r pid < "$1"',
+  "case $pid in ''|*[!0-9]*) pid= ;; esac",
+  'comm=',
+  '[ -n "$pid" ] && [ -r "/proc/$pid/comm" ] && read -r comm < "/proc/$pid/comm"',
+  'if [ -z "$pid" ] || [ "$comm" != keepalived ]; then',
+  '  rm -f -- "$2"/*',
+  `  printf 'lvsc-keepalived not running\n'`,
+  '  exit 0',
+  'fi',
+  `if ! tr '\\000' '\\n' < "/proc/$pid/cmdline" | grep -qx -e --dont-release-ipvs -e -X; then`,
+  `  printf 'keepalived (PID %s) runs without --dont-release-ipvs: stopping it would take its services out of the IPVS table; start it with DAEMON_ARGS="--dont-release-ipvs" (/etc/default/keepalived) first\n' "$pid" >&2`,
+  '  exit 1',
+  'fi',
+  'init=',
+  '[ -r /proc/1/comm ] && read -r init < /proc/1/comm',
+  'if [ "$init" = systemd ]; then systemctl stop keepalived; else kill -TERM "$pid"; fi',
+  'n=0',
+  'while [ -r "/proc/$pid/comm" ] && read -r comm < "/proc/$pid/comm" && [ "$comm" = keepalived ]; do',
+  '  n=$((n + 1))',
+  `  [ "$n" -le 300 ] || { printf 'keepalived (PID %s) did not exit within 30 s\n' "$pid" >&2; exit 1; }`,
+  '  sleep 0.1',
+  'done',
+  'rm -f -- "$2"/*',
+  `printf 'lvsc-keepalived stopped %s\n' "$pid"`,
+].join('\n');
+
+/** The command that stops keepalived without emptying its entries from the table (STOP_SCRIPT). */
+export function keepalivedStop(pidFile: string = KEEPALIVED_PID, healthDir: string = HEALTH_DIR): Command {
+  return cmd('sh', '-c', STOP_SCRIPT, 'sh', pidFile, healthDir);
+}
 
 /** Whether a host's steps install keepalived.conf: then keepalived must be installed before anything on the host changes. */
 export function needsKeepalived(steps: readonly Step[]): boolean {
@@ -137,14 +203,20 @@ function keepalivedConf(step: Step): step is StepOf<'file'> {
   return step.kind === 'file' && step.action !== 'delete' && step.id.path === KEEPALIVED_CONF;
 }
 
+/** keepalived's configuration removed: keepalived is stopped first (the keepalived-stop unit). */
+function keepalivedGone(step: Step): boolean {
+  return step.kind === 'file' && step.action === 'delete' && step.id.path === KEEPALIVED_CONF;
+}
+
 /** A step whose commands can run in a shell script with others: commands without input (not a file's put, not a drain). */
 function scriptable(step: Step): boolean {
-  return !step.drain && (step.kind !== 'file' || step.action === 'delete') && step.commands.length > 0 && step.commands.every((c) => c.stdin === undefined);
+  return !step.drain && !keepalivedGone(step) && (step.kind !== 'file' || step.action === 'delete') && step.commands.length > 0 && step.commands.every((c) => c.stdin === undefined);
 }
 
 /** A step run on its own: a file is put, anything else runs its commands. */
 function single(step: Step, stage: Stage = 'whole', options: UnitOptions = {}): WorkUnit {
   if (keepalivedConf(step) && stage === 'whole') return { kind: 'keepalived', step, pidFile: options.keepalivedPidFile ?? KEEPALIVED_PID, healthDir: options.healthDir ?? HEALTH_DIR };
+  if (keepalivedGone(step)) return { kind: 'keepalived-stop', step: step as StepOf<'file'>, commands: [keepalivedStop(options.keepalivedPidFile, options.healthDir), ...step.commands.slice(1)] };
   if (step.kind === 'file' && step.action !== 'delete' && stage === 'whole') return { kind: 'put', step };
   return { kind: 'commands', step, stage, commands: stageCommands(step, stage) };
 }
@@ -158,9 +230,10 @@ function single(step: Step, stage: Stage = 'whole', options: UnitOptions = {}): 
  * deletions of every step there: runs of IPVS edits → `restore`, others alone.
  */
 export function phaseUnits(phaseSteps: readonly Step[], options: UnitOptions = {}): WorkUnit[] {
-  if (phaseSteps.some((s) => s.phase === 'drain')) return drainUnits(phaseSteps);
+  if (phaseSteps.some((s) => s.phase === 'drain')) return drainUnits(phaseSteps, options);
+  // keepalived stopped first: lvsc's ipvsadm writes its entries only once it no longer does.
   // keepalived.conf last: a keepalived it starts finds the files it reads (its notify script, its defaults) in place.
-  const steps = [...phaseSteps.filter((s) => !keepalivedConf(s)), ...phaseSteps.filter(keepalivedConf)];
+  const steps = [...phaseSteps.filter(keepalivedGone), ...phaseSteps.filter((s) => !keepalivedConf(s) && !keepalivedGone(s)), ...phaseSteps.filter(keepalivedConf)];
   // Runs of IPVS edits first: a run of one stays a step of its own (and may join a script).
   const groups: Step[][] = [];
   for (const s of steps) {
@@ -185,14 +258,25 @@ export function phaseUnits(phaseSteps: readonly Step[], options: UnitOptions = {
   return units;
 }
 
-function drainUnits(steps: readonly Step[]): WorkUnit[] {
+/**
+ * The drain phase. Destinations lvsc writes go to weight 0 with ipvsadm;
+ * those keepalived writes (`writer: 'keepalived'`) were put at weight 0 by
+ * the keepalived.conf of the table phase, and the table is read until it
+ * shows them so. The wait is for all of them; then lvsc's deletions, and
+ * keepalived.conf without keepalived's (reloaded) and the table read until
+ * they are gone.
+ */
+function drainUnits(phaseSteps: readonly Step[], options: UnitOptions): WorkUnit[] {
   const units: WorkUnit[] = [];
+  const byKeepalived = phaseSteps.filter((s) => s.writer === 'keepalived');
+  const steps = phaseSteps.filter((s) => s.writer !== 'keepalived');
   const drained = steps.filter((s) => s.drain);
   if (drained.length) {
     const zero = drained.map((s) => s.commands[0]);
     units.push(drained.length > 1 && zero.every(isRestoreLine) ? { kind: 'weight-zero', steps: drained, restore: restoreCommand(zero) } : { kind: 'weight-zero', steps: drained });
-    units.push({ kind: 'wait', steps: drained });
   }
+  if (byKeepalived.length) units.push({ kind: 'settled', steps: byKeepalived, expect: 'weight-zero' });
+  if (drained.length || byKeepalived.length) units.push({ kind: 'wait', steps: [...drained, ...byKeepalived] });
   // Then the deletions: runs of plain IPVS edits as one restore each, anything else on its own.
   const restorable = (s: Step) => ipvsEdits(stageCommands(s, 'delete'));
   for (let i = 0; i < steps.length; ) {
@@ -204,8 +288,10 @@ function drainUnits(steps: readonly Step[]): WorkUnit[] {
       i = j;
       continue;
     }
-    units.push(single(steps[i++], 'delete'));
+    const s = steps[i++];
+    units.push(single(s, keepalivedConf(s) ? 'whole' : 'delete', options));
   }
+  if (byKeepalived.length) units.push({ kind: 'settled', steps: byKeepalived, expect: 'done' });
   return units;
 }
 
@@ -227,6 +313,10 @@ export function unitCommands(unit: WorkUnit): Command[] {
     case 'weight-zero':
       return unit.restore ? [unit.restore] : unit.steps.map((s) => s.commands[0]);
     case 'wait':
+      return [];
+    case 'keepalived-stop':
+      return [...unit.commands];
+    case 'settled':
       return [];
   }
 }

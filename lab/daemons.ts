@@ -168,6 +168,16 @@ export async function stopKeepalived(k: Keepalived, opts: LabOptions = {}): Prom
   await sh(k.host, `${LIB}\nlab_keepalived_stop ${k.pid}`, opts);
 }
 
+/**
+ * The keepalived running on `host` whatever started it (lvsc apply's start,
+ * which forks as Debian's service does, or startKeepalived): the live
+ * keepalived /run/keepalived.pid names, or undefined. `startedAt` is 0 (unknown).
+ */
+export async function runningKeepalived(host: string, opts: LabOptions = {}): Promise<Keepalived | undefined> {
+  const out = (await sh(host, `${LIB}\npid=\n[ -s /run/keepalived.pid ] && read -r pid </run/keepalived.pid\nif [ -n "$pid" ] && lab_is "$pid" keepalived; then echo "$pid"; fi`, opts)).trim();
+  return out ? { host, pid: Number(out), startedAt: 0 } : undefined;
+}
+
 /** Whether the keepalived `k` still runs (its PID is a live keepalived). */
 export async function keepalivedRuns(k: Keepalived, opts: LabOptions = {}): Promise<boolean> {
   return (await sh(k.host, `${LIB}\nif lab_is ${k.pid} keepalived; then echo yes; else echo no; fi`, opts)).trim() === 'yes';

@@ -16,7 +16,7 @@ import type { DesiredHost } from '../desired.js';
 import { saveLines, setTimeouts } from '../ipvsadm.js';
 import { nftScript } from '../nft.js';
 import { MANIFEST_PATH, manifestOf, manifestText } from '../manifest.js';
-import { HEALTH_DIR, KEEPALIVED_CONF, KEEPALIVED_NOTIFY } from '../keepalived.js';
+import { HEALTH_DIR, KEEPALIVED_CONF, KEEPALIVED_NOTIFY, type KeepalivedConfig } from '../keepalived.js';
 import { OWNED_DEVICES, ROUTE_PROTO } from '../lvs.js';
 import type { HostState } from '../state.js';
 
@@ -91,6 +91,11 @@ export function isLvscPath(path: string): boolean {
  */
 export const NETWORK_FILE_GLOBS: readonly string[] = [`${PATHS.networkDir}/50-lvsc-*.network`, `${PATHS.networkDir}/50-lvsc-*.netdev`, `${PATHS.networkDir}/*.network.d/lvsc.conf`];
 
+/** keepalived.conf for a director's keepalived configuration. */
+export function renderKeepalivedConf(config: KeepalivedConfig): string {
+  return template('keepalived.conf.hbs')(config);
+}
+
 /**
  * The files that persist a host's desired state across reboots, and the
  * manifest of what lvsc owns there (compiler/manifest.ts) when it owns anything.
@@ -106,7 +111,7 @@ export function renderFiles(host: DesiredHost): Record<string, string> {
     Object.assign(files, renderBootUnits(host.name, s));
   }
   if (host.keepalived) {
-    files[PATHS.keepalived] = template('keepalived.conf.hbs')(host.keepalived);
+    files[PATHS.keepalived] = renderKeepalivedConf(host.keepalived);
     files[PATHS.keepalivedDefault] = template('keepalived.default.hbs')({ host: host.name });
     if (host.keepalived.virtualServers.some((v) => v.realServers.some((r) => r.notify))) files[PATHS.keepalivedNotify] = template('keepalived-notify.sh.hbs')({ stateDir: HEALTH_DIR });
   }

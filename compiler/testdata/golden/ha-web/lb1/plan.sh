@@ -172,6 +172,10 @@ cat > /var/lib/lvsc/manifest.json.lvsc-tmp <<'LVSC_EOF'
 }
 LVSC_EOF
 mv -f /var/lib/lvsc/manifest.json.lvsc-tmp /var/lib/lvsc/manifest.json
+
+# --- table
+# + sync-daemon master  (master on eth1 syncid 7)
+ipvsadm --start-daemon master --mcast-interface eth1 --syncid 7
 # + file /etc/keepalived/keepalived.conf  (render; checked by keepalived -t, then keepalived reloaded or started)
 mkdir -p /etc/keepalived
 sh -c 'cat > "$1"' sh /etc/keepalived/keepalived.conf.lvsc-new <<'LVSC_EOF'
@@ -353,12 +357,21 @@ if [ "$init" = systemd ]; then
   printf '\''lvsc-keepalived start systemd\n'\''
   exec systemctl start keepalived
 fi
+args=
+if [ -r /etc/default/keepalived ]; then
+  while IFS= read -r line || [ -n "$line" ]; do
+    case $line in DAEMON_ARGS=*) args=${line#DAEMON_ARGS=} ;; esac
+  done < /etc/default/keepalived
+fi
+case $args in \"*\") args=${args#\"} args=${args%\"} ;; \'\''*\'\'') args=${args#\'\''} args=${args%\'\''} ;; esac
+case " $args " in
+  *" --dont-release-ipvs "*|*" -X "*) ;;
+  *) args="--dont-release-ipvs $args" ;;
+esac
 printf '\''lvsc-keepalived start daemon\n'\''
-exec keepalived --dont-release-ipvs --pid "$1"' sh /run/keepalived.pid /run/lvsc/health
-
-# --- table
-# + sync-daemon master  (master on eth1 syncid 7)
-ipvsadm --start-daemon master --mcast-interface eth1 --syncid 7
+set -f
+# $args unquoted: split at whitespace as systemd splits $DAEMON_ARGS (no globbing).
+exec keepalived --pid "$1" $args' sh /run/keepalived.pid /run/lvsc/health
 
 # --- vip
 # + address eth0 10.3.0.100/32  (label eth0:lvs)
