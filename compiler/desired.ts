@@ -8,7 +8,7 @@
  */
 import type { Cluster, Host, RealServer, Service } from './ir.js';
 import { isChecked, serversAndSorry, serviceFamily, serviceVips } from './ir.js';
-import { keepalivedConfig, virtualServer, type KeepalivedConfig, type KeepalivedVirtualServer } from './keepalived.js';
+import { keepalivedConfig, virtualServer, vrrpAddresses, vrrpConfig, type KeepalivedConfig, type KeepalivedVirtualServer, type VrrpAddress } from './keepalived.js';
 import type {
   AddressState,
   Family,
@@ -61,6 +61,12 @@ export interface DesiredHost {
    * entries carry `owner: 'keepalived'` in `state.ipvs`.
    */
   readonly keepalived?: KeepalivedConfig;
+  /**
+   * A director of a failover pair: the addresses keepalived's VRRP holds on
+   * whichever director is master (never lvsc's to add or remove: VRRP state,
+   * not drift), and the advert interval (how long an election takes).
+   */
+  readonly vrrp?: { readonly addresses: readonly VrrpAddress[]; readonly advertMs: number };
 }
 
 /** A director of the cluster, active or backup: it holds the IPVS table. */
@@ -168,7 +174,7 @@ function destination(cluster: Cluster, service: Service, server: RealServer, vpo
 }
 
 
-function buildDirector(cluster: Cluster, b: Builder, director: Host, active: boolean): KeepalivedConfig | undefined {
+function buildDirector(cluster: Cluster, b: Builder, director: Host, active: boolean, peer: Host | undefined): KeepalivedConfig | undefined {
   b.roles.add(active ? 'director' : 'backup-director');
   b.ipvs = [];
   b.modules.add(IPVS_MODULE);
@@ -177,7 +183,9 @@ function buildDirector(cluster: Cluster, b: Builder, director: Host, active: boo
   b.sysctl(HOST_SYSCTLS.expireNodestConn.key, 1);
   b.sysctl(HOST_SYSCTLS.expireQuiescentTemplate.key, 1);
   const d = cluster.directors!;
-  if (d.sync) b.syncDaemons = [{ state: active ? 'master' : 'backup', mcastInterface: d.sync.iface, syncid: d.sync.id }];
+  const failover = isFailoverPair(cluster);
+  // In a failover pair keepalived starts the sync daemons (`lvs_sync_daemon`): master on the VRRP master.
+  if (d.sync && !failover) b.syncDaemons = [{ state: active ? 'master' : 'backup', mcastInterface: d.sync.iface, syncid: d.sync.id }];
 
   const virtualServers: KeepalivedVirtualServer[] = [];
   for (const service of cluster.services) {
@@ -216,12 +224,26 @@ function buildDirector(cluster: Cluster, b: Builder, director: Host, active: boo
       for (const m of a.matches) b.fwmarkRules.push({ family: m.family, proto: m.proto, address: m.address, ports: [...m.ports], mark: a.mark });
     }
     // The standby gets the same table but never the VIPs: a pair must not both answer ARP.
-    if (active) for (const vip of serviceVips(service)) b.address(vipDevice(director, vip.address, vip.family, service, cluster), vip.address, vip.family);
+    // A failover pair's VIPs are keepalived's (VRRP), on whichever director is master.
+    if (active && !failover) for (const vip of serviceVips(service)) b.address(vipDevice(director, vip.address, vip.family, service, cluster), vip.address, vip.family);
   }
-  // Until the pair's VRRP instances are rendered (the failover part of issue 12), the
-  // active director holds the floating addresses as it holds the VIPs: statically.
-  if (active && isFailoverPair(cluster)) for (const f of d.floating) b.address(f.iface, f.address, f.family, f.prefix);
-  return virtualServers.length ? keepalivedConfig(director, virtualServers) : undefined;
+  if (failover && statelessFailover(cluster)) b.sysctl(HOST_SYSCTLS.sloppyTcp.key, 1);
+  const vrrp = failover && peer ? vrrpConfig(cluster, director, peer) : undefined;
+  return virtualServers.length || vrrp ? keepalivedConfig(director, virtualServers, vrrp) : undefined;
+}
+
+/**
+ * Whether a failover pair's TCP connections can survive a failover without
+ * connection sync: every TCP service's scheduler is a hash of the client
+ * (`sh`, `mh`), so that both directors, with one table, pick the same server
+ * for a connection the new master has no state for. Then the directors get
+ * `net.ipv4.vs.sloppy_tcp=1` (IPVS makes a connection from any packet, not
+ * only a SYN); with any other scheduler such a packet would go to a random
+ * server, which resets it, and the director's own reset is as good.
+ */
+function statelessFailover(cluster: Cluster): boolean {
+  const tcp = cluster.services.filter((s) => s.address && (s.address.kind === 'vip' ? s.address.proto === 'tcp' : s.address.matches.some((m) => m.proto === 'tcp')));
+  return tcp.length > 0 && tcp.every((s) => s.scheduler === 'sh' || s.scheduler === 'mh');
 }
 
 function arpSysctls(b: Builder, devs: readonly string[]): void {
@@ -284,14 +306,17 @@ export function desiredHosts(cluster: Cluster): DesiredHost[] {
   const builders = new Map<string, Builder>(cluster.hosts.map((h) => [h.name, new Builder()]));
   const d = cluster.directors;
   const keepalived = new Map<string, KeepalivedConfig>();
+  const vrrp = new Map<string, NonNullable<DesiredHost['vrrp']>>();
   if (d) {
     const active = cluster.hostsByName.get(d.active)!;
-    const ka = buildDirector(cluster, builders.get(active.name)!, active, true);
+    const backup = d.backup ? cluster.hostsByName.get(d.backup)! : undefined;
+    const ka = buildDirector(cluster, builders.get(active.name)!, active, true, backup);
     if (ka) keepalived.set(active.name, ka);
-    if (d.backup) {
-      const kb = buildDirector(cluster, builders.get(d.backup)!, cluster.hostsByName.get(d.backup)!, false);
-      if (kb) keepalived.set(d.backup, kb);
+    if (backup) {
+      const kb = buildDirector(cluster, builders.get(backup.name)!, backup, false, active);
+      if (kb) keepalived.set(backup.name, kb);
     }
+    if (backup && isFailoverPair(cluster)) for (const h of [active, backup]) vrrp.set(h.name, { addresses: vrrpAddresses(cluster, h), advertMs: d.advert?.ms ?? 1000 });
   }
   for (const service of cluster.services) {
     const vips = serviceVips(service);
@@ -309,7 +334,8 @@ export function desiredHosts(cluster: Cluster): DesiredHost[] {
     seen.add(h.name);
     const b = builders.get(h.name)!;
     const ka = keepalived.get(h.name);
-    out.push({ name: h.name, roles: [...b.roles], state: b.build(timeouts), gateways: h.gateways.map((g) => ({ address: g.address, family: g.family })), ...(ka ? { keepalived: ka } : {}) });
+    const v = vrrp.get(h.name);
+    out.push({ name: h.name, roles: [...b.roles], state: b.build(timeouts), gateways: h.gateways.map((g) => ({ address: g.address, family: g.family })), ...(ka ? { keepalived: ka } : {}), ...(v ? { vrrp: v } : {}) });
   }
   return out;
 }

@@ -21,6 +21,7 @@ import {
   replaceRoute,
   setLinkUp,
   setSysctl,
+  waitForAddress,
 } from './host-commands.js';
 import {
   addDestination,
@@ -34,7 +35,7 @@ import {
   stopSyncDaemon,
 } from './ipvsadm.js';
 import { DEFAULT_TUN_CSUM, OWN_LABEL_SUFFIX, OWNED_DEVICES, ROUTE_PROTO, sysctlDefault } from './lvs.js';
-import { drainingConfig, KEEPALIVED_CONF, keepalivedServersFromFile, type KeepalivedConfig, type ServerHealth } from './keepalived.js';
+import { drainingConfig, KEEPALIVED_CONF, keepalivedServersFromFile, type KeepalivedConfig, type ServerHealth, vrrpAddressesFromFile, vrrpAddressLine, type VrrpAddress } from './keepalived.js';
 import { renderKeepalivedConf } from './templates/render.js';
 import { keepalivedStop } from './units.js';
 import { NFT_FAMILY, NFT_TABLE } from './nft.js';
@@ -84,6 +85,38 @@ export interface DiffOptions {
    * once more with them at weight 0.
    */
   readonly keepalived?: KeepalivedConfig;
+  /**
+   * A director of a failover pair: the addresses keepalived's VRRP holds
+   * (on whichever director is master) and its advert interval. Those are
+   * VRRP state, never created or removed by lvsc; a static copy lvsc holds
+   * of one (from before the pair failed over by itself) is removed only once
+   * keepalived holds its own.
+   */
+  readonly vrrp?: { readonly addresses: readonly VrrpAddress[]; readonly advertMs: number };
+}
+
+/** How long a move from a static VIP to VRRP waits for keepalived to hold the address: its start and an election (3 adverts and a skew), with room; within a command's default time limit. */
+export function handoverSeconds(advertMs: number): number {
+  return Math.min(50, Math.ceil(10 + (4 * advertMs) / 1000));
+}
+
+/** What the address diff knows of keepalived's VRRP addresses on a director. */
+interface VrrpHeld {
+  /** `dev address/prefix` of every address keepalived holds or may hold: the desired ones and those the live keepalived.conf names. */
+  readonly held: ReadonlySet<string>;
+  /** The desired ones by `dev address`. */
+  readonly wanted: ReadonlyMap<string, VrrpAddress>;
+  readonly waitSeconds: number;
+}
+
+function vrrpHeld(live: HostState, options: DiffOptions): VrrpHeld | undefined {
+  const file = options.ownership.files.has(KEEPALIVED_CONF) ? live.files[KEEPALIVED_CONF] : undefined;
+  const fromFile = file !== undefined ? vrrpAddressesFromFile(file) : new Set<string>();
+  const wanted = options.vrrp?.addresses ?? [];
+  if (!wanted.length && !fromFile.size) return undefined;
+  const held = new Set(fromFile);
+  for (const a of wanted) held.add(`${a.dev} ${a.address}/${a.prefix}`);
+  return { held, wanted: new Map(wanted.map((a) => [`${a.dev} ${a.address}`, a])), waitSeconds: handoverSeconds(options.vrrp?.advertMs ?? 1000) };
 }
 
 /** `serviceKey destination`: how a health record finds its destination. */
@@ -435,9 +468,12 @@ function isDirectorVipDev(dev: string): boolean {
   return !OWNED_DEVICES.has(dev);
 }
 
-function diffAddresses(desired: readonly AddressState[], live: readonly AddressState[], ownership: Ownership, director: boolean, out: Step[]): void {
+function diffAddresses(desired: readonly AddressState[], live: readonly AddressState[], ownership: Ownership, director: boolean, vrrp: VrrpHeld | undefined, out: Step[]): void {
   // An address is the same whatever its prefix or label: an operator's hand-added VIP is left as it is.
-  const liveByDevAddr = byDevAddress(live);
+  // One keepalived holds by VRRP is not lvsc's static copy (unless the kernel cannot tell them apart:
+  // the same prefix), so a pair leaving VRRP gets its static VIPs before keepalived lets go of its own.
+  const desiredKeys = vrrp ? new Set(desired.map(addressKey)) : undefined;
+  const liveByDevAddr = byDevAddress(vrrp ? live.filter((a) => !vrrp.held.has(addressKey(a)) || desiredKeys!.has(addressKey(a))) : live);
   const matched = new Set<AddressState>();
   for (const want of desired) {
     const have = liveByDevAddr.get(want.dev)?.get(want.address);
@@ -452,7 +488,27 @@ function diffAddresses(desired: readonly AddressState[], live: readonly AddressS
   const wanted = byDevAddress(desired);
   for (const have of live) {
     if (matched.has(have) || wanted.get(have.dev)?.has(have.address) || !ownsAddress(have, ownership)) continue;
+    // keepalived's own (VRRP state, on whichever director is master): never lvsc's to remove.
+    if (vrrp?.held.has(addressKey(have))) continue;
     const phase: Phase = director && isDirectorVipDev(have.dev) ? 'unvip' : 'cleanup';
+    const handover = vrrp?.wanted.get(`${have.dev} ${have.address}`);
+    if (handover) {
+      // The static copy goes only once keepalived holds its own: never a moment with neither.
+      const message = `keepalived did not take ${vrrpAddressLine(handover)} within ${vrrp!.waitSeconds} s (is it running, and master here?): lvsc's static copy ${have.address}/${have.prefix} stays`;
+      out.push(
+        step({
+          action: 'delete',
+          kind: 'address',
+          id: addressId(have),
+          before: have,
+          reason: `keepalived holds it now (VRRP, as ${handover.address}/${handover.prefix}): removed once it does`,
+          phase,
+          handover: true,
+          commands: [waitForAddress(handover, vrrp!.waitSeconds, message), deleteAddress(have)],
+        }),
+      );
+      continue;
+    }
     out.push(step({ action: 'delete', kind: 'address', id: addressId(have), before: have, reason: 'not in the cluster file', phase, commands: [deleteAddress(have)] }));
   }
 }
@@ -586,7 +642,7 @@ export function diffHost(desired: HostState, live: HostState, options: DiffOptio
   diffSysctls(desired.sysctls, live.sysctls, out);
   diffLinks(desired.links, live.links, options.ownership, out);
   diffRoutes(desired.routes, live.routes, options.gateways ?? [], out);
-  diffAddresses(desired.addresses, live.addresses, options.ownership, options.director, out);
+  diffAddresses(desired.addresses, live.addresses, options.ownership, options.director, options.director ? vrrpHeld(live, options) : undefined, out);
   resetSysctls(desired.sysctls, live.sysctls, options.ownership, out);
   let drained = new Map<string, IpvsService>();
   // keepalived.conf lvsc rendered on the host, and whether this run stops keepalived (the description has no checked service left).
@@ -599,7 +655,8 @@ export function diffHost(desired: HostState, live: HostState, options: DiffOptio
     if (t && (!lt || (t.tcp && t.tcp !== lt.tcp) || (t.tcpfin && t.tcpfin !== lt.tcpfin) || (t.udp && t.udp !== lt.udp))) {
       out.push(step({ action: 'update', kind: 'timeouts', id: {}, before: lt ?? undefined, after: t, reason: `${lt ? `${lt.tcp} ${lt.tcpfin} ${lt.udp}` : '?'} → ${t.tcp} ${t.tcpfin} ${t.udp}`, phase: 'table', commands: [setTimeouts(t)] }));
     }
-    diffSync(desired, live, out);
+    // A failover pair's sync daemons are keepalived's (`lvs_sync_daemon`): their role follows VRRP.
+    if (!options.vrrp) diffSync(desired, live, out);
   }
   diffFwmarkRules(desired.fwmarkRules, live.fwmarkRules, out);
   diffKeepalivedConf(desired.files[KEEPALIVED_CONF], live.files[KEEPALIVED_CONF], stopping, drained, options.keepalived, out);
@@ -632,14 +689,19 @@ function keepalivedView(desired: HostState, ownFile: string | undefined, stoppin
  */
 function diffKeepalivedConf(want: string | undefined, have: string | undefined, stopping: boolean, drained: ReadonlyMap<string, IpvsService>, config: KeepalivedConfig | undefined, out: Step[]): void {
   const id = { path: KEEPALIVED_CONF };
+  // A keepalived that holds VRRP addresses lets go of them only after the static VIPs are on.
+  const release = releasesVrrp(have, want);
   if (stopping) {
-    out.push(step({ action: 'delete', kind: 'file', id, before: have, reason: 'no checked service left: keepalived stopped (its entries stay, lvsc\'s from now on), the file removed', phase: 'table', commands: [keepalivedStop(), removeFile(KEEPALIVED_CONF)] }));
+    // Before lvsc's ipvsadm edits (table), unless it holds VRRP addresses and no service of its own:
+    // then after the static VIPs are on (unvip: a stop runs first in its phase).
+    const phase: Phase = release && keepalivedServersFromFile(have!).size === 0 ? 'unvip' : 'table';
+    out.push(step({ action: 'delete', kind: 'file', id, before: have, reason: 'no checked service left: keepalived stopped (its entries stay, lvsc\'s from now on), the file removed', phase, commands: [keepalivedStop(), removeFile(KEEPALIVED_CONF)] }));
     return;
   }
   if (want === undefined) return;
   if (drained.size && !config) throw new Error('bug: servers to drain through keepalived.conf, without its model (DiffOptions.keepalived)');
   const first = drained.size ? renderKeepalivedConf(drainingConfig(config!, drained)) : want;
-  if (first !== have) out.push(step({ action: have === undefined ? 'create' : 'update', kind: 'file', id, before: have, after: first, reason: first === want ? (have === undefined ? 'render' : 're-render') : 'the servers leaving it at weight 0, to drain', phase: 'table', commands: [] }));
+  if (first !== have) out.push(step({ action: have === undefined ? 'create' : 'update', kind: 'file', id, before: have, after: first, reason: first === want ? (have === undefined ? 'render' : 're-render') : 'the servers leaving it at weight 0, to drain', phase: release ? 'vip' : 'table', commands: [] }));
   if (first !== want) out.push(step({ action: 'update', kind: 'file', id, before: first, after: want, reason: 'drained: the servers leave it', phase: 'drain', commands: [] }));
 }
 
@@ -669,6 +731,20 @@ function diffSync(desired: HostState, live: HostState, out: Step[]): void {
     if (wantStates.has(have.state)) continue;
     out.push(step({ action: 'delete', kind: 'sync-daemon', id: { state: have.state }, before: have, reason: 'not in the cluster file', phase: 'untable', commands: [stopSyncDaemon(have.state)] }));
   }
+}
+
+/**
+ * Whether keepalived lets go of VRRP addresses when its configuration goes
+ * from `have` to `want` (undefined: keepalived stops): a pair that stops
+ * failing over by itself. Then that keepalived.conf waits until the
+ * director's static VIPs are on (the end of the `vip` phase, where the
+ * keepalived unit runs last), so that the addresses are never held by neither.
+ */
+function releasesVrrp(have: string | undefined, want: string | undefined): boolean {
+  if (have === undefined) return false;
+  const keeps = want === undefined ? new Set<string>() : vrrpAddressesFromFile(want);
+  for (const a of vrrpAddressesFromFile(have)) if (!keeps.has(a)) return true;
+  return false;
 }
 
 function diffFiles(desired: Readonly<Record<string, string>>, live: Readonly<Record<string, string>>, ownership: Ownership, out: Step[]): void {

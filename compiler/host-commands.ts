@@ -69,3 +69,23 @@ export function replaceNftTable(rules: readonly FwmarkRule[]): Command {
 export function removeFile(path: string): Command {
   return cmd('rm', '-f', '--', path);
 }
+
+/**
+ * Waits until the device holds the address with that prefix (`ip -o addr
+ * show dev D` lists `A/P`), polling every 0.2 s for at most `seconds`; past
+ * that, exits 1 with `message` on stderr. How a failover pair's move from
+ * static VIPs to VRRP waits for keepalived to hold an address before lvsc
+ * removes its own copy.
+ */
+export function waitForAddress(a: { readonly dev: string; readonly address: string; readonly prefix: number }, seconds: number, message: string): Command {
+  const script = [
+    'n=$(( $3 * 5 ))',
+    'while :; do',
+    '  ip -o addr show dev "$1" | grep -qF " $2 " && exit 0',
+    '  n=$((n - 1))',
+    `  [ "$n" -gt 0 ] || { printf '%s\\n' "$4" >&2; exit 1; }`,
+    '  sleep 0.2',
+    'done',
+  ].join('\n');
+  return cmd('sh', '-c', script, 'sh', a.dev, `${a.address}/${a.prefix}`, String(Math.ceil(seconds)), message);
+}

@@ -34,14 +34,28 @@ const goldenConfigs = walk(golden)
   .filter((p) => p.endsWith(`/files${KEEPALIVED_CONF}`))
   .sort();
 
-/** `keepalived -t -f FILE`: its exit status and what it said (it reports on stderr, or stdout with -l). */
+/** The network devices a keepalived.conf names (`interface D`, `dev D`, `lvs_sync_daemon D`): keepalived -t checks that they exist. */
+function devices(text: string): string[] {
+  const out = new Set<string>();
+  for (const m of text.matchAll(/^\s*(?:interface|lvs_sync_daemon) (\S+)|\sdev (\S+)$/gm)) out.add(m[1] ?? m[2]);
+  return [...out].sort();
+}
+
+/**
+ * `keepalived -t -f FILE`: its exit status and what it said (it reports on
+ * stderr, or stdout with -l). In a network namespace of its own (`unshare
+ * -n`, root needed) holding the devices the file names (veth pairs), as a
+ * director has them.
+ */
 function configTest(text: string): { status: number | null; output: string } {
-  assertPrograms('compiler/keepalived.test.ts', [KEEPALIVED]);
+  assertPrograms('compiler/keepalived.test.ts', [KEEPALIVED, 'unshare']);
   const dir = mkdtempSync(join(tmpdir(), 'lvsc-keepalived-'));
   try {
     const file = join(dir, 'keepalived.conf');
     writeFileSync(file, text);
-    const r = spawnSync(KEEPALIVED, ['-t', '-f', file], { encoding: 'utf8' });
+    const script = 'k=$1 f=$2; shift 2; i=0; for d; do i=$((i+1)); ip link add "$d" type veth peer name "lvscpeer$i" || exit 99; done; exec "$k" -t -f "$f"';
+    const r = spawnSync('unshare', ['-n', 'sh', '-c', script, 'sh', KEEPALIVED, file, ...devices(text)], { encoding: 'utf8' });
+    if (r.status === 99) throw new Error(`could not make the devices ${devices(text).join(' ')} in a namespace: ${r.stderr}`);
     return { status: r.status, output: `${r.stdout}${r.stderr}` };
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -56,10 +70,16 @@ function load(text: string, path = 'cluster.lvs'): Cluster {
 
 const example = (name: string) => load(readFileSync(new URL(`../examples/${name}`, import.meta.url), 'utf8'), `examples/${name}`);
 
-test('the golden files hold keepalived.conf for ha-web (both directors) and health-checks', (t) => {
+test('the golden files hold keepalived.conf for ha-web (both directors), health-checks and the unicast failover pair (compiler/vrrp.test.ts)', (t) => {
   t.deepEqual(
     goldenConfigs.map((p) => relative(golden, p)),
-    ['ha-web/lb1/files/etc/keepalived/keepalived.conf', 'ha-web/lb2/files/etc/keepalived/keepalived.conf', 'health-checks/lb1/files/etc/keepalived/keepalived.conf'],
+    [
+      'ha-web/lb1/files/etc/keepalived/keepalived.conf',
+      'ha-web/lb2/files/etc/keepalived/keepalived.conf',
+      'health-checks/lb1/files/etc/keepalived/keepalived.conf',
+      'vrrp-unicast/lb1/files/etc/keepalived/keepalived.conf',
+      'vrrp-unicast/lb2/files/etc/keepalived/keepalived.conf',
+    ],
   );
 });
 
@@ -153,7 +173,9 @@ test('ha-web: a www server failing /healthz gets weight 0 about 5 s later, sorry
   // The NAT servers route through the floating gateway, which the active director holds.
   const app1 = compileCluster(example('ha-web.lvs')).find((h) => h.name === 'app1')!;
   t.deepEqual(app1.state.routes.map((r) => [r.dst, r.via]), [['default', '192.168.30.1']]);
-  t.true(lb1.state.addresses.some((a) => a.dev === 'eth1' && a.address === '192.168.30.1' && a.prefix === 24));
+  // keepalived holds it (VRRP), as a host address beside lb1's own 192.168.30.2/24; lvsc puts no static copy there.
+  t.deepEqual(lb1.vrrp?.addresses.find((a) => a.address === '192.168.30.1'), { dev: 'eth1', address: '192.168.30.1', prefix: 32, family: 4, staticPrefix: 24 });
+  t.false(lb1.state.addresses.some((a) => a.address === '192.168.30.1'));
 });
 
 // ------------------------------------------------------------------ one writer per entry

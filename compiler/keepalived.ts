@@ -11,11 +11,13 @@
  * through keepalived-syntax.ts (`quoted`, `miscPath`), which refuses anything
  * it could not carry literally.
  */
+import { contains, parseCidr } from '../lang/address.js';
 import type { ActiveCheck, Cluster, Host, RealServer, Service } from './ir.js';
-import { activeCheck, isChecked } from './ir.js';
+import { activeCheck, isChecked, serviceVips } from './ir.js';
 import { dnsType, miscPath, quoted, timer } from './keepalived-syntax.js';
 import { DEFAULT_TUN_CSUM, DEFAULT_TUN_TYPE, SCHEDULER_FLAG_BIT, TUNNELS } from './lvs.js';
 import { hostPort, serviceKey, type HostState, type IpvsDestination, type IpvsService, type ServiceId } from './state.js';
+import { isFailoverPair, vipDevice, vrrpInterfaces } from './topology.js';
 
 /** Where lvsc renders keepalived's configuration on a director. */
 export const KEEPALIVED_CONF = '/etc/keepalived/keepalived.conf';
@@ -47,6 +49,8 @@ export interface KeepalivedConfig {
   /** Some check is an `exec` one. */
   readonly execChecks: boolean;
   readonly virtualServers: readonly KeepalivedVirtualServer[];
+  /** A failover pair: its VRRP instances on this director. */
+  readonly vrrp?: KeepalivedVrrp;
 }
 
 export interface KeepalivedVirtualServer {
@@ -251,9 +255,10 @@ export function drainingConfig(config: KeepalivedConfig, drained: ReadonlyMap<st
   return { ...config, virtualServers };
 }
 
-export function keepalivedConfig(director: Host, virtualServers: readonly KeepalivedVirtualServer[]): KeepalivedConfig {
+export function keepalivedConfig(director: Host, virtualServers: readonly KeepalivedVirtualServer[], vrrp?: KeepalivedVrrp): KeepalivedConfig {
   return {
     director: director.name,
+    ...(vrrp ? { vrrp } : {}),
     scripts: virtualServers.some((v) => v.realServers.some((r) => r.checker?.keyword === 'MISC_CHECK' || r.notify)),
     execChecks: virtualServers.some((v) => v.realServers.some((r) => r.checker?.keyword === 'MISC_CHECK')),
     virtualServers,
@@ -288,4 +293,167 @@ export function keepalivedServersFromFile(text: string): Map<string, Set<string>
 /** The services of `keepalivedServersFromFile`, by key. */
 export function keepalivedServicesFromFile(text: string): Set<string> {
   return new Set(keepalivedServersFromFile(text).keys());
+}
+
+// ------------------------------------------------------------------ a failover pair's VRRP
+
+/** The VRRP priorities of a failover pair, from the order of the names: the first is preferred. */
+export const VRRP_PRIORITY = { preferred: 200, other: 100 } as const;
+
+/**
+ * A failover pair's VRRP, on one director: one `vrrp_instance` per interface
+ * that moves addresses (the failover interface, the floating addresses', the
+ * VIPs'), all with the block's router id, grouped in one `vrrp_sync_group`
+ * when there are several (they change state together: a link failing on one
+ * moves all of them), and `lvs_sync_daemon` bound to the failover interface's
+ * instance, so that the connection-sync role follows the VRRP role.
+ */
+export interface KeepalivedVrrp {
+  /** The instances' names when there are several (one sync group), else undefined. */
+  readonly syncGroup: readonly string[] | undefined;
+  readonly instances: readonly KeepalivedVrrpInstance[];
+  /** `lvs_sync_daemon IFACE INSTANCE id N`. */
+  readonly syncDaemon: { readonly iface: string; readonly instance: string; readonly id: number } | undefined;
+}
+
+export interface KeepalivedVrrpInstance {
+  /** `lvsc_DEV`. */
+  readonly name: string;
+  readonly iface: string;
+  readonly routerId: number;
+  readonly priority: number;
+  /** `advert_int`, seconds. */
+  readonly advert: string;
+  /** VRRP version 3 when the interval is not whole seconds (VRRPv2 adverts carry whole seconds only). */
+  readonly version3: boolean;
+  /** `preempt_delay` seconds, or `nopreempt`; neither: keepalived preempts at once. */
+  readonly preemptDelay: string | undefined;
+  readonly nopreempt: boolean;
+  /** The instance's family is IPv6 (its interface has no IPv4 address): `native_ipv6`. */
+  readonly ipv6: boolean;
+  readonly unicast: { readonly src: string; readonly peer: string } | undefined;
+  /** `ADDR/LEN dev DEV`: the instance's own family (announced in its adverts). */
+  readonly addresses: readonly string[];
+  /** The other family's addresses (`virtual_ipaddress_excluded`: they move with the state, not announced). */
+  readonly excluded: readonly string[];
+}
+
+/**
+ * One address keepalived holds on the active director of a failover pair: a
+ * VIP or a floating address, as the kernel address keepalived adds. Its
+ * identity (device, address, prefix) differs from the static copy lvsc put
+ * there before the pair failed over by itself, where the kernel allows it
+ * (IPv4: a VIP inside a subnet of the director gets that subnet's prefix, not
+ * lvsc's /32; a floating address /32, not its written length), so that both
+ * can be there while the pair moves from static VIPs to VRRP: keepalived's
+ * first, then lvsc removes its own (README, "A director pair that fails over").
+ */
+export interface VrrpAddress {
+  readonly dev: string;
+  readonly address: string;
+  readonly prefix: number;
+  readonly family: 4 | 6;
+  /** The static copy lvsc holds of the same address when the pair does not fail over: its VIP (/32, /128) or floating address (written length). */
+  readonly staticPrefix: number;
+}
+
+/** `10.3.0.100/24 dev eth0`, as `virtual_ipaddress` lists it. */
+export function vrrpAddressLine(a: Pick<VrrpAddress, 'dev' | 'address' | 'prefix'>): string {
+  return `${a.address}/${a.prefix} dev ${a.dev}`;
+}
+
+/** keepalived's name for the VRRP instance on a device. */
+export function vrrpInstanceName(dev: string): string {
+  return `lvsc_${dev}`;
+}
+
+/**
+ * The addresses keepalived holds on a failover pair's active director, in
+ * the order of the file (floating addresses first, then each service's
+ * VIPs), each once. Empty when the directors are not a failover pair.
+ */
+export function vrrpAddresses(cluster: Cluster, director: Host): VrrpAddress[] {
+  if (!isFailoverPair(cluster)) return [];
+  const out: VrrpAddress[] = [];
+  const seen = new Set<string>();
+  const add = (a: VrrpAddress) => {
+    const key = `${a.dev} ${a.address}`;
+    if (seen.has(key)) return;
+    seen.add(key);
+    out.push(a);
+  };
+  for (const f of cluster.directors!.floating) {
+    // IPv4: a host address, the subnet's route comes with the director's own address there.
+    // IPv6 cannot hold one address twice on a device whatever the prefix: the written one.
+    add({ dev: f.iface, address: f.address, prefix: f.family === 4 && f.prefix !== 32 ? 32 : f.prefix, family: f.family, staticPrefix: f.prefix });
+  }
+  for (const service of cluster.services) {
+    if (!service.address) continue;
+    for (const vip of serviceVips(service)) {
+      const dev = vipDevice(director, vip.address, vip.family, service, cluster);
+      const host = vip.family === 4 ? 32 : 128;
+      const subnet = vip.family === 4 ? director.interfaces.find((i) => i.dev === dev && i.family === 4 && i.prefix < 32 && contains(parseCidr(i.network)!, vip.address)) : undefined;
+      add({ dev, address: vip.address, prefix: subnet ? subnet.prefix : host, family: vip.family, staticPrefix: host });
+    }
+  }
+  return out;
+}
+
+/** The VRRP part of a failover pair's keepalived.conf on `director` (`peer`: the other director); undefined when not a failover pair. */
+export function vrrpConfig(cluster: Cluster, director: Host, peer: Host): KeepalivedVrrp | undefined {
+  const d = cluster.directors;
+  if (!d?.failover || !isFailoverPair(cluster)) return undefined;
+  const f = d.failover;
+  const addresses = vrrpAddresses(cluster, director);
+  const preferred = d.active === director.name;
+  const advertMs = d.advert?.ms ?? 1000;
+  const instances: KeepalivedVrrpInstance[] = [];
+  for (const dev of vrrpInterfaces(cluster, director).keys()) {
+    const own = director.interfaces.filter((i) => i.dev === dev);
+    const family = own.some((i) => i.family === 4) ? 4 : 6;
+    const src = own.find((i) => i.family === family)!;
+    const other = peer.interfaces.find((i) => i.dev === dev && i.family === family);
+    const here = addresses.filter((a) => a.dev === dev);
+    instances.push({
+      name: vrrpInstanceName(dev),
+      iface: dev,
+      routerId: f.id,
+      priority: preferred ? VRRP_PRIORITY.preferred : VRRP_PRIORITY.other,
+      advert: timer(advertMs),
+      version3: advertMs % 1000 !== 0,
+      preemptDelay: d.failback?.mode === 'after' ? timer(d.failback.delayMs) : undefined,
+      nopreempt: d.failback?.mode === 'never',
+      ipv6: family === 6,
+      unicast: f.unicast && other ? { src: src.address, peer: other.address } : undefined,
+      addresses: here.filter((a) => a.family === family).map(vrrpAddressLine),
+      excluded: here.filter((a) => a.family !== family).map(vrrpAddressLine),
+    });
+  }
+  return {
+    syncGroup: instances.length > 1 ? instances.map((i) => i.name) : undefined,
+    instances,
+    syncDaemon: d.sync ? { iface: d.sync.iface, instance: vrrpInstanceName(f.iface), id: d.sync.id } : undefined,
+  };
+}
+
+/**
+ * The addresses a keepalived.conf rendered by lvsc has VRRP hold, as
+ * `DEV ADDRESS/PREFIX` (the `ADDR/LEN dev DEV` lines of its
+ * `virtual_ipaddress` and `virtual_ipaddress_excluded` blocks): on a
+ * director, those addresses are keepalived's (also after they left the
+ * cluster file: keepalived removes them on reload), never lvsc's static VIPs.
+ */
+export function vrrpAddressesFromFile(text: string): Set<string> {
+  const out = new Set<string>();
+  let inside = false;
+  for (const line of text.split('\n')) {
+    const t = line.trim();
+    if (/^virtual_ipaddress(_excluded)? \{$/.test(t)) inside = true;
+    else if (t === '}') inside = false;
+    else if (inside) {
+      const m = /^(\S+)\/(\d+) dev (\S+)$/.exec(t);
+      if (m) out.add(`${m[3]} ${m[1]}/${m[2]}`);
+    }
+  }
+  return out;
 }

@@ -203,6 +203,8 @@ export const HOST_SYSCTLS = {
   ipv6Forwarding: { key: 'net.ipv6.conf.all.forwarding', kernelDefault: '0' },
   expireNodestConn: { key: 'net.ipv4.vs.expire_nodest_conn', kernelDefault: '0' },
   expireQuiescentTemplate: { key: 'net.ipv4.vs.expire_quiescent_template', kernelDefault: '0' },
+  /** A failover pair whose TCP services all hash the client (sh, mh): a connection the new master has no state for goes on (desired.ts). */
+  sloppyTcp: { key: 'net.ipv4.vs.sloppy_tcp', kernelDefault: '0' },
 } as const;
 
 const HOST_SYSCTL_DEFAULTS: ReadonlyMap<string, string> = new Map(Object.values(HOST_SYSCTLS).map((s) => [s.key, s.kernelDefault]));

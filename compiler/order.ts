@@ -6,7 +6,7 @@
  */
 import { isDirectorHost, type DesiredHost } from './desired.js';
 import { diffHost, NO_OWNERSHIP, serversDown, type Ownership } from './diff.js';
-import type { ServerHealth } from './keepalived.js';
+import { KEEPALIVED_CONF, type ServerHealth } from './keepalived.js';
 import { PHASES, type Dependency, type HostPlan, type Plan } from './plan.js';
 import { emptyHostState, type HostState } from './state.js';
 
@@ -22,7 +22,7 @@ export interface LiveHost {
 export function buildPlan(desired: readonly DesiredHost[], live: ReadonlyMap<string, LiveHost> = new Map()): Plan {
   const hosts: HostPlan[] = desired.map((d) => {
     const l = live.get(d.name);
-    const steps = diffHost(d.state, l?.state ?? emptyHostState(), { director: isDirectorHost(d), ownership: l?.ownership ?? NO_OWNERSHIP, gateways: d.gateways, ...(l?.health ? { health: l.health } : {}), ...(d.keepalived ? { keepalived: d.keepalived } : {}) });
+    const steps = diffHost(d.state, l?.state ?? emptyHostState(), { director: isDirectorHost(d), ownership: l?.ownership ?? NO_OWNERSHIP, gateways: d.gateways, ...(l?.health ? { health: l.health } : {}), ...(d.keepalived ? { keepalived: d.keepalived } : {}), ...(d.vrrp ? { vrrp: d.vrrp } : {}) });
     steps.sort((a, b) => PHASES.indexOf(a.phase) - PHASES.indexOf(b.phase));
     const down = isDirectorHost(d) && l?.health?.length ? serversDown(d.state, l.health) : [];
     return { host: d.name, roles: d.roles, steps, ...(down.length ? { down } : {}) };
@@ -55,5 +55,37 @@ export function dependencies(desired: readonly DesiredHost[], hosts: readonly Ho
     if (directors.includes(h.host) || servers.includes(h.host) || !h.steps.some((s) => s.phase === 'cleanup')) continue;
     for (const dir of directors) deps.push({ host: h.host, phase: 'cleanup', after: { host: dir, phase: 'untable' } });
   }
+  deps.push(...handoverOrder(directors, hosts));
+  return deps;
+}
+
+/**
+ * A director pair moving its VIPs between lvsc's static addresses and
+ * keepalived's VRRP, never leaving them held by neither director:
+ * - to VRRP: the director holding static copies has keepalived take them
+ *   (its keepalived.conf in table, then each copy removed once keepalived
+ *   holds its own: `handover` steps, in unvip); the other director's
+ *   keepalived.conf, which would make it a VRRP router too, waits for that
+ *   (its table after the first one's unvip), so it finds a master with the
+ *   VIPs and stays backup;
+ * - back to static: the director that gets static VIPs adds them (vip), and
+ *   only then does the other's keepalived, which may be master, let go of
+ *   its own (its keepalived.conf in vip, or keepalived's stop in unvip when
+ *   nothing else is left for it, after the first one's vip).
+ * Only the first director found of each kind orders the other, so the two
+ * never wait for each other.
+ */
+function handoverOrder(directors: readonly string[], hosts: readonly HostPlan[]): Dependency[] {
+  const plans = hosts.filter((h) => directors.includes(h.host));
+  const deps: Dependency[] = [];
+  const toVrrp = plans.find((h) => h.steps.some((s) => s.handover));
+  if (toVrrp) for (const other of plans) if (other !== toVrrp) deps.push({ host: other.host, phase: 'table', after: { host: toVrrp.host, phase: 'unvip' } });
+  const toStatic = plans.find((h) => h.steps.some((s) => s.kind === 'address' && s.action === 'create' && s.phase === 'vip'));
+  if (toStatic)
+    for (const other of plans) {
+      const release = other.steps.find((s) => s.kind === 'file' && s.id.path === KEEPALIVED_CONF && (s.phase === 'vip' || s.phase === 'unvip'));
+      if (other === toStatic || !release) continue;
+      deps.push({ host: other.host, phase: release.phase, after: { host: toStatic.host, phase: 'vip' } });
+    }
   return deps;
 }

@@ -97,6 +97,8 @@ export interface StepOf<K extends ResourceKind> {
    * and removed; apply reads the table until it shows the change.
    */
   readonly writer?: 'keepalived';
+  /** A static copy of an address a failover pair's keepalived now holds: removed once keepalived holds its own (its first command waits for that). */
+  readonly handover?: boolean;
 }
 
 /** One step of a plan: a union discriminated by `kind`, so that `id`, `before` and `after` have their kind's types. */

@@ -36,9 +36,9 @@ cat > /etc/default/ipvsadm.lvsc-tmp <<'LVSC_EOF'
 # Rendered by lvsc for director lb1: Debian's ipvsadm service restores
 # /etc/ipvsadm.rules at boot and starts the connection-sync daemon.
 AUTO="true"
-DAEMON="master"
-IFACE="eth1"
-SYNCID="7"
+DAEMON="none"
+IFACE=""
+SYNCID="0"
 LVSC_EOF
 mv -f /etc/default/ipvsadm.lvsc-tmp /etc/default/ipvsadm
 # + file /etc/default/keepalived  (render)
@@ -107,36 +107,6 @@ ip_vs_wlc
 ip_vs_wrr
 LVSC_EOF
 mv -f /etc/modules-load.d/lvsc.conf.lvsc-tmp /etc/modules-load.d/lvsc.conf
-# + file /etc/systemd/network/eth0.network.d/lvsc.conf  (render)
-mkdir -p /etc/systemd/network/eth0.network.d
-cat > /etc/systemd/network/eth0.network.d/lvsc.conf.lvsc-tmp <<'LVSC_EOF'
-# Rendered by lvsc for host lb1: lvsc's additions to eth0 (a drop-in for eth0.network)
-[Network]
-
-[Address]
-Address=10.3.0.100/32
-Label=eth0:lvs
-
-[Address]
-Address=10.3.0.101/32
-Label=eth0:lvs
-
-[Address]
-Address=10.3.0.102/32
-Label=eth0:lvs
-LVSC_EOF
-mv -f /etc/systemd/network/eth0.network.d/lvsc.conf.lvsc-tmp /etc/systemd/network/eth0.network.d/lvsc.conf
-# + file /etc/systemd/network/eth1.network.d/lvsc.conf  (render)
-mkdir -p /etc/systemd/network/eth1.network.d
-cat > /etc/systemd/network/eth1.network.d/lvsc.conf.lvsc-tmp <<'LVSC_EOF'
-# Rendered by lvsc for host lb1: lvsc's additions to eth1 (a drop-in for eth1.network)
-[Network]
-
-[Address]
-Address=192.168.30.1/24
-Label=eth1:lvs
-LVSC_EOF
-mv -f /etc/systemd/network/eth1.network.d/lvsc.conf.lvsc-tmp /etc/systemd/network/eth1.network.d/lvsc.conf
 # + file /var/lib/lvsc/manifest.json  (render)
 mkdir -p /var/lib/lvsc
 cat > /var/lib/lvsc/manifest.json.lvsc-tmp <<'LVSC_EOF'
@@ -144,12 +114,7 @@ cat > /var/lib/lvsc/manifest.json.lvsc-tmp <<'LVSC_EOF'
   "format": "lvsc-manifest",
   "version": 1,
   "host": "lb1",
-  "addresses": [
-    "eth0 10.3.0.100/32",
-    "eth0 10.3.0.101/32",
-    "eth0 10.3.0.102/32",
-    "eth1 192.168.30.1/24"
-  ],
+  "addresses": [],
   "sysctls": [
     "net.ipv4.conf.all.send_redirects",
     "net.ipv4.conf.eth1.send_redirects",
@@ -165,8 +130,6 @@ cat > /var/lib/lvsc/manifest.json.lvsc-tmp <<'LVSC_EOF'
     "/etc/keepalived/keepalived.conf",
     "/etc/modules-load.d/lvsc.conf",
     "/etc/sysctl.d/90-lvsc.conf",
-    "/etc/systemd/network/eth0.network.d/lvsc.conf",
-    "/etc/systemd/network/eth1.network.d/lvsc.conf",
     "/usr/local/lib/lvsc/keepalived-notify"
   ]
 }
@@ -174,21 +137,57 @@ LVSC_EOF
 mv -f /var/lib/lvsc/manifest.json.lvsc-tmp /var/lib/lvsc/manifest.json
 
 # --- table
-# + sync-daemon master  (master on eth1 syncid 7)
-ipvsadm --start-daemon master --mcast-interface eth1 --syncid 7
 # + file /etc/keepalived/keepalived.conf  (render; checked by keepalived -t, then keepalived reloaded or started)
 mkdir -p /etc/keepalived
 sh -c 'cat > "$1"' sh /etc/keepalived/keepalived.conf.lvsc-new <<'LVSC_EOF'
-# Rendered by lvsc for director lb1: the services whose servers have health checks.
+# Rendered by lvsc for director lb1: the services whose servers have health checks,
+# and the failover pair's VRRP instances, which hold the VIPs and floating addresses.
 # keepalived checks the servers and programs these services' IPVS entries; lvsc's ipvsadm
 # never writes them. lvsc owns this file; edit the cluster description instead.
-# (A failover pair's VRRP instances are not rendered here yet.)
 
 global_defs {
   router_id lb1
   # lvsc's notify script: run as root, and only programs no other user can change
   enable_script_security
   script_user root
+  # connection sync: master while lvsc_eth0 is MASTER, backup otherwise
+  lvs_sync_daemon eth1 lvsc_eth0 id 7
+}
+
+# one state for every instance: a link failing on one moves all the addresses
+vrrp_sync_group lvsc {
+  group {
+    lvsc_eth0
+    lvsc_eth1
+  }
+}
+
+vrrp_instance lvsc_eth0 {
+  # both directors start as backup; the higher priority becomes master
+  state BACKUP
+  interface eth0
+  virtual_router_id 51
+  priority 200
+  advert_int 1
+  preempt_delay 60
+  virtual_ipaddress {
+    10.3.0.100/24 dev eth0
+    10.3.0.101/24 dev eth0
+    10.3.0.102/24 dev eth0
+  }
+}
+
+vrrp_instance lvsc_eth1 {
+  # both directors start as backup; the higher priority becomes master
+  state BACKUP
+  interface eth1
+  virtual_router_id 51
+  priority 200
+  advert_int 1
+  preempt_delay 60
+  virtual_ipaddress {
+    192.168.30.1/32 dev eth1
+  }
 }
 
 # service www
@@ -372,13 +371,3 @@ printf '\''lvsc-keepalived start daemon\n'\''
 set -f
 # $args unquoted: split at whitespace as systemd splits $DAEMON_ARGS (no globbing).
 exec keepalived --pid "$1" $args' sh /run/keepalived.pid /run/lvsc/health
-
-# --- vip
-# + address eth0 10.3.0.100/32  (label eth0:lvs)
-ip addr add 10.3.0.100/32 dev eth0 label eth0:lvs
-# + address eth0 10.3.0.101/32  (label eth0:lvs)
-ip addr add 10.3.0.101/32 dev eth0 label eth0:lvs
-# + address eth0 10.3.0.102/32  (label eth0:lvs)
-ip addr add 10.3.0.102/32 dev eth0 label eth0:lvs
-# + address eth1 192.168.30.1/24  (label eth1:lvs)
-ip addr add 192.168.30.1/24 dev eth1 label eth1:lvs

@@ -36,9 +36,9 @@ cat > /etc/default/ipvsadm.lvsc-tmp <<'LVSC_EOF'
 # Rendered by lvsc for director lb2: Debian's ipvsadm service restores
 # /etc/ipvsadm.rules at boot and starts the connection-sync daemon.
 AUTO="true"
-DAEMON="backup"
-IFACE="eth1"
-SYNCID="7"
+DAEMON="none"
+IFACE=""
+SYNCID="0"
 LVSC_EOF
 mv -f /etc/default/ipvsadm.lvsc-tmp /etc/default/ipvsadm
 # + file /etc/default/keepalived  (render)
@@ -137,21 +137,57 @@ LVSC_EOF
 mv -f /var/lib/lvsc/manifest.json.lvsc-tmp /var/lib/lvsc/manifest.json
 
 # --- table
-# + sync-daemon backup  (backup on eth1 syncid 7)
-ipvsadm --start-daemon backup --mcast-interface eth1 --syncid 7
 # + file /etc/keepalived/keepalived.conf  (render; checked by keepalived -t, then keepalived reloaded or started)
 mkdir -p /etc/keepalived
 sh -c 'cat > "$1"' sh /etc/keepalived/keepalived.conf.lvsc-new <<'LVSC_EOF'
-# Rendered by lvsc for director lb2: the services whose servers have health checks.
+# Rendered by lvsc for director lb2: the services whose servers have health checks,
+# and the failover pair's VRRP instances, which hold the VIPs and floating addresses.
 # keepalived checks the servers and programs these services' IPVS entries; lvsc's ipvsadm
 # never writes them. lvsc owns this file; edit the cluster description instead.
-# (A failover pair's VRRP instances are not rendered here yet.)
 
 global_defs {
   router_id lb2
   # lvsc's notify script: run as root, and only programs no other user can change
   enable_script_security
   script_user root
+  # connection sync: master while lvsc_eth0 is MASTER, backup otherwise
+  lvs_sync_daemon eth1 lvsc_eth0 id 7
+}
+
+# one state for every instance: a link failing on one moves all the addresses
+vrrp_sync_group lvsc {
+  group {
+    lvsc_eth0
+    lvsc_eth1
+  }
+}
+
+vrrp_instance lvsc_eth0 {
+  # both directors start as backup; the higher priority becomes master
+  state BACKUP
+  interface eth0
+  virtual_router_id 51
+  priority 100
+  advert_int 1
+  preempt_delay 60
+  virtual_ipaddress {
+    10.3.0.100/24 dev eth0
+    10.3.0.101/24 dev eth0
+    10.3.0.102/24 dev eth0
+  }
+}
+
+vrrp_instance lvsc_eth1 {
+  # both directors start as backup; the higher priority becomes master
+  state BACKUP
+  interface eth1
+  virtual_router_id 51
+  priority 100
+  advert_int 1
+  preempt_delay 60
+  virtual_ipaddress {
+    192.168.30.1/32 dev eth1
+  }
 }
 
 # service www

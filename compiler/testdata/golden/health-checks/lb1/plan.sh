@@ -245,7 +245,6 @@ sh -c 'cat > "$1"' sh /etc/keepalived/keepalived.conf.lvsc-new <<'LVSC_EOF'
 # Rendered by lvsc for director lb1: the services whose servers have health checks.
 # keepalived checks the servers and programs these services' IPVS entries; lvsc's ipvsadm
 # never writes them. lvsc owns this file; edit the cluster description instead.
-# (A failover pair's VRRP instances are not rendered here yet.)
 
 global_defs {
   router_id lb1
