@@ -62,16 +62,28 @@ export const vipUsable: ServiceRule = (service, ctx) => {
   }
 };
 
-/** The first interface (of any host) whose IPv4 subnet has `address` as its network or broadcast address (/31 and /32 have neither). */
-function segmentEdge(cluster: Cluster, address: string): { what: 'network' | 'broadcast'; host: string; iface: Interface } | undefined {
-  if (familyOf(address) !== 4) return undefined;
+type SegmentEdge = { what: 'network' | 'broadcast'; host: string; iface: Interface };
+
+/** Every IPv4 subnet's network and broadcast address (/31 and /32 have neither), to the first interface of any host that has it, once per cluster. */
+const edgesCache = new WeakMap<Cluster, Map<string, SegmentEdge>>();
+function segmentEdges(cluster: Cluster): Map<string, SegmentEdge> {
+  let edges = edgesCache.get(cluster);
+  if (edges) return edges;
+  edges = new Map();
   for (const h of cluster.hosts) {
     for (const i of h.interfaces) {
       if (i.family !== 4 || i.prefix > 30) continue;
       const net = networkOf({ address: i.address, prefix: i.prefix, family: 4 });
-      if (net.address === address) return { what: 'network', host: h.name, iface: i };
-      if (lastAddressOf(net) === address) return { what: 'broadcast', host: h.name, iface: i };
+      if (!edges.has(net.address)) edges.set(net.address, { what: 'network', host: h.name, iface: i });
+      const last = lastAddressOf(net);
+      if (!edges.has(last)) edges.set(last, { what: 'broadcast', host: h.name, iface: i });
     }
   }
-  return undefined;
+  edgesCache.set(cluster, edges);
+  return edges;
+}
+
+/** The first interface (of any host) whose IPv4 subnet has `address` as its network or broadcast address. */
+function segmentEdge(cluster: Cluster, address: string): SegmentEdge | undefined {
+  return familyOf(address) === 4 ? segmentEdges(cluster).get(address) : undefined;
 }
