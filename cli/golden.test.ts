@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { planCluster } from '../compiler/compile.js';
 import { check } from '../compiler/index.js';
 import { assertBaseline } from '../test/support/baseline.js';
-import { planJson } from './views/plan-json.js';
+import { planJson, planJsonPieces } from './views/plan-json.js';
 import { renderPlan } from './views/plan-text.js';
 
 const examples = new URL('../examples/', import.meta.url).pathname;
@@ -27,5 +27,9 @@ for (const name of readdirSync(examples).filter((f) => f.endsWith('.lvs') && f !
     const { plan } = planCluster(r.cluster);
     assertBaseline(t, join(golden, base, 'plan.txt'), renderPlan(plan, { color: false }));
     assertBaseline(t, join(golden, base, 'plan.json'), JSON.stringify(planJson(plan), null, 2) + '\n');
+    // What plan --json and compile write: the same document, compact, a line per step.
+    const text = [...planJsonPieces(plan, { unreadable: [] })].join('');
+    t.deepEqual(JSON.parse(text), { ...planJson(plan), unreadable: [] });
+    t.is(text.split('\n').length, plan.hosts.reduce((n, h) => n + 1 + h.steps.length, 0) + 3);
   });
 }

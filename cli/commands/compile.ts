@@ -7,11 +7,10 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 import { planCluster } from '../../compiler/compile.js';
 import { renderHostScript } from '../../compiler/script.js';
 import { COMMON_OPTIONS, parseCommandArgs, peekFlag } from '../args.js';
-import type { Io, Outcome } from '../io.js';
+import { chunks, type Io, type Outcome } from '../io.js';
 import { cannot, loadCluster } from '../load.js';
 import { TextCompileView } from '../views/compile.js';
-import { document } from '../views/json.js';
-import { planJson } from '../views/plan-json.js';
+import { planJsonPieces } from '../views/plan-json.js';
 import type { CommandView } from '../views/report.js';
 import type { Command } from './command.js';
 
@@ -60,7 +59,7 @@ Exit codes: 0 written, 1 errors in the files or a file that could not be written
     const filesOf = new Map(desired.map((d) => [d.name, d.state.files]));
     // A path as the user would write it: under --out as given.
     const shown = (path: string) => (path === out ? outArg : path.startsWith(out + sep) ? join(outArg, relative(out, path)) : path);
-    const write = async (path: string, text: string, mode?: number) => {
+    const write = async (path: string, text: string | Iterable<string>, mode?: number) => {
       await makeDirectories(dirname(path));
       try {
         await writeFile(path, text, mode === undefined ? undefined : { mode });
@@ -73,7 +72,7 @@ Exit codes: 0 written, 1 errors in the files or a file that could not be written
         await write(join(out, h.host, 'plan.sh'), renderHostScript(h), 0o755);
         for (const [path, content] of Object.entries(filesOf.get(h.host)!)) await write(join(out, h.host, 'files', path), content);
       }
-      await write(join(out, 'plan.json'), document(planJson(plan)));
+      await write(join(out, 'plan.json'), chunks(planJsonPieces(plan)));
     } catch (e) {
       if (!(e instanceof WriteError)) throw e;
       view.error(cannot(e.what, shown(e.path), e.reason).message);

@@ -72,11 +72,40 @@ export function downLine(d: ServerDown): string {
   return `health  ${printable(d.label)}  down (check failing since ${healthTime(d.since)})`;
 }
 
+export interface Hunk {
+  readonly oldStart: number;
+  readonly oldLines: number;
+  readonly newStart: number;
+  readonly newLines: number;
+  /** `+line`, `-line`, ` line`, and `\\ No newline at end of file` as jsdiff gives them. */
+  readonly lines: readonly string[];
+}
+
+/**
+ * The unified-diff hunks (context 2) from `before` to `after`, as jsdiff's
+ * structuredPatch gives them. A file created or removed whole is one hunk of
+ * its lines, made directly: jsdiff's edit-distance search costs 0.8 s on the
+ * 30,000-line files of a 100,000-destination director, for nothing to search.
+ */
+export function fileHunks(before: string, after: string): readonly Hunk[] {
+  if (before === after) return [];
+  if (before === '' || after === '') {
+    const sign = before === '' ? '+' : '-';
+    const text = before || after;
+    const lines = text.split('\n');
+    const last = lines.pop()!;
+    for (let i = 0; i < lines.length; i++) lines[i] = sign + lines[i];
+    if (last !== '') lines.push(sign + last, '\\ No newline at end of file');
+    const n = lines.length - (last !== '' ? 1 : 0);
+    return [{ oldStart: 1, oldLines: sign === '-' ? n : 0, newStart: 1, newLines: sign === '+' ? n : 0, lines }];
+  }
+  return structuredPatch('', '', before, after, '', '', { context: 2 }).hunks;
+}
+
 /** A rendered file's change as unified-diff lines, appended to `out`. */
 function fileDiff(path: string, host: string, before: string | undefined, after: string | undefined, p: ReturnType<typeof paints>, out: string[]): void {
-  const patch = structuredPatch(path, path, before ?? '', after ?? '', '', '', { context: 2 });
   out.push(p.bold(printable(`${path} on ${host}`)));
-  for (const h of patch.hunks) {
+  for (const h of fileHunks(before ?? '', after ?? '')) {
     out.push('  ' + p.hunk(`@@ -${h.oldStart},${h.oldLines} +${h.newStart},${h.newLines} @@`));
     for (const line of h.lines) {
       if (line.startsWith('\\')) continue;

@@ -1,12 +1,13 @@
 /**
  * `lvsc plan`'s two views of one PlanReport: the plan as text on stdout
- * (plan-text.ts) with each host that could not be read on stderr, or as one JSON
- * document on stdout (plan-json.ts, with the live run's `unreadable` list).
+ * (plan-text.ts) with each host that could not be read on stderr, or as one compact JSON
+ * document on stdout, written in pieces (plan-json.ts, with the live run's `unreadable` list).
  */
 import { printable } from '../../lang/printable.js';
 import { HumanCommandView } from './human.js';
-import { document, JsonCommandView } from './json.js';
-import { planJson } from './plan-json.js';
+import { writePieces } from '../io.js';
+import { JsonCommandView } from './json.js';
+import { planJsonPieces } from './plan-json.js';
 import { renderPlan } from './plan-text.js';
 import type { PlanReport, PlanView, Unreadable } from './report.js';
 
@@ -19,7 +20,7 @@ export class TextPlanView extends HumanCommandView implements PlanView {
 
 export class JsonPlanView extends JsonCommandView implements PlanView {
   plan(r: PlanReport): void {
-    this.io.stdout.write(document(r.unreadable ? { ...planJson(r.plan), unreadable: unreadableJson(r.unreadable) } : planJson(r.plan)));
+    writePieces(this.io.stdout, planJsonPieces(r.plan, r.unreadable ? { unreadable: unreadableJson(r.unreadable) } : {}));
   }
 }
 
