@@ -7,10 +7,11 @@
  * (validate/topology.ts, natGatewayIsDirector, and natNeedsFloating below).
  */
 import { diag } from '../../lang/diagnostics.js';
+import { addressClass } from '../../lang/address.js';
 import { suggest } from '../../lang/suggest.js';
 import type { Span } from '../../lang/source.js';
 import { serviceFamily, serviceVips, type Cluster, type Host } from '../ir.js';
-import { directorHosts, isFailoverPair, natGateway, sharedSegment, vipDevice, vrrpInterfaces } from '../topology.js';
+import { describeAddresses, directorHosts, isFailoverPair, methodOf, natGateway, resolveRip, routeKind, sharedSegment, vipDevice, vrrpInterfaces } from '../topology.js';
 import type { ClusterRule, RuleContext, ServerRule, ServiceRule } from './context.js';
 
 /** Both directors, when both exist with interfaces (other rules report missing ones). */
@@ -173,6 +174,100 @@ export const natNeedsFloating: ServerRule = (server, service, ctx) => {
     diag('nat-gateway', {
       summary: `NAT ${server.role === 'sorry' ? 'sorry' : 'real'} server ${server.host} has no floating gateway behind the failover pair`,
       detail: `With forward nat, replies go back through the active director, which changes on failover; the servers' gateway must be an address that moves with it. Add \`floating ADDR/${link.director.prefix} on ${link.director.dev}\` (an unused address of ${link.director.network}) to the director block, and make it ${server.host}'s \`gateway\`.`,
+      subject: server.hostSpan,
+      context: service.origin,
+    }),
+  );
+};
+
+/** VRRP's advert interval: VRRPv3 counts hundredths of a second up to 40.95 s (12 bits), VRRPv2 whole seconds (to 255). */
+export const vrrpAdvertCarried: ClusterRule = (cluster, ctx) => {
+  const d = cluster.directors;
+  const a = d?.failover ? d.advert : undefined;
+  if (!a) return;
+  const whole = a.ms % 1000 === 0;
+  if (whole || (a.ms % 10 === 0 && a.ms <= 40_950)) return;
+  const down = Math.max(10, Math.floor(a.ms / 10) * 10);
+  ctx.accept(
+    diag('vrrp-advert', {
+      summary: a.ms % 10 ? `advert ${a.ms}ms is finer than VRRP's hundredths of a second` : `advert ${a.ms / 1000}s is over 40.95 s and not whole seconds`,
+      detail: `keepalived sends sub-second adverts as VRRP version 3, which counts hundredths of a second up to 40.95 s; longer intervals go as version 2, in whole seconds. Write \`advert ${a.ms > 40_950 ? `${Math.round(a.ms / 1000)}s` : `${down}ms`}\`.`,
+      subject: a.origin,
+      context: d!.origin,
+    }),
+  );
+};
+
+/**
+ * The first director may take the VIPs back (failback) only once its sync
+ * daemon, backup while the other director is master, has learnt the live
+ * connections: IPVS sends a connection's state after its third packet and
+ * then every 50 packets, so an idle connection may take a while. Without
+ * `sync` nothing is learnt, and every failover and failback breaks every
+ * connection; a failback sooner than RESYNC_FLOOR_MS (or at once, the
+ * default) breaks those not yet resent.
+ */
+export const RESYNC_FLOOR_MS = 30_000;
+export const failbackAfterResync: ClusterRule = (cluster, ctx) => {
+  const d = cluster.directors;
+  if (!d?.failover || !isFailoverPair(cluster)) return;
+  if (!d.sync) {
+    ctx.accept(
+      diag('failback-resync', {
+        summary: `failover pair ${d.active} ${d.backup} has no connection sync`,
+        detail: `Without \`sync\`, the director that takes the VIPs knows no established connection: each failover, and each failback to ${d.active}, resets them all. Add \`sync IFACE id N\` to the director block (an interface both directors share, ideally not the clients' one).`,
+        subject: d.failover.origin,
+        context: d.origin,
+      }),
+    );
+    return;
+  }
+  const f = d.failback;
+  if (f?.mode === 'never' || (f?.mode === 'after' && f.delayMs >= RESYNC_FLOOR_MS)) return;
+  ctx.accept(
+    diag('failback-resync', {
+      summary: f ? `failback after ${f.delayMs / 1000}s may come before ${d.active} has learnt the live connections` : `${d.active} takes the VIPs back as soon as it returns, before it has learnt the live connections`,
+      detail: `A returning ${d.active} starts as the sync backup and learns a connection only when the master resends it (after its next 50 packets, so an idle one may take long); taking the VIPs back sooner breaks those it has not learnt yet. Write \`failback after ${RESYNC_FLOOR_MS / 1000}s\` or longer, or \`failback never\` (${d.backup} keeps the VIPs until it fails).`,
+      subject: f?.origin ?? d.failover.origin,
+      context: d.origin,
+    }),
+  );
+};
+
+/**
+ * Both directors of a failover pair hold one table, so the second one must
+ * reach every real server (sorry servers included) at the address the table
+ * names, by its method: NAT on the server's segment (DR: drSharesSegment
+ * checks both directors already), TUN by a route.
+ */
+export const backupReachesServers: ServerRule = (server, service, ctx) => {
+  const p = pair(ctx.cluster);
+  if (!p) return;
+  const backup = p[1];
+  const rip = resolveRip(ctx.cluster, service, server);
+  if (!rip.ok) return;
+  const method = methodOf(server);
+  const noun = server.role === 'sorry' ? 'sorry server' : 'real server';
+  // DR: drSharesSegment already asks it of both directors.
+  if (method === 'nat') {
+    if (backup.interfaces.some((i) => i.family === rip.family && i.segment === rip.iface.segment)) return;
+    ctx.accept(
+      diag('backup-reach', {
+        summary: `director ${backup.name} shares no segment with ${method.toUpperCase()} ${noun} ${server.host} (${rip.address})`,
+        detail: `${backup.name} takes over the VIPs, with the same table, when ${p[0].name} fails; forward ${method} then needs ${backup.name} on ${server.host}'s segment ${rip.iface.segment} too, as ${p[0].name} is. ${backup.name} has ${describeAddresses(backup.interfaces) || 'no interfaces'}: give it an interface there (or name a common \`segment\`).`,
+        subject: server.hostSpan,
+        context: service.origin,
+      }),
+    );
+    return;
+  }
+  if (method !== 'tun') return;
+  const route = routeKind(backup, rip.address);
+  if (route && (route !== 'gateway' || addressClass(rip.address) === 'routable')) return;
+  ctx.accept(
+    diag('backup-reach', {
+      summary: `director ${backup.name} has no route to TUN ${noun} ${server.host} (${rip.address})`,
+      detail: `${backup.name} takes over the VIPs, with the same table, when ${p[0].name} fails, and tunnels to ${rip.address} as ${p[0].name} does. ${route ? `It would send to this private address only by its default gateway. ` : ''}Give ${backup.name} a \`route\` to ${rip.address}'s network (or an interface on it).`,
       subject: server.hostSpan,
       context: service.origin,
     }),

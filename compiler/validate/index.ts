@@ -31,6 +31,8 @@ export const clusterRules: readonly ClusterRule[] = [
   failover.vrrpIdOncePerSegment,
   failover.failoverInterfaceShared,
   failover.floatingOnSharedSegment,
+  failover.vrrpAdvertCarried,
+  failover.failbackAfterResync,
 ];
 
 export const hostRules: readonly HostRule[] = [names.viaChain, topo.gatewayNeedsAgree, topo.nextHopOnLink, topo.nextHopNotSelf];
@@ -75,6 +77,7 @@ export const reachabilityRules: readonly ServerRule[] = [
   ports.directCannotRemap,
   ports.allPortsNoServerPort,
   failover.natNeedsFloating,
+  failover.backupReachesServers,
 ];
 
 export const serverRules: readonly ServerRule[] = [...reachabilityRules, sched.thresholdsOrdered, sched.tunnelOptions, health.checkHasPort];
