@@ -37,6 +37,12 @@ test('nft is needed only on a director with fwmark services; IPVS is read only o
   for (const [name, r] of web) t.true(r.files.every((f) => f.startsWith('/etc/') || f === KEEPALIVED_NOTIFY), `${name}: ${r.files.join(' ')}`);
 });
 
+test('whether keepalived is enabled at boot is read on the directors with checked services, and nowhere else', (t) => {
+  const ha = requests('ha-web');
+  t.deepEqual([...ha].filter(([, r]) => r.units?.length).map(([name, r]) => `${name} ${r.units!.join(' ')}`).sort(), ['lb1 keepalived.service', 'lb2 keepalived.service']);
+  t.deepEqual([...requests('web-dr')].filter(([, r]) => r.units), [], 'no checks, no unit to read');
+});
+
 test('every file lvsc renders on some host is read on every host, so one it no longer renders there is found', (t) => {
   const examples = readdirSync(new URL('../examples/', import.meta.url)).filter((f) => f.endsWith('.lvs')).map((f) => f.slice(0, -4));
   const rendered = new Set<string>();

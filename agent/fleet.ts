@@ -131,6 +131,7 @@ export function factRequestFor(cluster: Cluster, desired: DesiredHost): FactRequ
     fileGlobs: NETWORK_FILE_GLOBS,
     manifest: PATHS.manifest,
     ...(desired.keepalived ? { keepalived: true } : {}),
+    ...(desired.state.enabledUnits.length ? { units: desired.state.enabledUnits } : {}),
   };
 }
 

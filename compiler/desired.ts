@@ -6,6 +6,7 @@
  *
  * Trusts a validated cluster: call only when validation reported no errors.
  */
+import type { BootUnit } from './boot.js';
 import type { Cluster, Host, RealServer, Service } from './ir.js';
 import { isChecked, serversAndSorry, serviceFamily, serviceVips } from './ir.js';
 import { keepalivedConfig, virtualServer, vrrpAddresses, vrrpConfig, type KeepalivedConfig, type KeepalivedVirtualServer, type VrrpAddress } from './keepalived.js';
@@ -110,6 +111,7 @@ class Builder {
       modules: [...this.modules].sort(),
       links: [...this.links.values()],
       fwmarkRules: this.fwmarkRules,
+      enabledUnits: [],
       files: {},
     };
   }
@@ -335,7 +337,10 @@ export function desiredHosts(cluster: Cluster): DesiredHost[] {
     const b = builders.get(h.name)!;
     const ka = keepalived.get(h.name);
     const v = vrrp.get(h.name);
-    out.push({ name: h.name, roles: [...b.roles], state: b.build(timeouts), gateways: h.gateways.map((g) => ({ address: g.address, family: g.family })), ...(ka ? { keepalived: ka } : {}), ...(v ? { vrrp: v } : {}) });
+    const built = b.build(timeouts);
+    // keepalived starts at boot with the configuration lvsc renders.
+    const state: HostState = ka ? { ...built, enabledUnits: ['keepalived.service' satisfies BootUnit] } : built;
+    out.push({ name: h.name, roles: [...b.roles], state, gateways: h.gateways.map((g) => ({ address: g.address, family: g.family })), ...(ka ? { keepalived: ka } : {}), ...(v ? { vrrp: v } : {}) });
   }
   return out;
 }

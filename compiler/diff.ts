@@ -15,6 +15,7 @@ import {
   deleteAddress,
   deleteFouPort,
   deleteRoute,
+  enableUnit,
   loadModule,
   removeFile,
   replaceNftTable,
@@ -34,6 +35,7 @@ import {
   startSyncDaemon,
   stopSyncDaemon,
 } from './ipvsadm.js';
+import { isBootUnit, wantsLink } from './boot.js';
 import { DEFAULT_TUN_CSUM, OWN_LABEL_SUFFIX, OWNED_DEVICES, ROUTE_PROTO, sysctlDefault } from './lvs.js';
 import { drainingConfig, KEEPALIVED_CONF, keepalivedServersFromFile, type KeepalivedConfig, type ServerHealth, vrrpAddressesFromFile, vrrpAddressLine, type VrrpAddress } from './keepalived.js';
 import { renderKeepalivedConf } from './templates/render.js';
@@ -661,6 +663,7 @@ export function diffHost(desired: HostState, live: HostState, options: DiffOptio
   diffFwmarkRules(desired.fwmarkRules, live.fwmarkRules, out);
   diffKeepalivedConf(desired.files[KEEPALIVED_CONF], live.files[KEEPALIVED_CONF], stopping, drained, options.keepalived, out);
   diffFiles(desired.files, live.files, options.ownership, out);
+  diffUnits(desired.enabledUnits, live.enabledUnits, out);
   return out;
 }
 
@@ -745,6 +748,20 @@ function releasesVrrp(have: string | undefined, want: string | undefined): boole
   const keeps = want === undefined ? new Set<string>() : vrrpAddressesFromFile(want);
   for (const a of vrrpAddressesFromFile(have)) if (!keeps.has(a)) return true;
   return false;
+}
+
+/**
+ * Units to enable at boot that are not (compiler/boot.ts). Never a disable:
+ * lvsc did not necessarily enable what it no longer needs.
+ */
+function diffUnits(desired: readonly string[], live: readonly string[], out: Step[]): void {
+  const enabled = new Set(live);
+  for (const name of desired) {
+    if (enabled.has(name)) continue;
+    if (!isBootUnit(name)) throw new Error(`bug: lvsc does not know how to enable ${name}`);
+    const link = wantsLink(name);
+    out.push(step({ action: 'create', kind: 'unit', id: { name }, after: link, reason: 'enabled at boot', phase: 'prepare', commands: [enableUnit(name)] }));
+  }
 }
 
 function diffFiles(desired: Readonly<Record<string, string>>, live: Readonly<Record<string, string>>, ownership: Ownership, out: Step[]): void {

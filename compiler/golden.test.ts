@@ -62,6 +62,7 @@ function applied(host: HostPlan): HostState {
   const routes: RouteState[] = [];
   const syncDaemons: SyncDaemon[] = [];
   const files: Record<string, string> = {};
+  const enabledUnits: string[] = [];
   // The fact batch reads a table only on a director, active or backup: empty there before the plan runs.
   const ipvs: IpvsService[] | null = isDirectorHost(host) ? [] : null;
   let fwmarkRules: readonly FwmarkRule[] = [];
@@ -107,6 +108,9 @@ function applied(host: HostPlan): HostState {
       case 'file':
         files[step.id.path] = step.after;
         break;
+      case 'unit':
+        enabledUnits.push(step.id.name);
+        break;
     }
   }
   const own = <T>(list: readonly T[]): T[] => [...list].reverse();
@@ -120,6 +124,7 @@ function applied(host: HostPlan): HostState {
     modules: own(modules),
     links: own(links),
     fwmarkRules: own(fwmarkRules),
+    enabledUnits: own(enabledUnits),
     files,
   };
 }

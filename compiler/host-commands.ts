@@ -1,10 +1,11 @@
 /**
  * The host commands a plan runs besides ipvsadm's (compiler/ipvsadm.ts):
- * iproute2, sysctl, modprobe, nft and rm, as typed builders over validated
+ * iproute2, sysctl, modprobe, nft, rm and systemctl, as typed builders over validated
  * values. Each returns one `Command` (argv, never a shell string); the diff
  * only calls these.
  */
 import { cmd, withStdin, type Command } from './command.js';
+import { BOOT_UNITS, WANTS_DIR, type BootUnit } from './boot.js';
 import { nftScript } from './nft.js';
 import type { AddressState, Family, FwmarkRule } from './state.js';
 
@@ -63,6 +64,21 @@ export function loadModule(name: string): Command {
 /** `nft -f -` fed the script that leaves lvsc's table holding exactly these rules (none: no table), in one transaction. */
 export function replaceNftTable(rules: readonly FwmarkRule[]): Command {
   return withStdin(cmd('nft', '-f', '-'), nftScript(rules));
+}
+
+/**
+ * Enables a unit at boot, a fixed script ($1 the unit, $2 its unit file, $3
+ * the wants directory): `systemctl enable` where systemctl is installed (it
+ * works whether or not systemd runs), otherwise the link systemctl would make
+ * for `WantedBy=multi-user.target`. Idempotent either way.
+ */
+const ENABLE_SCRIPT = [
+  'if command -v systemctl >/dev/null 2>&1; then exec systemctl enable -- "$1"; fi',
+  'mkdir -p -- "$3" && exec ln -sfn -- "$2" "$3/$1"',
+].join('\n');
+
+export function enableUnit(unit: BootUnit): Command {
+  return cmd('sh', '-c', ENABLE_SCRIPT, 'sh', unit, BOOT_UNITS[unit], WANTS_DIR);
 }
 
 /** `rm -f -- PATH`. */

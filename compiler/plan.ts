@@ -50,6 +50,8 @@ export interface Resources {
   /** A created service's `after` is the service as described, its destinations included (each is also a step). */
   readonly 'ipvs-service': { readonly id: { readonly service: ServiceId }; readonly value: ServiceSettings };
   readonly 'ipvs-destination': { readonly id: { readonly service: ServiceId; readonly dest: DestinationId }; readonly value: IpvsDestination };
+  /** A systemd unit enabled at boot (compiler/boot.ts); the value is the link that enables it. */
+  readonly unit: { readonly id: { readonly name: string }; readonly value: string };
   /** A file lvsc renders; its content is the value. */
   readonly file: { readonly id: { readonly path: string }; readonly value: string };
 }
@@ -63,7 +65,7 @@ export type ResourceKind = keyof Resources;
  * servers' VIPs).
  */
 export type Phase =
-  | 'prepare' // modules, sysctls, links, routes, real servers' VIPs, files
+  | 'prepare' // modules, sysctls, links, routes, real servers' VIPs, files, units enabled at boot
   | 'table' // IPVS services, destinations, timeouts, sync, fwmark rules
   | 'vip' // the director's VIPs: traffic arrives only when the table is ready
   | 'unvip' // removals: the director's VIPs first
@@ -116,6 +118,7 @@ export function resourceLabel<K extends ResourceKind>(kind: K, id: Resources[K][
     case 'module':
     case 'link':
     case 'sysctl':
+    case 'unit':
       return r.id.name;
     case 'address':
       return `${r.id.dev} ${r.id.address}/${r.id.prefix}`;

@@ -138,6 +138,12 @@ export interface HostState {
   readonly modules: readonly string[];
   readonly links: readonly LinkState[];
   readonly fwmarkRules: readonly FwmarkRule[];
+  /**
+   * systemd units enabled at boot (compiler/boot.ts): desired, the ones lvsc
+   * needs enabled (keepalived on a director with checked services); live,
+   * those of them that are.
+   */
+  readonly enabledUnits: readonly string[];
   /** Path → content of the files lvsc renders. */
   readonly files: Readonly<Record<string, string>>;
 }
@@ -154,6 +160,7 @@ export function emptyHostState(): HostState {
     modules: [],
     links: [],
     fwmarkRules: [],
+    enabledUnits: [],
     files: {},
   };
 }

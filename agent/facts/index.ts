@@ -47,6 +47,7 @@ import { routes6Fact, routesFact } from './routes.js';
 import { sysctlFact } from './sysctl.js';
 import { mergeThresholds, thresholdsFact } from './thresholds.js';
 import { timeoutsFact } from './timeouts.js';
+import { unitsFact } from './units.js';
 
 export * from './fact.js';
 
@@ -66,6 +67,8 @@ export interface FactRequest {
   readonly manifest?: string;
   /** A director where keepalived runs checked services: keepalived's state and its view of the servers are read too. */
   readonly keepalived?: boolean;
+  /** systemd units lvsc needs enabled at boot: whether each is (compiler/boot.ts). */
+  readonly units?: readonly string[];
 }
 
 /** The facts for a request, in the order the batch runs them. */
@@ -76,6 +79,7 @@ export function hostFacts(request: FactRequest): Fact<unknown>[] {
   if (request.director) facts.push(ipvsFact, thresholdsFact, timeoutsFact, daemonFact);
   if (request.director && request.keepalived) facts.push(keepalivedFact());
   facts.push(addressesFact, routesFact, routes6Fact, linksFact, fouFact, nftFact);
+  if (request.units?.length) facts.push(unitsFact(request.units));
   if (request.sysctlKeys.length) facts.push(sysctlFact(request.sysctlKeys));
   const manifest = request.manifest ?? MANIFEST_PATH;
   const files = request.files.filter((f) => f !== manifest);
@@ -263,6 +267,7 @@ export function assembleHostState(results: ReadonlyMap<string, FactResult<unknow
     modules: get(modulesFact) ?? [],
     links: [...(get(linksFact) ?? []), ...(get(fouFact) ?? [])],
     fwmarkRules: get(nftFact) ?? [],
+    enabledUnits: get<string[]>('units') ?? [],
     files: manifest && manifest.state !== 'absent' ? { ...files, [manifestPath]: manifest.text } : files,
   };
   let ownership = NO_OWNERSHIP;

@@ -8,6 +8,7 @@
 #                                       throwaway network namespace (deleted on exit)
 #   agent/testdata/capture.sh files     only the files fact's case (part of local)
 #   agent/testdata/capture.sh manifest  only the manifest fact's cases (part of local)
+#   agent/testdata/capture.sh units     only the units fact's cases (part of local)
 #   agent/testdata/capture.sh all       both
 #
 # `command` is always the fact's own command line (printed by the fact itself through tsx), and
@@ -194,6 +195,19 @@ capture_local() {
 
   capture_files
   capture_manifest
+  capture_units
+}
+
+# The units fact: this machine's own multi-user.target.wants (systemd's, as `systemctl enable`
+# left it), a wants directory that does not exist (a host without systemd), and one holding a
+# link to a unit file that is not there (what lvsc makes on a host without systemctl).
+capture_units() {
+  mkdir -p /tmp/lvsc-capture-files/wants
+  ln -sfn /lib/systemd/system/no-such.service /tmp/lvsc-capture-files/wants/keepalived.service
+  run_case units this-machine "$here: /etc/systemd/system/multi-user.target.wants as systemd left it ($(cd /etc/systemd/system/multi-user.target.wants && ls | tr '\n' ' ')); lvsc-capture-none.service is no unit" \
+    '{"units":["keepalived.service","ssh.service","lvsc-capture-none.service"]}'
+  run_case units no-wants-dir "$here: a wants directory that does not exist, as on a host without systemd" '{"paths":["/tmp/lvsc-capture-files/no-such-dir"],"units":["keepalived.service"]}'
+  run_case units dangling-link "$here: a wants directory holding keepalived.service -> /lib/systemd/system/no-such.service, a link to nothing" '{"paths":["/tmp/lvsc-capture-files/wants"],"units":["keepalived.service","ssh.service"]}'
 }
 
 # The files fact: listed paths, then lvsc's networkd name patterns (as the planner asks for them),
@@ -244,6 +258,7 @@ case "${1:-all}" in
   local) capture_local ;;
   files) start_namespace; capture_files ;;
   manifest) start_namespace; capture_manifest ;;
+  units) start_namespace; capture_units ;;
   all) seed_fixture; capture_local ;;
-  *) echo "usage: $0 [fixture|local|files|manifest|all]" >&2; exit 2 ;;
+  *) echo "usage: $0 [fixture|local|files|manifest|units|all]" >&2; exit 2 ;;
 esac

@@ -17,11 +17,13 @@ import { routes6Fact, routesFact } from '../facts/routes.js';
 import { sysctlFact } from '../facts/sysctl.js';
 import { thresholdsFact } from '../facts/thresholds.js';
 import { timeoutsFact } from '../facts/timeouts.js';
+import { unitsFact } from '../facts/units.js';
 
 export interface CaseArgs {
   readonly keys?: readonly string[];
   readonly paths?: readonly string[];
   readonly globs?: readonly string[];
+  readonly units?: readonly string[];
 }
 
 const FIXED: Readonly<Record<string, Fact<unknown>>> = {
@@ -43,6 +45,7 @@ export function factFor(name: string, args: CaseArgs = {}): Fact<unknown> {
   if (name === 'sysctl') return sysctlFact(args.keys ?? []);
   if (name === 'files') return filesFact(args.paths ?? [], args.globs ?? []);
   if (name === 'manifest') return manifestFact(args.paths?.[0]);
+  if (name === 'units') return unitsFact(args.units ?? [], args.paths?.[0]);
   const fact = FIXED[name];
   if (!fact) throw new Error(`no fact named ${name} (testdata folder agent/testdata/facts/${name})`);
   return fact;

@@ -53,6 +53,8 @@ export const PATHS = {
   ipvsadmUnit: '/etc/systemd/system/ipvsadm.service.d/lvsc.conf',
   /** Drop-in for Debian's nftables service: lvsc's table again after /etc/nftables.conf's `flush ruleset`. */
   nftablesUnit: '/etc/systemd/system/nftables.service.d/lvsc.conf',
+  /** Drop-in for Debian's keepalived service: after the ipvsadm service, whose start flushes the table. */
+  keepalivedUnit: '/etc/systemd/system/keepalived.service.d/lvsc.conf',
 } as const;
 
 /** The programs a unit's Exec lines run, by absolute path (systemd runs no shell; before v239 it searched no PATH). */
@@ -79,6 +81,7 @@ export function isLvscPath(path: string): boolean {
     path === PATHS.fwmarkNft ||
     path === PATHS.ipvsadmUnit ||
     path === PATHS.nftablesUnit ||
+    path === PATHS.keepalivedUnit ||
     (path.startsWith(`${PATHS.networkDir}/`) && /\/(50-lvsc-[^/]+\.(network|netdev)|[^/]+\.network\.d\/lvsc\.conf)$/.test(path))
   );
 }
@@ -113,6 +116,7 @@ export function renderFiles(host: DesiredHost): Record<string, string> {
   if (host.keepalived) {
     files[PATHS.keepalived] = renderKeepalivedConf(host.keepalived);
     files[PATHS.keepalivedDefault] = template('keepalived.default.hbs')({ host: host.name });
+    files[PATHS.keepalivedUnit] = template('keepalived.service.conf.hbs')({ host: host.name });
     if (host.keepalived.virtualServers.some((v) => v.realServers.some((r) => r.notify))) files[PATHS.keepalivedNotify] = template('keepalived-notify.sh.hbs')({ stateDir: HEALTH_DIR });
   }
   if (Object.keys(s.sysctls).length) files[PATHS.sysctl] = template('sysctl.conf.hbs')({ host: host.name, sysctls: s.sysctls });

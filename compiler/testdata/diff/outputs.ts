@@ -206,6 +206,8 @@ export function renderOutputs(host: DesiredHost, ir: Host | undefined): Record<s
   const { [MANIFEST_PATH]: manifest, ...files } = s.files;
   if (Object.keys(files).length) out.files = ok(filesOutput(files));
   out.manifest = manifest === undefined ? rawOutput('manifest', { capture: 'absent' }) : ok(manifest);
+  // The units fact's script, on a host where each unit lvsc wants is enabled.
+  if (s.enabledUnits.length) out.units = ok(s.enabledUnits.map((u) => `lvsc-unit enabled ${u}\n`).join(''));
   if (s.ipvs) {
     out.ipvs = ok(saveText(s.ipvs));
     out.thresholds = ok(thresholdsOutput(s.ipvs));
@@ -227,7 +229,8 @@ export function renderOutputs(host: DesiredHost, ir: Host | undefined): Record<s
 export function requestFor(director: boolean, outputs: Readonly<Record<string, RawOutput>>): FactRequest {
   const sysctlKeys = [...(outputs.sysctl?.stdout ?? '').matchAll(/^([A-Za-z0-9_][A-Za-z0-9_.\/-]*) =/gm)].map((m) => m[1]);
   const files = [...(outputs.files?.stdout ?? '').matchAll(/^lvsc-file (?:present|absent|unreadable) (.*)$/gm)].map((m) => m[1]);
-  return { director, sysctlKeys, files };
+  const units = [...(outputs.units?.stdout ?? '').matchAll(/^lvsc-unit (?:enabled|disabled) (\S+)$/gm)].map((m) => m[1]);
+  return { director, sysctlKeys, files, ...(units.length ? { units } : {}) };
 }
 
 /**

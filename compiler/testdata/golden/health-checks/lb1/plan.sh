@@ -97,6 +97,16 @@ cat > /etc/default/keepalived.lvsc-tmp <<'LVSC_EOF'
 DAEMON_ARGS="--dont-release-ipvs"
 LVSC_EOF
 mv -f /etc/default/keepalived.lvsc-tmp /etc/default/keepalived
+# + file /etc/systemd/system/keepalived.service.d/lvsc.conf  (render)
+mkdir -p /etc/systemd/system/keepalived.service.d
+cat > /etc/systemd/system/keepalived.service.d/lvsc.conf.lvsc-tmp <<'LVSC_EOF'
+# Rendered by lvsc for director lb1: keepalived starts at boot after Debian's
+# ipvsadm service, whose start flushes the IPVS table (ipvsadm -C) before it restores
+# /etc/ipvsadm.rules; started before it, keepalived would lose the services it programmed.
+[Unit]
+After=ipvsadm.service
+LVSC_EOF
+mv -f /etc/systemd/system/keepalived.service.d/lvsc.conf.lvsc-tmp /etc/systemd/system/keepalived.service.d/lvsc.conf
 # + file /usr/local/lib/lvsc/keepalived-notify  (render)
 mkdir -p /usr/local/lib/lvsc
 cat > /usr/local/lib/lvsc/keepalived-notify.lvsc-tmp <<'LVSC_EOF'
@@ -220,12 +230,16 @@ cat > /var/lib/lvsc/manifest.json.lvsc-tmp <<'LVSC_EOF'
     "/etc/sysctl.d/90-lvsc.conf",
     "/etc/systemd/network/eth0.network.d/lvsc.conf",
     "/etc/systemd/system/ipvsadm.service.d/lvsc.conf",
+    "/etc/systemd/system/keepalived.service.d/lvsc.conf",
     "/etc/systemd/system/nftables.service.d/lvsc.conf",
     "/usr/local/lib/lvsc/keepalived-notify"
   ]
 }
 LVSC_EOF
 mv -f /var/lib/lvsc/manifest.json.lvsc-tmp /var/lib/lvsc/manifest.json
+# + unit keepalived.service  (enabled at boot)
+sh -c 'if command -v systemctl >/dev/null 2>&1; then exec systemctl enable -- "$1"; fi
+mkdir -p -- "$3" && exec ln -sfn -- "$2" "$3/$1"' sh keepalived.service /lib/systemd/system/keepalived.service /etc/systemd/system/multi-user.target.wants
 
 # --- table
 # + fwmark-rules table inet lvsc  (1 mark rule(s))
