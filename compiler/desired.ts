@@ -118,7 +118,7 @@ class Builder {
 }
 
 /**
- * `resolveRip`, once per (server host, service family, method) of a cluster:
+ * `resolveRip`, once per (server host and `address`, service family, method) of a cluster:
  * the answer depends on nothing else, and the director's table and the real
  * servers' setup both ask it for every destination (100,000 times in a large
  * cluster). The IR is not changed after validation, so the cache lives as
@@ -128,7 +128,7 @@ const ripCache = new WeakMap<Cluster, Map<string, RipResolution>>();
 function ripOf(cluster: Cluster, service: Service, server: RealServer): RipResolution {
   let byKey = ripCache.get(cluster);
   if (!byKey) ripCache.set(cluster, (byKey = new Map()));
-  const key = `${server.host} ${serviceFamily(service)} ${methodOf(server) ?? '-'}`;
+  const key = `${server.host} ${server.address ?? '-'} ${serviceFamily(service)} ${methodOf(server) ?? '-'}`;
   let rip = byKey.get(key);
   if (!rip) byKey.set(key, (rip = resolveRip(cluster, service, server)));
   return rip;
@@ -217,7 +217,7 @@ function buildDirector(cluster: Cluster, b: Builder, director: Host, active: boo
         b.sysctl(deviceSysctl('all', 'send_redirects'), 0);
         for (const s of nat) {
           const host = cluster.hostsByName.get(s.host)!;
-          const link = sharedSegment(host, director, 4);
+          const link = sharedSegment(host, director, 4, s);
           if (link) b.sysctl(deviceSysctl(link.director.dev, 'send_redirects'), 0);
         }
       }
@@ -296,7 +296,7 @@ function buildRealServer(cluster: Cluster, b: Builder, host: Host, service: Serv
 
   // NAT: replies go back through the director, so the default route is its DIP on the shared
   // segment (behind a failover pair, the floating address there, which moves with the VIPs).
-  const link = rip.link ?? sharedSegment(host, director, rip.family);
+  const link = rip.link ?? sharedSegment(host, director, rip.family, server);
   if (!link) throw new Error(`bug: NAT server ${host.name} without a shared segment`);
   const via = natGateway(cluster, director, link, rip.family);
   if (!via) throw new Error(`bug: NAT server ${host.name} behind a failover pair without a floating gateway`);

@@ -247,6 +247,9 @@ export interface RealServer {
   readonly role: 'server' | 'sorry';
   readonly host: string;
   readonly hostSpan: Span;
+  /** `address ADDR` (canonical): the one of the host's addresses the director sends to; undefined = lvsc chooses (topology.ts). */
+  readonly address: string | undefined;
+  readonly addressSpan: Span | undefined;
   /** Port given with `port`, or undefined (then the VIP's port; 0 on fwmark services). */
   readonly port: number | undefined;
   readonly portSpan: Span | undefined;

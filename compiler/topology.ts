@@ -25,9 +25,22 @@ export interface SegmentLink {
   readonly director: Interface;
 }
 
-/** The first (server interface, director interface) pair on one L2 segment, of one family. */
-export function sharedSegment(server: Host, director: Host, family: Family): SegmentLink | undefined {
-  for (const si of server.interfaces) {
+/**
+ * The interfaces of a server's host the director may send its traffic to: the
+ * one whose address its `address` names (none when the host has no such
+ * address: validation reports server-address), else every one.
+ */
+export function ripInterfaces(host: Host, server: Pick<RealServer, 'address'> | undefined): readonly Interface[] {
+  const chosen = server?.address;
+  return chosen === undefined ? host.interfaces : host.interfaces.filter((i) => i.address === chosen);
+}
+
+/**
+ * The first (server interface, director interface) pair on one L2 segment, of
+ * one family; with `server`, only among the interfaces its `address` allows.
+ */
+export function sharedSegment(host: Host, director: Host, family: Family, server?: Pick<RealServer, 'address'>): SegmentLink | undefined {
+  for (const si of ripInterfaces(host, server)) {
     if (si.family !== family) continue;
     for (const di of director.interfaces) if (di.family === family && di.segment === si.segment) return { server: si, director: di };
   }
@@ -71,13 +84,15 @@ export function methodOf(server: RealServer): Method | undefined {
 
 export type RipResolution =
   | { readonly ok: true; readonly address: string; readonly family: Family; readonly iface: Interface; readonly link?: SegmentLink; readonly route?: RouteKind }
-  | { readonly ok: false; readonly why: 'no-host' | 'no-director' | 'no-family' | 'no-segment' | 'unroutable' | 'private-via-gateway'; readonly candidates: readonly Interface[] };
+  | { readonly ok: false; readonly why: 'no-host' | 'no-director' | 'not-host-address' | 'no-family' | 'no-segment' | 'unroutable' | 'private-via-gateway'; readonly candidates: readonly Interface[] };
 
 /**
- * The real server's address the director sends to (its RIP): for dr and nat the
- * address on a segment shared with the active director; for tun the address the
- * director routes to best (connected, then an explicit route, then — public
- * addresses only — the default gateway).
+ * The real server's address the director sends to (its RIP): the one its
+ * `address` names, else for dr and nat the address on a segment shared with
+ * the active director; for tun the address the director routes to best
+ * (connected, then an explicit route, then — public addresses only — the
+ * default gateway). The first wins among equals (`ripChoices` says when there
+ * were several).
  */
 export function resolveRip(cluster: Cluster, service: Service, server: RealServer): RipResolution {
   const host = cluster.hostsByName.get(server.host);
@@ -86,11 +101,13 @@ export function resolveRip(cluster: Cluster, service: Service, server: RealServe
   if (!director) return { ok: false, why: 'no-director', candidates: [] };
   const family = serviceFamily(service);
   const method = methodOf(server);
-  const sameFamily = host.interfaces.filter((i) => i.family === family);
+  const allowed = ripInterfaces(host, server);
+  if (!allowed.length) return { ok: false, why: 'not-host-address', candidates: host.interfaces };
+  const sameFamily = allowed.filter((i) => i.family === family);
 
   if (method === 'tun') {
     // IPVS tunnels may carry a service to a server of the other family; prefer the same family.
-    const candidates = sameFamily.length ? sameFamily : [...host.interfaces];
+    const candidates = sameFamily.length ? sameFamily : [...allowed];
     if (!candidates.length) return { ok: false, why: 'no-family', candidates };
     const rank: Record<RouteKind, number> = { connected: 0, route: 1, gateway: 2 };
     let best: { iface: Interface; route: RouteKind } | undefined;
@@ -108,10 +125,30 @@ export function resolveRip(cluster: Cluster, service: Service, server: RealServe
     return { ok: false, why: privateViaGateway ? 'private-via-gateway' : 'unroutable', candidates };
   }
 
-  if (!sameFamily.length) return { ok: false, why: 'no-family', candidates: [...host.interfaces] };
-  const link = sharedSegment(host, director, family);
+  if (!sameFamily.length) return { ok: false, why: 'no-family', candidates: [...allowed] };
+  const link = sharedSegment(host, director, family, server);
   if (!link) return { ok: false, why: 'no-segment', candidates: sameFamily };
   return { ok: true, address: link.server.address, family, iface: link.server, link };
+}
+
+/**
+ * The addresses that would do as the server's RIP when it names none: for dr
+ * and nat every address of the service's family on a segment shared with the
+ * active director, for tun every one the director reaches as well as the
+ * best. More than one means `resolveRip` chose the first silently.
+ */
+export function ripChoices(cluster: Cluster, service: Service, server: RealServer): readonly Interface[] {
+  const host = cluster.hostsByName.get(server.host);
+  const director = activeDirector(cluster);
+  if (!host || !director || server.address !== undefined) return [];
+  const r = resolveRip(cluster, service, server);
+  if (!r.ok) return [];
+  if (methodOf(server) === 'tun') {
+    return host.interfaces.filter(
+      (i) => i.family === r.family && routeKind(director, i.address) === r.route && (r.route !== 'gateway' || addressClass(i.address) === 'routable'),
+    );
+  }
+  return host.interfaces.filter((i) => i.family === r.family && director.interfaces.some((d) => d.family === i.family && d.segment === i.segment));
 }
 
 /** Every (service, server) pair that names a host (sorry servers included), indexed once per cluster. */
@@ -145,7 +182,7 @@ export function vipDevice(director: Host, vip: string, family: Family, service: 
   if (service.servers.some((s) => s.forward?.method === 'dr')) {
     for (const s of service.servers) {
       const host = cluster.hostsByName.get(s.host);
-      const link = host && sharedSegment(host, director, family);
+      const link = host && sharedSegment(host, director, family, s);
       if (link) return link.director.dev;
     }
   }

@@ -285,19 +285,23 @@ export interface OnFailureStmt {
   readonly mode: Name;
 }
 
-/** `sorry HOST [port N]` */
+/** `sorry HOST [address ADDR] [port N]` */
 export interface SorryStmt {
   readonly kind: 'sorry';
   readonly span: Span;
   readonly host: Name;
+  /** `address ADDR`: which of the host's addresses the director sends to (canonical). */
+  readonly address?: Lit<string>;
   readonly port?: Lit<number>;
 }
 
-/** `server HOST [port N] [weight W] [upper U] [lower L] [drain] [forward M ...] [check ...]` */
+/** `server HOST [address ADDR] [port N] [weight W] [upper U] [lower L] [drain] [forward M ...] [check ...]` */
 export interface ServerStmt {
   readonly kind: 'server';
   readonly span: Span;
   readonly host: Name;
+  /** `address ADDR`: which of the host's addresses the director sends to (canonical). */
+  readonly address?: Lit<string>;
   readonly port?: Lit<number>;
   readonly weight?: Lit<number>;
   readonly upper?: Lit<number>;

@@ -56,6 +56,7 @@ export const CODES = {
   'family-mismatch': c('error', 'a real server with no address of the service\'s family'),
   'unknown-method': c('error', 'a forwarding method that is not nat, dr or tun'),
   'no-rip': c('error', 'a real server without an address the method can use'),
+  'server-address': c('error', 'a server line whose `address` is none of its host\'s addresses'),
   // --- ports (compiler/validate/ports.ts) ---
   'port-remap': c('error', 'DR and TUN cannot remap ports'),
   'all-ports': c('error', 'a port-0 (every-port) service without persistence, or with a server port'),
@@ -93,6 +94,7 @@ export const CODES = {
   'failback-resync': c('warning', 'a failover pair whose first director may take the VIPs back before it has learnt the live connections (no `sync`, or `failback` sooner than 30 s)'),
   'no-servers': c('warning', 'a service without real servers'),
   'twos-kernel': c('warning', 'a scheduler that older kernels lack'),
+  'ambiguous-server-address': c('warning', 'a server naming no `address` whose host has several the director could use'),
   'internal': c('error', 'a bug in lvsc: please report it'),
 } as const satisfies Record<string, CodeInfo>;
 

@@ -400,6 +400,8 @@ export type SorryCstChildren = {
   host?: (IToken)[];
   Port?: IToken[];
   port?: IToken[];
+  Address?: IToken[];
+  address?: IToken[];
 };
 
 export interface ServerCstNode extends CstNode {
@@ -419,6 +421,8 @@ export type ServerCstChildren = {
   Lower?: IToken[];
   lower?: IToken[];
   drain?: IToken[];
+  Address?: IToken[];
+  address?: IToken[];
   Forward?: IToken[];
   forward?: ForwardSpecCstNode[];
   Check?: IToken[];

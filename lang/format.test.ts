@@ -67,6 +67,8 @@ test('option order is canonical and literals are printed as written', (t) => {
     formatted('service s { server web1 forward tun gue port 6080 drain upper 10 weight 0x0 }'.replace('0x0', '007')),
     'service s {\n  server web1 weight 007 upper 10 drain forward tun gue port 6080\n}\n',
   );
+  t.is(formatted('service s { server web1 port 80 address 10.1.0.21 weight 2 }'), 'service s {\n  server web1 address 10.1.0.21 port 80 weight 2\n}\n');
+  t.is(formatted('service s { sorry x port 80 address [2001:db8::9] }'), 'service s {\n  sorry x address [2001:db8::9] port 80\n}\n');
   t.is(formatted('host h { ssh sudo via j port 22 key "k" user u }'), 'host h {\n  ssh user u key "k" port 22 via j sudo\n}\n');
   t.is(formatted('timeouts { tcp 1h30m tcpfin 90s udp 300000ms }'), 'timeouts {\n  tcp 1h30m\n  tcpfin 90s\n  udp 300000ms\n}\n');
   t.is(formatted('service s { vip [2001:DB8::1] tcp 80 }'), 'service s {\n  vip [2001:DB8::1] tcp 80\n}\n');

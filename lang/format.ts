@@ -9,10 +9,10 @@
  *   kept where the file had one or more, and never after `{` or before `}`.
  * - options in a fixed order, the order of the language reference:
  *   `ssh TARGET user U key "K" port N via HOST sudo`,
- *   `server HOST port N weight W upper U lower L drain forward ... check ...`,
+ *   `server HOST address A port N weight W upper U lower L drain forward ... check ...`,
  *   `forward METHOD TUNTYPE port N CSUM`, `persistence D netmask M engine E`,
  *   `check KIND "PROGRAM" args ... port N path "P" status S host "H" name "N" type T
- *   every D timeout D retries N`, `sorry HOST port N`;
+ *   every D timeout D retries N`, `sorry HOST address A port N`;
  * - a `director` with a block keeps it (`director A B {` ... `}`), one statement a line.
  *   lists as `ports 80,443` and `flags a b`.
  * - literals exactly as written (`15m` stays `15m`, `[2001:db8::1]` keeps its brackets).
@@ -346,9 +346,10 @@ function serviceStmtText(st: A.ServiceStmt): string {
     case 'on-failure':
       return `on-failure ${st.mode.text}`;
     case 'sorry':
-      return `sorry ${st.host.text}${st.port ? ` port ${st.port.text}` : ''}`;
+      return `sorry ${st.host.text}${st.address ? ` address ${st.address.text}` : ''}${st.port ? ` port ${st.port.text}` : ''}`;
     case 'server': {
       const parts = ['server', st.host.text];
+      if (st.address) parts.push('address', st.address.text);
       if (st.port) parts.push('port', st.port.text);
       if (st.weight) parts.push('weight', st.weight.text);
       if (st.upper) parts.push('upper', st.upper.text);

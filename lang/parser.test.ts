@@ -460,6 +460,36 @@ test('server: every option, in any order, with spans', (t) => {
   t.deepEqual([s5.port, s5.weight, s5.upper, s5.lower, s5.drain, s5.forward], [undefined, undefined, undefined, undefined, undefined, undefined]);
 });
 
+test('server and sorry: `address` names the address to send to, canonical, in any place among the options', (t) => {
+  const { file, marks } = clean(
+    'service www {\n' +
+      '  server web1 weight 2 address <|10.1.0.21|> port 8080\n' +
+      '  server web2 address <|[2001:DB8::12]|>\n' +
+      '  sorry sorry1 port 8080 address <|10.1.0.19|>\n' +
+      '  server address\n' +
+      '}',
+  );
+  const [s1, s2, s3] = body(service(file), 'server');
+  t.deepEqual([s1.address?.value, s1.address?.span, s1.weight?.value, s1.port?.value], ['10.1.0.21', marks[0], 2, 8080]);
+  t.deepEqual([s2.address?.value, s2.address?.text, s2.address?.span], ['2001:db8::12', '[2001:DB8::12]', marks[1]]);
+  const [sorry] = body(service(file), 'sorry');
+  t.deepEqual([sorry.address?.value, sorry.address?.span, sorry.port?.value], ['10.1.0.19', marks[2], 8080]);
+  t.deepEqual([s3.host.value, s3.address], ['address', undefined], 'a host may be called address');
+});
+
+test('server address: a bad address or a second one is reported where it stands', (t) => {
+  const r = parse(source('service www {\n  server web1 address 10.1.0.21:80\n  server web2 address 10.1.0.22 address 10.1.0.23\n}'));
+  t.deepEqual(
+    r.diagnostics.map((d) => [d.code, d.summary]),
+    [
+      ['bad-address', '`10.1.0.21:80` is not an IPv4 or IPv6 address'],
+      ['duplicate-setting', r.diagnostics[1]?.summary],
+    ],
+  );
+  t.regex(r.diagnostics[0].detail ?? '', /server web1 address 10\.1\.0\.11 port 8080/);
+  t.regex(r.diagnostics[1].summary, /address/);
+});
+
 test('forward at the start of a line is the service statement, on the server line it is the server option', (t) => {
   const { file } = clean('service s {\n  server a forward nat\n  server b\n  forward dr\n}');
   const s = service(file);

@@ -428,6 +428,12 @@ export class LvsParser extends CstParser {
     { ALT: () => this.CONSUME(T.Drain, { LABEL: 'drain' }) },
     {
       ALT: () => {
+        this.CONSUME(T.Address);
+        this.CONSUME5(T.Word, { LABEL: 'address' });
+      },
+    },
+    {
+      ALT: () => {
         this.CONSUME(T.Forward);
         this.SUBRULE(this.forwardSpec, { LABEL: 'forward' });
       },
@@ -747,17 +753,29 @@ export class LvsParser extends CstParser {
     this.CONSUME(T.Word, { LABEL: 'mode' });
   });
 
-  /** `sorry HOST [port N]` */
+  private readonly sorryAlts = [
+    {
+      ALT: () => {
+        this.CONSUME(T.Port);
+        this.CONSUME1(T.Word, { LABEL: 'port' });
+      },
+    },
+    {
+      ALT: () => {
+        this.CONSUME(T.Address);
+        this.CONSUME2(T.Word, { LABEL: 'address' });
+      },
+    },
+  ];
+
+  /** `sorry HOST [address ADDR] [port N]`, options in any order. */
   readonly sorry = this.RULE('sorry', () => {
     this.CONSUME(T.Sorry);
     this.OR(this.sorryNameAlts);
-    this.OPTION(() => {
-      this.CONSUME(T.Port);
-      this.CONSUME1(T.Word, { LABEL: 'port' });
-    });
+    this.MANY(() => this.OR1(this.sorryAlts));
   });
 
-  /** `server HOST [port N] [weight W] [upper U] [lower L] [drain] [forward ...] [check ...]`, options in any order. */
+  /** `server HOST [address ADDR] [port N] [weight W] [upper U] [lower L] [drain] [forward ...] [check ...]`, options in any order. */
   readonly server = this.RULE('server', () => {
     this.CONSUME(T.Server);
     this.OR1(this.serverHostAlts);

@@ -144,11 +144,13 @@ const serviceStmt = fc.oneof(
   // The same for `check`.
   checkSpec.map((c) => ['\ncheck', ...c]),
   word.map((m) => ['on-failure', m]),
-  fc.tuple(name, fc.option(port, { nil: undefined })).map(([h, p]) => ['sorry', h, ...(p ? ['port', p] : [])]),
+  fc
+    .tuple(name, optionGroups([kw('address', address), kw('port', port)]))
+    .map(([h, gs]) => ['sorry', h, ...gs.flat()]),
   fc
     .tuple(
       name,
-      options([kw('port', port), kw('weight', num(0, 65535)), kw('upper', num(0, 2 ** 31 - 1)), kw('lower', num(0, 2 ** 31 - 1)), flag('drain')]),
+      options([kw('address', address), kw('port', port), kw('weight', num(0, 65535)), kw('upper', num(0, 2 ** 31 - 1)), kw('lower', num(0, 2 ** 31 - 1)), flag('drain')]),
       // A server's forward goes last but for its check: a `port` after it would be the tunnel's.
       fc.option(forwardSpec, { nil: undefined }),
       // A server's check goes last: a `port` after it is the check's.

@@ -108,11 +108,11 @@ const FORMS: Record<string, string> = {
   persistence: '`persistence [DURATION] [netmask MASK] [engine sip]`, e.g. `persistence 30m netmask 255.255.255.0`',
   forward: '`forward nat|dr|tun [ipip|gue|gre] [port N] [csum|nocsum|remcsum]`',
   forwardSpec: '`forward nat|dr|tun [ipip|gue|gre] [port N] [csum|nocsum|remcsum]`',
-  server: '`server HOST [port N] [weight W] [upper U] [lower L] [drain] [forward ...] [check ...]`',
+  server: '`server HOST [address ADDR] [port N] [weight W] [upper U] [lower L] [drain] [forward ...] [check ...]`',
   check: '`check tcp|http|https|dns|exec|none [OPTIONS] [every D] [timeout D] [retries N]`, e.g. `check http path "/healthz" status 200`',
   checkSpec: '`check tcp|http|https|dns|exec|none [OPTIONS] [every D] [timeout D] [retries N]`, e.g. `check http path "/healthz" status 200`',
   onFailure: '`on-failure quiesce` or `on-failure remove`',
-  sorry: '`sorry HOST [port N]`',
+  sorry: '`sorry HOST [address ADDR] [port N]`',
 };
 
 /** What each block holds, for "unexpected X in a ... block". */

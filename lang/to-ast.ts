@@ -645,6 +645,11 @@ class Builder {
     const hostTok = first(c.host);
     if (!span || !hostTok) return undefined;
     const stmt: A.Mutable<A.SorryStmt> = { kind: 'sorry', span, host: this.values.name(hostTok, 'host') };
+    const addressTok = this.once(c.Address, c.address, 'address');
+    if (addressTok) {
+      const address = this.values.address(addressTok, 'server', first(c.Address));
+      if (address) stmt.address = address;
+    }
     const portTok = this.once(c.Port, c.port, 'port');
     if (portTok) {
       const port = this.values.number(portTok, NUMBERS.port, first(c.Port));
@@ -660,6 +665,11 @@ class Builder {
     if (!span || !hostTok) return undefined;
     const v = this.values;
     const stmt: A.Mutable<A.ServerStmt> = { kind: 'server', span, host: v.name(hostTok, 'host') };
+    if (c.address) {
+      const t = this.once(c.Address, c.address, 'address');
+      const value = t && v.address(t, 'server', first(c.Address));
+      if (value) stmt.address = value;
+    }
     if (c.port) {
       const t = this.once(c.Port, c.port, 'port');
       const value = t && v.number(t, NUMBERS.port, first(c.Port));
@@ -727,6 +737,7 @@ class Builder {
     if (!keyword) return undefined;
     let end = keyword.startOffset + keyword.image.length;
     end = this.lastEnd(c.host, end);
+    end = this.lastEnd(c.address, end);
     end = this.lastEnd(c.port, end);
     end = this.lastEnd(c.weight, end);
     end = this.lastEnd(c.upper, end);

@@ -79,6 +79,7 @@ export const Weight = keyword('weight');
 export const Upper = keyword('upper');
 export const Lower = keyword('lower');
 export const Drain = keyword('drain');
+export const Address = keyword('address');
 // health checks.
 export const Check = keyword('check');
 export const Path = keyword('path');
@@ -127,7 +128,7 @@ export const keywords: readonly TokenType[] = [
   Defaults, Host, Director, Timeouts, Service,
   Ssh, User, Key, Ports, Port, Via, Sudo, Interface, Segment, Gateway, Route,
   Sync, Id, Tcpfin, Tcp, Udp, Sctp,
-  Vip, Fwmark, Match, Scheduler, Flags, Persistence, Netmask, Engine, Ops, Forward, Server, Weight, Upper, Lower, Drain,
+  Vip, Fwmark, Match, Scheduler, Flags, Persistence, Netmask, Engine, Ops, Forward, Server, Weight, Upper, Lower, Drain, Address,
   Check, Path, Status, Name, Type, Args, Every, Timeout, Retries, OnFailure, Sorry,
   Failover, On, Unicast, Advert, Failback, After, Never, Floating,
 ];

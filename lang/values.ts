@@ -320,7 +320,7 @@ export class Values {
   }
 
   /** An IPv4 or IPv6 address, canonicalised; `[v6]` brackets allowed. */
-  address(t: Word, role: 'gateway' | 'via' | 'vip' | 'match', after?: Word): A.Lit<string> | undefined {
+  address(t: Word, role: 'gateway' | 'via' | 'vip' | 'match' | 'server', after?: Word): A.Lit<string> | undefined {
     const text = t.image;
     const inner = text.length > 2 && text.startsWith('[') && text.endsWith(']') ? text.slice(1, -1) : text;
     const canonical = canonicalAddress(inner);
@@ -458,7 +458,7 @@ export class Values {
   }
 }
 
-function addressHint(text: string, role: 'gateway' | 'via' | 'vip' | 'match' | 'interface' | 'ssh'): string {
+function addressHint(text: string, role: 'gateway' | 'via' | 'vip' | 'match' | 'server' | 'interface' | 'ssh'): string {
   if (text.includes('%')) return 'Zone indices (`%eth0`) have no place in a cluster file: write the address alone.';
   if (role !== 'interface' && text.includes('/')) {
     return `\`${role}\` takes a plain address: remove \`${text.slice(text.indexOf('/'))}\` (prefix lengths belong on \`interface\` lines).`;
@@ -466,7 +466,9 @@ function addressHint(text: string, role: 'gateway' | 'via' | 'vip' | 'match' | '
   if (/^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+:[0-9]+$/.test(text) || /^\[.*\]:[0-9]+$/.test(text)) {
     return role === 'vip'
       ? 'The port goes after the protocol: `vip 10.1.0.100 tcp 80`.'
-      : 'Write the address alone, without a port.';
+      : role === 'server'
+        ? 'Write the address alone; the server\'s port is its own option: `server web1 address 10.1.0.11 port 8080`.'
+        : 'Write the address alone, without a port.';
   }
   const parts = text.split('.');
   if (parts.length === 4 && parts.every((p) => /^[0-9]+$/.test(p))) {

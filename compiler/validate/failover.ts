@@ -168,7 +168,7 @@ export const natNeedsFloating: ServerRule = (server, service, ctx) => {
   const host = ctx.cluster.hostsByName.get(server.host);
   if (!p || !host || server.forward?.method !== 'nat') return;
   const family = serviceFamily(service);
-  const link = sharedSegment(host, p[0], family);
+  const link = sharedSegment(host, p[0], family, server);
   if (!link || natGateway(ctx.cluster, p[0], link, family) !== undefined) return;
   ctx.accept(
     diag('nat-gateway', {

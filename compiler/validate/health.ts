@@ -166,7 +166,7 @@ export const failureSettingsNeedCheck: ServiceRule = (service, ctx) => {
 export const sorryNotAServer: ServiceRule = (service, ctx) => {
   const sorry = service.sorry;
   if (!sorry) return;
-  const same = service.servers.find((s) => s.host === sorry.host && s.port === sorry.port);
+  const same = service.servers.find((s) => s.host === sorry.host && s.port === sorry.port && s.address === sorry.address);
   if (!same) return;
   ctx.accept(
     diag('duplicate-server', {

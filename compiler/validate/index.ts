@@ -68,6 +68,7 @@ export const serviceRules: readonly ServiceRule[] = [
 export const reachabilityRules: readonly ServerRule[] = [
   names.serverHostExists,
   names.serverIsNotDirector,
+  topo.serverAddressOnHost,
   topo.serverHasAddress,
   topo.drSharesSegment,
   topo.natSharesSegment,
@@ -76,6 +77,7 @@ export const reachabilityRules: readonly ServerRule[] = [
   topo.tunRoutable,
   ports.directCannotRemap,
   ports.allPortsNoServerPort,
+  topo.ambiguousServerAddress,
   failover.natNeedsFloating,
   failover.backupReachesServers,
 ];

@@ -98,13 +98,14 @@ export const duplicateServers: ServiceRule = (service, ctx) => {
   const a = service.address;
   const servicePort = a?.kind === 'vip' ? a.port : 0;
   for (const s of service.servers) {
-    const key = `${s.host}:${s.port ?? servicePort}`;
+    // Two lines naming two different addresses of one host are two destinations.
+    const key = `${s.host} ${s.address ?? '-'}:${s.port ?? servicePort}`;
     const first = seen.get(key);
     if (first) {
       ctx.accept(
         diag('duplicate-server', {
           summary: `server ${s.host} is listed twice in service ${service.name}`,
-          detail: 'IPVS keeps one destination per address and port. Remove one line, or give them different `port`s (NAT only).',
+          detail: 'IPVS keeps one destination per address and port. Remove one line, give them different `port`s (NAT only), or different `address`es of the host.',
           subject: s.hostSpan,
           notes: [{ message: 'first listed here', span: first }],
         }),

@@ -6,8 +6,8 @@
 import { diag } from '../../lang/diagnostics.js';
 import { addressClass, contains, parseCidr } from '../../lang/address.js';
 import type { Span } from '../../lang/source.js';
-import { serviceFamily, type Host, type RealServer } from '../ir.js';
-import { activeDirector, describeAddresses, directorHosts, isFailoverPair, natGateway, resolveRip, serverUses, sharedSegment } from '../topology.js';
+import { serviceFamily, type Host, type Interface, type RealServer } from '../ir.js';
+import { activeDirector, describeAddresses, directorHosts, isFailoverPair, methodOf, natGateway, resolveRip, ripChoices, ripInterfaces, routeKind, serverUses, sharedSegment } from '../topology.js';
 import type { RuleContext, ServerRule, HostRule } from './context.js';
 
 /** How messages name the server: `real server`, or `sorry server` for a service's `sorry` host (checked by the same rules). */
@@ -15,16 +15,78 @@ function noun(server: RealServer): string {
   return server.role === 'sorry' ? 'sorry server' : 'real server';
 }
 
-function who(host: Host): string {
-  return host.interfaces.length ? `${host.name} (${describeAddresses(host.interfaces)})` : `${host.name} (no interfaces)`;
+function who(host: Host, interfaces: readonly Interface[] = host.interfaces): string {
+  return interfaces.length ? `${host.name} (${describeAddresses(interfaces)})` : `${host.name} (no interfaces)`;
 }
 
-/** The server's host and the active director, when both exist (other rules report missing ones). */
+/**
+ * The server's host and the active director, when both exist and the
+ * server's `address` is one of the host's (other rules report each).
+ */
 function parties(server: RealServer, ctx: RuleContext): { host: Host; director: Host } | undefined {
   const host = ctx.cluster.hostsByName.get(server.host);
   const director = activeDirector(ctx.cluster);
-  if (!host || !director || !director.interfaces.length) return undefined;
+  if (!host || !director || !director.interfaces.length || !ripInterfaces(host, server).length) return undefined;
   return { host, director };
+}
+
+/** For a server whose line names its address: a sentence saying so, for messages about where that address is. */
+function chosen(server: RealServer): string {
+  return server.address === undefined ? '' : ` Its line names \`address ${server.address}\`: name one that fits, or remove \`address\` to let lvsc choose.`;
+}
+
+/** `server HOST address ADDR` names one of the host's interface addresses, of the service's family unless tunnelled. */
+export const serverAddressOnHost: ServerRule = (server, service, ctx) => {
+  const host = ctx.cluster.hostsByName.get(server.host);
+  if (server.address === undefined || !host) return;
+  const iface = ripInterfaces(host, server)[0];
+  if (!iface) {
+    ctx.accept(
+      diag('server-address', {
+        summary: `${noun(server)} ${server.host} has no address ${server.address}`,
+        detail: `\`address\` chooses which of ${server.host}'s own addresses the director sends ${service.name} to: ${host.interfaces.length ? `one of ${describeAddresses(host.interfaces)}` : `${server.host} declares no interfaces`}. Write one of them, or declare the interface that holds ${server.address} in host ${server.host}.`,
+        subject: server.addressSpan,
+        context: server.origin,
+      }),
+    );
+    return;
+  }
+  const family = serviceFamily(service);
+  const method = methodOf(server);
+  if (!method || method === 'tun' || iface.family === family) return;
+  ctx.accept(
+    diag('family-mismatch', {
+      summary: `address ${server.address} of ${noun(server)} ${server.host} is IPv${iface.family}, service ${service.name} is IPv${family}`,
+      detail: `forward ${method} cannot carry an IPv${family} service to an IPv${iface.family} address. Name an IPv${family} address of ${server.host} (${describeAddresses(host.interfaces)}), or use \`forward tun\`, which IPVS can tunnel across families.`,
+      subject: server.addressSpan,
+      context: server.origin,
+    }),
+  );
+};
+
+/**
+ * A server that names no address, whose host has several the director could
+ * use: lvsc takes the first, and a new interface in the file may change it.
+ */
+export const ambiguousServerAddress: ServerRule = (server, service, ctx) => {
+  const choices = ripChoices(ctx.cluster, service, server);
+  if (choices.length < 2) return;
+  const method = methodOf(server)!;
+  const why = method === 'tun' ? `the director ${choices[0] && routeWords(ctx, choices[0].address)}` : `on a segment it shares with director ${activeDirector(ctx.cluster)!.name}`;
+  ctx.accept(
+    diag('ambiguous-server-address', {
+      summary: `${noun(server)} ${server.host} has ${choices.length} addresses ${service.name} could use; lvsc uses the first, ${choices[0].address}`,
+      detail: `For forward ${method}, ${choices.map((i) => `${i.address} (${i.dev})`).join(', ')} are all ${why}. Say which on the ${server.role === 'sorry' ? 'sorry' : 'server'} line, e.g. \`${server.role === 'sorry' ? 'sorry' : 'server'} ${server.host} address ${choices[0].address}\`, so a change to ${server.host}'s interfaces cannot move the service silently.`,
+      subject: server.hostSpan,
+      context: service.origin,
+    }),
+  );
+};
+
+function routeWords(ctx: RuleContext, address: string): string {
+  const director = activeDirector(ctx.cluster)!;
+  const kind = routeKind(director, address);
+  return kind === 'connected' ? `${director.name} reaches directly` : kind === 'route' ? `${director.name} reaches by a declared route` : `${director.name} reaches only through its gateway`;
 }
 
 /** DR and NAT need a same-family address; TUN may cross families but needs some address. */
@@ -59,14 +121,14 @@ export const drSharesSegment: ServerRule = (server, service, ctx) => {
   const p = parties(server, ctx);
   if (!p || server.forward?.method !== 'dr') return;
   const family = serviceFamily(service);
-  if (!p.host.interfaces.some((i) => i.family === family)) return; // family-mismatch says it
+  if (!ripInterfaces(p.host, server).some((i) => i.family === family)) return; // family-mismatch says it
   for (const director of directorHosts(ctx.cluster)) {
-    if (!director.interfaces.length || sharedSegment(p.host, director, family)) continue;
+    if (!director.interfaces.length || sharedSegment(p.host, director, family, server)) continue;
     ctx.accept(
       diag('dr-segment', {
         summary: `${noun(server)} ${server.host} is not on the director's L2 segment`,
-        detail: `forward dr rewrites only the MAC address, so ${who(p.host)} must share a segment with ${who(director)}. Put ${server.host} on one of ${director.name}'s subnets (or name a common \`segment\`), or use \`forward tun\`.`,
-        subject: server.hostSpan,
+        detail: `forward dr rewrites only the MAC address, so ${who(p.host, ripInterfaces(p.host, server))} must share a segment with ${who(director)}. Put ${server.host} on one of ${director.name}'s subnets (or name a common \`segment\`), or use \`forward tun\`.${chosen(server)}`,
+        subject: server.addressSpan ?? server.hostSpan,
         context: service.origin,
       }),
     );
@@ -78,13 +140,13 @@ export const natSharesSegment: ServerRule = (server, service, ctx) => {
   const p = parties(server, ctx);
   if (!p || server.forward?.method !== 'nat') return;
   const family = serviceFamily(service);
-  if (!p.host.interfaces.some((i) => i.family === family)) return;
-  if (sharedSegment(p.host, p.director, family)) return;
+  if (!ripInterfaces(p.host, server).some((i) => i.family === family)) return;
+  if (sharedSegment(p.host, p.director, family, server)) return;
   ctx.accept(
     diag('nat-segment', {
       summary: `NAT ${noun(server)} ${server.host} shares no segment with director ${p.director.name}`,
-      detail: `With forward nat the director is the real server's gateway, so ${who(p.host)} must be on one of ${who(p.director)}'s subnets. Move it there, or use \`forward tun\` for a server in another network.`,
-      subject: server.hostSpan,
+      detail: `With forward nat the director is the real server's gateway, so ${who(p.host, ripInterfaces(p.host, server))} must be on one of ${who(p.director)}'s subnets. Move it there, or use \`forward tun\` for a server in another network.${chosen(server)}`,
+      subject: server.addressSpan ?? server.hostSpan,
       context: service.origin,
     }),
   );
@@ -99,7 +161,7 @@ export const natGatewayIsDirector: ServerRule = (server, service, ctx) => {
   const p = parties(server, ctx);
   if (!p || server.forward?.method !== 'nat') return;
   const family = serviceFamily(service);
-  const link = sharedSegment(p.host, p.director, family);
+  const link = sharedSegment(p.host, p.director, family, server);
   const gw = p.host.gateways.find((g) => g.family === family);
   if (!link || !gw) return;
   const want = natGateway(ctx.cluster, p.director, link, family);
@@ -172,8 +234,8 @@ export const tunRoutable: ServerRule = (server, service, ctx) => {
     ctx.accept(
       diag('tun-private-rip', {
         summary: `TUN ${noun(server)} ${server.host} has only private addresses that ${p.director.name} would send to its default gateway`,
-        detail: `${addrs.join(', ')} would leave ${p.director.name} through its default gateway, across networks that do not route private addresses. Give ${server.host} a routable address, or add a route on ${p.director.name} (\`route NETWORK via ROUTER\`) that reaches its network.`,
-        subject: server.hostSpan,
+        detail: `${addrs.join(', ')} would leave ${p.director.name} through its default gateway, across networks that do not route private addresses. Give ${server.host} a routable address, or add a route on ${p.director.name} (\`route NETWORK via ROUTER\`) that reaches its network.${chosen(server)}`,
+        subject: server.addressSpan ?? server.hostSpan,
         context: service.origin,
       }),
     );
@@ -181,8 +243,8 @@ export const tunRoutable: ServerRule = (server, service, ctx) => {
     ctx.accept(
       diag('tun-unroutable', {
         summary: `director ${p.director.name} has no route to TUN ${noun(server)} ${server.host}`,
-        detail: `None of ${describeAddresses(r.candidates)} is on ${p.director.name}'s segments, under one of its routes, or reachable through a gateway. Add \`gateway ADDR\` or \`route NETWORK via ROUTER\` to host ${p.director.name}.`,
-        subject: server.hostSpan,
+        detail: `None of ${describeAddresses(r.candidates)} is on ${p.director.name}'s segments, under one of its routes, or reachable through a gateway. Add \`gateway ADDR\` or \`route NETWORK via ROUTER\` to host ${p.director.name}.${chosen(server)}`,
+        subject: server.addressSpan ?? server.hostSpan,
         context: service.origin,
       }),
     );
