@@ -9,10 +9,17 @@ import type { Cluster, FloatingAddress, Host, Interface, RealServer, Service } f
 import { directorNames, serversAndSorry, serviceFamily, serviceVips } from './ir.js';
 import type { Family, Method } from './state.js';
 
-export function directorHosts(cluster: Cluster): Host[] {
-  return directorNames(cluster)
-    .map((n) => cluster.hostsByName.get(n))
-    .filter((h): h is Host => h !== undefined);
+/** The directors' hosts that exist (active first), once per cluster: rules ask per server. */
+const directorsCache = new WeakMap<Cluster, readonly Host[]>();
+export function directorHosts(cluster: Cluster): readonly Host[] {
+  let hosts = directorsCache.get(cluster);
+  if (!hosts) {
+    hosts = directorNames(cluster)
+      .map((n) => cluster.hostsByName.get(n))
+      .filter((h): h is Host => h !== undefined);
+    directorsCache.set(cluster, hosts);
+  }
+  return hosts;
 }
 
 /** The active director's host, if declared. */

@@ -1,7 +1,8 @@
 /**
  * The validation rule registry: a list a reader can scan. Each rule is a
  * small named function over one kind of IR node that reports through the
- * acceptor; the runner turns a crashing rule into a diagnostic on its node.
+ * acceptor; the runner turns a crashing rule into a diagnostic on its node
+ * and goes on with the next rule.
  */
 import { diag, type Accept } from '../../lang/diagnostics.js';
 import type { Span } from '../../lang/source.js';
@@ -94,37 +95,61 @@ export const checkRules: readonly CheckRule[] = [
   health.checkNoneOnServer,
 ];
 
-function guarded(accept: Accept, name: string, at: Span | undefined, run: () => void): void {
-  try {
-    run();
-  } catch (e) {
-    accept(
-      diag('internal', {
-        summary: `validation rule ${name} crashed`,
-        detail: `This is a bug in lvsc, not in your file. Please report it with the file. (${e instanceof Error ? e.message : String(e)})`,
-        subject: at,
-      }),
-    );
+function crashed(accept: Accept, name: string, at: Span | undefined, e: unknown): void {
+  accept(
+    diag('internal', {
+      summary: `validation rule ${name} crashed`,
+      detail: `This is a bug in lvsc, not in your file. Please report it with the file. (${e instanceof Error ? e.message : String(e)})`,
+      subject: at,
+    }),
+  );
+}
+
+/**
+ * The runners: every rule of a list over one node, in order, inside one
+ * try; a rule that throws is reported on the node and the next one runs.
+ * (A closure, a try and a name lookup per rule per node cost 0.3 s at
+ * 100,000 destinations; the name is only read when a rule crashed.)
+ */
+
+export function runOn<N>(rules: readonly ((node: N, ctx: RuleContext) => void)[], node: N, at: Span | undefined, ctx: RuleContext): void {
+  for (let i = 0; i < rules.length; ) {
+    try {
+      for (; i < rules.length; i++) rules[i](node, ctx);
+    } catch (e) {
+      crashed(ctx.accept, rules[i].name, at, e);
+      i++;
+    }
+  }
+}
+
+/** runOn for rules over a node in its context: a server in its service, a check with its owner. */
+function runOnPair<N, O>(rules: readonly ((node: N, of: O, ctx: RuleContext) => void)[], node: N, of: O, at: Span | undefined, ctx: RuleContext): void {
+  for (let i = 0; i < rules.length; ) {
+    try {
+      for (; i < rules.length; i++) rules[i](node, of, ctx);
+    } catch (e) {
+      crashed(ctx.accept, rules[i].name, at, e);
+      i++;
+    }
   }
 }
 
 /** Run every rule over the cluster. */
 export function validate(cluster: Cluster, accept: Accept): void {
   const ctx: RuleContext = { cluster, accept };
-  for (const rule of clusterRules) guarded(accept, rule.name, cluster.hosts[0]?.origin, () => rule(cluster, ctx));
-  for (const host of cluster.hosts) for (const rule of hostRules) guarded(accept, rule.name, host.origin, () => rule(host, ctx));
+  runOn(clusterRules, cluster, cluster.hosts[0]?.origin, ctx);
+  for (const host of cluster.hosts) runOn(hostRules, host, host.origin, ctx);
   for (const service of cluster.services) {
-    for (const rule of serviceRules) guarded(accept, rule.name, service.origin, () => rule(service, ctx));
-    for (const server of service.servers) for (const rule of serverRules) guarded(accept, rule.name, server.origin, () => rule(server, service, ctx));
+    runOn(serviceRules, service, service.origin, ctx);
+    for (const server of service.servers) runOnPair(serverRules, server, service, server.origin, ctx);
     const sorry = service.sorry;
-    if (sorry) for (const rule of reachabilityRules) guarded(accept, rule.name, sorry.origin, () => rule(sorry, service, ctx));
-    const checks = [
-      ...(service.check ? [{ check: service.check, owner: { service, server: undefined } }] : []),
-      ...service.servers.flatMap((server) => {
-        const own = ownCheck(server, service);
-        return own ? [{ check: own, owner: { service, server } }] : [];
-      }),
-    ];
-    for (const { check, owner } of checks) for (const rule of checkRules) guarded(accept, rule.name, check.origin, () => rule(check, owner, ctx));
+    if (sorry) runOnPair(reachabilityRules, sorry, service, sorry.origin, ctx);
+    // Each check as written: the service's, then each server's own.
+    if (service.check) runOnPair(checkRules, service.check, { service, server: undefined }, service.check.origin, ctx);
+    for (const server of service.servers) {
+      const own = ownCheck(server, service);
+      if (own) runOnPair(checkRules, own, { service, server }, own.origin, ctx);
+    }
   }
 }

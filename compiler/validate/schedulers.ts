@@ -18,10 +18,13 @@ export const knownScheduler: ServiceRule = (service, ctx) => {
   );
 };
 
+/** Every scheduler flag of any scheduler (for the message about one that takes none). */
+const ALL_FLAGS: readonly string[] = Object.values(SCHEDULER_FLAGS).flat();
+
 export const flagsFitScheduler: ServiceRule = (service, ctx) => {
-  if (!(SCHEDULERS as readonly string[]).includes(service.scheduler)) return;
+  if (!service.flags.length || !(SCHEDULERS as readonly string[]).includes(service.scheduler)) return;
   const valid = SCHEDULER_FLAGS[service.scheduler] ?? [];
-  const all = Object.values(SCHEDULER_FLAGS).flat();
+  const all = ALL_FLAGS;
   const seen = new Set<string>();
   for (const f of service.flags) {
     if (seen.has(f.name)) {
