@@ -171,6 +171,24 @@ const CAPTURES: readonly (readonly [string, string, string])[] = [
   ['lb1.nft-j-list-ruleset.txt', 'lb1', 'nft -j list ruleset'],
 ];
 
+/**
+ * Requests the client keeps sending while the counters are captured (DR
+ * through 10.20.0.100, NAT through 10.10.0.100), so that they
+ * and the estimator's rates are not all zero. Started after the captures
+ * above (whose connection counts stay those of an idle table).
+ */
+const TRAFFIC = `i=0; while [ $i -lt 2000 ]; do curl -s -o /dev/null --max-time 1 http://10.20.0.100/; curl -s -o /dev/null --max-time 1 http://10.10.0.100/; i=$((i+1)); done`;
+const TRAFFIC_PID = '/tmp/lvsc-capture-traffic.pid';
+
+/** Captured while TRAFFIC runs, once the estimator shows a rate (it refreshes about every 2 s). */
+const TRAFFIC_CAPTURES: readonly (readonly [string, string, string])[] = [
+  ['lb1.ipvsadm-Ln-traffic.txt', 'lb1', 'ipvsadm -Ln'],
+  ['lb1.ipvsadm-Ln-stats-exact.txt', 'lb1', 'ipvsadm -Ln --stats --exact'],
+  ['lb1.ipvsadm-Ln-rate-exact.txt', 'lb1', 'ipvsadm -Ln --rate --exact'],
+  ['lb1.ipvsadm-Ln-stats-rate-exact.txt', 'lb1', 'ipvsadm -Ln --stats --rate --exact'],
+  ['lb1.ipvsadm-Ln-stats.txt', 'lb1', 'ipvsadm -Ln --stats'],
+];
+
 export interface CaptureOptions extends LabOptions {
   /** Where to write (default agent/testdata/lab-captures/<kernel release>). */
   readonly dir?: string;
@@ -198,8 +216,9 @@ function readme(kernel: string, versions: string): string {
     if (s.sysctls.size) out.push(sysctlWrite(s.sysctls));
     out.push(...s.setup, '```', '');
   }
+  out.push('### client: traffic while the last captures were taken', '', '```', TRAFFIC, '```', '');
   out.push('## Files', '', '| file | host | command |', '|---|---|---|');
-  for (const [file, host, command] of CAPTURES) out.push(`| ${file} | ${host} | \`${command.replace(/\|/g, '\\|')}\` |`);
+  for (const [file, host, command] of [...CAPTURES, ...TRAFFIC_CAPTURES]) out.push(`| ${file} | ${host} | \`${command.replace(/\|/g, '\\|')}\` |`);
   return out.join('\n') + '\n';
 }
 
@@ -233,11 +252,22 @@ async function capture(opts: CaptureOptions): Promise<string[]> {
     }
     const kernel = (await sh('lb1', 'uname -r', opts)).trim();
     mkdirSync(dir, { recursive: true });
-    for (const [file, host, command] of CAPTURES) {
-      const out = await sh(host, command, opts);
-      const path = join(dir, file);
-      writeFileSync(path, `# lvsc lab capture | host: ${host} | kernel: ${kernel} | command: ${command}\n${out}`);
-      written.push(path);
+    const record = async (captures: typeof CAPTURES) => {
+      for (const [file, host, command] of captures) {
+        const out = await sh(host, command, opts);
+        const path = join(dir, file);
+        writeFileSync(path, `# lvsc lab capture | host: ${host} | kernel: ${kernel} | command: ${command}\n${out}`);
+        written.push(path);
+      }
+    };
+    await record(CAPTURES);
+    await sh('client', `setsid sh -c '${TRAFFIC}' </dev/null >/dev/null 2>&1 &\necho $! > ${TRAFFIC_PID}`, opts);
+    try {
+      // Until the estimator shows connections per second on some real server (the third column of -Ln --rate).
+      await sh('lb1', `n=0; until ipvsadm -Ln --rate --exact | awk '$1 == "->" && $3 > 0 { found = 1 } END { exit !found }'; do n=$((n+1)); [ $n -lt 120 ]; sleep 1; done`, opts);
+      await record(TRAFFIC_CAPTURES);
+    } finally {
+      await sh('client', `kill -- -"$(cat ${TRAFFIC_PID})" 2>/dev/null || true; rm -f ${TRAFFIC_PID}`, opts);
     }
     const versions = await sh('lb1', '. /etc/os-release; echo "$PRETTY_NAME"; ipvsadm --version; ip -V; nft --version; sysctl --version; sshd -V 2>&1 | head -1', opts);
     const path = join(dir, 'README.md');

@@ -8,16 +8,19 @@
  * the sync daemons its --start-daemon, the connections listing (-Ln) every
  * service and destination of that table, and every `ip addr add`, `ip route
  * replace`, `ip link set ... up`, `sysctl -w` and `modprobe` shows in the
- * parsed facts of its host. (nftables is read from captures of this
+ * parsed facts of its host. The traffic counters (-Ln --stats/--rate
+ * --exact) were captured while the client sent requests (the README's
+ * `client` section): they list the same table, with traffic on it. (nftables is read from captures of this
  * machine's nft in testdata/facts/nft: lvsc owns one table of its own shape.)
  */
 import test from 'ava';
 import { readdirSync, readFileSync } from 'node:fs';
 import { parseIpvsadmSave } from '../../compiler/ipvsadm.js';
-import type { Method, ServiceId } from '../../compiler/state.js';
+import { serviceKey, type Method, type ServiceId } from '../../compiler/state.js';
 import { keyed } from '../../test/support/table.js';
 import { addressesFact } from './addresses.js';
 import { ConnectionIndex, connectionsFact } from './connections.js';
+import { rateFact, statsFact, type Rates, type Totals } from './counters.js';
 import { daemonFact } from './daemon.js';
 import { readFact, type Fact } from './fact.js';
 import { linksFact } from './links.js';
@@ -161,5 +164,34 @@ for (const kernel of kernels) {
     }
     const schedulers = [...new Set(lb1.flatMap((l) => /^ipvsadm -A .* -s (\w+)/.exec(l)?.[1] ?? []))].filter((s) => s !== 'twos');
     for (const m of ['ip_vs', ...schedulers.map((s) => `ip_vs_${s}`), 'ip_vs_pe_sip']) t.true(modules.includes(m), `lb1 has ${m}`);
+  });
+
+  test(`${kernel}: the counters (--stats, --rate, --exact) taken under traffic list the table by identity, with the traffic on it`, (t) => {
+    const table = parsed(ipvsFact, capture(kernel, 'lb1.ipvsadm-Sn.txt')).value;
+    const ids = (xs: readonly { service: ServiceId; destinations: readonly { address: string; port: number }[] }[]) =>
+      keyed(xs.map((x) => ({ id: x.service, scheduler: '', flags: [], ops: false, destinations: x.destinations.map((d) => ({ address: d.address, port: d.port, method: 'dr' as Method, weight: 0, upper: 0, lower: 0 })) })));
+    const fromSave = ids(table.map((s) => ({ service: s.id, destinations: s.destinations })));
+    const stats = parsed(statsFact, capture(kernel, 'lb1.ipvsadm-Ln-stats-exact.txt'));
+    const rates = parsed(rateFact, capture(kernel, 'lb1.ipvsadm-Ln-rate-exact.txt'));
+    t.deepEqual(stats.warnings, []);
+    t.deepEqual(rates.warnings, []);
+    t.deepEqual(ids(stats.value), fromSave);
+    t.deepEqual(ids(rates.value), fromSave);
+    // A service's totals are its destinations' summed: every column is read from its own place.
+    const sum = (ds: readonly Totals[]) => ds.reduce((a, d) => ({ conns: a.conns + d.conns, inPackets: a.inPackets + d.inPackets, outPackets: a.outPackets + d.outPackets, inBytes: a.inBytes + d.inBytes, outBytes: a.outBytes + d.outBytes }), { conns: 0, inPackets: 0, outPackets: 0, inBytes: 0, outBytes: 0 });
+    for (const s of stats.value) t.deepEqual(s.columns, sum(s.destinations), serviceKey(s.service));
+    // The requests went through NAT (10.10.0.100:80, replies back through the director) and the DR VIP's fwmark.
+    const nat = stats.value.find((s) => serviceKey(s.service) === 'tcp 10.10.0.100:80')!;
+    t.true(nat.columns!.conns > 0 && nat.columns!.inBytes > 0 && nat.columns!.outBytes > 0, JSON.stringify(nat.columns));
+    const busy = (r: Rates) => r.inPps > 0 && r.inBps > 0;
+    t.true(rates.value.some((s) => busy(s.columns!) && s.destinations.some(busy)), 'the estimator shows the traffic');
+    // Given both --stats and --rate, ipvsadm prints the stats alone: hence two facts.
+    const both = capture(kernel, 'lb1.ipvsadm-Ln-stats-rate-exact.txt');
+    t.regex(both.split('\n')[1], /\bConns\s+InPkts\s+OutPkts\s+InBytes\s+OutBytes\s*$/);
+    t.deepEqual(ids(parsed(statsFact, both).value), fromSave);
+    // Connections under traffic: -Ln counts them per destination.
+    const listing = parsed(connectionsFact, capture(kernel, 'lb1.ipvsadm-Ln-traffic.txt'));
+    t.deepEqual(listing.warnings, []);
+    t.true(listing.value.flatMap((s) => s.destinations).some((d) => d.active + d.inactive > 0));
   });
 }

@@ -16,9 +16,17 @@ import { clip, type Parsed } from './fact.js';
 const HEADERS = [/^IP Virtual Server version /, /^Prot LocalAddress:Port/, /^\s+-> RemoteAddress:Port(\s|$)/];
 const DEST = /^\s+->\s+(\S.*)$/;
 
-export interface ListedService<D> {
+export interface ListedService<D, S = unknown> {
   readonly service: ServiceId;
   readonly destinations: (D & { readonly address: string; readonly port: number })[];
+  /** What `serviceColumns` read from the service line's words after its identity (absent without it). */
+  readonly columns?: S;
+}
+
+/** The words of a service line after its identity: `TCP  10.1.0.100:80 wlc` → [wlc]; `FWM  11 IPv6 0 0` → [0, 0]. */
+export function serviceWords(line: string): string[] {
+  const words = line.trim().split(/\s+/);
+  return words.slice(words[0] === 'FWM' && words[2] === 'IPv6' ? 3 : 2);
 }
 
 /**
@@ -27,16 +35,32 @@ export interface ListedService<D> {
  * this listing's shape). A line that is neither is skipped with a warning;
  * the not-loaded line of the ipvsadm facts is an empty table.
  */
-export function parseListing<D>(stdout: string, columns: (words: readonly string[]) => D | undefined): Parsed<ListedService<D>[]> {
-  const value: ListedService<D>[] = [];
+export function parseListing<D, S = unknown>(
+  stdout: string,
+  columns: (words: readonly string[]) => D | undefined,
+  serviceColumns?: (words: readonly string[]) => S | undefined,
+): Parsed<ListedService<D, S>[]> {
+  const value: ListedService<D, S>[] = [];
   const warnings: string[] = [];
   if (ipvsNotLoaded(stdout)) return { value, warnings };
-  let current: ListedService<D> | undefined;
+  let current: ListedService<D, S> | undefined;
   for (const line of stdout.split('\n')) {
     if (line.trim() === '' || HEADERS.some((h) => h.test(line))) continue;
     const id = parseListServiceLine(line);
     if (id) {
-      current = { service: id, destinations: [] };
+      if (!serviceColumns) {
+        current = { service: id, destinations: [] };
+        value.push(current);
+        continue;
+      }
+      const cols = serviceColumns(serviceWords(line));
+      if (cols === undefined) {
+        // Its destinations would land under the service before: skip them too, with the line.
+        current = undefined;
+        warnings.push(`skipped \`${clip(line.trim())}\`: not a service line of this listing`);
+        continue;
+      }
+      current = { service: id, destinations: [], columns: cols };
       value.push(current);
       continue;
     }
