@@ -42,6 +42,11 @@ export interface FleetOptions {
   /** Limit the run to these hosts and what depends on them. */
   readonly targets?: readonly string[];
   readonly onEvent?: (event: FleetEvent) => void;
+  /**
+   * For `lvsc status`: each director's traffic figures and its keepalived
+   * (running or not, its health records) are read too, in the same round trip.
+   */
+  readonly status?: boolean;
 }
 
 /** One host as read: its connection (kept open for apply) and live state, or why not. */
@@ -113,7 +118,7 @@ export function jumpOnlyHosts(cluster: Cluster, desired: readonly DesiredHost[])
  * interfaces; lvsc's fixed file paths; and its networkd files by name
  * pattern, found on the host whatever device or port they are for.
  */
-export function factRequestFor(cluster: Cluster, desired: DesiredHost): FactRequest {
+export function factRequestFor(cluster: Cluster, desired: DesiredHost, status = false): FactRequest {
   const host = cluster.hostsByName.get(desired.name);
   const devices = new Set(['all', ...OWNED_DEVICES, ...(host?.interfaces.map((i) => i.dev) ?? []), ...desired.state.addresses.map((a) => a.dev)]);
   const sysctlKeys = new Set(Object.keys(desired.state.sysctls));
@@ -130,8 +135,9 @@ export function factRequestFor(cluster: Cluster, desired: DesiredHost): FactRequ
     files: [...files].filter(isLvscPath),
     fileGlobs: NETWORK_FILE_GLOBS,
     manifest: PATHS.manifest,
-    ...(desired.keepalived ? { keepalived: true } : {}),
+    ...(desired.keepalived || status ? { keepalived: true } : {}),
     ...(desired.state.enabledUnits.length ? { units: desired.state.enabledUnits } : {}),
+    ...(status ? { counters: true } : {}),
   };
 }
 
@@ -140,8 +146,14 @@ function errorMessage(error: unknown): string {
 }
 
 /** Reads one host's facts over an open transport: the live state, or why it cannot be planned. */
-export async function readHost(cluster: Cluster, desired: DesiredHost, transport: Transport, timeoutMs?: number): Promise<{ ok: true; facts: HostFacts; live: LiveHost } | { ok: false; message: string }> {
-  const batch = factBatch(factRequestFor(cluster, desired));
+export async function readHost(
+  cluster: Cluster,
+  desired: DesiredHost,
+  transport: Transport,
+  timeoutMs?: number,
+  status = false,
+): Promise<{ ok: true; facts: HostFacts; live: LiveHost } | { ok: false; message: string }> {
+  const batch = factBatch(factRequestFor(cluster, desired, status));
   let result;
   try {
     result = await transport.run(batch.command, { sudo: true, ...(timeoutMs !== undefined ? { timeoutMs } : {}) });
@@ -208,7 +220,7 @@ async function open(cluster: Cluster, options: FleetOptions, opened: Transport[]
         return;
       }
       emit({ type: 'reading', host: name });
-      const r = await readHost(cluster, byName.get(name)!, transport, options.ssh?.commandTimeoutMs);
+      const r = await readHost(cluster, byName.get(name)!, transport, options.ssh?.commandTimeoutMs, options.status);
       if (!r.ok) {
         reads.set(name, { host: name, ok: false, message: r.message, transport });
         emit({ type: 'failed', host: name, message: r.message });

@@ -34,6 +34,8 @@ import { NO_OWNERSHIP, type Ownership } from '../../compiler/diff.js';
 import { MANIFEST_PATH } from '../../compiler/manifest.js';
 import { emptyHostState, type HostState } from '../../compiler/state.js';
 import { addressesFact } from './addresses.js';
+import { connectionsFact, type ServiceConnections } from './connections.js';
+import { rateFact, statsFact, type ServiceRates, type ServiceTotals } from './counters.js';
 import { daemonFact } from './daemon.js';
 import { readFact, type Fact, type FactError, type FactResult, type RawOutput } from './fact.js';
 import { filesFact } from './files.js';
@@ -69,6 +71,8 @@ export interface FactRequest {
   readonly keepalived?: boolean;
   /** systemd units lvsc needs enabled at boot: whether each is (compiler/boot.ts). */
   readonly units?: readonly string[];
+  /** A director's traffic figures for `lvsc status`: connections (-Ln), totals (--stats) and rates (--rate), in `results`. */
+  readonly counters?: boolean;
 }
 
 /** The facts for a request, in the order the batch runs them. */
@@ -78,6 +82,7 @@ export function hostFacts(request: FactRequest): Fact<unknown>[] {
   const facts: Fact<unknown>[] = [modulesFact];
   if (request.director) facts.push(ipvsFact, thresholdsFact, timeoutsFact, daemonFact);
   if (request.director && request.keepalived) facts.push(keepalivedFact());
+  if (request.director && request.counters) facts.push(connectionsFact, statsFact, rateFact);
   facts.push(addressesFact, routesFact, routes6Fact, linksFact, fouFact, nftFact);
   if (request.units?.length) facts.push(unitsFact(request.units));
   if (request.sysctlKeys.length) facts.push(sysctlFact(request.sysctlKeys));
@@ -211,6 +216,15 @@ export interface HostFacts {
   readonly results: ReadonlyMap<string, FactResult<unknown>>;
   /** keepalived on a director that runs it (FactRequest.keepalived): installed, running, and its view of each checked server. */
   readonly keepalived?: KeepalivedFacts;
+  /** A director's traffic figures (FactRequest.counters). */
+  readonly counters?: DirectorCounters;
+}
+
+/** What `lvsc status` shows of a director's table beyond its configuration. */
+export interface DirectorCounters {
+  readonly connections: readonly ServiceConnections[];
+  readonly totals: readonly ServiceTotals[];
+  readonly rates: readonly ServiceRates[];
 }
 
 /**
@@ -278,7 +292,14 @@ export function assembleHostState(results: ReadonlyMap<string, FactResult<unknow
     for (const w of owned.warnings) warnings.push({ fact: 'manifest', message: w });
   }
   const keepalived = request.director && request.keepalived ? get<KeepalivedFacts>('keepalived') : undefined;
-  return { state, ownership, errors, warnings, results, ...(keepalived ? { keepalived } : {}) };
+  let counters: DirectorCounters | undefined;
+  if (request.director && request.counters) {
+    const connections = get(connectionsFact);
+    const totals = get(statsFact);
+    const rates = get(rateFact);
+    if (connections && totals && rates) counters = { connections, totals, rates };
+  }
+  return { state, ownership, errors, warnings, results, ...(keepalived ? { keepalived } : {}), ...(counters ? { counters } : {}) };
 }
 
 /** A batch ready to run: the command to send, and how to read its output. */
