@@ -43,6 +43,8 @@ export interface Io {
   readonly cwd: string;
   /** Where a confirmation (apply) and a key's passphrase are read from; absent or not a terminal: nobody to ask. */
   readonly stdin?: NodeJS.ReadableStream & { readonly isTTY?: boolean; setRawMode?(raw: boolean): unknown };
+  /** Ends a command that runs until interrupted (`status --watch`); without it, the process's own signals do. */
+  readonly signal?: AbortSignal;
 }
 
 /** How a command ended; `cli/main.ts` alone turns this into an exit code. */

@@ -31,9 +31,11 @@ export const LIVE_OPTIONS = {
   'max-output': { type: 'string' },
 } as const;
 
-export const LIVE_HELP = `      --parallel N       hosts connected and read at once (default 10)
-      --target HOST      only this host and the hosts whose steps wait for its
-                         (repeatable); dependencies on hosts left out are not waited for
+const PARALLEL_HELP = `      --parallel N       hosts connected and read at once (default 10)`;
+const TARGET_HELP = `      --target HOST      only this host and the hosts whose steps wait for its
+                         (repeatable); dependencies on hosts left out are not waited for`;
+/** The help of the options that connect, but --target (lvsc status reads every host). */
+export const CONNECT_HELP = `${PARALLEL_HELP}
       --known-hosts FILE host keys to trust (default ~/.ssh/known_hosts)
       --accept-new-host-keys
                          add unknown host keys to known_hosts (OpenSSH accept-new);
@@ -43,6 +45,8 @@ export const LIVE_HELP = `      --parallel N       hosts connected and read at o
                          (default 10s to connect, 60s per command)
       --max-output SIZE  the most one command on a host may print, such as 200MiB
                          (default 64MiB); a host that prints more fails`;
+
+export const LIVE_HELP = CONNECT_HELP.replace(PARALLEL_HELP, `${PARALLEL_HELP}\n${TARGET_HELP}`);
 
 const OPTIONS = {
   ...COMMON_OPTIONS,
