@@ -66,7 +66,7 @@ export class LabSession {
     // The lab is an emulated VM: on a loaded machine one fact read inside it has taken over
     // apply's default 60 s per command, so these runs allow more (LVSC_E2E_TIMEOUT overrides).
     const timeout = argv.includes('--timeout') ? [] : ['--timeout', process.env.LVSC_E2E_TIMEOUT ?? E2E_COMMAND_TIMEOUT];
-    const live = argv[0] === 'plan' || argv[0] === 'apply' ? ['--known-hosts', this.lab.knownHosts, '--ssh-config', join(this.dir, 'no-ssh-config'), ...timeout] : [];
+    const live = argv[0] === 'plan' || argv[0] === 'apply' || argv[0] === 'status' ? ['--known-hosts', this.lab.knownHosts, '--ssh-config', join(this.dir, 'no-ssh-config'), ...timeout] : [];
     const code = await main([...argv, ...live, file], {
       stdout: { write: (s: string) => (stdout += s), isTTY: false },
       stderr: {
