@@ -119,7 +119,7 @@ Exit codes: 0 every host read, 1 a host could not be read (or errors in the file
     const loaded = await loadCluster(positionals, io, { strict: false, help: 'lvsc help status', usage: 'failed' }, view);
     if ('outcome' in loaded) return loaded.outcome;
 
-    const read = await readLive(loaded.cluster, { ...live.options, status: true }, io, json, view);
+    const read = await readLive(loaded.cluster, { ...live.options, status: true }, io, json, view, values['no-color'] === true);
     if ('outcome' in read) return read.outcome;
     const { fleet } = read;
     try {
