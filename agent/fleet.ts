@@ -171,7 +171,7 @@ export async function readHost(
     // Planning against a fact that could not be read would "create" what is already there.
     return { ok: false, message: facts.errors.map((e) => (e.fact === 'batch' ? e.message : `${e.fact}: ${e.message}`)).join('; ') };
   }
-  return { ok: true, facts, live: { state: facts.state, ownership: facts.ownership, ...(facts.keepalived ? { health: facts.keepalived.health } : {}) } };
+  return { ok: true, facts, live: { state: facts.state, ownership: facts.ownership, ...(facts.keepalived ? { health: facts.keepalived.health, keepalivedRunning: facts.keepalived.running !== null } : {}) } };
 }
 
 /** Runs `fn` over `items`, at most `limit` at once. */
@@ -303,7 +303,7 @@ function planFor(desired: readonly DesiredHost[], scope: ReadonlySet<string>, re
     return true;
   });
   const plan = buildPlan(ok, live);
-  return { hosts: plan.hosts, dependencies: plan.dependencies };
+  return { hosts: plan.hosts, dependencies: plan.dependencies, ...(plan.faults ? { faults: plan.faults } : {}) };
 }
 
 /** Reads the fleet's hosts again over their open connections and plans them: what still differs. */

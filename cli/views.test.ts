@@ -109,6 +109,44 @@ test('a server keepalived reports down: shown under its host, not as a change, a
   t.deepEqual([doc.summary.create, doc.summary.update, doc.summary.delete, doc.summary.hostsChanged], [0, 0, 0, 0]);
 });
 
+test('a failover pair: which director holds the VIPs under each, VRRP state and not a change; faults on stderr and in --json', (t) => {
+  const master = { role: 'master', holds: ['10.3.0.100/24 dev eth0'], keepalived: true } as const;
+  const pair: Plan = {
+    hosts: [
+      { host: 'lb1', roles: ['director'], steps: [], vrrp: master },
+      { host: 'lb2', roles: ['backup-director'], steps: [], vrrp: { role: 'backup', holds: [], keepalived: false } },
+    ],
+    dependencies: [],
+    faults: [{ hosts: ['lb2'], message: 'keepalived is not running on lb2: it cannot take the VIPs if the other director fails' }],
+  };
+  const text = streams();
+  new TextPlanView(text.io, false).plan({ plan: pair, totalHosts: 2 });
+  t.is(
+    text.out.stdout,
+    [
+      'lb2 (backup director)',
+      '    vrrp  backup, keepalived not running',
+      '',
+      'lb1 (director)',
+      '    vrrp  master (holds 10.3.0.100/24 dev eth0)',
+      '',
+      'No changes. 2 hosts match the cluster description.',
+      'VRRP: lb1 holds the VIPs (VRRP state, not a change).',
+      '',
+    ].join('\n'),
+  );
+  t.is(text.out.stderr, 'error: lb2: keepalived is not running on lb2: it cannot take the VIPs if the other director fails\n');
+  const json = streams();
+  new JsonPlanView(json.io).plan({ plan: pair });
+  const doc = JSON.parse(json.out.stdout) as { hosts: Record<string, unknown>[]; faults: unknown };
+  t.deepEqual(doc.hosts.map((h) => [h.host, h.vrrp]), [
+    ['lb2', { role: 'backup', holds: [], keepalived: 'stopped' }],
+    ['lb1', { role: 'master', holds: ['10.3.0.100/24 dev eth0'], keepalived: 'running' }],
+  ]);
+  t.deepEqual(doc.faults, [{ hosts: ['lb2'], message: pair.faults![0].message }]);
+  t.deepEqual(planJson(pair), JSON.parse(json.out.stdout), 'the document in pieces is the document');
+});
+
 test('plan as text with no changes: never "N hosts match" when some or all of them could not be read', (t) => {
   const none = streams();
   new TextPlanView(none.io, false).plan({ plan: EMPTY, totalHosts: 2, unreadable: [UNREADABLE[0], { host: 'web2', message: 'connection refused' }] });

@@ -6,8 +6,8 @@
  */
 import { isDirectorHost, type DesiredHost } from './desired.js';
 import { diffHost, NO_OWNERSHIP, serversDown, type Ownership } from './diff.js';
-import { KEEPALIVED_CONF, type ServerHealth } from './keepalived.js';
-import { PHASES, type Dependency, type HostPlan, type Plan } from './plan.js';
+import { KEEPALIVED_CONF, vrrpAddressLine, type ServerHealth } from './keepalived.js';
+import { PHASES, type Dependency, type HostPlan, type Plan, type PlanFault, type Step, type VrrpRole } from './plan.js';
 import { emptyHostState, type HostState } from './state.js';
 
 export interface LiveHost {
@@ -15,6 +15,8 @@ export interface LiveHost {
   readonly ownership: Ownership;
   /** keepalived's view of its checked servers on a director that runs it (agent/facts/keepalived.ts). */
   readonly health?: readonly ServerHealth[];
+  /** Whether keepalived runs there (agent/facts/keepalived.ts), on a director where it was read. */
+  readonly keepalivedRunning?: boolean;
 }
 
 
@@ -25,9 +27,47 @@ export function buildPlan(desired: readonly DesiredHost[], live: ReadonlyMap<str
     const steps = diffHost(d.state, l?.state ?? emptyHostState(), { director: isDirectorHost(d), ownership: l?.ownership ?? NO_OWNERSHIP, gateways: d.gateways, ...(l?.health ? { health: l.health } : {}), ...(d.keepalived ? { keepalived: d.keepalived } : {}), ...(d.vrrp ? { vrrp: d.vrrp } : {}) });
     steps.sort((a, b) => PHASES.indexOf(a.phase) - PHASES.indexOf(b.phase));
     const down = isDirectorHost(d) && l?.health?.length ? serversDown(d.state, l.health) : [];
-    return { host: d.name, roles: d.roles, steps, ...(down.length ? { down } : {}) };
+    const vrrp = d.vrrp && l?.keepalivedRunning !== undefined ? vrrpRole(d, l.state, l.keepalivedRunning) : undefined;
+    return { host: d.name, roles: d.roles, steps, ...(down.length ? { down } : {}), ...(vrrp ? { vrrp } : {}) };
   });
-  return { hosts, dependencies: dependencies(desired, hosts) };
+  const faults = vrrpFaults(hosts);
+  return { hosts, dependencies: dependencies(desired, hosts), ...(faults.length ? { faults } : {}) };
+}
+
+/** Which of keepalived's VRRP addresses a director holds (by kernel identity: device, address, prefix). */
+function vrrpRole(d: DesiredHost, live: HostState, keepalived: boolean): VrrpRole {
+  const have = new Set(live.addresses.map((a) => `${a.dev} ${a.address}/${a.prefix}`));
+  const all = d.vrrp!.addresses;
+  const holds = all.filter((a) => have.has(`${a.dev} ${a.address}/${a.prefix}`)).map(vrrpAddressLine);
+  return { role: holds.length === 0 ? 'backup' : holds.length === all.length ? 'master' : 'partial', holds, keepalived };
+}
+
+/** Whether a host's plan installs keepalived.conf, whose unit starts keepalived when it is not running. */
+const startsKeepalived = (steps: readonly Step[]) => steps.some((s) => s.kind === 'file' && s.id.path === KEEPALIVED_CONF && s.action !== 'delete');
+
+/**
+ * What is wrong with a failover pair as read, that no step of the plan puts
+ * right: a director whose keepalived is not running (and that the plan does
+ * not start), the VIPs on both directors (split brain), or, with keepalived
+ * running on both and nothing to apply, on neither (or split between them).
+ */
+function vrrpFaults(hosts: readonly HostPlan[]): PlanFault[] {
+  const pair = hosts.filter((h) => h.vrrp);
+  const faults: PlanFault[] = [];
+  for (const h of pair) {
+    if (h.vrrp!.keepalived || startsKeepalived(h.steps)) continue;
+    faults.push({ hosts: [h.host], message: `keepalived is not running on ${h.host}: it cannot take the VIPs if the other director fails${h.vrrp!.holds.length ? ', and the addresses it holds stay without it' : ''}. Start it (systemctl start keepalived) and see its log (journalctl -u keepalived)` });
+  }
+  if (pair.length !== 2) return faults;
+  const [a, b] = pair;
+  const both = a.vrrp!.holds.filter((x) => b.vrrp!.holds.includes(x));
+  if (both.length) faults.push({ hosts: [a.host, b.host], message: `both directors hold ${both.join(', ')} (split brain: each answers ARP for it). Check that their VRRP adverts reach each other (router id, interface, a firewall dropping protocol 112)` });
+  const settled = pair.every((h) => h.vrrp!.keepalived && !h.steps.length);
+  if (settled && !both.length && a.vrrp!.role !== 'master' && b.vrrp!.role !== 'master') {
+    const held = [...a.vrrp!.holds, ...b.vrrp!.holds];
+    faults.push({ hosts: [a.host, b.host], message: held.length ? `the VIPs are split between the directors (${a.host} holds ${a.vrrp!.holds.join(', ') || 'none'}, ${b.host} ${b.vrrp!.holds.join(', ') || 'none'}): keepalived's sync group should move them together` : `neither director holds the VIPs, though keepalived runs on both: see their keepalived logs (journalctl -u keepalived; FAULT state, an interface down)` });
+  }
+  return faults;
 }
 
 /**

@@ -153,12 +153,35 @@ export interface ServerDown {
   readonly since: number;
 }
 
+/**
+ * Where a failover pair's VRRP addresses are, on one director, as read from
+ * its addresses: VRRP state, never a change (whichever director holds them
+ * is fine). `master`: it holds every address keepalived's VRRP holds;
+ * `backup`: none; `partial`: some (an election under way, or a fault).
+ */
+export interface VrrpRole {
+  readonly role: 'master' | 'backup' | 'partial';
+  /** The addresses it holds, as keepalived's instances list them (`10.3.0.100/24 dev eth0`). */
+  readonly holds: readonly string[];
+  /** Whether keepalived runs there. */
+  readonly keepalived: boolean;
+}
+
 export interface HostPlan {
   readonly host: string;
   readonly roles: readonly string[];
   readonly steps: readonly Step[];
   /** Declared servers of keepalived's services that it reports down (absent or empty: none, or no report read). */
   readonly down?: readonly ServerDown[];
+  /** A director of a failover pair, read live: whether it holds the VIPs. */
+  readonly vrrp?: VrrpRole;
+}
+
+/** A fault of the live fleet that no step fixes, which fails the plan: a failover director whose keepalived is not running, VIPs held by both directors or by neither. */
+export interface PlanFault {
+  /** The director, or both directors of the pair. */
+  readonly hosts: readonly string[];
+  readonly message: string;
 }
 
 /** "Run phase P on host H only after phase Q on host G": the cross-host order. */
@@ -171,6 +194,8 @@ export interface Dependency {
 export interface Plan {
   readonly hosts: readonly HostPlan[];
   readonly dependencies: readonly Dependency[];
+  /** Absent or empty: none. */
+  readonly faults?: readonly PlanFault[];
 }
 
 export interface PlanSummary {

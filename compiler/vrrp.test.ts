@@ -254,3 +254,67 @@ test('in a real kernel, without keepalived\'s copy the wait gives up after its b
   t.deepEqual(r.stdout.trim().split('\n'), ['status 1', '10.8.0.100/32']);
   t.regex(r.stderr, /keepalived did not take 10\.8\.0\.100\/24/);
 });
+
+// ------------------------------------------------------------------ which director holds the VIPs, and faults
+
+function pairPlan(one: Partial<HostState>, two: Partial<HostState>, running: [boolean, boolean], withFiles = true) {
+  const desired = compileCluster(load(VRRP)).filter((d) => d.name === 'lb1' || d.name === 'lb2');
+  const [lb1, lb2] = [host(desired, 'lb1'), host(desired, 'lb2')];
+  const live = (d: DesiredHost, extra: Partial<HostState>, keepalivedRunning: boolean): LiveHost => {
+    const applied = appliedHost(d, extra);
+    return withFiles ? { ...applied, keepalivedRunning } : { ...applied, state: { ...applied.state, files: {} }, ownership: NO_OWNERSHIP, keepalivedRunning };
+  };
+  const master = (d: DesiredHost) => ({ addresses: keepalivedHolds(d) });
+  return {
+    plan: buildPlan(
+      desired,
+      new Map([
+        ['lb1', live(lb1, one, running[0])],
+        ['lb2', live(lb2, two, running[1])],
+      ]),
+    ),
+    master,
+    lb1,
+    lb2,
+  };
+}
+
+test('plan shows which director holds the VIPs, as VRRP state: no step, no fault', (t) => {
+  const desired = compileCluster(load(VRRP));
+  const lb2 = host(desired, 'lb2');
+  const { plan } = pairPlan({}, { addresses: keepalivedHolds(lb2) }, [true, true]);
+  t.true(isEmpty(plan));
+  t.deepEqual(
+    plan.hosts.map((h) => [h.host, h.vrrp]),
+    [
+      ['lb1', { role: 'backup', holds: [], keepalived: true }],
+      ['lb2', { role: 'master', holds: ['192.168.8.1/32 dev eth1', '10.8.0.100/24 dev eth0'], keepalived: true }],
+    ],
+  );
+  t.is(plan.faults, undefined);
+});
+
+test('a director whose keepalived is not running is a fault of the plan, unless the plan starts it', (t) => {
+  const desired = compileCluster(load(VRRP));
+  const { plan } = pairPlan({ addresses: keepalivedHolds(host(desired, 'lb1')) }, {}, [true, false]);
+  t.deepEqual(plan.faults?.map((f) => f.hosts), [['lb2']]);
+  t.regex(plan.faults![0].message, /^keepalived is not running on lb2: it cannot take the VIPs if the other director fails/);
+  // A first apply installs keepalived.conf, whose unit starts keepalived: no fault then.
+  const fresh = pairPlan({}, {}, [false, false], false).plan;
+  t.true(fresh.hosts.every((h) => h.steps.some((s) => s.kind === 'file' && s.id.path === KEEPALIVED_CONF)));
+  t.is(fresh.faults, undefined);
+});
+
+test('the VIPs on both directors (split brain), or on neither while keepalived runs on both, are faults', (t) => {
+  const desired = compileCluster(load(VRRP));
+  const [h1, h2] = [host(desired, 'lb1'), host(desired, 'lb2')];
+  const both = pairPlan({ addresses: keepalivedHolds(h1) }, { addresses: keepalivedHolds(h2) }, [true, true]).plan;
+  t.deepEqual(both.faults?.map((f) => f.hosts), [['lb1', 'lb2']]);
+  t.regex(both.faults![0].message, /^both directors hold 192\.168\.8\.1\/32 dev eth1, 10\.8\.0\.100\/24 dev eth0 \(split brain/);
+  const neither = pairPlan({}, {}, [true, true]).plan;
+  t.true(isEmpty(neither));
+  t.regex(neither.faults?.[0].message ?? '', /^neither director holds the VIPs, though keepalived runs on both/);
+  const split = pairPlan({ addresses: keepalivedHolds(h1).slice(0, 1) }, { addresses: keepalivedHolds(h2).slice(1) }, [true, true]).plan;
+  t.deepEqual(split.hosts.map((h) => h.vrrp?.role), ['partial', 'partial']);
+  t.regex(split.faults?.[0].message ?? '', /^the VIPs are split between the directors/);
+});

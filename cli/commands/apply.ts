@@ -94,7 +94,8 @@ Exit codes: 0 applied (or nothing to do) and verified, 1 anything failed.
       view.plan(planned);
       if (isEmpty(plan)) {
         view.nothingToDo(planned);
-        return fleet.failed.size ? 'failed' : 'ok';
+        // Nothing to apply does not mend a failover pair's fault (keepalived down, the VIPs on both directors or neither).
+        return fleet.failed.size || plan.faults?.length ? 'failed' : 'ok';
       }
       if (!values.yes && !(await confirm(io, applyQuestion(plan)))) {
         view.cancelled();

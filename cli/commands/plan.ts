@@ -207,7 +207,8 @@ Exit codes (as terraform plan -detailed-exitcode):
     const { fleet } = read;
     try {
       view.plan({ plan: fleet.plan, totalHosts: fleet.hosts.length, unreadable: unreadableOf(fleet) });
-      if (fleet.failed.size) return 'failed';
+      // A fault of the pair's VRRP (keepalived down, the VIPs on both directors or neither) is an error, not a change.
+      if (fleet.failed.size || fleet.plan.faults?.length) return 'failed';
       return isEmpty(fleet.plan) ? 'ok' : 'changes';
     } finally {
       await fleet.close();

@@ -6,9 +6,11 @@
  *                  "steps": [ { "action": "create|update|delete", "kind", "key", "id", "phase",
  *                               "reason", "drain"?, "before"?, "after"?,
  *                               "commands": [ { "argv": [..], "stdin"? } ] } ],
- *                  "health"?: [ { "state": "down", "key", "service", "dest", "since" } ] } ],
+ *                  "health"?: [ { "state": "down", "key", "service", "dest", "since" } ],
+ *                  "vrrp"?: { "role": "master|backup|partial", "holds": [..], "keepalived": "running|stopped" } } ],
  *     "dependencies": [ { "host", "phase", "after": { "host", "phase" } } ],
- *     "summary": { "create", "update", "delete", "hostsChanged", "hosts" } }
+ *     "summary": { "create", "update", "delete", "hostsChanged", "hosts" },
+ *     "faults"?: [ { "hosts": [..], "message" } ] }
  *
  * The same Plan value the text view and apply consume. `planJson` is the
  * document as a value; `planJsonPieces` is the same document as compact text
@@ -37,7 +39,15 @@ function stepJson(s: Step): object {
 }
 
 function healthJson(h: HostPlan): object {
-  return h.down?.length ? { health: h.down.map((d) => ({ state: 'down', key: d.label, service: d.service, dest: d.dest, since: d.since })) } : {};
+  return {
+    ...(h.down?.length ? { health: h.down.map((d) => ({ state: 'down', key: d.label, service: d.service, dest: d.dest, since: d.since })) } : {}),
+    ...(h.vrrp ? { vrrp: { role: h.vrrp.role, holds: h.vrrp.holds, keepalived: h.vrrp.keepalived ? 'running' : 'stopped' } } : {}),
+  };
+}
+
+/** The plan's faults (README: `faults`), when there are any. */
+function faultsJson(plan: Plan): object {
+  return plan.faults?.length ? { faults: plan.faults.map((f) => ({ hosts: f.hosts, message: f.message })) } : {};
 }
 
 export function planJson(plan: Plan): object {
@@ -46,6 +56,7 @@ export function planJson(plan: Plan): object {
     hosts: hostOrder(plan).map((h) => ({ host: h.host, roles: h.roles, steps: h.steps.map(stepJson), ...healthJson(h) })),
     dependencies: plan.dependencies,
     summary: summarize(plan),
+    ...faultsJson(plan),
   };
 }
 
@@ -67,6 +78,6 @@ export function* planJsonPieces(plan: Plan, extra: object = {}): Generator<strin
     const health = json(healthJson(h)).slice(1, -1);
     yield `]${health ? `,${health}` : ''}}`;
   }
-  const tail = json({ dependencies: plan.dependencies, summary: summarize(plan), ...extra });
+  const tail = json({ dependencies: plan.dependencies, summary: summarize(plan), ...faultsJson(plan), ...extra });
   yield `\n],${tail.slice(1)}\n`;
 }

@@ -5,7 +5,7 @@
  * A pure function from the Plan value to text.
  */
 import { structuredPatch } from 'diff';
-import type { HostPlan, Plan, ServerDown, Step } from '../../compiler/plan.js';
+import type { HostPlan, Plan, ServerDown, Step, VrrpRole } from '../../compiler/plan.js';
 import { ACTION_SYMBOL, summarize } from '../../compiler/plan.js';
 import type { IpvsDestination } from '../../compiler/state.js';
 import { printable } from '../../lang/printable.js';
@@ -68,6 +68,12 @@ export function healthTime(since: number): string {
 }
 
 /** A server keepalived shields, under its host: health, not a change (no `+ ~ -`). */
+/** A failover director's VRRP role: `vrrp  master (holds 10.3.0.100/24 dev eth0, ...)`, `vrrp  backup`, `keepalived not running` appended where so. */
+export function vrrpLine(v: VrrpRole): string {
+  const holds = v.role === 'backup' ? '' : ` (holds ${v.holds.join(', ')})`;
+  return printable(`vrrp  ${v.role}${holds}${v.keepalived ? '' : ', keepalived not running'}`);
+}
+
 export function downLine(d: ServerDown): string {
   return `health  ${printable(d.label)}  down (check failing since ${healthTime(d.since)})`;
 }
@@ -123,7 +129,7 @@ export function renderPlan(plan: Plan, style: PlanStyle, options: { totalHosts?:
   const diffs: string[] = [];
   let down = 0;
   for (const h of hostOrder(plan)) {
-    if (!h.steps.length && !h.down?.length) continue;
+    if (!h.steps.length && !h.down?.length && !h.vrrp) continue;
     const roles = h.roles.map((r) => ROLE_TEXT[r] ?? r).join(', ') || 'no LVS role';
     out.push(p.bold(printable(`${h.host} (${roles})`)));
     for (const s of h.steps) {
@@ -134,6 +140,7 @@ export function renderPlan(plan: Plan, style: PlanStyle, options: { totalHosts?:
       }
     }
     for (const d of h.down ?? []) out.push(`    ${downLine(d)}`);
+    if (h.vrrp) out.push(`    ${vrrpLine(h.vrrp)}`);
     down += h.down?.length ?? 0;
     out.push('');
   }
@@ -150,6 +157,8 @@ export function renderPlan(plan: Plan, style: PlanStyle, options: { totalHosts?:
   } else {
     out.push(`Plan: ${sum.create} to add, ${sum.update} to change, ${sum.delete} to remove, on ${sum.hostsChanged} of ${total} hosts.`);
   }
+  const masters = plan.hosts.filter((h) => h.vrrp?.role === 'master').map((h) => h.host);
+  if (masters.length) out.push(printable(`VRRP: ${masters.join(' and ')} ${masters.length === 1 ? 'holds' : 'hold'} the VIPs (VRRP state, not a change).`));
   if (down) out.push(`${down} checked server${down === 1 ? '' : 's'} down: keepalived keeps ${down === 1 ? 'it' : 'them'} out of the rotation until the check passes (health, not a change).`);
   return out.join('\n') + '\n';
 }

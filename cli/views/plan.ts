@@ -15,6 +15,7 @@ export class TextPlanView extends HumanCommandView implements PlanView {
   plan(r: PlanReport): void {
     this.io.stdout.write(renderPlan(r.plan, { color: this.color }, { totalHosts: r.totalHosts, unreadable: (r.unreadable ?? []).filter((u) => !u.leftOut).length }));
     for (const u of r.unreadable ?? []) this.io.stderr.write(`${u.leftOut ? 'warning' : 'error'}: ${printable(u.host)}: ${printable(u.message, { newlines: true })}\n`);
+    for (const f of r.plan.faults ?? []) this.io.stderr.write(`error: ${printable(f.hosts.join(' '))}: ${printable(f.message)}\n`);
   }
 }
 
