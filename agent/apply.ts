@@ -11,8 +11,11 @@
  * table after every real server's prepare, the real servers' cleanup after
  * the director's untable. Everything else runs at once.
  *
- * Per host: the lvsc lock first (a busy lock fails the host, naming who holds
- * it), held until its last phase with steps has run (a real server waiting on
+ * Per host: the lvsc lock first, unless the caller took it before it read the
+ * host (`locks`: lvsc apply does, and holds it through the verification; a lock
+ * lost meanwhile fails the host before its next phase). Otherwise taken here (a
+ * busy lock fails the host, naming who holds it), held until its last phase
+ * with steps has run (a real server waiting on
  * the director's later phases has nothing left to change, and its lock's
  * holder costs the host a process a second); commands through sudo where the
  * host says so. Never `ipvsadm -C`.
@@ -62,6 +65,8 @@ export interface ApplyInput {
   readonly transports: ReadonlyMap<string, Transport>;
   /** Hosts of the run that could not be read: they run nothing, and hosts waiting on them are skipped. */
   readonly failed?: ReadonlyMap<string, string>;
+  /** Locks the caller took on hosts before reading them: used, checked before each phase, and left to the caller to free. */
+  readonly locks?: ReadonlyMap<string, HostLock>;
 }
 
 export interface ApplyOptions {
@@ -104,6 +109,7 @@ export async function applyPlan(input: ApplyInput, options: ApplyOptions = {}): 
     const result: HostResult = { host: hp.host, status: hp.steps.length ? 'done' : 'unchanged', steps: hp.steps.map((step) => ({ step, status: 'pending' as StepStatus })) };
     const t = input.transports.get(hp.host);
     let stopped: string | undefined;
+    const taken = input.locks?.get(hp.host);
     let lock: HostLock | undefined;
     let prerequisites = false;
     const results = new Map(result.steps.map((r) => [r.step, r]));
@@ -133,11 +139,13 @@ export async function applyPlan(input: ApplyInput, options: ApplyOptions = {}): 
         try {
           if (!run) throw new StepFailure(`no connection to ${hp.host}`);
           if (!lock) {
-            lock = await acquireHostLock(run.transport, owner);
+            lock = taken ?? (await acquireHostLock(run.transport, owner));
             // What the host's steps need there (keepalived), before its first change.
             if (!prerequisites) await checkPrerequisites(run, hp.steps);
             prerequisites = true;
           }
+          // Planned under a lock this run no longer holds: another run may have changed the host since.
+          if (!lock.held) throw new StepFailure(`${lock.lost ?? `the lvsc lock on ${hp.host} is gone`}; nothing more is changed on ${hp.host}`);
           // The phase's steps as work units, in order; the first failure stops the host.
           for (const unit of phaseUnits(mine.map((r) => r.step))) await runUnit(run, unit);
         } catch (error) {
@@ -147,12 +155,12 @@ export async function applyPlan(input: ApplyInput, options: ApplyOptions = {}): 
         }
       }
       gate(hp.host, phase).resolve(stopped || blockedHere ? 'not-done' : 'done');
-      if (lock && phase === lastPhase) {
+      if (lock && lock !== taken && phase === lastPhase) {
         await lock.release().catch(() => undefined);
         lock = undefined;
       }
     }
-    if (lock) await lock.release().catch(() => undefined);
+    if (lock && lock !== taken) await lock.release().catch(() => undefined);
     await emit({ type: 'host-done', host: hp.host, status: result.status, ...(result.message ? { message: result.message } : {}) });
     return result;
   };

@@ -14,6 +14,12 @@
  * reading it, until nothing more is pulled in). One that cannot be read is
  * left out, and said so. Waits on hosts outside the run are not waited for.
  *
+ * With `lock` (apply), each host's lvsc lock (agent/lock.ts) is taken as soon
+ * as it is connected, BEFORE its facts are read, and held until `close()`: what
+ * is planned, applied and verified there is what this run read, never state
+ * another run changed in between. A host whose lock cannot be taken fails like
+ * one that cannot be read, and nothing of it is read.
+ *
  * Nothing here prints: progress goes out as events, views subscribe.
  */
 import type { Cluster } from '../compiler/ir.js';
@@ -24,6 +30,7 @@ import { DEVICE_SYSCTLS, deviceSysctl, HOST_SYSCTLS, OWNED_DEVICES, type DeviceS
 import type { Dependency, Plan } from '../compiler/plan.js';
 import { isLvscPath, NETWORK_FILE_GLOBS, PATHS } from '../compiler/templates/render.js';
 import { factBatch, type FactRequest, type HostFacts } from './facts/index.js';
+import { acquireHostLock, localOwner, type HostLock, type LockHolder } from './lock.js';
 import { connectSsh, type SshEndpoint, type SshOptions } from './transport/ssh.js';
 import type { Transport } from './transport/transport.js';
 
@@ -31,6 +38,9 @@ export type FleetEvent =
   /** The hosts about to be read (jump-only hosts are not among them; --target may pull in more later). */
   | { readonly type: 'hosts'; readonly hosts: readonly string[] }
   | { readonly type: 'connecting'; readonly host: string }
+  | { readonly type: 'locking'; readonly host: string }
+  /** With `lock.breakStale`: the lock on `host` was broken, its holder (`holder`) being gone or stuck. */
+  | { readonly type: 'broke'; readonly host: string; readonly holder: LockHolder }
   | { readonly type: 'reading'; readonly host: string }
   | { readonly type: 'read'; readonly host: string; readonly ms: number }
   | { readonly type: 'failed'; readonly host: string; readonly message: string };
@@ -41,12 +51,21 @@ export interface FleetOptions {
   readonly ssh?: SshOptions;
   /** Limit the run to these hosts and what depends on them. */
   readonly targets?: readonly string[];
+  /** Take each host's lvsc lock before reading it, held until `close()` (apply). */
+  readonly lock?: FleetLockOptions;
   readonly onEvent?: (event: FleetEvent) => void;
   /**
    * For `lvsc status`: each director's traffic figures and its keepalived
    * (running or not, its health records) are read too, in the same round trip.
    */
   readonly status?: boolean;
+}
+
+export interface FleetLockOptions {
+  /** Who holds the lock, for another run's message (default user@machine). */
+  readonly owner?: string;
+  /** Wait for a held lock and break it when its holder is gone or stuck (`--break-lock`; agent/lock.ts). */
+  readonly breakStale?: boolean;
 }
 
 /** One host as read: its connection (kept open for apply) and live state, or why not. */
@@ -72,7 +91,9 @@ export interface Fleet {
    * of the run (and said so), and nothing of theirs runs.
    */
   readonly leftOut: ReadonlyMap<string, string>;
-  /** Closes every connection (safe to call twice). */
+  /** With `lock`: the lock of every host that was read (and of those whose read failed after it was taken). */
+  readonly locks: ReadonlyMap<string, HostLock>;
+  /** Frees every lock, then closes every connection (safe to call twice). */
   close(): Promise<void>;
 }
 
@@ -202,6 +223,7 @@ async function open(cluster: Cluster, options: FleetOptions, opened: Transport[]
   const emit = options.onEvent ?? (() => {});
   const parallel = options.parallel ?? 10;
   const reads = new Map<string, HostRead>();
+  const locks = new Map<string, HostLock>();
 
   for (const t of options.targets ?? []) if (!byName.has(t)) throw new FleetError(`--target ${t}: no such host in the cluster`);
 
@@ -218,6 +240,19 @@ async function open(cluster: Cluster, options: FleetOptions, opened: Transport[]
         reads.set(name, { host: name, ok: false, message });
         emit({ type: 'failed', host: name, message });
         return;
+      }
+      if (options.lock) {
+        emit({ type: 'locking', host: name });
+        try {
+          const lock = await acquireHostLock(transport, options.lock.owner ?? localOwner(), { breakStale: options.lock.breakStale === true });
+          locks.set(name, lock);
+          if (lock.broke) emit({ type: 'broke', host: name, holder: lock.broke });
+        } catch (error) {
+          const message = errorMessage(error);
+          reads.set(name, { host: name, ok: false, message, transport });
+          emit({ type: 'failed', host: name, message });
+          return;
+        }
       }
       emit({ type: 'reading', host: name });
       const r = await readHost(cluster, byName.get(name)!, transport, options.ssh?.commandTimeoutMs, options.status);
@@ -286,9 +321,12 @@ async function open(cluster: Cluster, options: FleetOptions, opened: Transport[]
     dependencies,
     failed,
     leftOut,
+    locks,
     async close() {
       if (closed) return;
       closed = true;
+      // A lock that cannot be released is freed by its connection's end.
+      await Promise.all([...locks.values()].map((lock) => lock.release().catch(() => {})));
       await Promise.all([...reads.values()].map((r) => r.transport?.close().catch(() => {})));
     },
   };

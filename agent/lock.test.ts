@@ -5,9 +5,13 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import anyTest, { type TestFn } from 'ava';
+import { NO_OWNERSHIP } from '../compiler/diff.js';
 import { HEALTH_DIR } from '../compiler/keepalived.js';
+import { buildPlan } from '../compiler/order.js';
+import { emptyHostState } from '../compiler/state.js';
 import { template } from '../compiler/templates/render.js';
 import { LAB_USERS, startLab, type Lab } from '../lab/netns-sshd.js';
+import { applyPlan } from './apply.js';
 import { acquireHostLock, HostLockError, localOwner, LOCK_DIR, LOCK_RECORD, WATCH_WINDOW_S } from './lock.js';
 import { connectSsh } from './transport/ssh.js';
 import type { RunOptions, Transport } from './transport/transport.js';
@@ -430,4 +434,24 @@ test.serial('a holder that is killed frees the lock; its record is left behind, 
   t.is(next.broke, undefined, 'nothing to break');
   t.regex((await lab.exec('a', ['cat', RECORD])).stdout, /^owner=bob@desk\n/);
   await next.release();
+});
+
+test.serial('apply with a lock taken before reading checks it before changing anything: a lock lost meanwhile fails the host, and nothing runs', async (t) => {
+  const { lab } = t.context;
+  const key = 'net.ipv4.conf.all.arp_ignore';
+  const before = (await lab.exec('a', ['sysctl', '-n', key])).stdout.trim();
+  const want = before === '1' ? '2' : '1';
+  const transport = await connect(lab, 'a');
+  // The host as read under the lock, and the plan against it.
+  const held = await acquireHostLock(transport, 'alice@laptop');
+  const plan = buildPlan([{ name: 'a', roles: [], state: { ...emptyHostState(), sysctls: { [key]: want } }, gateways: [] }], new Map([['a', { state: { ...emptyHostState(), sysctls: { [key]: before } }, ownership: NO_OWNERSHIP }]]));
+  t.is(plan.hosts[0].steps.length, 1);
+  // Before apply runs it, the lock goes (its holder killed), and another run could take it.
+  t.is((await lab.exec('a', ['kill', '-KILL', String(await holderPid(lab, 'a'))])).code, 0);
+  t.true(await within(10_000, () => !held.held), 'the run knows its lock is gone');
+  const [result] = await applyPlan({ plan, dependencies: [], transports: new Map([['a', transport]]), locks: new Map([['a', held]]) });
+  t.is(result.status, 'failed');
+  t.regex(result.message ?? '', /^the lvsc lock on a is gone: .*; nothing more is changed on a$/);
+  t.deepEqual(result.steps.map((s) => s.status), ['pending']);
+  t.is((await lab.exec('a', ['sysctl', '-n', key])).stdout.trim(), before, 'nothing ran');
 });

@@ -15,11 +15,13 @@
  */
 import anyTest, { type ExecutionContext, type TestFn } from 'ava';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import { PassThrough } from 'node:stream';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { lvscOnHosts, type HostsContext, type Run } from './test-support.js';
-import { LOCK_DIR, LOCK_RECORD } from '../agent/lock.js';
+import { acquireHostLock, LOCK_DIR, LOCK_RECORD } from '../agent/lock.js';
+import { connectSsh } from '../agent/transport/ssh.js';
 import { compileCluster } from '../compiler/compile.js';
 import { check } from '../compiler/index.js';
 import { MANIFEST_PATH, manifestText, type Manifest } from '../compiler/manifest.js';
@@ -210,11 +212,65 @@ test.serial('a second apply while the lock is held fails that host, naming the h
   await said(holder, /^locked$/);
   const apply = await lvsc(t, text, ['apply', '--yes', '--target', 'web1']);
   t.is(apply.code, 1, apply.stdout + apply.stderr);
-  t.regex(apply.stdout, /web1: failed, 0 of \d+ steps ran/);
-  t.regex(apply.stdout, /alice@ops/);
+  // The lock comes before web1 is read: nothing of it is read or planned.
+  t.regex(apply.stdout, /Nothing planned: none of the 1 hosts could be read/);
+  t.regex(apply.stdout + apply.stderr, /web1 is locked by another lvsc apply: alice@ops, pid 4242, since 2025-01-01T00:00:00Z/);
   t.regex(await sh(lab, 'web1', 'ip -o -4 addr show dev lo'), /^(?![\s\S]*lo:lvs)/, 'nothing ran on web1');
   holder.stdin.end();
   await released;
+});
+
+test.serial('planning is under the lock: a second apply while the first waits for its confirmation fails, and the first applies what it read', async (t) => {
+  const { lab } = t.context;
+  const n = net(lab);
+  const text = cluster(lab);
+  // web1 without lvsc's VIP: both runs would add it.
+  await lab.exec('web1', ['ip', 'addr', 'del', `${n}.100/32`, 'dev', 'lo']);
+  t.notRegex(await sh(lab, 'web1', 'ip -o -4 addr show dev lo'), /lo:lvs/);
+  // The first apply has read web1 and planned, and waits for its "yes" on the terminal.
+  const answer = new PassThrough();
+  let asked!: () => void;
+  const question = new Promise<void>((resolve) => (asked = resolve));
+  const first = lvscOnHosts(t, text, ['apply', '--target', 'web1'], { terminal: answer, onStderr: (s) => s.includes("Only 'yes' goes ahead") && asked() });
+  await Promise.race([question, first.then((r) => Promise.reject(new Error(`the first apply ended without asking: ${r.stdout}${r.stderr}`)))]);
+  // Meanwhile a second apply: web1 is locked by the first, from before it read web1 until it is done.
+  const second = await lvsc(t, text, ['apply', '--yes', '--target', 'web1']);
+  t.is(second.code, 1);
+  t.regex(second.stdout + second.stderr, /web1 is locked by another lvsc apply: [^\s,]+@[^\s,]+, pid \d+/);
+  t.notRegex(second.stdout, /web1: done/);
+  t.notRegex(await sh(lab, 'web1', 'ip -o -4 addr show dev lo'), /lo:lvs/, 'the second apply changed nothing on web1');
+  // The first goes ahead with the plan it made against what it read, which is still what is there.
+  answer.end('yes\n');
+  const done = await first;
+  t.regex(done.stdout, /web1: done/, done.stdout + done.stderr);
+  t.regex(done.stdout, /verified: the applied hosts match the cluster/);
+  await assertWeb1Applied(t, text);
+  // And the lock is free again.
+  const after = await lvsc(t, text, ['apply', '--yes', '--target', 'web1']);
+  t.notRegex(after.stdout + after.stderr, /locked by another lvsc apply/);
+});
+
+test.serial('apply --break-lock breaks a lock whose holder is stuck, says whose, and applies; without it the host fails', async (t) => {
+  const { lab } = t.context;
+  const n = net(lab);
+  const text = cluster(lab);
+  await lab.exec('web1', ['ip', 'addr', 'del', `${n}.100/32`, 'dev', 'lo']);
+  // Another run's lock on web1 (a 2 s watch window, so stuck means 6 s without a heartbeat), whose holder then stops.
+  const other = await connectSsh(lab.endpoint('web1'), lab.sshOptions());
+  t.teardown(() => other.close());
+  const held = await acquireHostLock(other, 'alice@laptop', { windowSeconds: 2 });
+  const pid = /^holder=(\d+)$/m.exec(await sh(lab, 'web1', `cat ${LOCK_DIR}/${LOCK_RECORD}`))?.[1];
+  t.truthy(pid);
+  await sh(lab, 'web1', `kill -STOP ${pid}`);
+  t.teardown(() => lab.exec('web1', ['kill', '-KILL', String(pid)]).then(() => undefined));
+  const refused = await lvsc(t, text, ['apply', '--yes', '--target', 'web1']);
+  t.regex(refused.stdout + refused.stderr, /web1 is locked by another lvsc apply: alice@laptop, pid \d+, since \S+\. .*--break-lock/);
+  t.notRegex(await sh(lab, 'web1', 'ip -o -4 addr show dev lo'), /lo:lvs/);
+  const broke = await lvsc(t, text, ['apply', '--yes', '--break-lock', '--target', 'web1']);
+  t.regex(broke.stderr, new RegExp(`^lvsc: web1: broke the lvsc lock of alice@laptop, pid ${process.pid}, since ${held.holder.since}`, 'm'));
+  t.regex(broke.stdout, /web1: done/, broke.stdout + broke.stderr);
+  await assertWeb1Applied(t, text);
+  t.not((await lab.exec('web1', ['test', '-e', `/proc/${pid}/fd/9`])).code, 0, 'the stuck holder is gone');
 });
 
 test.serial('sudo without rights fails the host cleanly, with what to do', async (t) => {

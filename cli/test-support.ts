@@ -44,12 +44,13 @@ let clusterFileSeq = 0;
  * `lvsc ARGV... FILE` in-process against the netns SSH hosts: `text` is written to a new
  * cluster file in the context's folder, the hosts' known_hosts is trusted and no ssh_config
  * of the machine's user is read. `onStderr` sees each piece of stderr as it is written.
+ * With `terminal`, stdin is that stream and stdin and stderr count as a terminal (apply asks).
  */
 export async function lvscOnHosts(
   t: HostsContext,
   text: string,
   argv: readonly string[],
-  options: { env?: Record<string, string>; onStderr?: (s: string) => void } = {},
+  options: { env?: Record<string, string>; onStderr?: (s: string) => void; terminal?: NodeJS.ReadableStream } = {},
 ): Promise<Run> {
   const { lab, dir } = t.context;
   const file = join(dir, `cluster-${++clusterFileSeq}.lvs`);
@@ -63,10 +64,11 @@ export async function lvscOnHosts(
         stderr.push(s);
         options.onStderr?.(s);
       },
-      isTTY: false,
+      isTTY: options.terminal !== undefined,
     },
     env: { HOME: lab.homeDir, ...options.env },
     cwd: dir,
+    ...(options.terminal ? { stdin: Object.assign(options.terminal, { isTTY: true }) } : {}),
   });
   return { code, stdout: stdout.join(''), stderr: stderr.join('') };
 }

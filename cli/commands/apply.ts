@@ -7,12 +7,14 @@
  */
 import { createInterface } from 'node:readline';
 import { applyPlan } from '../../agent/apply.js';
+import { describeHolder } from '../../agent/lock.js';
 import { replan } from '../../agent/fleet.js';
 import { isEmpty } from '../../compiler/plan.js';
 import { COMMON_OPTIONS, parseCommandArgs, peekFlag } from '../args.js';
 import { useColor, type Io, type Outcome } from '../io.js';
 import { loadCluster } from '../load.js';
 import { applyQuestion, JsonApplyView, TextApplyView } from '../views/apply.js';
+import { usageLine } from '../views/human.js';
 import { ProgressView } from '../views/progress.js';
 import type { ApplyView } from '../views/report.js';
 import type { Command } from './command.js';
@@ -25,6 +27,7 @@ const OPTIONS = {
   drain: { type: 'string' },
   json: { type: 'boolean' },
   strict: { type: 'boolean' },
+  'break-lock': { type: 'boolean' },
 } as const;
 
 async function confirm(io: Io, question: string): Promise<boolean> {
@@ -43,12 +46,14 @@ async function confirm(io: Io, question: string): Promise<boolean> {
 
 export const applyCommand: Command = {
   name: 'apply',
-  help: `Usage: lvsc apply [--yes] [--drain DUR] [--json] [options] FILES|DIRS...
+  help: `Usage: lvsc apply [--yes] [--drain DUR] [--break-lock] [--json] [options] FILES|DIRS...
 
 Plans against the live hosts (as lvsc plan does), asks for confirmation, then
 runs the plan: real servers are prepared before a director programs its table,
-the director's VIPs come last, removals run in reverse. Each host takes the
-lvsc lock (/run/lvsc/lock) first. If a host fails, the hosts waiting on
+the director's VIPs come last, removals run in reverse. Each host's lvsc lock
+(/run/lvsc/lock) is taken before the host is read and held until it has been
+read again at the end, so the plan is always against what is there; a host
+another apply holds fails, naming who. If a host fails, the hosts waiting on
 it are not touched and the others finish. Afterwards every host is read again
 and the run fails if anything still differs.
 
@@ -58,6 +63,11 @@ Options:
                          deleting them (default 0s), showing active connections
       --json             the plan and the results as JSON on stdout
       --strict           treat warnings as errors
+      --break-lock       wait for a held lock instead of failing: take it once
+                         its holder lets go (a run that vanished does within
+                         16 s), and break it if its holder on the host has heard
+                         nothing from its run for three of its watch windows
+                         (stopped, frozen); never a lock whose run is alive
 ${LIVE_HELP}
       --no-color         no colour (NO_COLOR in the environment does the same)
   -h, --help             show this help
@@ -85,10 +95,14 @@ Exit codes: 0 applied (or nothing to do) and verified, 1 anything failed.
     const loaded = await loadCluster(positionals, io, { strict: Boolean(values.strict), help: 'lvsc help apply', usage: 'failed' }, view);
     if ('outcome' in loaded) return loaded.outcome;
 
-    const read = await readLive(loaded.cluster, live.options, io, json, view, noColor);
+    // The locks first, then the facts: nothing another run does can come between this run's reading and its changes.
+    const read = await readLive(loaded.cluster, { ...live.options, lock: { breakStale: values['break-lock'] === true } }, io, json, view, noColor);
     if ('outcome' in read) return read.outcome;
     const { fleet } = read;
     try {
+      for (const [host, lock] of fleet.locks) {
+        if (lock.broke) io.stderr.write(usageLine(`${host}: broke the lvsc lock of ${describeHolder(lock.broke)}: its holder had heard nothing from that run for three of its watch windows`));
+      }
       const { plan } = fleet;
       const planned = { plan, totalHosts: fleet.hosts.length, unreadable: unreadableOf(fleet) };
       view.plan(planned);
@@ -105,7 +119,7 @@ Exit codes: 0 applied (or nothing to do) and verified, 1 anything failed.
       const transports = new Map([...fleet.reads.values()].flatMap((r) => (r.ok ? [[r.host, r.transport] as const] : [])));
       const progress = new ProgressView(io.stderr, { live: io.stderr.isTTY === true && !json, color: useColor(io.stderr, io.env, noColor) });
       progress.begin('Applying', plan.hosts.filter((h) => h.steps.length).map((h) => h.host));
-      const results = await applyPlan({ plan, dependencies: fleet.dependencies, transports, failed: fleet.failed }, { drainMs, onEvent: progress.apply });
+      const results = await applyPlan({ plan, dependencies: fleet.dependencies, transports, failed: fleet.failed, locks: fleet.locks }, { drainMs, onEvent: progress.apply });
       progress.end();
 
       // Read every host that finished again: the plan against it must now be empty.

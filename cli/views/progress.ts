@@ -6,6 +6,7 @@
  */
 import type { ApplyEvent, HostResult, StepStatus } from '../../agent/apply.js';
 import type { FleetEvent } from '../../agent/fleet.js';
+import { describeHolder } from '../../agent/lock.js';
 import { ACTION_SYMBOL } from '../../compiler/plan.js';
 import { printable } from '../../lang/printable.js';
 import type { Writer } from '../io.js';
@@ -77,6 +78,8 @@ export class ProgressView {
     const bad = this.paint('31')('✗');
     if (e.type === 'hosts') this.hosts(e.hosts);
     else if (e.type === 'connecting') this.set(e.host, '…', `${e.host}: connecting`);
+    else if (e.type === 'locking') this.set(e.host, '…', `${e.host}: taking the lvsc lock`);
+    else if (e.type === 'broke') this.set(e.host, '…', `${e.host}: broke the lvsc lock of ${describeHolder(e.holder)}`);
     else if (e.type === 'reading') this.set(e.host, '…', `${e.host}: reading facts`);
     else if (e.type === 'read') this.set(e.host, ok, `${e.host}: read (${seconds(e.ms)})`);
     else this.set(e.host, bad, `${e.host}: failed: ${e.message}`);
