@@ -357,9 +357,22 @@ export interface VrrpAddress {
   readonly staticPrefix: number;
 }
 
-/** `10.3.0.100/24 dev eth0`, as `virtual_ipaddress` lists it. */
+/** `10.3.0.100/24 dev eth0`: how plan names an address keepalived's VRRP holds. */
 export function vrrpAddressLine(a: Pick<VrrpAddress, 'dev' | 'address' | 'prefix'>): string {
   return `${a.address}/${a.prefix} dev ${a.dev}`;
+}
+
+/**
+ * The address as `virtual_ipaddress` lists it, `no_track`: keepalived 2.2.7
+ * takes the removal of ANY address with a VIP's IP on its device for the
+ * removal of its VIP, and gives up mastership (priority 0, every VIP of the
+ * sync group removed). lvsc's static copy of a VIP has that IP, and the move
+ * from static VIPs removes it while keepalived is master (seen with the real
+ * keepalived, compiler/vrrp-keepalived.test.ts). A VIP removed by hand is
+ * then not noticed by keepalived; plan reports the director as `partial`.
+ */
+export function vrrpConfLine(a: Pick<VrrpAddress, 'dev' | 'address' | 'prefix'>): string {
+  return `${vrrpAddressLine(a)} no_track`;
 }
 
 /** keepalived's name for the VRRP instance on a device. */
@@ -425,8 +438,8 @@ export function vrrpConfig(cluster: Cluster, director: Host, peer: Host): Keepal
       nopreempt: d.failback?.mode === 'never',
       ipv6: family === 6,
       unicast: f.unicast && other ? { src: src.address, peer: other.address } : undefined,
-      addresses: here.filter((a) => a.family === family).map(vrrpAddressLine),
-      excluded: here.filter((a) => a.family !== family).map(vrrpAddressLine),
+      addresses: here.filter((a) => a.family === family).map(vrrpConfLine),
+      excluded: here.filter((a) => a.family !== family).map(vrrpConfLine),
     });
   }
   return {
@@ -451,7 +464,7 @@ export function vrrpAddressesFromFile(text: string): Set<string> {
     if (/^virtual_ipaddress(_excluded)? \{$/.test(t)) inside = true;
     else if (t === '}') inside = false;
     else if (inside) {
-      const m = /^(\S+)\/(\d+) dev (\S+)$/.exec(t);
+      const m = /^(\S+)\/(\d+) dev (\S+)(?: no_track)?$/.exec(t);
       if (m) out.add(`${m[3]} ${m[1]}/${m[2]}`);
     }
   }

@@ -48,8 +48,8 @@ test('ha-web: both directors run the same VRRP instances, as backup, lb1 preferr
     t.deepEqual(
       v.instances.map((i) => [i.name, i.iface, i.routerId, i.priority, i.advert, i.preemptDelay, i.nopreempt, i.unicast, i.addresses, i.excluded]),
       [
-        ['lvsc_eth0', 'eth0', 51, priority, '1', '60', false, undefined, ['10.3.0.100/24 dev eth0', '10.3.0.101/24 dev eth0', '10.3.0.102/24 dev eth0'], []],
-        ['lvsc_eth1', 'eth1', 51, priority, '1', '60', false, undefined, ['192.168.30.1/32 dev eth1'], []],
+        ['lvsc_eth0', 'eth0', 51, priority, '1', '60', false, undefined, ['10.3.0.100/24 dev eth0 no_track', '10.3.0.101/24 dev eth0 no_track', '10.3.0.102/24 dev eth0 no_track'], []],
+        ['lvsc_eth1', 'eth1', 51, priority, '1', '60', false, undefined, ['192.168.30.1/32 dev eth1 no_track'], []],
       ],
     );
     const text = h.state.files[KEEPALIVED_CONF];
@@ -83,7 +83,7 @@ test('a pair by unicast, sub-second adverts, no failback, IPv6 and a routed VIP:
   t.deepEqual([i1.version3, i1.advert, i1.nopreempt, i1.preemptDelay], [true, '0.5', true, undefined]);
   // The VIP inside the subnet gets its prefix (beside lvsc's old /32), the routed one a host prefix;
   // the IPv6 one moves with the IPv4 instance's state without being announced in its adverts.
-  t.deepEqual([i1.addresses, i1.excluded], [['10.7.0.100/24 dev eth0', '198.51.100.7/32 dev eth0'], ['2001:db8:7::100/128 dev eth0']]);
+  t.deepEqual([i1.addresses, i1.excluded], [['10.7.0.100/24 dev eth0 no_track', '198.51.100.7/32 dev eth0 no_track'], ['2001:db8:7::100/128 dev eth0 no_track']]);
   // Every TCP service hashes the client (sh, mh): a connection the new master has not synced goes on.
   t.is(host(desired, 'lb1').state.sysctls['net.ipv4.vs.sloppy_tcp'], '1');
 });

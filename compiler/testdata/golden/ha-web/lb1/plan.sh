@@ -185,9 +185,9 @@ vrrp_instance lvsc_eth0 {
   advert_int 1
   preempt_delay 60
   virtual_ipaddress {
-    10.3.0.100/24 dev eth0
-    10.3.0.101/24 dev eth0
-    10.3.0.102/24 dev eth0
+    10.3.0.100/24 dev eth0 no_track
+    10.3.0.101/24 dev eth0 no_track
+    10.3.0.102/24 dev eth0 no_track
   }
 }
 
@@ -200,7 +200,7 @@ vrrp_instance lvsc_eth1 {
   advert_int 1
   preempt_delay 60
   virtual_ipaddress {
-    192.168.30.1/32 dev eth1
+    192.168.30.1/32 dev eth1 no_track
   }
 }
 
