@@ -132,7 +132,7 @@ async function addresses(ns: string): Promise<AddressState[]> {
 async function keepalivedRunning(pidFile: string, dir: string): Promise<boolean> {
   const fact = keepalivedFact(join(dir, 'health'), pidFile);
   const c = fact.command();
-  const r = await execLocal(c.argv);
+  const r = await execLocal([...c.argv]);
   const f = readFact(fact, { stdout: r.stdout, stderr: r.stderr, status: r.code });
   if (!f.ok) throw new Error(`keepalived fact: ${f.error.message}`);
   return f.value.running !== null;
