@@ -106,6 +106,43 @@ test.serial('a deeply nested JSON from ip -j -d link show: lvsc ends on its own,
   t.not(run.code, null, `lvsc did not exit on its own; stderr so far:\n${run.stderr.slice(0, 2000)}`);
   t.false(/RangeError|Maximum call stack/.test(run.stderr + run.stdout), run.stderr.slice(0, 2000));
   t.is(run.code, 2, run.stderr.slice(0, 2000)); // changes to make
+  // The entry it skipped is said, shortened: it was read, and nothing it needs was lost (no link there is lvsc's).
+  t.regex(run.stderr, /^warning: web: links: skipped a link entry without ifname: \[{8,}…\]{8,}$/m);
+});
+
+test.serial('ip -j addr show printing garbage (with terminal controls): web fails with what it printed, escaped, and is neither planned nor applied', async (t) => {
+  const { lab } = t.context;
+  await fake(lab, 'ip', '-j addr show', `printf 'Segmentation fault \\033]0;pwned\\007\\033[2J\\n'`);
+  t.teardown(() => unfake(lab, 'ip'));
+  const plan = await lvsc(t, ['plan']);
+  t.is(plan.code, 1, plan.stderr);
+  t.regex(plan.stderr, /^error: web: addresses: its output could not be read: ip -j addr show: output is not JSON \(.*\)$/m);
+  t.false(/[\x1b\x07]/.test(plan.stdout + plan.stderr), 'no raw control character');
+  // Planned against "no addresses" it would add the VIP that may be there already: web is not planned at all.
+  t.notRegex(plan.stdout, /^web/m);
+
+  const json = await lvsc(t, ['plan', '--json']);
+  const doc = JSON.parse(json.stdout) as { hosts: { host: string }[]; unreadable: { host: string; message: string }[] };
+  t.false(doc.hosts.some((h) => h.host === 'web'));
+  t.deepEqual(doc.unreadable.map((u) => u.host), ['web']);
+  t.regex(doc.unreadable[0].message, /^addresses: its output could not be read: ip -j addr show: output is not JSON/);
+
+  const apply = await lvsc(t, ['apply', '--yes']);
+  t.is(apply.code, 1);
+  t.regex(apply.stdout, /^web: failed before apply, nothing ran: addresses: its output could not be read/m);
+  t.notRegex((await lab.exec('web', ['ip', '-o', '-4', 'addr', 'show', 'dev', 'lo'])).stdout, /lo:lvs/, 'nothing ran on web');
+});
+
+test.serial('sysctl printing lines that are not its own: web fails, saying which line', async (t) => {
+  const { lab } = t.context;
+  // The fake answers lvsc's one sysctl call (its arguments are the keys lvsc asks for): with one line that is no key = value.
+  const text = `#!/bin/sh\ncase "$1" in -e) printf 'error: kernel.panic_on_oops\\nnet.ipv4.ip_forward = 0\\n'; exit 0;; esac\nexec /usr/sbin/sysctl "$@"\n`;
+  t.is((await lab.exec('web', ['sh', '-c', 'cat > /usr/local/bin/sysctl && chmod 755 /usr/local/bin/sysctl'], text)).code, 0);
+  t.teardown(() => unfake(lab, 'sysctl'));
+  const plan = await lvsc(t, ['plan']);
+  t.is(plan.code, 1, plan.stderr);
+  t.regex(plan.stderr, /^error: web: sysctl: its output could not be read: `error: kernel.panic_on_oops` is not a key = value line$/m);
+  t.notRegex(plan.stdout, /^web/m);
 });
 
 test('when no host can be read, plan says so and fails, never "No changes. N hosts match"', async (t) => {

@@ -15,7 +15,7 @@ import { applyQuestion, JsonApplyView, TextApplyView } from './views/apply.js';
 import { indexSources } from './views/locate.js';
 import { JsonPlanView, TextPlanView } from './views/plan.js';
 import { planJson } from './views/plan-json.js';
-import type { ApplyReport, ApplyView, Unreadable } from './views/report.js';
+import type { ApplyReport, ApplyView, FactWarning, Unreadable } from './views/report.js';
 import { streams } from '../test/support/io.js';
 
 function webPlan(): Plan {
@@ -27,6 +27,12 @@ function webPlan(): Plan {
 
 const plan = webPlan();
 const EMPTY: Plan = { hosts: [], dependencies: [] };
+/** What a host printed that its facts skipped: one with terminal controls in it. */
+const WARNINGS: FactWarning[] = [
+  { host: 'web1', fact: 'links', message: 'skipped a link entry without ifname: {"ifindex":8,"flags":["NOARP"]}' },
+  { host: 'lb1', fact: 'nft', message: 'skipped rule 9 in chain prerouting of table inet lvsc: expression {"x\u001b]0;pwned\u0007":1} not understood (hand edit?)' },
+];
+
 const UNREADABLE: Unreadable[] = [
   { host: 'web3', message: 'cannot connect to web3 (root@10.1.0.13:2222): connection refused' },
   { host: 'lb2', message: 'left out of this --target run because it could not be read: timed out', leftOut: true },
@@ -49,7 +55,7 @@ function results(): HostResult[] {
 
 function report(over: Partial<ApplyReport> = {}): ApplyReport {
   return {
-    planned: { plan, totalHosts: 5, unreadable: UNREADABLE },
+    planned: { plan, totalHosts: 5, unreadable: UNREADABLE, warnings: WARNINGS },
     results: results(),
     verified: false,
     remaining: plan,
@@ -66,9 +72,11 @@ test('plan --json: offline the plan document alone; live with its unreadable lis
   t.false('unreadable' in JSON.parse(offline.out.stdout));
 
   const live = streams();
-  new JsonPlanView(live.io).plan({ plan, totalHosts: 5, unreadable: UNREADABLE });
+  new JsonPlanView(live.io).plan({ plan, totalHosts: 5, unreadable: UNREADABLE, warnings: WARNINGS });
+  t.false(/[\x1b\x07]/.test(live.out.stdout), 'no raw control character in the document');
   const doc = JSON.parse(live.out.stdout) as Record<string, unknown>;
-  t.deepEqual(Object.keys(doc), ['version', 'hosts', 'dependencies', 'summary', 'unreadable']);
+  t.deepEqual(Object.keys(doc), ['version', 'hosts', 'dependencies', 'summary', 'unreadable', 'warnings']);
+  t.deepEqual(doc.warnings, WARNINGS);
   t.deepEqual(doc.unreadable, [
     { host: 'web3', message: UNREADABLE[0].message },
     { host: 'lb2', message: UNREADABLE[1].message, leftOut: true },
@@ -81,6 +89,25 @@ test('plan as text: the plan on stdout, "on N of M hosts"; each unreadable host 
   new TextPlanView(io, false).plan({ plan, totalHosts: 5, unreadable: UNREADABLE });
   t.regex(out.stdout, /^Plan: \d+ to add, \d+ to change, 0 to remove, on 4 of 5 hosts\.\n$/m);
   t.is(out.stderr, `error: web3: ${UNREADABLE[0].message}\nwarning: lb2: ${UNREADABLE[1].message}\n`);
+});
+
+test("plan and apply as text: the facts' warnings on stderr, one line each, escaped; at most 10 a host, then how many more", (t) => {
+  const { io, out } = streams();
+  new TextPlanView(io, false).plan({ plan, totalHosts: 5, unreadable: [], warnings: WARNINGS });
+  t.is(
+    out.stderr,
+    [
+      `warning: web1: links: ${WARNINGS[0].message}`,
+      'warning: lb1: nft: skipped rule 9 in chain prerouting of table inet lvsc: expression {"x\\x1b]0;pwned\\x07":1} not understood (hand edit?)',
+      '',
+    ].join('\n'),
+  );
+  const many = streams();
+  const twelve = Array.from({ length: 12 }, (_, i) => ({ host: 'web1', fact: 'routes', message: `skipped route ${i}` }));
+  new TextApplyView(many.io, false).plan({ plan, totalHosts: 5, unreadable: [], warnings: twelve });
+  const lines = many.out.stderr.split('\n').filter(Boolean);
+  t.deepEqual(lines.slice(0, 10), twelve.slice(0, 10).map((w) => `warning: web1: routes: ${w.message}`));
+  t.deepEqual(lines.slice(10), ['warning: web1: 2 more warnings from its facts (lvsc plan --json lists them all)']);
 });
 
 test('a server keepalived reports down: shown under its host, not as a change, and in --json as the host\'s health list', (t) => {
@@ -166,7 +193,8 @@ test('apply --json: plan, unreadable, hosts (the failed-before ones last, withou
   t.is(out.stdout, '', 'nothing before the end');
   view.result(report());
   const doc = JSON.parse(out.stdout) as Record<string, unknown> & { hosts: { host: string; status: string; message?: string; steps: { status: string; message?: string }[] }[] };
-  t.deepEqual(Object.keys(doc), ['version', 'plan', 'unreadable', 'hosts', 'verified', 'remaining', 'rereadFailed']);
+  t.deepEqual(Object.keys(doc), ['version', 'plan', 'unreadable', 'warnings', 'hosts', 'verified', 'remaining', 'rereadFailed']);
+  t.deepEqual(doc.warnings, WARNINGS);
   t.is(doc.version, 1);
   t.deepEqual(doc.plan, planJson(plan));
   t.deepEqual(doc.remaining, planJson(plan));
@@ -195,11 +223,11 @@ test('apply --json: plan, unreadable, hosts (the failed-before ones last, withou
 test('apply --json when verified has no remaining or rereadFailed; with nothing to do: the plan, hosts [] and verified', (t) => {
   const done = streams();
   new JsonApplyView(done.io).result(report({ verified: true, remaining: EMPTY, rereadFailed: [], ok: false }));
-  t.deepEqual(Object.keys(JSON.parse(done.out.stdout)), ['version', 'plan', 'unreadable', 'hosts', 'verified']);
+  t.deepEqual(Object.keys(JSON.parse(done.out.stdout)), ['version', 'plan', 'unreadable', 'warnings', 'hosts', 'verified']);
 
   const nothing = streams();
-  new JsonApplyView(nothing.io).nothingToDo({ plan: EMPTY, totalHosts: 2, unreadable: [] });
-  t.deepEqual(JSON.parse(nothing.out.stdout), { version: 1, plan: planJson(EMPTY), unreadable: [], hosts: [], verified: true });
+  new JsonApplyView(nothing.io).nothingToDo({ plan: EMPTY, totalHosts: 2, unreadable: [], warnings: WARNINGS.slice(0, 1) });
+  t.deepEqual(JSON.parse(nothing.out.stdout), { version: 1, plan: planJson(EMPTY), unreadable: [], warnings: WARNINGS.slice(0, 1), hosts: [], verified: true });
 });
 
 test('apply as text: what ran where, the hosts that failed before, what still differs, and one closing sentence', (t) => {

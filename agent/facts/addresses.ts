@@ -18,8 +18,8 @@ export const addressesFact: Fact<AddressState[]> = {
     const value: AddressState[] = [];
     const warnings: string[] = [];
     const json = parseJson(stdout, 'ip -j addr show');
-    if (!json.ok) return { value, warnings: [json.warning] };
-    if (!Array.isArray(json.value)) return { value, warnings: ['ip -j addr show: expected a list of interfaces'] };
+    if (!json.ok) return { value, warnings: [], unreadable: [json.warning] };
+    if (!Array.isArray(json.value)) return { value, warnings: [], unreadable: ['ip -j addr show: expected a list of interfaces'] };
     for (const link of json.value) {
       if (!isRecord(link) || typeof link.ifname !== 'string' || !Array.isArray(link.addr_info)) {
         warnings.push(`skipped an interface entry without ifname or addr_info: ${preview(link)}`);

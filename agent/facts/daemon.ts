@@ -18,6 +18,7 @@ export const daemonFact: Fact<SyncDaemon[]> = {
     if (ipvsNotLoaded(stdout)) return { value: [], warnings: [] };
     const value: SyncDaemon[] = [];
     const warnings: string[] = [];
+    const unreadable: string[] = [];
     for (const line of stdout.split('\n')) {
       if (line.trim() === '') continue;
       const m = LINE.exec(line.trim());
@@ -29,7 +30,7 @@ export const daemonFact: Fact<SyncDaemon[]> = {
       const iface = fields.get('mcast');
       const syncid = fields.get('syncid');
       if (!m || !iface || !syncid || !/^\d+$/.test(syncid)) {
-        warnings.push(`skipped \`${clip(line.trim())}\`: not a sync daemon line`);
+        unreadable.push(`\`${clip(line.trim())}\` is not a sync daemon line`);
         continue;
       }
       const state = m[1] as SyncDaemon['state'];
@@ -39,7 +40,7 @@ export const daemonFact: Fact<SyncDaemon[]> = {
       }
       value.push({ state, mcastInterface: iface, syncid: Number(syncid) });
     }
-    return { value, warnings };
+    return { value, warnings, unreadable };
   },
   whenFailed: ipvsadmFailure,
 };

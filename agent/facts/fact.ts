@@ -16,6 +16,12 @@ import type { Command } from '../../compiler/command.js';
 export interface Parsed<T> {
   readonly value: T;
   readonly warnings: string[];
+  /**
+   * What makes the output as a whole unusable (not this command's output: not JSON, lines that are
+   * none of the command's, a framing cut short): the fact then fails, and its host with it, rather
+   * than being planned against a value that says "nothing there".
+   */
+  readonly unreadable?: readonly string[];
 }
 
 export type FactError =
@@ -61,14 +67,22 @@ export function readFact<T>(fact: Fact<T>, raw: RawOutput): FactResult<T> {
 }
 
 function interpret<T>(fact: Fact<T>, raw: RawOutput): FactResult<T> {
-  if (raw.status === 0) return { ok: true, ...fact.parse(raw.stdout) };
+  if (raw.status === 0) return usable(fact.parse(raw.stdout), raw.status);
   if (raw.status === NOT_FOUND) {
     return { ok: false, error: { kind: 'missing-tool', tool: fact.tool, message: `${fact.tool} is not installed (not found on PATH)` } };
   }
   const special = fact.whenFailed?.(raw.status, raw.stderr, raw.stdout);
   if (special && 'kind' in special) return { ok: false, error: special };
-  if (special) return { ok: true, ...special };
+  if (special) return usable(special, raw.status);
   return { ok: false, error: { kind: 'failed', status: raw.status, message: firstLines(raw.stderr) || `exit status ${raw.status}` } };
+}
+
+/** A parse as the fact's result: failed when its output could not be read as a whole. */
+function usable<T>(parsed: Parsed<T>, status: number): FactResult<T> {
+  const { unreadable, ...rest } = parsed;
+  if (!unreadable?.length) return { ok: true, ...rest };
+  const more = unreadable.length > 1 ? ` (and ${unreadable.length - 1} more)` : '';
+  return { ok: false, error: { kind: 'failed', status, message: `its output could not be read: ${unreadable[0]}${more}` } };
 }
 
 /** The first lines of an error output, joined, for a one-line message. */

@@ -60,6 +60,7 @@ export function filesFact(paths: readonly string[], globs: readonly string[] = [
     parse(stdout) {
       const value: Record<string, string> = {};
       const warnings: string[] = [];
+      const unreadable: string[] = [];
       const blocks: { kind: string; state: string; path: string; base64: string[] }[] = [];
       for (const line of stdout.split('\n')) {
         const h = HEADER.exec(line);
@@ -68,7 +69,7 @@ export function filesFact(paths: readonly string[], globs: readonly string[] = [
         if (h && h[2] === 'unreadable' && last?.state === 'present' && last.kind === h[1] && last.path === h[3]) blocks.pop();
         if (h) blocks.push({ kind: h[1], state: h[2], path: h[3], base64: [] });
         else if (blocks.length && blocks[blocks.length - 1].state === 'present') blocks[blocks.length - 1].base64.push(line.trim());
-        else if (line.trim() !== '') warnings.push(`skipped \`${clip(line)}\`: outside any file`);
+        else if (line.trim() !== '') unreadable.push(`\`${clip(line)}\` is outside any file`);
       }
       const listed = blocks.filter((b) => b.kind === 'file');
       const read = (b: (typeof blocks)[number]) => {
@@ -78,7 +79,7 @@ export function filesFact(paths: readonly string[], globs: readonly string[] = [
       list.forEach((path, i) => {
         const b = listed[i];
         if (!b || b.path !== path) {
-          warnings.push(`no answer for ${path} (the output was cut short?)`);
+          unreadable.push(`no answer for ${path} (the output was cut short?)`);
           return;
         }
         read(b);
@@ -89,7 +90,7 @@ export function filesFact(paths: readonly string[], globs: readonly string[] = [
         else if (b.state === 'absent') warnings.push(`${b.path}: a pattern's match that is not there`);
         else read(b);
       }
-      return { value, warnings };
+      return { value, warnings, unreadable };
     },
   };
 }

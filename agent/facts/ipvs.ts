@@ -51,6 +51,12 @@ export const ipvsFact: Fact<IpvsService[]> = {
   name: 'ipvs',
   tool: 'ipvsadm',
   command: () => ipvsadmCommand('-Sn'),
-  parse: (stdout) => (ipvsNotLoaded(stdout) ? { value: [], warnings: [] } : parseIpvsadmSave(stdout)),
+  // Every line ipvsadm -Sn prints is a service or a server: one that cannot be read is part of the table lvsc would
+  // not see (and would plan to add again, or never remove), so the table as a whole cannot be read.
+  parse(stdout) {
+    if (ipvsNotLoaded(stdout)) return { value: [], warnings: [] };
+    const parsed = parseIpvsadmSave(stdout);
+    return { value: parsed.value, warnings: [], unreadable: parsed.warnings };
+  },
   whenFailed: ipvsadmFailure,
 };

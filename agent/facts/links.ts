@@ -24,8 +24,8 @@ export const linksFact: Fact<LinkState[]> = {
     const value: LinkState[] = [];
     const warnings: string[] = [];
     const json = parseJson(stdout, 'ip -j -d link show');
-    if (!json.ok) return { value, warnings: [json.warning] };
-    if (!Array.isArray(json.value)) return { value, warnings: ['ip -j -d link show: expected a list of links'] };
+    if (!json.ok) return { value, warnings: [], unreadable: [json.warning] };
+    if (!Array.isArray(json.value)) return { value, warnings: [], unreadable: ['ip -j -d link show: expected a list of links'] };
     for (const link of json.value) {
       if (!isRecord(link) || typeof link.ifname !== 'string') {
         warnings.push(`skipped a link entry without ifname: ${preview(link)}`);
@@ -50,8 +50,8 @@ export const fouFact: Fact<LinkState[]> = {
     const warnings: string[] = [];
     if (stdout.trim() === '') return { value, warnings }; // nothing listening
     const json = parseJson(stdout, 'ip -j fou show');
-    if (!json.ok) return { value, warnings: [json.warning] };
-    if (!Array.isArray(json.value)) return { value, warnings: ['ip -j fou show: expected a list of ports'] };
+    if (!json.ok) return { value, warnings: [], unreadable: [json.warning] };
+    if (!Array.isArray(json.value)) return { value, warnings: [], unreadable: ['ip -j fou show: expected a list of ports'] };
     for (const f of json.value) {
       if (!isRecord(f) || typeof f.port !== 'number') {
         warnings.push(`skipped a fou entry without a port: ${preview(f)}`);

@@ -52,6 +52,7 @@ export const modulesFact: Fact<string[]> = {
   command: () => cmd('sh', '-c', SCRIPT),
   parse(stdout) {
     const warnings: string[] = [];
+    const unreadable: string[] = [];
     const parts = new Map<string, { lines: string[]; status: number }>();
     let current: { lines: string[]; status: number } | undefined;
     for (const line of stdout.split('\n')) {
@@ -68,7 +69,7 @@ export const modulesFact: Fact<string[]> = {
         continue;
       }
       if (current) current.lines.push(line);
-      else if (line !== '') warnings.push(`skipped \`${clip(line)}\`: outside any part`);
+      else if (line !== '') unreadable.push(`\`${clip(line)}\` is outside any part`);
     }
     const names = new Set<string>();
     const ok = (p: string) => parts.get(p)?.status === 0;
@@ -98,6 +99,6 @@ export const modulesFact: Fact<string[]> = {
         `no modules.builtin for the running kernel (${builtin?.lines.join(' ').trim() || 'not read'}): built-in modules are known only when they have parameters in /sys/module`,
       );
     }
-    return { value: [...names].sort(), warnings };
+    return { value: [...names].sort(), warnings, unreadable };
   },
 };

@@ -76,9 +76,9 @@ export const nftFact: Fact<FwmarkRule[]> = {
     const value: FwmarkRule[] = [];
     const warnings: string[] = [];
     const json = parseJson(stdout, 'nft -j list table');
-    if (!json.ok) return { value, warnings: [json.warning] };
+    if (!json.ok) return { value, warnings: [], unreadable: [json.warning] };
     const items = isRecord(json.value) && Array.isArray(json.value.nftables) ? json.value.nftables : undefined;
-    if (!items) return { value, warnings: ['nft -j list table: no "nftables" list in the output'] };
+    if (!items) return { value, warnings: [], unreadable: ['nft -j list table: no "nftables" list in the output'] };
     const ourChain = (c: Record<string, unknown>) =>
       c.name === NFT_CHAIN && c.type === NFT_CHAIN_SPEC.type && c.hook === NFT_CHAIN_SPEC.hook && c.prio === NFT_CHAIN_SPEC.prio && c.policy === NFT_CHAIN_SPEC.policy;
     const chains = new Map<string, boolean>();

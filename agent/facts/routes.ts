@@ -26,8 +26,8 @@ export function parseRoutes(stdout: string, family: Family): Parsed<RouteState[]
   const value: RouteState[] = [];
   const warnings: string[] = [];
   const json = parseJson(stdout, what);
-  if (!json.ok) return { value, warnings: [json.warning] };
-  if (!Array.isArray(json.value)) return { value, warnings: [`${what}: expected a list of routes`] };
+  if (!json.ok) return { value, warnings: [], unreadable: [json.warning] };
+  if (!Array.isArray(json.value)) return { value, warnings: [], unreadable: [`${what}: expected a list of routes`] };
   for (const r of json.value) {
     if (!isRecord(r) || typeof r.dst !== 'string') {
       warnings.push(`${what}: skipped a route without dst: ${preview(r)}`);

@@ -24,22 +24,21 @@ export function sysctlFact(keys: readonly string[]): Fact<Record<string, string>
   const parse = (stdout: string): Parsed<Record<string, string>> => {
     const value: Record<string, string> = {};
     const warnings = refused.map((k) => `refused to read sysctl \`${k}\`: not a key name`);
+    const unreadable: string[] = [];
     for (const line of stdout.split('\n')) {
       if (line === '') continue;
       const eq = line.indexOf(' = ');
       // A key whose value is empty prints as `key = ` (the trailing space may be lost on the way).
       const key = eq > 0 ? line.slice(0, eq) : line.endsWith(' =') ? line.slice(0, -2) : '';
       if (!KEY.test(key)) {
-        warnings.push(`skipped \`${clip(line)}\`: not a key = value line`);
+        unreadable.push(`\`${clip(line)}\` is not a key = value line`);
         continue;
       }
       value[key] = eq > 0 ? line.slice(eq + 3) : '';
     }
-    for (const k of valid) {
-      const present = k in value || Object.keys(value).some((v) => v.startsWith(`${k}.`));
-      if (!present) warnings.push(`sysctl ${k} does not exist on this host (its module or device may not be there yet)`);
-    }
-    return { value, warnings };
+    // A key that is not there (its module not loaded, its device not made yet) is simply absent from the value:
+    // that is how a host is before lvsc's first apply, not something odd to warn about.
+    return { value, warnings, unreadable };
   };
   return {
     name: 'sysctl',

@@ -14,16 +14,16 @@ export const timeoutsFact: Fact<Timeouts | null> = {
   command: () => ipvsadmCommand('-Ln', '--timeout'),
   parse(stdout) {
     if (ipvsNotLoaded(stdout)) return { value: null, warnings: [] };
-    const warnings: string[] = [];
+    const unreadable: string[] = [];
     let value: Timeouts | null = null;
     for (const line of stdout.split('\n')) {
       if (line.trim() === '') continue;
       const m = LINE.exec(line);
       if (m && !value) value = { tcp: Number(m[1]), tcpfin: Number(m[2]), udp: Number(m[3]) };
-      else warnings.push(`skipped \`${clip(line.trim())}\`: not the one timeout line`);
+      else unreadable.push(`\`${clip(line.trim())}\` is not the one timeout line`);
     }
-    if (!value) warnings.push('ipvsadm printed no timeouts');
-    return { value, warnings };
+    if (!value) unreadable.push('ipvsadm printed no timeouts');
+    return { value, warnings: [], unreadable };
   },
   whenFailed: ipvsadmFailure,
 };

@@ -33,16 +33,16 @@ export function unitsFact(units: readonly string[], wantsDir: string = WANTS_DIR
     tool: 'sh',
     command: () => cmd('sh', '-c', SCRIPT, 'sh', wantsDir, ...units),
     parse(stdout) {
-      const warnings: string[] = [];
+      const unreadable: string[] = [];
       const answers = new Map<string, boolean>();
       for (const line of stdout.split('\n')) {
         if (line === '') continue;
         const m = LINE.exec(line);
-        if (!m || !units.includes(m[2]) || answers.has(m[2])) warnings.push(`skipped \`${clip(line)}\`: not one answer for a unit asked about`);
+        if (!m || !units.includes(m[2]) || answers.has(m[2])) unreadable.push(`\`${clip(line)}\` is not one answer for a unit asked about`);
         else answers.set(m[2], m[1] === 'enabled');
       }
-      for (const u of units) if (!answers.has(u)) warnings.push(`no answer for ${u} (taken as not enabled)`);
-      return { value: units.filter((u) => answers.get(u) === true), warnings };
+      for (const u of units) if (!answers.has(u)) unreadable.push(`no answer for ${u}`);
+      return { value: units.filter((u) => answers.get(u) === true), warnings: [], unreadable };
     },
   };
 }

@@ -18,7 +18,7 @@ import { usageLine } from '../views/human.js';
 import { ProgressView } from '../views/progress.js';
 import type { ApplyView } from '../views/report.js';
 import type { Command } from './command.js';
-import { failWith, fleetOptions, LIVE_HELP, LIVE_OPTIONS, parseDuration, readLive, unreadableOf } from './plan.js';
+import { failWith, fleetOptions, LIVE_HELP, LIVE_OPTIONS, parseDuration, readLive, unreadableOf, factWarningsOf } from './plan.js';
 
 const OPTIONS = {
   ...COMMON_OPTIONS,
@@ -104,7 +104,7 @@ Exit codes: 0 applied (or nothing to do) and verified, 1 anything failed.
         if (lock.broke) io.stderr.write(usageLine(`${host}: broke the lvsc lock of ${describeHolder(lock.broke)}: its holder had heard nothing from that run for three of its watch windows`));
       }
       const { plan } = fleet;
-      const planned = { plan, totalHosts: fleet.hosts.length, unreadable: unreadableOf(fleet) };
+      const planned = { plan, totalHosts: fleet.hosts.length, unreadable: unreadableOf(fleet), warnings: factWarningsOf(fleet) };
       view.plan(planned);
       if (isEmpty(plan)) {
         view.nothingToDo(planned);

@@ -17,7 +17,7 @@ import { loadCluster } from '../load.js';
 import { passphrasePrompt } from '../prompt.js';
 import { JsonPlanView, TextPlanView } from '../views/plan.js';
 import { ProgressView } from '../views/progress.js';
-import type { CommandView, PlanView, Unreadable } from '../views/report.js';
+import type { CommandView, FactWarning, PlanView, Unreadable } from '../views/report.js';
 import type { Command } from './command.js';
 
 /** Options of every command that connects to hosts. */
@@ -151,6 +151,14 @@ export async function readLive(cluster: Cluster, options: FleetOptions, io: Io, 
   }
 }
 
+/** The warnings of the facts of the run's hosts that were read, host by host in the run's order. */
+export function factWarningsOf(fleet: Fleet): FactWarning[] {
+  return fleet.hosts.flatMap((host) => {
+    const read = fleet.reads.get(host);
+    return read?.ok ? read.facts.warnings.map((w) => ({ host, fact: w.fact, message: w.message })) : [];
+  });
+}
+
 /** The hosts of the run that could not be read, then those `--target` would have brought along but could not read. */
 export function unreadableOf(fleet: Fleet): Unreadable[] {
   return [...[...fleet.failed].map(([host, message]) => ({ host, message })), ...[...fleet.leftOut].map(([host, message]) => ({ host, message, leftOut: true as const }))];
@@ -206,7 +214,7 @@ Exit codes (as terraform plan -detailed-exitcode):
     if ('outcome' in read) return read.outcome;
     const { fleet } = read;
     try {
-      view.plan({ plan: fleet.plan, totalHosts: fleet.hosts.length, unreadable: unreadableOf(fleet) });
+      view.plan({ plan: fleet.plan, totalHosts: fleet.hosts.length, unreadable: unreadableOf(fleet), warnings: factWarningsOf(fleet) });
       // A fault of the pair's VRRP (keepalived down, the VIPs on both directors or neither) is an error, not a change.
       if (fleet.failed.size || fleet.plan.faults?.length) return 'failed';
       return isEmpty(fleet.plan) ? 'ok' : 'changes';

@@ -7,7 +7,7 @@
 import { summarize, type Plan } from '../../compiler/plan.js';
 import { printable } from '../../lang/printable.js';
 import { document, JsonCommandView } from './json.js';
-import { unreadableJson, TextPlanView } from './plan.js';
+import { factWarningsJson, unreadableJson, TextPlanView } from './plan.js';
 import { planJson } from './plan-json.js';
 import { renderPlan } from './plan-text.js';
 import { applyResultsJson, renderApplySummary } from './progress.js';
@@ -60,7 +60,7 @@ export class JsonApplyView extends JsonCommandView implements ApplyView {
   plan(): void {}
 
   nothingToDo(r: PlanReport & { readonly unreadable: readonly Unreadable[] }): void {
-    this.io.stdout.write(document({ version: 1, plan: planJson(r.plan), unreadable: unreadableJson(r.unreadable), hosts: [], verified: true }));
+    this.io.stdout.write(document({ version: 1, plan: planJson(r.plan), unreadable: unreadableJson(r.unreadable), warnings: factWarningsJson(r.warnings ?? []), hosts: [], verified: true }));
   }
 
   cancelled(): void {
@@ -74,6 +74,7 @@ export class JsonApplyView extends JsonCommandView implements ApplyView {
         version: 1,
         plan: planJson(plan),
         unreadable: unreadableJson(unreadable),
+        warnings: factWarningsJson(r.planned.warnings ?? []),
         hosts: [...applyResultsJson(r.results), ...failedBefore(unreadable).map((u) => ({ host: u.host, status: 'failed', message: u.message, steps: [] }))],
         verified: r.verified,
         ...(r.verified ? {} : { remaining: planJson(r.remaining), rereadFailed: r.rereadFailed.map(({ host, message }) => ({ host, message })) }),

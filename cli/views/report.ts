@@ -57,12 +57,21 @@ export interface Unreadable {
   readonly leftOut?: true;
 }
 
+/** Something odd a host printed for a fact that was still read (a skipped entry, a key that is not there): shown, not fatal. */
+export interface FactWarning {
+  readonly host: string;
+  readonly fact: string;
+  readonly message: string;
+}
+
 export interface PlanReport {
   readonly plan: Plan;
   /** The hosts of a live run, read or not (the text's "on N of M hosts"); offline, the plan's own hosts count. */
   readonly totalHosts?: number;
   /** A live run's hosts that could not be read; undefined offline (nothing was read). */
   readonly unreadable?: readonly Unreadable[];
+  /** A live run's warnings from the facts of the hosts that were read. */
+  readonly warnings?: readonly FactWarning[];
 }
 
 export interface PlanView extends CommandView {
