@@ -28,6 +28,7 @@ const COMMANDS: readonly Entry[] = [
   { name: 'plan', summary: 'show the steps that would make the hosts match the cluster', load: async () => (await import('./commands/plan.js')).planCommand },
   { name: 'apply', summary: 'change the hosts to match the cluster (after showing the plan)', load: async () => (await import('./commands/apply.js')).applyCommand },
   { name: 'status', summary: 'show the cluster as it runs: roles, health, weights, connections, rates', load: async () => (await import('./commands/status.js')).statusCommand },
+  { name: 'monitor', summary: 'a local web page of the cluster as it runs, and /metrics for Prometheus', load: async () => (await import('./commands/monitor.js')).monitorCommand },
   { name: 'compile', summary: "write each host's plan script and rendered files to a directory", load: async () => (await import('./commands/compile.js')).compileCommand },
   { name: 'lab', summary: 'a VM with a real IPVS kernel to try lvsc on: lab demo, up, down, status, hosts, ssh', load: async () => (await import('./commands/lab.js')).labCommand() },
 ];

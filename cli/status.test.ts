@@ -12,31 +12,18 @@
  * /run/lvsc and /etc/keepalived are private per lab host.
  */
 import anyTest, { type TestFn } from 'ava';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { LAB_USERS, startLab, type Lab } from '../lab/netns-sshd.js';
-import { assertKernelWithoutIpvs, assertPrograms, isInstalled } from '../test/support/host.js';
+import { LAB_USERS, type Lab } from '../lab/netns-sshd.js';
+import { directorLab, labVip, type DirectorLab } from '../test/support/director-lab.js';
+import { isInstalled } from '../test/support/host.js';
 import { main } from './main.js';
 
-const test = anyTest as TestFn<{ lab: Lab; dir: string }>;
+const test = anyTest as TestFn<DirectorLab>;
 
-test.before(async (t) => {
-  assertPrograms('cli/status.test.ts', ['ipvsadm', 'modprobe', 'sysctl']);
-  assertKernelWithoutIpvs('cli/status.test.ts', "the director's table reads empty");
-  mkdirSync('/run/lvsc', { recursive: true });
-  t.context.lab = await startLab({
-    hosts: [{ name: 'lb' }, { name: 'web1' }, { name: 'web2' }],
-    privateDirs: ['/etc/sysctl.d', '/etc/systemd/network', '/etc/modules-load.d', '/var/lib/lvsc', '/etc/keepalived', '/run/lvsc'],
-  });
-  t.context.dir = mkdtempSync(join(tmpdir(), 'lvsc-status-'));
-});
+directorLab(test, 'cli/status.test.ts');
 
-test.after.always(async (t) => {
-  await t.context.lab?.stop();
-});
-
-const vip = (lab: Lab) => lab.host('lb').address.split('.').slice(0, 3).concat('100').join('.');
+const vip = labVip;
 
 /** `www` checked by keepalived (tcp) unless `unchecked`; `unreachable` adds a server whose SSH port refuses connections. */
 function cluster(lab: Lab, opts: { unreachable?: boolean; unchecked?: boolean } = {}): string {

@@ -16,7 +16,9 @@ import { JsonStatusView, TextStatusView } from '../views/status.js';
 import type { Command } from './command.js';
 import { CONNECT_HELP, failWith, fleetOptions, LIVE_OPTIONS, parseDuration, readLive } from './plan.js';
 
-const { target: _target, ...OWN_LIVE_OPTIONS } = LIVE_OPTIONS;
+/** The connecting options but --target: status and monitor read every host. */
+const { target: _target, ...connectOptions } = LIVE_OPTIONS;
+export const OWN_LIVE_OPTIONS = connectOptions;
 
 const OPTIONS = {
   ...COMMON_OPTIONS,
@@ -58,7 +60,7 @@ export function normalizeWatch(args: readonly string[]): string[] {
 }
 
 /** Waits `ms`, or less when `signal` aborts; true when it aborted. */
-function pause(ms: number, signal: AbortSignal | undefined): Promise<boolean> {
+export function pause(ms: number, signal: AbortSignal | undefined): Promise<boolean> {
   if (signal?.aborted) return Promise.resolve(true);
   return new Promise((resolve) => {
     const done = (aborted: boolean) => {

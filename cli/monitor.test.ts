@@ -1,0 +1,213 @@
+/**
+ * `lvsc monitor` against real OpenSSH servers in network namespaces
+ * (lab/netns-sshd.ts), served on loopback and fetched over HTTP: the page and
+ * its own assets under a strict Content-Security-Policy, /metrics, and the
+ * event stream pushing each read, with the event a change of health makes
+ * (keepalived's record on the director, written as its notify script
+ * writes it). The token, where one is set, is required by everything. The
+ * director's table reads empty on this kernel (no IPVS): figures are checked
+ * in the lab VM (test/e2e/status.test.ts).
+ */
+import anyTest, { type TestFn } from 'ava';
+import { writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { join } from 'node:path';
+import { Script } from 'node:vm';
+import { LAB_USERS, type Lab } from '../lab/netns-sshd.js';
+import { directorLab, labVip, type DirectorLab } from '../test/support/director-lab.js';
+import { main } from './main.js';
+import { PAGE_JS } from './monitor/page.js';
+
+const test = anyTest as TestFn<DirectorLab>;
+
+directorLab(test, 'cli/monitor.test.ts');
+
+const vip = labVip;
+
+function cluster(lab: Lab): string {
+  const host = (name: string) => `host ${name} {\n  ssh ${lab.host(name).address}\n  interface eth0 ${lab.host(name).address}/24\n}\n`;
+  return [
+    `defaults {\n  ssh user ${LAB_USERS.sudo}\n  ssh key "${lab.keyFile}"\n  sudo\n}\n`,
+    ...['lb', 'web1', 'web2'].map(host),
+    'director lb\n',
+    `service www {\n  vip ${vip(lab)} tcp 80\n  forward dr\n  check tcp\n  server web1\n  server web2\n}\n`,
+  ].join('\n');
+}
+
+async function sh(lab: Lab, host: string, line: string, ...args: string[]): Promise<void> {
+  const r = await lab.exec(host, ['sh', '-c', line, 'sh', ...args]);
+  if (r.code !== 0) throw new Error(`${host}: \`${line}\` failed: ${r.stderr}`);
+}
+
+const record = (lab: Lab, state: 'up' | 'down', server: string, since: number) => `${state} tcp ${vip(lab)} 80 ${lab.host(server).address} 80 ${since}`;
+
+interface Monitor {
+  readonly url: URL;
+  readonly stderr: () => string;
+  stop(): Promise<number>;
+}
+
+/** Starts `lvsc monitor ... FILE` in-process; resolves once it says where it listens. */
+async function monitor(t: { context: { lab: Lab; dir: string } }, argv: string[]): Promise<Monitor> {
+  const { lab, dir } = t.context;
+  const file = join(dir, 'cluster.lvs');
+  writeFileSync(file, cluster(lab));
+  const stop = new AbortController();
+  let stderr = '';
+  let listening!: (url: URL) => void;
+  let failed!: (e: Error) => void;
+  const ready = new Promise<URL>((res, rej) => ((listening = res), (failed = rej)));
+  const done = main(['monitor', '--listen', '127.0.0.1:0', ...argv, '--known-hosts', lab.knownHostsFile, '--ssh-config', join(lab.homeDir, 'no-config'), file], {
+    stdout: { write: () => {}, isTTY: false },
+    stderr: {
+      write: (s: string) => {
+        stderr += s;
+        const m = /^lvsc monitor: (http:\/\/\S+)/m.exec(stderr);
+        if (m) listening(new URL(m[1]));
+      },
+      isTTY: false,
+    },
+    env: { HOME: lab.homeDir, NO_COLOR: '1' },
+    cwd: dir,
+    signal: stop.signal,
+  });
+  void done.then((code) => failed(new Error(`lvsc monitor exited ${code} before listening:\n${stderr}`)));
+  const url = await ready;
+  return {
+    url,
+    stderr: () => stderr,
+    stop: async () => {
+      stop.abort();
+      return done;
+    },
+  };
+}
+
+interface Response {
+  readonly status: number;
+  readonly headers: Record<string, string | string[] | undefined>;
+  readonly body: string;
+}
+
+function get(url: URL, path: string, headers: Record<string, string> = {}): Promise<Response> {
+  return new Promise((resolve, reject) => {
+    const req = request(new URL(path, url), { headers }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+interface Pushed {
+  status: { services: { name: string; servers: { name: string; health: { state: string } }[] }[]; hosts: { name: string; ok: boolean }[] };
+  events: { seq: number; kind: string; level: string; text: string }[];
+}
+
+/** Reads the event stream until `until` accepts a message; resolves with the messages read. */
+function events(url: URL, until: (m: Pushed) => boolean, headers: Record<string, string> = {}): Promise<Pushed[]> {
+  return new Promise((resolve, reject) => {
+    const seen: Pushed[] = [];
+    const req = request(new URL('/events', url), { headers }, (res) => {
+      if (res.statusCode !== 200) return reject(new Error(`/events answered ${res.statusCode}`));
+      if (!String(res.headers['content-type']).startsWith('text/event-stream')) return reject(new Error(`content-type ${res.headers['content-type']}`));
+      let buffer = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => {
+        buffer += c;
+        let end: number;
+        while ((end = buffer.indexOf('\n\n')) >= 0) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const data = block.split('\n').find((l) => l.startsWith('data: '));
+          if (!block.startsWith('event: status\n') || !data) return reject(new Error(`not a status event: ${block}`));
+          const m = JSON.parse(data.slice(6)) as Pushed;
+          seen.push(m);
+          if (until(m)) {
+            req.destroy();
+            return resolve(seen);
+          }
+        }
+      });
+    });
+    req.on('error', (e) => (seen.length && (e as NodeJS.ErrnoException).code === 'ECONNRESET' ? undefined : reject(e)));
+    req.end();
+  });
+}
+
+test.serial('the page, its own assets, /metrics and the event stream; a server whose check fails turns shielded, as an event', async (t) => {
+  const { lab } = t.context;
+  await sh(lab, 'lb', 'umask 077 && mkdir -p /run/lvsc/health && printf "%s\\n" "$1" > /run/lvsc/health/a && printf "%s\\n" "$2" > /run/lvsc/health/b', record(lab, 'up', 'web1', 1_700_000_000), record(lab, 'up', 'web2', 1_700_000_000));
+  const m = await monitor(t, []);
+  try {
+    t.is(m.url.hostname, '127.0.0.1');
+    const page = await get(m.url, '/');
+    t.is(page.status, 200);
+    t.regex(String(page.headers['content-type']), /^text\/html/);
+    t.regex(String(page.headers['content-security-policy']), /default-src 'none'; script-src 'self'/);
+    t.regex(page.body, /<script src="app\.js" defer><\/script>/);
+    t.notRegex(page.body, /https?:\/\//, 'nothing from another origin');
+    const js = await get(m.url, '/app.js');
+    t.is(js.status, 200);
+    t.is(js.body, PAGE_JS);
+    t.notThrows(() => new Script(js.body), 'the script parses');
+    t.is((await get(m.url, '/app.css')).status, 200);
+    t.is((await get(m.url, '/nothing')).status, 404);
+
+    const metrics = await get(m.url, '/metrics');
+    t.is(metrics.status, 200);
+    t.is(metrics.headers['content-type'], 'text/plain; version=0.0.4; charset=utf-8');
+    t.regex(metrics.body, /^lvsc_host_read\{host="lb"\} 1$/m);
+    t.regex(metrics.body, new RegExp(`^lvsc_ipvs_backend_health\\{director="lb",service="www",proto="tcp",local_address="${vip(lab).replace(/\./g, '\\.')}",local_port="80",local_mark="",server="web1",remote_address="[0-9.]+",remote_port="80",state="up"\\} 1$`, 'm'));
+
+    const first = await events(m.url, () => true);
+    t.deepEqual(first[0].status.services[0].servers.map((s) => [s.name, s.health.state]), [['web1', 'up'], ['web2', 'up']]);
+    t.deepEqual(first[0].events, []);
+
+    // keepalived's check of web1 fails: its notify script records it down.
+    await sh(lab, 'lb', 'printf "%s\\n" "$1" > /run/lvsc/health/a', record(lab, 'down', 'web1', 1_700_000_500));
+    const pushed = await events(m.url, (p) => p.events.some((e) => e.kind === 'health'));
+    const last = pushed.at(-1)!;
+    t.deepEqual(last.events.map((e) => [e.kind, e.level, e.text]), [['health', 'bad', 'web1 in www: shielded (its check fails)']]);
+    t.is(last.status.services[0].servers[0].health.state, 'down');
+    t.regex((await get(m.url, '/metrics')).body, /server="web1",remote_address="[0-9.]+",remote_port="80",state="down"\} 1$/m);
+    t.is((await get(m.url, '/status.json')).status, 200);
+  } finally {
+    t.is(await m.stop(), 0, m.stderr());
+  }
+});
+
+test.serial('with a token, nothing is served without it: Bearer for /metrics, ?token= for the page, which then carries a cookie', async (t) => {
+  const tokenFile = join(t.context.dir, 'token');
+  const token = 'a-token-of-enough-length-42';
+  writeFileSync(tokenFile, `${token}\n`);
+  const m = await monitor(t, ['--token-file', tokenFile]);
+  try {
+    for (const path of ['/', '/app.js', '/metrics', '/events', '/status.json']) t.is((await get(m.url, path)).status, 401, path);
+    t.is((await get(m.url, '/metrics', { authorization: 'Bearer not-the-token' })).status, 401);
+    t.is((await get(m.url, '/metrics', { authorization: `Bearer ${token}` })).status, 200);
+    const page = await get(m.url, `/?token=${token}`);
+    t.is(page.status, 200);
+    const cookie = String(page.headers['set-cookie']).split(';')[0];
+    t.regex(String(page.headers['set-cookie']), /HttpOnly; SameSite=Strict/);
+    t.is((await get(m.url, '/app.js', { cookie })).status, 200);
+    const pushed = await events(m.url, () => true, { cookie });
+    t.is(pushed.length, 1);
+  } finally {
+    t.is(await m.stop(), 0, m.stderr());
+  }
+});
+
+test.serial('an address other than loopback is refused without --allow-remote, before anything connects', async (t) => {
+  const { lab, dir } = t.context;
+  const file = join(dir, 'cluster.lvs');
+  writeFileSync(file, cluster(lab));
+  let stderr = '';
+  const code = await main(['monitor', '--listen', '0.0.0.0:9847', file], { stdout: { write: () => {} }, stderr: { write: (s: string) => (stderr += s) }, env: { NO_COLOR: '1' }, cwd: dir });
+  t.is(code, 2);
+  t.regex(stderr, /--listen 0\.0\.0\.0:9847: not a loopback address; add --allow-remote/);
+  t.notRegex(stderr, /Reading live state/);
+});
