@@ -108,6 +108,8 @@ interface VrrpHeld {
   readonly held: ReadonlySet<string>;
   /** The desired ones by `dev address`. */
   readonly wanted: ReadonlyMap<string, VrrpAddress>;
+  /** Those the live keepalived.conf names and the desired one does not: keepalived lets go of them in this run. */
+  readonly releasing: ReadonlySet<string>;
   readonly waitSeconds: number;
 }
 
@@ -118,7 +120,8 @@ function vrrpHeld(live: HostState, options: DiffOptions): VrrpHeld | undefined {
   if (!wanted.length && !fromFile.size) return undefined;
   const held = new Set(fromFile);
   for (const a of wanted) held.add(`${a.dev} ${a.address}/${a.prefix}`);
-  return { held, wanted: new Map(wanted.map((a) => [`${a.dev} ${a.address}`, a])), waitSeconds: handoverSeconds(options.vrrp?.advertMs ?? 1000) };
+  const releasing = new Set([...fromFile].filter((k) => !wanted.some((a) => `${a.dev} ${a.address}/${a.prefix}` === k)));
+  return { held, wanted: new Map(wanted.map((a) => [`${a.dev} ${a.address}`, a])), releasing, waitSeconds: handoverSeconds(options.vrrp?.advertMs ?? 1000) };
 }
 
 /** `serviceKey destination`: how a health record finds its destination. */
@@ -479,6 +482,14 @@ function diffAddresses(desired: readonly AddressState[], live: readonly AddressS
   const matched = new Set<AddressState>();
   for (const want of desired) {
     const have = liveByDevAddr.get(want.dev)?.get(want.address);
+    if (have && vrrp?.releasing.has(addressKey(have))) {
+      // keepalived holds it as the very kernel address lvsc wants (IPv6, a host prefix) and lets go
+      // of it in this run (keepalived.conf in vip, or its stop): lvsc puts it back as its own at once.
+      matched.add(have);
+      const message = `keepalived did not let go of ${have.address}/${have.prefix} on ${have.dev} within ${vrrp.waitSeconds} s (was it reloaded?): lvsc did not put its own copy back`;
+      out.push(step({ action: 'update', kind: 'address', id: addressId(want), before: have, after: want, reason: 'keepalived lets go of it (no VRRP any more): lvsc\'s again, put back as soon as keepalived has removed it', phase: 'unvip', commands: [waitForAddress(want, vrrp.waitSeconds, message, true), addAddress(want)] }));
+      continue;
+    }
     if (have) {
       matched.add(have);
       continue;

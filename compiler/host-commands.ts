@@ -88,20 +88,20 @@ export function removeFile(path: string): Command {
 
 /**
  * Waits until the device holds the address with that prefix (`ip -o addr
- * show dev D` lists `A/P`), polling every 0.2 s for at most `seconds`; past
- * that, exits 1 with `message` on stderr. How a failover pair's move from
- * static VIPs to VRRP waits for keepalived to hold an address before lvsc
- * removes its own copy.
+ * show dev D` lists `A/P`), or with `gone`, until it no longer does, polling
+ * every 0.05 s for at most `seconds`; past that, exits 1 with `message` on
+ * stderr. How a failover pair's move between static VIPs and VRRP waits for
+ * keepalived to take or let go of an address around lvsc's own copy.
  */
-export function waitForAddress(a: { readonly dev: string; readonly address: string; readonly prefix: number }, seconds: number, message: string): Command {
+export function waitForAddress(a: { readonly dev: string; readonly address: string; readonly prefix: number }, seconds: number, message: string, gone = false): Command {
   const script = [
-    'n=$(( $3 * 5 ))',
+    'n=$(( $3 * 20 ))',
     'while :; do',
-    '  ip -o addr show dev "$1" | grep -qF " $2 " && exit 0',
+    `  if ip -o addr show dev "$1" | grep -qF " $2 "; then [ "$5" = gone ] || exit 0; else [ "$5" = gone ] && exit 0; fi`,
     '  n=$((n - 1))',
     `  [ "$n" -gt 0 ] || { printf '%s\\n' "$4" >&2; exit 1; }`,
-    '  sleep 0.2',
+    '  sleep 0.05',
     'done',
   ].join('\n');
-  return cmd('sh', '-c', script, 'sh', a.dev, `${a.address}/${a.prefix}`, String(Math.ceil(seconds)), message);
+  return cmd('sh', '-c', script, 'sh', a.dev, `${a.address}/${a.prefix}`, String(Math.ceil(seconds)), message, gone ? 'gone' : 'there');
 }

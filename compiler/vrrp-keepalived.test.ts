@@ -138,6 +138,27 @@ async function keepalivedRunning(pidFile: string, dir: string): Promise<boolean>
   return f.value.running !== null;
 }
 
+/**
+ * A loop in the namespace that writes `gone ADDRESS` for each time it finds
+ * one of the cluster's VIPs or its floating address absent (any prefix);
+ * `stop` ends it and returns what it wrote.
+ */
+function watchAddresses(t: ExecutionContext, ns: string, dir: string): { stop: () => Promise<string> } {
+  const watch = join(dir, 'watch');
+  const stopFile = join(dir, 'stop-watching');
+  const watcher = spawn('ip', ['netns', 'exec', ns, 'sh', '-c', `while [ ! -e "$1" ]; do a=$(ip -o addr show); for x in 10.9.0.100 10.9.0.101 192.168.9.1; do case $a in *" $x/"*) ;; *) echo "gone $x" ;; esac; done; done > "$2"`, 'sh', stopFile, watch], { stdio: 'ignore' });
+  const watched = new Promise<void>((resolve) => watcher.once('exit', () => resolve()));
+  const stop = async () => {
+    writeFileSync(stopFile, '');
+    await watched;
+    return readFileSync(watch, 'utf8');
+  };
+  t.teardown(async () => {
+    await stop();
+  });
+  return { stop };
+}
+
 const holds = (live: readonly AddressState[], d: DesiredHost) => d.vrrp!.addresses.filter((a) => live.some((l) => l.dev === a.dev && l.address === a.address && l.prefix === a.prefix)).length;
 
 /** Polls `check` every 20 ms until it holds; fails after `boundMs` (a bound for a loaded machine, not a timing under test). */
@@ -213,14 +234,7 @@ test.serial('real keepalived: from static VIPs, keepalived starts beside lvsc\'s
   ];
   for (const a of statics) await run(['ip', '-n', ns.lb1, 'addr', 'add', `${a.address}/${a.prefix}`, 'dev', a.dev, 'label', a.label!]);
   // A watcher in lb1's namespace, from before keepalived starts: a line for each moment an address is gone.
-  const watch = join(dir, 'watch');
-  const stopFile = join(dir, 'stop-watching');
-  const watcher = spawn('ip', ['netns', 'exec', ns.lb1, 'sh', '-c', `while [ ! -e "$1" ]; do a=$(ip -o addr show); for x in 10.9.0.100 10.9.0.101 192.168.9.1; do case $a in *" $x/"*) ;; *) echo "gone $x" ;; esac; done; done > "$2"`, 'sh', stopFile, watch], { stdio: 'ignore' });
-  const watched = new Promise<void>((resolve) => watcher.once('exit', () => resolve()));
-  t.teardown(async () => {
-    writeFileSync(stopFile, '');
-    await watched;
-  });
+  const watcher = watchAddresses(t, ns.lb1, dir);
 
   // The plan from that state (its handover steps), against the addresses as read.
   const live = new Map([['lb1', { ...liveOf(lb1, await addresses(ns.lb1), false), state: { ...lb1.state, files: {}, addresses: await addresses(ns.lb1) } }]]);
@@ -235,7 +249,37 @@ test.serial('real keepalived: from static VIPs, keepalived starts beside lvsc\'s
   const after = await addresses(ns.lb1);
   t.is(holds(after, lb1), lb1.vrrp!.addresses.length, `keepalived holds its copies: ${JSON.stringify(after)}`);
   t.false(after.some((a) => a.label?.endsWith(':lvs')), 'lvsc\'s static copies are gone');
-  writeFileSync(stopFile, '');
-  await watched;
-  t.is(readFileSync(watch, 'utf8'), '', 'no moment without the address');
+  t.is(await watcher.stop(), '', 'no moment without the address');
+});
+
+test.serial('real keepalived: back to static VIPs, lvsc\'s copies go on while keepalived is master, then keepalived stops; the address is never gone', async (t) => {
+  const desired = compiled();
+  const [lb1] = desired;
+  const ns = await pairOfNamespaces(t, desired, 'lvsc-vs');
+  const dir = mkdtempSync(join(tmpdir(), 'lvsc-vrrp-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const k1 = startKeepalived(t, ns.lb1, dir, 'lb1', lb1.state.files[KEEPALIVED_CONF]);
+  await until('lb1 holds every VRRP address', async () => holds(await addresses(ns.lb1), lb1) === lb1.vrrp!.addresses.length);
+  const watcher = watchAddresses(t, ns.lb1, dir);
+
+  // The pair without `failover`: lb1 holds the VIPs (and, as a warm standby pair cannot have a floating address, no gateway for app1).
+  const staticText = CLUSTER.replace(/director lb1 lb2 \{[^}]*\}/, 'director lb1 lb2').replace(/service api \{[^}]*\}/, '');
+  const r0 = check([{ path: 'static.lvs', text: staticText }]);
+  if (!r0.cluster || r0.diagnostics.length) throw new Error(r0.diagnostics.map((d) => `${d.code}: ${d.summary}`).join('\n'));
+  const target = compileCluster(r0.cluster).find((d) => d.name === 'lb1')!;
+  const live = liveOf(lb1, await addresses(ns.lb1), true);
+  const plan = buildPlan([target], new Map([['lb1', live]]));
+  const steps = plan.hosts[0].steps;
+  const adds = steps.filter((s) => s.kind === 'address' && s.action === 'create');
+  t.deepEqual(adds.map((s) => [s.label, s.phase]), [['eth0 10.9.0.100/32', 'vip']]);
+  t.true(steps.some((s) => s.kind === 'file' && s.id.path === KEEPALIVED_CONF && s.phase === 'unvip'), 'keepalived stops after the vip phase');
+  // As apply runs them: the vip phase's addresses, then (unvip) keepalived's stop, which releases its own.
+  const r = await execIn(ns.lb1, ['sh', '-c', adds.flatMap((s) => s.commands.map((c) => commandLine(c))).join(' &&\n')]);
+  t.is(r.code, 0, r.stderr);
+  await k1.stop();
+  const after = await addresses(ns.lb1);
+  t.deepEqual(after.filter((a) => a.address === '10.9.0.100').map((a) => `${a.address}/${a.prefix} ${a.label}`), ['10.9.0.100/32 eth0:lvs']);
+  const gone = await watcher.stop();
+  // 10.9.0.101 and 192.168.9.1 left the file with the api service: keepalived's stop takes them, as it should.
+  t.deepEqual(gone.split('\n').filter((l) => l.includes('10.9.0.100')), [], 'the VIP that stays is never gone');
 });

@@ -318,3 +318,24 @@ test('the VIPs on both directors (split brain), or on neither while keepalived r
   t.deepEqual(split.hosts.map((h) => h.vrrp?.role), ['partial', 'partial']);
   t.regex(split.faults?.[0].message ?? '', /^the VIPs are split between the directors/);
 });
+
+test('back to static VIPs where keepalived held the very kernel address (IPv6, a routed VIP): put back as lvsc\'s once keepalived lets go of it', (t) => {
+  const vrrpText = file('./testdata/vrrp/unicast.lvs');
+  const staticText = vrrpText.replace(/director lb1 lb2 \{[^}]*\}/, 'director lb1 lb2 sync eth0 id 9');
+  const v1 = host(compileCluster(load(vrrpText)), 'lb1');
+  const desired = compileCluster(load(staticText)).filter((d) => d.name === 'lb1');
+  const plan = buildPlan(desired, new Map([['lb1', appliedHost(v1, { addresses: keepalivedHolds(v1) })]]));
+  const lb1 = plan.hosts[0];
+  t.deepEqual(
+    described(plan, 'lb1').filter((s) => s.includes(' address ')),
+    ['create address eth0 10.7.0.100/32 (vip)', 'update address eth0 2001:db8:7::100/128 (unvip)', 'update address eth0 198.51.100.7/32 (unvip)'],
+  );
+  const putBack = lb1.steps.find((s) => s.kind === 'address' && s.label === 'eth0 198.51.100.7/32')!;
+  t.deepEqual(putBack.commands.map((c) => (c.argv[0] === 'sh' ? [...c.argv.slice(4, 6), c.argv[8]] : c.argv)), [
+    ['eth0', '198.51.100.7/32', 'gone'],
+    ['ip', 'addr', 'add', '198.51.100.7/32', 'dev', 'eth0', 'label', 'eth0:lvs'],
+  ]);
+  // keepalived lets go first: its stop (nothing else left for it) or its new keepalived.conf comes before, in the same or an earlier phase.
+  const conf = lb1.steps.find((s) => s.kind === 'file' && s.id.path === KEEPALIVED_CONF)!;
+  t.true(PHASE_INDEX(conf) <= PHASE_INDEX(putBack));
+});
