@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { bundled } from './chevrotain.js';
-import { lex } from './lexer.js';
+import { LEXER_TOKENS, lex } from './lexer.js';
 import { source } from './test-support.js';
 import { allTokens } from './tokens.js';
 
@@ -94,4 +94,9 @@ test('offsets only: a token ends at start + image length, a comment loses its tr
 
 test("Chevrotain is loaded from its single-file build (lang/chevrotain.ts), not its 700-file module tree", (t) => {
   t.true(bundled);
+});
+
+test("lex()'s token patterns pass Chevrotain's own checks (lex() skips them at start-up)", (t) => {
+  const checked = new Lexer(LEXER_TOKENS, { positionTracking: 'onlyOffset', ensureOptimizations: true, skipValidations: false });
+  t.deepEqual(checked.lexerDefinitionErrors, []);
 });

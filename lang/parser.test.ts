@@ -6,7 +6,7 @@ import test from 'ava';
 import type * as A from './ast.js';
 import { parse } from './index.js';
 import { lex } from './lexer.js';
-import { parseTokens } from './parser.js';
+import { LvsParser, parseTokens } from './parser.js';
 import { marked, slice, source } from './test-support.js';
 
 /** Parse a snippet that must be clean; return its items and marked spans. */
@@ -613,4 +613,11 @@ test('a top-level keyword after a director name names the partner only when it d
   t.deepEqual(directors('director a host'), ['director a host']);
   t.deepEqual(directors('director a host host b { ssh 10.1.0.3 }'), ['director a host', 'host b']);
   t.deepEqual(directors('director a host service www { vip 10.1.0.100 tcp 80 server b }'), ['director a host', 'service www']);
+});
+
+test("the grammar passes Chevrotain's own checks (lvsc's parser skips them at start-up)", (t) => {
+  // A grammar error makes Chevrotain throw here, listing definitionErrors.
+  let checked: LvsParser | undefined;
+  t.notThrows(() => (checked = new LvsParser(undefined, { validateGrammar: true })));
+  t.deepEqual((checked as unknown as { definitionErrors: unknown[] }).definitionErrors, []);
 });
