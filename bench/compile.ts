@@ -8,6 +8,10 @@
  *   director, as a hand edit would leave it (setup, not lvsc).
  * - `diff`: `buildPlan` against that live state. Target < 200 ms and exactly
  *   one step.
+ * - `read`: parsing the director's live table as `ipvsadm -Sn` prints it
+ *   (`parseIpvsadmSave`) and merging its thresholds (`mergeThresholds`), next
+ *   to the diff: target at most the diff's CPU time again. Medians of 5 runs
+ *   of each, in process CPU time.
  *
  * Each section's note carries its figures next to its target; nothing is
  * asserted (the one-step behaviour is a test: compiler/diff.test.ts).
@@ -18,7 +22,9 @@ import type { DesiredHost } from '../compiler/desired.js';
 import { NO_OWNERSHIP } from '../compiler/diff.js';
 import type { Cluster } from '../compiler/ir.js';
 import { buildPlan, type LiveHost } from '../compiler/order.js';
+import { parseIpvsadmSave, saveLine } from '../compiler/ipvsadm.js';
 import type { Plan } from '../compiler/plan.js';
+import { mergeThresholds, type ServiceThresholds } from '../agent/facts/thresholds.js';
 
 export const TARGET_COMPILE_MS = 2000;
 export const TARGET_DIFF_MS = 200;
@@ -57,6 +63,19 @@ let live = new Map<string, LiveHost>();
 let compileFigures = '';
 let liveFigures = '';
 let diffFigures = '';
+let readFigures = '';
+
+/** The median of `runs` runs of `f`, in ms of this process's CPU time (user + system). */
+function cpuMedianMs(runs: number, f: () => void): number {
+  const xs: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const u0 = process.cpuUsage();
+    f();
+    const u = process.cpuUsage(u0);
+    xs.push((u.user + u.system) / 1000);
+  }
+  return xs.sort((a, b) => a - b)[runs >> 1];
+}
 
 /** The live state: every host as desired, except one destination's weight on the director (half-way through its table). */
 function oneWeightChanged(hosts: readonly DesiredHost[]): { live: Map<string, LiveHost>; changed: string } {
@@ -127,6 +146,37 @@ export const compileSections = [
       diffFigures =
         `buildPlan vs that live state${cpuSince(cpu)}: ${n(steps)} step${steps === 1 ? '' : 's'} (target exactly 1: ${verdict(steps === 1)}); ` +
         `target < ${n(TARGET_DIFF_MS)} ms: ${verdict(ms < TARGET_DIFF_MS)}`;
+    },
+  },
+  {
+    name: 'read',
+    inTotal: false,
+    get note() {
+      return readFigures;
+    },
+    run(): void {
+      const director = [...live.entries()].find(([, h]) => h.state.ipvs?.length);
+      if (!director) {
+        readFigures = 'no director with a table';
+        return;
+      }
+      const table = director[1].state.ipvs!;
+      const lines: string[] = [];
+      for (const svc of table) {
+        lines.push(saveLine(svc));
+        for (const d of svc.destinations) lines.push(saveLine(svc, d));
+      }
+      const text = lines.join('\n') + '\n';
+      const thresholds: ServiceThresholds[] = table.map((svc) => ({ service: svc.id, destinations: svc.destinations.map((d) => ({ address: d.address, port: d.port, upper: d.upper, lower: d.lower })) }));
+      let parsed = parseIpvsadmSave(text);
+      const parseMs = cpuMedianMs(5, () => void (parsed = parseIpvsadmSave(text)));
+      const mergeMs = cpuMedianMs(5, () => void mergeThresholds(parsed.value, thresholds));
+      const diffMs = cpuMedianMs(5, () => void buildPlan(desired, live));
+      const read = parseMs + mergeMs;
+      readFigures =
+        `${director[0]}'s table as ipvsadm -Sn prints it (${n(lines.length)} lines): parseIpvsadmSave ${n(Math.round(parseMs))} ms + mergeThresholds ${n(Math.round(mergeMs))} ms of CPU, ` +
+        `the one-weight diff ${n(Math.round(diffMs))} ms (medians of 5); read ${(read / diffMs).toFixed(2)}× the diff, target ≤ 1×: ${verdict(read <= diffMs)}` +
+        (parsed.warnings.length ? `; ${parsed.warnings.length} warnings, first: ${parsed.warnings[0]}` : '');
     },
   },
 ];

@@ -17,6 +17,7 @@ import {
   parseIpvsadmSave,
   parseListServiceLine,
   parseSaveLine,
+  plainDestinationLine,
   saveLine,
   saveLines,
   saveText,
@@ -293,4 +294,61 @@ test('the order comparator is libipvs\'s: fwmark, family, protocol, then address
   t.true(compareServices(svc({ kind: 'addr', proto: 'udp', address: '10.0.0.1', port: 1 }), b) > 0);
   t.true(compareServices(svc({ kind: 'fwmark', mark: 1, family: 4 }), b) > 0);
   t.true(compareServices(svc({ kind: 'addr', proto: 'tcp', address: '2001:db8::1', port: 1 }), b) > 0);
+});
+
+test('a plain destination line read in one match is the entry parseSaveLine makes of it; any other line is left to parseSaveLine (property)', (t) => {
+  const often = <T>(usual: fc.Arbitrary<T>, odd: fc.Arbitrary<T>) => fc.oneof({ arbitrary: usual, weight: 9 }, { arbitrary: odd, weight: 1 });
+  const octet = often(fc.integer({ min: 0, max: 255 }).map(String), fc.constantFrom('256', '01', '00', '999'));
+  const v4 = fc.tuple(octet, octet, octet, octet).map((o) => o.join('.'));
+  const addr = often(v4, fc.constantFrom('[2001:db8::1]', '2001:db8::1', '[::ffff:10.0.0.1]', 'host', ''));
+  const port = often(fc.integer({ min: 0, max: 65535 }).map(String), fc.constantFrom('65536', '080', '99999', ''));
+  const endpoint = fc.tuple(addr, port).map(([a, p]) => (p === '' ? a : `${a}:${p}`));
+  const line = fc
+    .tuple(
+      often(fc.constant('-a'), fc.constantFrom('-e', '-A', ' -a')),
+      often(fc.constantFrom('-t', '-u'), fc.constantFrom('-f', '--tcp-service')),
+      endpoint,
+      endpoint,
+      often(fc.constantFrom('-g', '-m'), fc.constantFrom('-i', '-x')),
+      often(fc.nat(70000).map(String), fc.constantFrom('007', '-1', '')),
+      often(fc.constant(''), fc.constantFrom(' -x 5', '  ', '\r', ' --tun-type ipip')),
+    )
+    .map(([cmd, proto, svc, rs, method, weight, tail]) => `${cmd} ${proto} ${svc} -r ${rs} ${method} -w ${weight}${tail}`);
+  let fast = 0;
+  fc.assert(
+    fc.property(line, (text) => {
+      const quick = plainDestinationLine(text);
+      if (!quick) return;
+      fast++;
+      t.deepEqual(parseSaveLine(text), { ok: true, entry: quick.entry });
+    }),
+    { numRuns: 5000 },
+  );
+  t.true(fast > 100, `only ${fast} lines took the quick path`);
+  t.is(plainDestinationLine('-a -t 10.1.0.100:80 -r 10.1.0.11:80 -i -w 1'), undefined);
+});
+
+test('a table of plain lines reads as line by line, warnings included, services in any order', (t) => {
+  const text = [
+    '-A -t 10.1.0.100:80 -s wlc',
+    '-A -u 10.1.0.100:53 -s rr',
+    '-a -t 10.1.0.100:80 -r 10.1.0.11:80 -g -w 3',
+    '-a -u 10.1.0.100:53 -r 10.1.0.11:53 -m -w 1',
+    '-a -t 10.1.0.100:80 -r 10.1.0.12:80 -m -w 2',
+    '-a -t 10.1.0.100:80 -r 10.1.0.12:80 -g -w 5',
+    '-a -t 10.1.0.101:80 -r 10.1.0.12:80 -g -w 1',
+    '-a -u 10.1.0.100:53 -r 10.1.0.12:53 -i -w 1',
+  ].join('\n');
+  const { value, warnings } = parseIpvsadmSave(text);
+  t.deepEqual(
+    value.map((s) => [serviceKey(s.id), s.destinations.map((d) => `${destinationKey(d)} ${d.method} ${d.weight}`)]),
+    [
+      ['tcp 10.1.0.100:80', ['10.1.0.11:80 dr 3', '10.1.0.12:80 nat 2']],
+      ['udp 10.1.0.100:53', ['10.1.0.11:53 nat 1', '10.1.0.12:53 tun 1']],
+    ],
+  );
+  t.deepEqual(warnings, [
+    'skipped line 6 `-a -t 10.1.0.100:80 -r 10.1.0.12:80 -g -w 5`: real server 10.1.0.12:80 listed twice',
+    'skipped line 7 `-a -t 10.1.0.101:80 -r 10.1.0.12:80 -g -w 1`: no -A line for service tcp 10.1.0.101:80 before it',
+  ]);
 });

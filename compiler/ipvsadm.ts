@@ -544,42 +544,98 @@ export function parseIpvsadmSave(stdout: string): ParsedTable {
   const services = new Map<string, IpvsService & { destinations: IpvsDestination[] }>();
   const seen = new Map<string, Set<string>>(); // destination keys per service: linear for any table size
   const warnings: string[] = [];
+  // The service of the last destination line, by its text (`-t 10.1.0.100:80`): a table lists each service's destinations together.
+  let lastText = '';
+  let last: { key: string; svc: IpvsService & { destinations: IpvsDestination[] }; seen: Set<string> } | undefined;
   const lines = stdout.split('\n');
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i];
-    if (line.trim() === '') continue;
-    const at = `line ${i + 1} \`${line.trim()}\``;
-    const r = parseSaveLine(line);
-    if (!r.ok) {
-      warnings.push(`skipped ${at}: ${r.reason}`);
-      continue;
-    }
-    const e = r.entry;
-    if (e.kind === 'service') {
-      const key = serviceKey(e.service.id);
-      if (services.has(key)) {
-        warnings.push(`skipped ${at}: service ${key} listed twice`);
+    const plain = readPlain(line);
+    // A plain line of the last destination line's service: no parse or lookup of the service again.
+    let target = plain && plain.serviceText === lastText ? last : undefined;
+    const service = plain && !target ? plainService(plain) : undefined;
+    let entry: SaveEntry;
+    if (target) entry = { kind: 'destination', service: target.svc.id, destination: plain!.destination };
+    else if (plain && service) entry = { kind: 'destination', service, destination: plain.destination };
+    else {
+      if (line.trim() === '') continue;
+      const r = parseSaveLine(line);
+      if (!r.ok) {
+        warnings.push(`skipped ${lineAt(i, line)}: ${r.reason}`);
         continue;
       }
-      services.set(key, { ...e.service, destinations: [] });
+      entry = r.entry;
+    }
+    if (entry.kind === 'service') {
+      const key = serviceKey(entry.service.id);
+      if (services.has(key)) {
+        warnings.push(`skipped ${lineAt(i, line)}: service ${key} listed twice`);
+        continue;
+      }
+      services.set(key, { ...entry.service, destinations: [] });
       seen.set(key, new Set());
       continue;
     }
-    const key = serviceKey(e.service);
-    const svc = services.get(key);
-    if (!svc) {
-      warnings.push(`skipped ${at}: no -A line for service ${key} before it`);
+    if (!target) {
+      const key = serviceKey(entry.service);
+      const svc = services.get(key);
+      if (!svc) {
+        warnings.push(`skipped ${lineAt(i, line)}: no -A line for service ${key} before it`);
+        continue;
+      }
+      target = { key, svc, seen: seen.get(key)! };
+      last = service ? target : undefined;
+      lastText = service ? plain!.serviceText : '';
+    }
+    const dkey = destinationKey(entry.destination);
+    if (target.seen.has(dkey)) {
+      warnings.push(`skipped ${lineAt(i, line)}: real server ${dkey} listed twice`);
       continue;
     }
-    const dkey = destinationKey(e.destination);
-    if (seen.get(key)!.has(dkey)) {
-      warnings.push(`skipped ${at}: real server ${dkey} listed twice`);
-      continue;
-    }
-    seen.get(key)!.add(dkey);
-    svc.destinations.push(e.destination);
+    target.seen.add(dkey);
+    target.svc.destinations.push(entry.destination);
   }
   return { value: [...services.values()], warnings };
+}
+
+/** How a warning names a line (made only for a line that gets one). */
+function lineAt(i: number, line: string): string {
+  return `line ${i + 1} \`${line.trim()}\``;
+}
+
+/** The `-a` line of a TCP or UDP destination by DR or NAT, as `ipvsadm -Sn` prints nearly every line of a large table. */
+const PLAIN_DESTINATION = new RegExp(`^-a -([tu]) (\\S+) -r ${IPV4_ENDPOINT.source.slice(1, -1)} -([gm]) -w (\\d+)$`);
+
+/**
+ * A plain destination line read in one match, or undefined for any other
+ * line (parseSaveLine reads those): the same entry parseSaveLine makes of it
+ * (compiler/ipvsadm.test.ts checks), at a fraction of the cost.
+ */
+export function plainDestinationLine(line: string): { entry: SaveEntry & { kind: 'destination' }; serviceText: string } | undefined {
+  const plain = readPlain(line);
+  const service = plain && plainService(plain);
+  return service && plain && { entry: { kind: 'destination', service, destination: plain.destination }, serviceText: plain.serviceText };
+}
+
+interface Plain {
+  readonly match: RegExpExecArray;
+  /** `t10.1.0.100:80`: consecutive lines of one service share one lookup by it. */
+  readonly serviceText: string;
+  readonly destination: IpvsDestination;
+}
+
+function readPlain(line: string): Plain | undefined {
+  // The real server's endpoint matched as parseEndpoint's IPv4 case does (an IPv6 one goes to parseSaveLine).
+  const m = PLAIN_DESTINATION.exec(line);
+  const port = m ? Number(m[4]) : NaN;
+  if (!m || port > 65535) return undefined;
+  return { match: m, serviceText: m[1] + m[2], destination: { address: m[3], port, method: m[5] === 'g' ? 'dr' : 'nat', weight: Number(m[6]), upper: 0, lower: 0 } };
+}
+
+/** The service of a plain line, or undefined when its address is not one (parseSaveLine then says why). */
+function plainService(p: Plain): ServiceId | undefined {
+  const ep = parseEndpoint(p.match[2]);
+  return ep && { kind: 'addr', proto: p.match[1] === 't' ? 'tcp' : 'udp', address: ep.address, port: ep.port };
 }
 
 /**

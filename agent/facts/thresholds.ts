@@ -53,13 +53,15 @@ export function mergeThresholds(services: readonly IpvsService[], thresholds: re
       return svc;
     }
     const destinations = svc.destinations.map((d) => {
-      const t = found.get(destinationKey(d));
-      found.delete(destinationKey(d));
+      const dkey = destinationKey(d);
+      const t = found.get(dkey);
       if (!t) {
-        warnings.push(`no thresholds read for ${destinationKey(d)} in ${key} (the table changed between reads?)`);
+        warnings.push(`no thresholds read for ${dkey} in ${key} (the table changed between reads?)`);
         return d;
       }
-      return { ...d, upper: t.upper, lower: t.lower };
+      found.delete(dkey);
+      // Most destinations have none: the same values, no copy.
+      return t.upper === d.upper && t.lower === d.lower ? d : { ...d, upper: t.upper, lower: t.lower };
     });
     for (const extra of found.keys()) warnings.push(`thresholds listed for ${extra} in ${key}, which -Sn did not show (the table changed between reads?)`);
     return { ...svc, destinations };
