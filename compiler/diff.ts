@@ -258,8 +258,8 @@ function changes(fields: [string, unknown, unknown][]): string {
  */
 interface KeepalivedView {
   readonly owned: ReadonlySet<string>;
-  /** Services by key, each with its servers by `hostPort`. */
-  readonly believed: ReadonlyMap<string, ReadonlySet<string>>;
+  /** Services by key, each with its servers by `hostPort` and the weight keepalived.conf gives them. */
+  readonly believed: ReadonlyMap<string, ReadonlyMap<string, number>>;
   readonly health: readonly ServerHealth[];
 }
 
@@ -351,10 +351,11 @@ function diffIpvs(desired: readonly IpvsService[], live: readonly IpvsService[],
  * One of keepalived's services, which lvsc's ipvsadm does not write, except
  * to put back what keepalived believes when the kernel has drifted from it:
  * - a destination keepalived reports up whose live weight is not the
- *   declared one (a hand edit): `ipvsadm -e` back to the declared weight;
+ *   declared one, which keepalived.conf already has (a hand edit): `ipvsadm
+ *   -e` back to it (a weight the file changes, keepalived's reload sets);
  * - a destination keepalived believes in that the table lost (someone ran
  *   `ipvsadm -d`; a reload does not make keepalived add it again): `ipvsadm
- *   -a` as keepalived has it — at the declared weight when it reports it up,
+ *   -a` as keepalived has it — at its keepalived.conf weight when it reports it up,
  *   at weight 0 when it reports it down in a `quiesce` service;
  * - the service itself, lost from the table while the keepalived.conf
  *   keepalived runs (`believed`) names it: `ipvsadm -A`, then those destinations.
@@ -363,13 +364,14 @@ function diffIpvs(desired: readonly IpvsService[], live: readonly IpvsService[],
  * Destinations in the table that the file no longer has (nor is the sorry
  * server) are drained through keepalived.conf (`drained`).
  */
-function keepalivedService(want: IpvsService, have: IpvsService | undefined, key: string, believed: ReadonlySet<string> | undefined, health: ReadonlyMap<string, 'up' | 'down'>, drained: Map<string, IpvsService>, out: Step[]): void {
+function keepalivedService(want: IpvsService, have: IpvsService | undefined, key: string, believed: ReadonlyMap<string, number> | undefined, health: ReadonlyMap<string, 'up' | 'down'>, drained: Map<string, IpvsService>, out: Step[]): void {
   if (!have && !believed) return;
   const put = (d: IpvsDestination) => {
     // A server keepalived.conf does not name yet (added in this run) keepalived adds once its check passes.
-    if (!believed?.has(hostPort(d.address, d.port))) return undefined;
+    const weight = believed?.get(hostPort(d.address, d.port));
+    if (weight === undefined) return undefined;
     const state = health.get(healthKey(key, d));
-    if (state === 'up') return d;
+    if (state === 'up') return { ...d, weight };
     if (state === 'down' && want.keepalived?.quiesce) return { ...d, weight: 0 };
     return undefined;
   };
@@ -389,7 +391,8 @@ function keepalivedService(want: IpvsService, have: IpvsService | undefined, key
       continue;
     }
     matchedDests++;
-    if (hd.weight === d.weight || health.get(healthKey(key, d)) !== 'up') continue;
+    // A weight the file changes is keepalived's to set, on its reload; one keepalived.conf already has, edited by hand, is drift.
+    if (hd.weight === d.weight || health.get(healthKey(key, d)) !== 'up' || believed?.get(hostPort(d.address, d.port)) !== d.weight) continue;
     out.push(
       step(
         { action: 'update', kind: 'ipvs-destination', id: { service: want.id, dest: { address: d.address, port: d.port } }, before: hd, after: { ...hd, weight: d.weight }, reason: `weight ${hd.weight} → ${d.weight} (keepalived reports it up: changed by hand)`, phase: 'table', commands: [editDestination(want.id, { ...hd, weight: d.weight })] },
@@ -685,7 +688,7 @@ export function diffHost(desired: HostState, live: HostState, options: DiffOptio
  */
 function keepalivedView(desired: HostState, ownFile: string | undefined, stopping: boolean, health: readonly ServerHealth[]): KeepalivedView {
   if (stopping) return { owned: new Set(), believed: new Map(), health: [] };
-  const believed = ownFile === undefined ? new Map<string, Set<string>>() : keepalivedServersFromFile(ownFile);
+  const believed = ownFile === undefined ? new Map<string, Map<string, number>>() : keepalivedServersFromFile(ownFile);
   const owned = new Set(believed.keys());
   for (const s of desired.ipvs ?? []) if (s.owner === 'keepalived') owned.add(serviceKey(s.id));
   return { owned, believed, health };

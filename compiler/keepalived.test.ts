@@ -209,6 +209,9 @@ function mixed() {
   return { desired, lb1, www: entry('10.6.0.100'), mail: entry('10.6.0.101') };
 }
 
+/** lvsc's keepalived.conf on the host: what keepalived runs there. */
+const LVSC_FILE: Ownership = { ...NO_OWNERSHIP, files: new Set([KEEPALIVED_CONF]) };
+
 function lb1Plan(desired: ReturnType<typeof mixed>['desired'], live: HostState, ownership: Ownership = NO_OWNERSHIP, health?: readonly ServerHealth[]) {
   return buildPlan(
     desired.filter((h) => h.name === 'lb1'),
@@ -252,8 +255,6 @@ test('what keepalived made of a checked service (a server quiesced, the sorry se
   t.deepEqual(lb1Steps(desired, live), []);
 });
 
-/** lvsc's keepalived.conf on the host: what keepalived runs there. */
-const LVSC_FILE: Ownership = { ...NO_OWNERSHIP, files: new Set([KEEPALIVED_CONF]) };
 
 const shown = (steps: readonly Step[]) => steps.map((s) => `${s.phase}: ${s.action} ${s.kind} ${s.label}${s.writer ? ` (${s.writer})` : ''}${s.commands.length ? `: ${s.commands.map((c) => c.argv.slice(0, 2).join(' ')).join(', ')}` : ''}`);
 
@@ -371,7 +372,7 @@ test('a hand edit of the weight of a server keepalived reports up is drift, put 
   const declared = www.destinations[0];
   const edited: IpvsService = { ...www, destinations: [{ ...declared, weight: declared.weight + 4 }, ...www.destinations.slice(1)] };
   const live = { ...lb1.state, ipvs: lb1.state.ipvs!.map((s) => (s === www ? edited : s)) };
-  const steps = lb1Plan(desired, live, NO_OWNERSHIP, [wwwHealth(www, 0, 'up')]);
+  const steps = lb1Plan(desired, live, LVSC_FILE, [wwwHealth(www, 0, 'up')]);
   t.deepEqual(
     steps.map((s) => ({ action: s.action, kind: s.kind, label: s.label, reason: s.reason, argv: s.commands.map((c) => c.argv.join(' ')) })),
     [
@@ -386,10 +387,14 @@ test('a hand edit of the weight of a server keepalived reports up is drift, put 
     ],
   );
   // The same weight with keepalived saying the server is down (or saying nothing yet) is keepalived's business.
-  t.deepEqual(lb1Steps(desired, live, NO_OWNERSHIP, [wwwHealth(www, 0, 'down')]), []);
-  t.deepEqual(lb1Steps(desired, live, NO_OWNERSHIP, []), []);
+  t.deepEqual(lb1Steps(desired, live, LVSC_FILE, [wwwHealth(www, 0, 'down')]), []);
+  t.deepEqual(lb1Steps(desired, live, LVSC_FILE, []), []);
   // Another server's record says nothing about this one.
-  t.deepEqual(lb1Steps(desired, live, NO_OWNERSHIP, [wwwHealth(www, 1, 'up')]), []);
+  t.deepEqual(lb1Steps(desired, live, LVSC_FILE, [wwwHealth(www, 1, 'up')]), []);
+  // A weight the file changes: keepalived.conf on the host still has the old one, and keepalived's reload sets the new one.
+  const oldConf = live.files[KEEPALIVED_CONF].replace(`real_server ${declared.address} 80 {\n    weight ${declared.weight}\n`, `real_server ${declared.address} 80 {\n    weight ${declared.weight + 4}\n`);
+  t.not(oldConf, live.files[KEEPALIVED_CONF]);
+  t.deepEqual(lb1Steps(desired, { ...live, files: { ...live.files, [KEEPALIVED_CONF]: oldConf } }, LVSC_FILE, [wwwHealth(www, 0, 'up')]), [`update file ${KEEPALIVED_CONF}`]);
 });
 
 test('a checked server keepalived reports down is listed under its director as health, with no step; up ones and unchecked services are not', (t) => {

@@ -269,17 +269,17 @@ export function keepalivedConfig(director: Host, virtualServers: readonly Keepal
  * The IPVS services a keepalived.conf rendered by lvsc makes keepalived
  * program, by `serviceKey` (`tcp 10.3.0.100:80`, `fwmark 10 ipv6`), each with
  * its real servers (`hostPort`: `10.3.0.11:80`, port 0 for a fwmark
- * service's): how lvsc knows, from the file on a director, which entries are
+ * service's) and the weight it gives each: how lvsc knows, from the file on a director, which entries are
  * not its own to write (also after they left the cluster file: keepalived
- * removes them on reload), and which servers keepalived believes in.
+ * removes them on reload), and which servers keepalived believes in, at what weight.
  */
-export function keepalivedServersFromFile(text: string): Map<string, Set<string>> {
-  const out = new Map<string, Set<string>>();
+export function keepalivedServersFromFile(text: string): Map<string, Map<string, number>> {
+  const out = new Map<string, Map<string, number>>();
   const blocks = text.split(/^(?=virtual_server )/m).slice(1);
   for (const block of blocks) {
     const head = /^virtual_server (?:fwmark (\d+)|(\S+) (\d+)) \{$/m.exec(block);
     if (!head) continue;
-    const servers = new Set([...block.matchAll(/^\s*real_server (\S+)(?: (\d+))? \{$/gm)].map((m) => hostPort(m[1], Number(m[2] ?? 0))));
+    const servers = new Map([...block.matchAll(/^\s*real_server (\S+)(?: (\d+))? \{\n\s*weight (\d+)$/gm)].map((m) => [hostPort(m[1], Number(m[2] ?? 0)), Number(m[3])] as const));
     if (head[1] !== undefined) {
       out.set(serviceKey({ kind: 'fwmark', mark: Number(head[1]), family: /^\s*ip_family inet6$/m.test(block) ? 6 : 4 }), servers);
       continue;
