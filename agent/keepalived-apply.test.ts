@@ -17,7 +17,8 @@ import { check } from '../compiler/index.js';
 import { planCluster } from '../compiler/compile.js';
 import { KEEPALIVED_CONF } from '../compiler/keepalived.js';
 import type { Step, StepOf } from '../compiler/plan.js';
-import { keepalivedInstalled, phaseUnits, type WorkUnit } from '../compiler/units.js';
+import { removeFile } from '../compiler/host-commands.js';
+import { keepalivedInstalled, keepalivedStop, phaseUnits, type WorkUnit } from '../compiler/units.js';
 import { startLab, type Lab } from '../lab/netns-sshd.js';
 import type { StepResult } from './apply.js';
 import { checkPrerequisites, runUnit, StepFailure, type HostRun } from './executor.js';
@@ -133,6 +134,63 @@ test.serial('a good candidate with keepalived running: the pid file\'s keepalive
     t.true((await onHost(lab, 'cat "$1"', KEEPALIVED_CONF)).startsWith('# Reloaded. Rendered'));
   } finally {
     if (daemon.exitCode === null && daemon.signalCode === null) daemon.kill();
+  }
+});
+
+/** The step of a plan whose director has no checked service left (compiler/diff.ts diffKeepalivedConf). */
+const STOP_STEP: StepOf<'file'> = { action: 'delete', kind: 'file', id: { path: KEEPALIVED_CONF }, label: KEEPALIVED_CONF, before: 'x', reason: 'no checked service left', phase: 'table', commands: [keepalivedStop(), removeFile(KEEPALIVED_CONF)] };
+
+/**
+ * Starts the real keepalived on lb1 (this machine's, without IPVS: a
+ * configuration with no virtual server and no VRRP instance, so it sends
+ * nothing and programs nothing) with `options`; resolves with its PID once its
+ * pid file names it. (The machine's PID 1 is not systemd: the stop is a SIGTERM.)
+ */
+async function startRealKeepalived(lab: Lab, dir: string, pidFile: string, options: readonly string[]): Promise<number> {
+  const conf = join(dir, 'idle.conf');
+  writeFileSync(conf, 'global_defs {\n  router_id lb1\n}\n');
+  const wait = 'p=$1; shift; /usr/sbin/keepalived "$@" </dev/null >/dev/null 2>&1; for i in $(seq 300); do [ -s "$p" ] && exec cat "$p"; sleep 0.1; done; exit 1';
+  const r = await lab.exec('lb1', ['sh', '-c', wait, 'sh', pidFile, ...options, '--pid', pidFile, '-f', conf]);
+  if (r.code !== 0) throw new Error(`keepalived did not start: ${r.stderr}`);
+  return Number(r.stdout.trim());
+}
+
+test.serial('no checked service left: the stop unit stops a real keepalived running with --dont-release-ipvs, then its health records and keepalived.conf go', async (t) => {
+  const { lab, dir } = t.context;
+  const pidFile = join(dir, 'stop.pid');
+  const health = join(dir, 'health-stop');
+  mkdirSync(health, { recursive: true });
+  writeFileSync(join(health, 'tcp_10.4.0.100_80_10.4.0.11_80'), 'up tcp 10.4.0.100 80 10.4.0.11 80 1700000000\n');
+  await lab.exec('lb1', ['sh', '-c', 'cat > "$1"', 'sh', KEEPALIVED_CONF], '# lvsc\'s\n');
+  const pid = await startRealKeepalived(lab, dir, pidFile, ['--dont-release-ipvs']);
+  t.is(readFileSync(`/proc/${pid}/comm`, 'utf8'), 'keepalived\n');
+  const units = phaseUnits([STOP_STEP], { keepalivedPidFile: pidFile, healthDir: health });
+  t.deepEqual(units.map((u) => u.kind), ['keepalived-stop']);
+  const results = new Map<Step, StepResult>([[STOP_STEP, { step: STOP_STEP, status: 'pending' }]]);
+  const run: HostRun = { host: 'lb1', transport: t.context.transport, results, emit: async () => undefined, drainMs: 0, total: 1, started: 0 };
+  await runUnit(run, units[0]);
+  t.is(results.get(STOP_STEP)!.status, 'done');
+  t.false(existsSync(`/proc/${pid}/comm`) && readFileSync(`/proc/${pid}/comm`, 'utf8') === 'keepalived\n', 'keepalived has exited');
+  t.deepEqual(readdirSync(health), []);
+  t.is(await onHost(lab, 'ls -A "$1"', '/etc/keepalived'), '');
+});
+
+test.serial('the stop unit refuses a keepalived running without --dont-release-ipvs (stopping it would empty its services from the table): it keeps running, nothing is removed', async (t) => {
+  const { lab, dir } = t.context;
+  const pidFile = join(dir, 'unsafe.pid');
+  await lab.exec('lb1', ['sh', '-c', 'cat > "$1"', 'sh', KEEPALIVED_CONF], '# lvsc\'s\n');
+  const pid = await startRealKeepalived(lab, dir, pidFile, []);
+  try {
+    const units = phaseUnits([STOP_STEP], { keepalivedPidFile: pidFile, healthDir: join(dir, 'health-unsafe') });
+    const results = new Map<Step, StepResult>([[STOP_STEP, { step: STOP_STEP, status: 'pending' }]]);
+    const run: HostRun = { host: 'lb1', transport: t.context.transport, results, emit: async () => undefined, drainMs: 0, total: 1, started: 0 };
+    await t.throwsAsync(runUnit(run, units[0]), { instanceOf: StepFailure });
+    t.is(results.get(STOP_STEP)!.status, 'failed');
+    t.regex(results.get(STOP_STEP)!.message ?? '', new RegExp(`keepalived \\(PID ${pid}\\) runs without --dont-release-ipvs: stopping it would take its services out of the IPVS table`));
+    t.is(readFileSync(`/proc/${pid}/comm`, 'utf8'), 'keepalived\n', 'still running');
+    t.is(await onHost(lab, 'cat "$1"', KEEPALIVED_CONF), '# lvsc\'s\n');
+  } finally {
+    process.kill(pid, 'SIGTERM');
   }
 });
 
