@@ -10,6 +10,7 @@
  *   npm run bench -- --services 500 --servers 10
  *   npm run bench -- --fleet-hosts 10     (0: no fleet section, which needs root)
  *   npm run bench -- --lab-services 1000  (0: no lab section, which uses the lab VM)
+ *   npm run bench -- --lab-health 5       (0: no lab-health section: detection time and requests lost per server failure, in the lab VM)
  *   npm run bench -- --startup-runs 21    (0: no startup section; npm run bench builds dist/ first)
  *   npm run bench -- --known-hosts-lines 20000  (0: no known_hosts section)
  *   npm run bench -- --versus-runs 5      (0: no versus section: lvsc's commands vs keepalived -t, as processes)
@@ -29,6 +30,7 @@ import { fleetSections } from './fleet.js';
 import { knownHostsSections } from './known-hosts.js';
 import { generateCluster, type Generated } from '../lab/generate.js';
 import { labSections } from './lab.js';
+import { labHealthSections } from './lab-health.js';
 import { startupSections } from './startup.js';
 import { versusSections } from './versus.js';
 
@@ -47,6 +49,8 @@ interface Shape {
   readonly fleetHosts: number;
   /** Services on the lab VM's director for the lab section. */
   readonly labServices: number;
+  /** Server failures the lab-health section measures. */
+  readonly labHealth: number;
   /** Runs of each command in the startup section. */
   readonly startupRuns: number;
   /** Lines of the known_hosts file for the known_hosts section. */
@@ -117,6 +121,8 @@ const SECTIONS: readonly Section[] = [
   ...knownHostsSections,
   // lvsc apply of a large table in the lab VM, next to ipvsadm -R on the director itself (bench/lab.ts).
   ...labSections,
+  // What a real server's failure costs with health checks: detection time, requests lost (bench/lab-health.ts).
+  ...labHealthSections,
 ];
 
 const { values } = parseArgs({
@@ -125,6 +131,7 @@ const { values } = parseArgs({
     servers: { type: 'string', default: '20' },
     'fleet-hosts': { type: 'string', default: '50' },
     'lab-services': { type: 'string', default: '10000' },
+    'lab-health': { type: 'string', default: '3' },
     'startup-runs': { type: 'string', default: '11' },
     'known-hosts-lines': { type: 'string', default: '5000' },
     'versus-runs': { type: 'string', default: '3' },
@@ -136,6 +143,7 @@ const shape: Shape = {
   serversPerService: Number(values.servers),
   fleetHosts: Number(values['fleet-hosts']),
   labServices: Number(values['lab-services']),
+  labHealth: Number(values['lab-health']),
   startupRuns: Number(values['startup-runs']),
   knownHostsLines: Number(values['known-hosts-lines']),
   versusRuns: Number(values['versus-runs']),

@@ -134,14 +134,14 @@ interface LvscRun {
   readonly marks: readonly Mark[];
 }
 
-interface Context {
+export interface Context {
   readonly lab: LabUp;
   /** An empty HOME and ssh config for lvsc: nothing of the machine's user. */
   readonly home: string;
 }
 
 /** `lvsc ARGV FILE` in-process, as test/e2e runs it: from the repository (the key path is relative), trusting the lab's known_hosts. */
-async function lvsc(ctx: Context, argv: readonly string[], file: string): Promise<LvscRun> {
+export async function lvsc(ctx: Context, argv: readonly string[], file: string): Promise<LvscRun> {
   let stdout = '';
   let stderr = '';
   const marks: Mark[] = [];
@@ -167,7 +167,7 @@ async function lvsc(ctx: Context, argv: readonly string[], file: string): Promis
   return { code, stdout, stderr, ms, cpuMs: (c.user + c.system) / 1000, qemuMs: q0 !== undefined && q1 !== undefined ? q1 - q0 : undefined, marks };
 }
 
-function failed(what: string, r: LvscRun): Error {
+export function failed(what: string, r: LvscRun): Error {
   const text = (r.stderr + r.stdout).split('\n').filter((l) => /error|fail|differ/i.test(l)).slice(0, 5).join('\n') || r.stderr.slice(-2000);
   return new Error(`${what} exited ${r.code}:\n${text}`);
 }
