@@ -31,7 +31,9 @@ import { destinationKey, hostPort, serviceKey, type DestinationId, type IpvsServ
 import type { Rates, Totals } from './facts/counters.js';
 import type { Forward } from './facts/connections.js';
 import type { HostFacts } from './facts/index.js';
-import { pool, readHost, type Fleet, type HostRead } from './fleet.js';
+import { endpointFor, pool, readHost, type Fleet, type HostRead } from './fleet.js';
+import { connectSsh, type SshOptions } from './transport/ssh.js';
+import type { Transport } from './transport/transport.js';
 
 /** The version of the status document (`lvsc status --json`, README.md): fields are only ever added under one version. */
 export const STATUS_VERSION = 1;
@@ -393,27 +395,71 @@ function sorryDestination(cluster: Cluster, service: Service, server: RealServer
 }
 
 /**
- * Rereads every host of the fleet over its open connection (at most
- * `parallel` at once) and plans them: the status now. A host whose
- * connection failed stays failed with its message.
+ * Reads the fleet's hosts again and again (`lvsc status --watch`, the
+ * monitor), each over its open connection, at most `parallel` at once, and
+ * plans them: the status now. A host whose read fails (its connection
+ * dropped, a command timed out) has that connection closed, and a host
+ * without one (it could not be reached before) is connected afresh on the
+ * next read: one that comes back is shown again without restarting lvsc.
  */
-export async function readStatus(fleet: Fleet, parallel = 10, timeoutMs?: number): Promise<ClusterStatus> {
-  const byName = new Map(fleet.desired.map((d) => [d.name, d]));
-  const reads = new Map<string, HostRead>();
-  await pool(fleet.hosts, parallel, async (name) => {
-    const first = fleet.reads.get(name);
-    if (!first?.transport) {
-      if (first) reads.set(name, first);
-      return;
-    }
-    const started = Date.now();
-    const r = await readHost(fleet.cluster, byName.get(name)!, first.transport, timeoutMs, true);
-    reads.set(name, r.ok ? { host: name, ok: true, transport: first.transport, facts: r.facts, live: r.live, ms: Date.now() - started } : { host: name, ok: false, message: r.message, transport: first.transport });
-  });
-  const live = new Map<string, LiveHost>();
-  for (const [name, r] of reads) if (r.ok) live.set(name, r.live);
-  const plan = buildPlan(fleet.desired.filter((d) => live.has(d.name)), live);
-  return clusterStatus({ cluster: fleet.cluster, desired: fleet.desired, hosts: fleet.hosts, reads, plan, at: Date.now() });
+export class StatusReader {
+  /** Connections that replace the fleet's: null when the host has none now. */
+  private readonly own = new Map<string, Transport | null>();
+  private closed = false;
+
+  constructor(
+    private readonly fleet: Fleet,
+    private readonly options: { readonly parallel?: number; readonly ssh?: SshOptions } = {},
+  ) {}
+
+  private transport(name: string): Transport | undefined {
+    return this.own.has(name) ? (this.own.get(name) ?? undefined) : this.fleet.reads.get(name)?.transport;
+  }
+
+  private drop(name: string, t: Transport): void {
+    this.own.set(name, null);
+    void t.close().catch(() => {});
+  }
+
+  async read(): Promise<ClusterStatus> {
+    const { fleet } = this;
+    const byName = new Map(fleet.desired.map((d) => [d.name, d]));
+    const reads = new Map<string, HostRead>();
+    const timeoutMs = this.options.ssh?.commandTimeoutMs;
+    await pool(fleet.hosts, this.options.parallel ?? 10, async (name) => {
+      const started = Date.now();
+      let transport = this.transport(name);
+      if (!transport) {
+        try {
+          transport = await connectSsh(endpointFor(fleet.cluster, name), this.options.ssh);
+        } catch (error) {
+          reads.set(name, { host: name, ok: false, message: error instanceof Error ? error.message : String(error) });
+          return;
+        }
+        if (this.closed) {
+          void transport.close().catch(() => {});
+          return;
+        }
+        this.own.set(name, transport);
+      }
+      const r = await readHost(fleet.cluster, byName.get(name)!, transport, timeoutMs, true);
+      if (r.ok) reads.set(name, { host: name, ok: true, transport, facts: r.facts, live: r.live, ms: Date.now() - started });
+      else {
+        reads.set(name, { host: name, ok: false, message: r.message });
+        this.drop(name, transport);
+      }
+    });
+    const live = new Map<string, LiveHost>();
+    for (const [name, r] of reads) if (r.ok) live.set(name, r.live);
+    const plan = buildPlan(fleet.desired.filter((d) => live.has(d.name)), live);
+    return clusterStatus({ cluster: fleet.cluster, desired: fleet.desired, hosts: fleet.hosts, reads, plan, at: Date.now() });
+  }
+
+  /** Closes the connections it opened (the fleet's own are the fleet's to close). */
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all([...this.own.values()].map((t) => t?.close().catch(() => {})));
+  }
 }
 
 /** The status from the fleet's first read (openFleet with `status: true`). */

@@ -6,15 +6,22 @@
  * (keepalived's record on the director, written as its notify script
  * writes it). The token, where one is set, is required by everything. The
  * director's table reads empty on this kernel (no IPVS): figures are checked
- * in the lab VM (test/e2e/status.test.ts).
+ * in the lab VM (test/e2e/status.test.ts). Prometheus itself (Debian's
+ * package, started here on loopback) scrapes /metrics with the token, and a
+ * PromQL query through its HTTP API finds the servers with their health.
  */
 import anyTest, { type TestFn } from 'ava';
 import { writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 import { request } from 'node:http';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Script } from 'node:vm';
 import { LAB_USERS, type Lab } from '../lab/netns-sshd.js';
 import { directorLab, labVip, type DirectorLab } from '../test/support/director-lab.js';
+import { assertPrograms } from '../test/support/host.js';
+import { startMonitor, type RunningMonitor } from '../test/support/monitor.js';
 import { main } from './main.js';
 import { PAGE_JS } from './monitor/page.js';
 
@@ -41,46 +48,12 @@ async function sh(lab: Lab, host: string, line: string, ...args: string[]): Prom
 
 const record = (lab: Lab, state: 'up' | 'down', server: string, since: number) => `${state} tcp ${vip(lab)} 80 ${lab.host(server).address} 80 ${since}`;
 
-interface Monitor {
-  readonly url: URL;
-  readonly stderr: () => string;
-  stop(): Promise<number>;
-}
-
-/** Starts `lvsc monitor ... FILE` in-process; resolves once it says where it listens. */
-async function monitor(t: { context: { lab: Lab; dir: string } }, argv: string[]): Promise<Monitor> {
+/** `lvsc monitor --listen 127.0.0.1:0 ARGV... FILE` of the lab's cluster, with the lab's known_hosts and no ssh_config. */
+async function monitor(t: { context: DirectorLab }, argv: string[]): Promise<RunningMonitor> {
   const { lab, dir } = t.context;
   const file = join(dir, 'cluster.lvs');
   writeFileSync(file, cluster(lab));
-  const stop = new AbortController();
-  let stderr = '';
-  let listening!: (url: URL) => void;
-  let failed!: (e: Error) => void;
-  const ready = new Promise<URL>((res, rej) => ((listening = res), (failed = rej)));
-  const done = main(['monitor', '--listen', '127.0.0.1:0', ...argv, '--known-hosts', lab.knownHostsFile, '--ssh-config', join(lab.homeDir, 'no-config'), file], {
-    stdout: { write: () => {}, isTTY: false },
-    stderr: {
-      write: (s: string) => {
-        stderr += s;
-        const m = /^lvsc monitor: (http:\/\/\S+)/m.exec(stderr);
-        if (m) listening(new URL(m[1]));
-      },
-      isTTY: false,
-    },
-    env: { HOME: lab.homeDir, NO_COLOR: '1' },
-    cwd: dir,
-    signal: stop.signal,
-  });
-  void done.then((code) => failed(new Error(`lvsc monitor exited ${code} before listening:\n${stderr}`)));
-  const url = await ready;
-  return {
-    url,
-    stderr: () => stderr,
-    stop: async () => {
-      stop.abort();
-      return done;
-    },
-  };
+  return startMonitor(['--listen', '127.0.0.1:0', ...argv, '--known-hosts', lab.knownHostsFile, '--ssh-config', join(lab.homeDir, 'no-config'), file], { env: { HOME: lab.homeDir, NO_COLOR: '1' }, cwd: dir });
 }
 
 interface Response {
@@ -180,6 +153,23 @@ test.serial('the page, its own assets, /metrics and the event stream; a server w
   }
 });
 
+test.serial('a host whose connection drops is shown as not read, then connected again and shown back, without restarting', async (t) => {
+  const { lab } = t.context;
+  const m = await monitor(t, []);
+  try {
+    await events(m.url, () => true);
+    // The SSH sessions to web1 end (its sshd still listens): the next read fails, the one after reconnects.
+    await lab.killSessions('web1');
+    const pushed = await events(m.url, (p) => p.events.some((e) => e.text === 'web1 can be read again'));
+    const texts = pushed.at(-1)!.events.map((e) => e.text);
+    const lost = texts.findIndex((x) => x.startsWith('web1 cannot be read: '));
+    t.true(lost >= 0 && lost < texts.indexOf('web1 can be read again'), texts.join('\n'));
+    t.true(pushed.at(-1)!.status.hosts.every((h) => h.ok));
+  } finally {
+    t.is(await m.stop(), 0, m.stderr());
+  }
+});
+
 test.serial('with a token, nothing is served without it: Bearer for /metrics, ?token= for the page, which then carries a cookie', async (t) => {
   const tokenFile = join(t.context.dir, 'token');
   const token = 'a-token-of-enough-length-42';
@@ -210,4 +200,78 @@ test.serial('an address other than loopback is refused without --allow-remote, b
   t.is(code, 2);
   t.regex(stderr, /--listen 0\.0\.0\.0:9847: not a loopback address; add --allow-remote/);
   t.notRegex(stderr, /Reading live state/);
+});
+
+/** A port free on 127.0.0.1 now (the system's choice for port 0, released). */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+test.serial('Prometheus scrapes /metrics with the token; promtool reads it; PromQL returns each server with its health', async (t) => {
+  assertPrograms('cli/monitor.test.ts', ['/usr/bin/prometheus', '/usr/bin/promtool']);
+  t.timeout(5 * 60_000);
+  const { lab, dir } = t.context;
+  await sh(lab, 'lb', 'umask 077 && mkdir -p /run/lvsc/health && printf "%s\\n" "$1" > /run/lvsc/health/a && printf "%s\\n" "$2" > /run/lvsc/health/b', record(lab, 'down', 'web1', 1_700_000_000), record(lab, 'up', 'web2', 1_700_000_000));
+  const token = 'prometheus-scrapes-with-this-token';
+  const tokenFile = join(dir, 'prom-token');
+  writeFileSync(tokenFile, `${token}\n`);
+  const m = await monitor(t, ['--token-file', tokenFile]);
+  const promDir = join(dir, 'prometheus');
+  mkdirSync(promDir, { recursive: true });
+  const port = await freePort();
+  writeFileSync(
+    join(promDir, 'prometheus.yml'),
+    [
+      'global:',
+      '  scrape_interval: 1s',
+      'scrape_configs:',
+      '  - job_name: lvsc',
+      '    authorization:',
+      `      credentials_file: ${tokenFile}`,
+      '    static_configs:',
+      `      - targets: ['${m.url.host}']`,
+      '',
+    ].join('\n'),
+  );
+  const prom = spawn('/usr/bin/prometheus', [`--config.file=${join(promDir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(promDir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  const ready = new Promise<void>((resolve, reject) => {
+    prom.stderr.on('data', (c: Buffer) => {
+      log += c.toString();
+      if (log.includes('Server is ready to receive web requests')) resolve();
+    });
+    prom.on('exit', (code) => reject(new Error(`prometheus exited ${code}:\n${log}`)));
+  });
+  try {
+    const metrics = await get(m.url, '/metrics', { authorization: `Bearer ${token}` });
+    const check = spawnSync('/usr/bin/promtool', ['check', 'metrics'], { input: metrics.body, encoding: 'utf8' });
+    // Neither a parse error (exit 1) nor a lint remark (exit 3, naming and HELP conventions).
+    t.is(check.status, 0, check.stdout + check.stderr);
+
+    await ready;
+    const query = 'lvsc_ipvs_backend_health == 1';
+    type Result = { metric: Record<string, string>; value: [number, string] };
+    let result: Result[] = [];
+    // Until Prometheus has scraped once (every second, by the config above); bounded by the test's timeout.
+    while (result.length < 2) {
+      const r = (await (await fetch(`http://127.0.0.1:${port}/api/v1/query?query=${encodeURIComponent(query)}`)).json()) as { status: string; data: { result: Result[] } };
+      t.is(r.status, 'success');
+      result = r.data.result;
+      if (result.length < 2) await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    t.deepEqual(result.map((r) => [r.metric.service, r.metric.server, r.metric.state, r.metric.director, r.metric.remote_address]).sort(), [
+      ['www', 'web1', 'down', 'lb', lab.host('web1').address],
+      ['www', 'web2', 'up', 'lb', lab.host('web2').address],
+    ]);
+    const targets = (await (await fetch(`http://127.0.0.1:${port}/api/v1/targets`)).json()) as { data: { activeTargets: { health: string; lastError: string }[] } };
+    t.like(targets.data.activeTargets[0], { health: 'up', lastError: '' });
+  } finally {
+    prom.kill('SIGTERM');
+    await new Promise((resolve) => (prom.exitCode !== null ? resolve(undefined) : prom.once('exit', resolve)));
+    t.is(await m.stop(), 0, m.stderr());
+  }
 });

@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
-import { fleetStatus, readStatus } from '../../agent/status.js';
+import { fleetStatus, StatusReader } from '../../agent/status.js';
 import { printable } from '../../lang/printable.js';
 import { COMMON_OPTIONS, parseCommandArgs, peekFlag } from '../args.js';
 import type { Io, Outcome } from '../io.js';
@@ -121,6 +121,7 @@ address taken), 2 usage error.
     const read = await readLive(loaded.cluster, { ...live.options, status: true }, io, false, view, values['no-color'] === true);
     if ('outcome' in read) return read.outcome;
     const { fleet } = read;
+    const reader = new StatusReader(fleet, { ...(live.options.parallel ? { parallel: live.options.parallel } : {}), ...(live.options.ssh ? { ssh: live.options.ssh } : {}) });
     try {
       let server;
       try {
@@ -136,7 +137,7 @@ address taken), 2 usage error.
         io.stderr.write(`lvsc monitor: ${url}${token !== undefined && values['token-file'] === undefined ? `?token=${token}` : ''}  (reading ${fleet.hosts.length} host${fleet.hosts.length === 1 ? '' : 's'} every ${every / 1000} s; interrupt to stop)\n`);
         for (const h of status.hosts) if (!h.ok) io.stderr.write(`warning: ${printable(h.name)}: ${printable(h.error ?? '', { newlines: true })}\n`);
         while (!(await pause(every, io.signal))) {
-          const next = await readStatus(fleet, live.options.parallel, live.options.ssh?.commandTimeoutMs);
+          const next = await reader.read();
           server.publish(next, statusEvents(status, next));
           status = next;
         }
@@ -145,6 +146,7 @@ address taken), 2 usage error.
         await server.close();
       }
     } finally {
+      await reader.close();
       await fleet.close();
     }
   },

@@ -8,7 +8,7 @@
  * kernel's estimator refreshes its rates about every 2 s) over the same
  * connections until interrupted.
  */
-import { fleetStatus, readStatus, type ClusterStatus } from '../../agent/status.js';
+import { fleetStatus, StatusReader, type ClusterStatus } from '../../agent/status.js';
 import { COMMON_OPTIONS, parseCommandArgs, peekFlag } from '../args.js';
 import type { Io, Outcome } from '../io.js';
 import { loadCluster } from '../load.js';
@@ -124,20 +124,20 @@ Exit codes: 0 every host read, 1 a host could not be read (or errors in the file
     const read = await readLive(loaded.cluster, { ...live.options, status: true }, io, json, view, values['no-color'] === true);
     if ('outcome' in read) return read.outcome;
     const { fleet } = read;
+    const reader = new StatusReader(fleet, { ...(live.options.parallel ? { parallel: live.options.parallel } : {}), ...(live.options.ssh ? { ssh: live.options.ssh } : {}) });
     try {
       let status: ClusterStatus = fleetStatus(fleet);
       view.status(status, every !== undefined);
       if (every !== undefined) {
-        const parallel = live.options.parallel;
-        const timeout = live.options.ssh?.commandTimeoutMs;
         while (!(await pause(every, io.signal))) {
-          status = await readStatus(fleet, parallel, timeout);
+          status = await reader.read();
           if (io.signal?.aborted) break;
           view.status(status, true);
         }
       }
       return status.hosts.every((h) => h.ok) ? 'ok' : 'failed';
     } finally {
+      await reader.close();
       await fleet.close();
     }
   },
