@@ -53,7 +53,7 @@ async function monitor(t: { context: DirectorLab }, argv: string[]): Promise<Run
   const { lab, dir } = t.context;
   const file = join(dir, 'cluster.lvs');
   writeFileSync(file, cluster(lab));
-  return startMonitor(['--listen', '127.0.0.1:0', ...argv, '--known-hosts', lab.knownHostsFile, '--ssh-config', join(lab.homeDir, 'no-config'), file], { env: { HOME: lab.homeDir, NO_COLOR: '1' }, cwd: dir });
+  return startMonitor(main, ['--listen', '127.0.0.1:0', ...argv, '--known-hosts', lab.knownHostsFile, '--ssh-config', join(lab.homeDir, 'no-config'), file], { env: { HOME: lab.homeDir, NO_COLOR: '1' }, cwd: dir });
 }
 
 interface Response {

@@ -3,7 +3,8 @@
  * once it says where it listens (its stderr's `lvsc monitor: URL` line), or
  * rejects with its stderr when it exits before that.
  */
-import { main } from '../../cli/main.js';
+/** lvsc's `main` (cli/main.ts), handed in: test/support sits below cli in the layering. */
+export type Main = (argv: readonly string[], io: { stdout: { write(s: string): unknown; isTTY?: boolean }; stderr: { write(s: string): unknown; isTTY?: boolean }; env: Readonly<Record<string, string | undefined>>; cwd: string; signal?: AbortSignal }) => Promise<number>;
 
 export interface RunningMonitor {
   readonly url: URL;
@@ -12,7 +13,7 @@ export interface RunningMonitor {
   stop(): Promise<number>;
 }
 
-export async function startMonitor(argv: readonly string[], io: { readonly env: Readonly<Record<string, string | undefined>>; readonly cwd: string }): Promise<RunningMonitor> {
+export async function startMonitor(main: Main, argv: readonly string[], io: { readonly env: Readonly<Record<string, string | undefined>>; readonly cwd: string }): Promise<RunningMonitor> {
   const stop = new AbortController();
   let stderr = '';
   let listening!: (url: URL) => void;
