@@ -5,7 +5,10 @@
  * restored state (what a Debian host's boot makes of the files in /etc).
  */
 import type { DesiredHost } from '../../compiler/desired.js';
+import { WANTS_DIR } from '../../compiler/boot.js';
 import { NFT_FAMILY, NFT_TABLE } from '../../compiler/nft.js';
+import { PATHS } from '../../compiler/templates/render.js';
+import { DAEMONS_LIB } from '../../lab/guest-files.js';
 import { sh, shOn } from '../../lab/remote.js';
 import { labHost } from '../../lab/topology.js';
 
@@ -149,13 +152,16 @@ export function arpRepliers(out: string): Set<string> {
  * its routes (back to the gateway the lab boots the host with), every sysctl
  * it set (set to another value: a reboot's defaults), and on the director the
  * IPVS table, its timeouts (back to the kernel's defaults), lvsc's nftables
- * table (the fwmark services' marks) and the IPVS modules. The kernel is
- * shared by every lab host, so only the director's modules are unloaded
- * (nothing else uses ip_vs); nftables tables are each namespace's own.
+ * table (the fwmark services' marks) and the IPVS modules; on a director
+ * with keepalived, keepalived itself (stopped by its PID) and what it and lvsc
+ * keep in /run (a tmpfs: the health records, the lock, the PID files). The
+ * kernel is shared by every lab host, so only the director's modules are
+ * unloaded (nothing else uses ip_vs); nftables tables are each namespace's own.
  */
 function lossScript(host: DesiredHost): string {
   const s = host.state;
   const lines: string[] = [];
+  if (host.keepalived) lines.push(`. ${DAEMONS_LIB}`, 'if [ -s /run/keepalived.pid ]; then lab_keepalived_stop "$(cat /run/keepalived.pid)"; fi', 'rm -rf /run/lvsc');
   const other = Object.entries(s.sysctls).map(([k, v]) => `${k}=${v === '0' ? 1 : 0}`);
   if (other.length) lines.push(`sysctl -q -w ${other.join(' ')}`);
   for (const a of s.addresses) lines.push(`ip addr del ${a.address}/${a.prefix} dev ${a.dev}`);
@@ -182,17 +188,23 @@ export async function loseRuntimeState(hosts: readonly DesiredHost[]): Promise<v
 /** The IPVS timeouts of a freshly loaded ip_vs (tcp tcpfin udp, seconds): what a reboot leaves. */
 export const KERNEL_TIMEOUTS = [900, 120, 300] as const;
 
-/** The files a boot reads that concern lvsc, as `::: PATH` then the content. */
+/** The files a boot reads that concern lvsc, as `::: PATH` then the content; then the units multi-user.target wants, as `::: LINK` then its target. */
 const BOOT_FILES =
-  "for f in /etc/modules-load.d/*.conf /etc/sysctl.d/*.conf /etc/default/ipvsadm /etc/ipvsadm.rules /etc/systemd/network/*.network /etc/systemd/network/*.network.d/*.conf /etc/systemd/system/*.service.d/*.conf; do if [ -f \"$f\" ]; then printf '::: %s\\n' \"$f\"; cat \"$f\"; echo; fi; done";
+  "for f in /etc/modules-load.d/*.conf /etc/sysctl.d/*.conf /etc/default/ipvsadm /etc/ipvsadm.rules /etc/keepalived/keepalived.conf /etc/systemd/network/*.network /etc/systemd/network/*.network.d/*.conf /etc/systemd/system/*.service.d/*.conf; do if [ -f \"$f\" ]; then printf '::: %s\\n' \"$f\"; cat \"$f\"; echo; fi; done; " +
+  `for l in ${WANTS_DIR}/*; do if [ -L "$l" ]; then printf '::: %s\\n' "$l"; readlink "$l"; fi; done`;
 
 /**
  * The commands a Debian host's boot runs for what `files` (path → content) say:
  * systemd-modules-load (modules-load.d), systemd-sysctl (sysctl.d), the ipvsadm
- * service (`ipvsadm -R < /etc/ipvsadm.rules`, when /etc/default/ipvsadm says
- * AUTO="true", then the ExecStartPost= lines of its drop-ins, as systemd runs
- * them: in the drop-ins' order, a leading `-` meaning "a failure is not the
- * service's") and systemd-networkd (.network
+ * service (when /etc/default/ipvsadm says AUTO="true", its init script's
+ * `ipvsadm -C` and `ipvsadm -R < /etc/ipvsadm.rules`, then the ExecStartPost=
+ * lines of its drop-ins, as systemd runs them: in the drop-ins' order, a
+ * leading `-` meaning "a failure is not the service's"), keepalived when
+ * multi-user.target wants it and its configuration is there (as
+ * keepalived.service does, lab_keepalived_start: after the ipvsadm service
+ * when a drop-in orders it `After=ipvsadm.service` (and last: it is also
+ * after the network), otherwise before it, the order that loses keepalived's
+ * services to the flush) and systemd-networkd (.network
  * files and their drop-ins: the link up, [Address] with Label, [Route] with
  * Gateway and Protocol).
  */
@@ -203,8 +215,11 @@ export function bootCommands(files: ReadonlyMap<string, string>): string[] {
   if (modules.length) commands.push(`modprobe -a ${modules.join(' ')}`);
   for (const [path] of of(/^\/etc\/sysctl\.d\//)) commands.push(`sysctl -q -p ${path}`);
   // Debian's ipvsadm service restores the rules when its defaults say AUTO="true".
+  const keepalived = files.has(`${WANTS_DIR}/keepalived.service`) && (files.get(PATHS.keepalived) ?? '').trim() !== '' ? [`. ${DAEMONS_LIB} && lab_keepalived_start >/dev/null`] : [];
+  const afterIpvsadm = of(/^\/etc\/systemd\/system\/keepalived\.service\.d\/[^/]+\.conf$/).some(([, text]) => /^After=(.* )?ipvsadm\.service( |$)/m.test(text));
+  if (!afterIpvsadm) commands.push(...keepalived);
   if (files.has('/etc/ipvsadm.rules') && /^AUTO="?true"?$/m.test(files.get('/etc/default/ipvsadm') ?? '')) {
-    commands.push('ipvsadm -R < /etc/ipvsadm.rules');
+    commands.push('ipvsadm -C', 'ipvsadm -R < /etc/ipvsadm.rules');
     for (const [, text] of of(/^\/etc\/systemd\/system\/ipvsadm\.service\.d\/[^/]+\.conf$/)) {
       for (const m of text.matchAll(/^ExecStartPost=(-?)(.+)$/gm)) commands.push(m[1] ? `${m[2]} || true` : m[2]);
     }
@@ -225,6 +240,8 @@ export function bootCommands(files: ReadonlyMap<string, string>): string[] {
       if (section.startsWith('[Route]')) commands.push(`ip route replace ${key('Destination') ?? 'default'} via ${key('Gateway')} dev ${dev}${key('Protocol') ? ` proto ${key('Protocol')}` : ''}`);
     }
   }
+  // keepalived.service is After=network-online.target too: last.
+  if (afterIpvsadm) commands.push(...keepalived);
   return commands;
 }
 
