@@ -53,8 +53,18 @@ const lexer = new Lexer(LEXER_TOKENS, {
   skipValidations: true,
 });
 
-export function lex(source: SourceFile): LexResult {
-  const r = lexer.tokenize(source.text);
+/**
+ * The tokens of `source`, or of its text from `from` to `to` (offsets stay
+ * the file's): lang/index.ts lexes a large file in pieces that start at a line.
+ */
+export function lex(source: SourceFile, from = 0, to = source.text.length): LexResult {
+  const whole = from === 0 && to === source.text.length;
+  const r = lexer.tokenize(whole ? source.text : source.text.slice(from, to));
+  if (from) {
+    for (const t of r.tokens) shift(t, from);
+    for (const c of (r.groups.comments ?? []) as IToken[]) shift(c, from);
+    for (const e of r.errors) e.offset += from;
+  }
   const diagnostics: Diagnostic[] = [];
   const span = (start: number, end: number) => ({ file: source.path, start, end });
   // One string per distinct word: host names, weights and keywords repeat
@@ -100,6 +110,11 @@ export function lex(source: SourceFile): LexResult {
   const comments = ((r.groups.comments ?? []) as IToken[]).map((c) => ({ ...c, image: c.image.trimEnd() }));
   diagnostics.sort((a, b) => a.subject!.start - b.subject!.start);
   return { tokens, comments, diagnostics };
+}
+
+function shift(t: IToken, by: number): void {
+  t.startOffset += by;
+  if (t.endOffset !== undefined) t.endOffset += by;
 }
 
 /** Hints for characters people bring from other config languages or word processors. */

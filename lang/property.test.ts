@@ -299,3 +299,21 @@ test('arbitrary text never makes parse or format throw', (t) => {
   );
   t.pass();
 });
+
+test('a file parsed in pieces (lang/index.ts) is the file parsed whole: items, spans, comments, diagnostics', (t) => {
+  let cut = 0;
+  const text = fc.oneof(
+    config,
+    fc.tuple(fc.nat({ max: exampleTexts.length - 1 }), fc.array(mutation, { maxLength: 3 })).map(([which, mutations]) => mutations.reduce((s, m) => m(s), exampleTexts[which])),
+  );
+  fc.assert(
+    fc.property(text, fc.integer({ min: 1, max: 300 }), (input, pieceChars) => {
+      const whole = parse(source(input), { pieceChars: Infinity });
+      const pieces = parse(source(input), { pieceChars });
+      if (!isDeepStrictEqual(pieces, whole)) throw new Error(`pieces of ${pieceChars} characters read differently:\n${input}`);
+      if (!whole.diagnostics.length && /\}[^{]*\nservice /.test(input)) cut++;
+    }),
+    { numRuns: RUNS * 2 },
+  );
+  t.true(cut > 20, `only ${cut} clean inputs with a place to cut`);
+});
