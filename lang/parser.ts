@@ -110,7 +110,90 @@ export class LvsParser extends CstParser {
   constructor(errorFacts = new ErrorFactsProvider(), options: { validateGrammar?: boolean } = {}) {
     super(T.allTokens as TokenType[], { recoveryEnabled: true, maxLookahead: 1, errorMessageProvider: errorFacts, skipValidations: !(options.validateGrammar ?? true) });
     this.errorFacts = errorFacts;
+    this.iterativeRepetitionRecovery();
+    this.rememberedResyncPoints();
     this.performSelfAnalysis();
+  }
+
+  /**
+   * Before recovering inside a repetition, Chevrotain looks ahead for the
+   * first token that would end the enclosing rules (their follow set): in a
+   * block whose `}` is far away, that walk crosses the rest of the block for
+   * every error, so 8,000 stray words in one service took 33 s. The answer is
+   * the same for every error before that token under the same rules, so it is
+   * remembered: the next search from a later position under the same follow
+   * set finds the same token without walking.
+   */
+  private rememberedResyncPoints(): void {
+    const internals = this as unknown as {
+      findReSyncTokenType(): TokenType;
+      flattenFollowSet(): TokenType[];
+      currIdx: number;
+      tokVector: IToken[];
+    };
+    let found: { tokens: IToken[]; follow: string; from: number; at: number; type: TokenType } | undefined;
+    internals.findReSyncTokenType = function (this: LvsParser): TokenType {
+      const follow = internals.flattenFollowSet.call(this);
+      const key = follow.map((t) => t.tokenTypeIdx).join(' ');
+      const here = internals.currIdx;
+      if (found && found.tokens === internals.tokVector && found.follow === key && found.from <= here && here < found.at) return found.type;
+      // Chevrotain's own walk (EOF, after the last token, is in the follow set of the file).
+      for (let k = 1; ; k++) {
+        const token = this.LA(k);
+        const type = follow.find((t) => tokenMatcher(token, t));
+        if (type) {
+          found = { tokens: internals.tokVector, follow: key, from: here, at: here + k, type };
+          return type;
+        }
+      }
+    };
+  }
+
+  /**
+   * Chevrotain recovers from a bad token inside a repetition (`MANY`) by
+   * skipping it and calling the repetition again from within itself, so each
+   * error recovered in one block is a few more stack frames: 1,600 stray
+   * words in one service (`server web1 weight 3 4` on every line) overflowed
+   * the stack and crashed lvsc. That call is the last thing the repetition
+   * does, so it can wait: here the repetition's recovery defers it, and the
+   * outermost recovery of that repetition (the same one: the same MANY of the
+   * same rule invocation) runs each deferred call in a loop, in the same order,
+   * at a constant depth.
+   */
+  private iterativeRepetitionRecovery(): void {
+    type Attempt = (this: LvsParser, prodFunc: (...args: unknown[]) => unknown, args: unknown[], ...rest: unknown[]) => void;
+    const internals = this as unknown as {
+      attemptInRepetitionRecovery: Attempt;
+      getKeyForAutomaticLookahead(dslMethodIdx: unknown, occurrence: unknown): number;
+      RULE_STACK_IDX: number;
+    };
+    const recover = internals.attemptInRepetitionRecovery;
+    let running: string | undefined;
+    let pending: (() => void) | undefined;
+    internals.attemptInRepetitionRecovery = function (this: LvsParser, prodFunc, args, lookahead, dslMethodIdx, prodOccurrence, ...rest) {
+      const key = `${internals.getKeyForAutomaticLookahead.call(this, dslMethodIdx, prodOccurrence)}@${internals.RULE_STACK_IDX}`;
+      const defer = (...again: unknown[]) => {
+        pending = () => prodFunc.apply(this, again);
+      };
+      if (running === key) {
+        // The repetition's own last call: the loop below runs it.
+        recover.call(this, defer, args, lookahead, dslMethodIdx, prodOccurrence, ...rest);
+        return;
+      }
+      const outer = running;
+      running = key;
+      try {
+        recover.call(this, defer, args, lookahead, dslMethodIdx, prodOccurrence, ...rest);
+        while (pending) {
+          const next = pending;
+          pending = undefined;
+          next();
+        }
+      } finally {
+        running = outer;
+        pending = undefined;
+      }
+    };
   }
 
   // The alternatives of each OR are built once, here, not on every call: at

@@ -26,7 +26,8 @@ function who(host: Host, interfaces: readonly Interface[] = host.interfaces): st
 function parties(server: RealServer, ctx: RuleContext): { host: Host; director: Host } | undefined {
   const host = ctx.cluster.hostsByName.get(server.host);
   const director = activeDirector(ctx.cluster);
-  if (!host || !director || !director.interfaces.length || !ripInterfaces(host, server).length) return undefined;
+  if (!host || !director || !director.interfaces.length) return undefined;
+  if (server.address !== undefined && !ripInterfaces(host, server).length) return undefined;
   return { host, director };
 }
 
