@@ -9,7 +9,7 @@ import { HumanCommandView } from './human.js';
 import { writePieces } from '../io.js';
 import { JsonCommandView } from './json.js';
 import { planJsonPieces } from './plan-json.js';
-import { renderPlan } from './plan-text.js';
+import { planTextPieces } from './plan-text.js';
 import type { FactWarning, PlanReport, PlanView, Unreadable } from './report.js';
 
 /** At most this many of one host's fact warnings are shown as text (all of them are in the JSON). */
@@ -17,7 +17,7 @@ const WARNINGS_SHOWN = 10;
 
 export class TextPlanView extends HumanCommandView implements PlanView {
   plan(r: PlanReport): void {
-    this.io.stdout.write(renderPlan(r.plan, { color: this.color }, { totalHosts: r.totalHosts, unreadable: (r.unreadable ?? []).filter((u) => !u.leftOut).length }));
+    writePieces(this.io.stdout, planTextPieces(r.plan, { color: this.color }, { totalHosts: r.totalHosts, unreadable: (r.unreadable ?? []).filter((u) => !u.leftOut).length }));
     for (const u of r.unreadable ?? []) this.io.stderr.write(`${u.leftOut ? 'warning' : 'error'}: ${printable(u.host)}: ${printable(u.message, { newlines: true })}\n`);
     for (const f of r.plan.faults ?? []) this.io.stderr.write(`error: ${printable(f.hosts.join(' '))}: ${printable(f.message)}\n`);
     this.io.stderr.write(renderFactWarnings(r.warnings ?? []));
