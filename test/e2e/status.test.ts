@@ -3,11 +3,17 @@
  * requests from the client through every VIP, and the figures lvsc shows by
  * name compared with `ipvsadm -Ln --stats --exact` and `ipvsadm -Ln` read
  * directly on the director in the same test, just before and just after
- * lvsc's read (counters only grow, so lvsc's must lie between the two).
+ * lvsc's read (counters only grow, so lvsc's must lie between the two); and
+ * `lvsc monitor` served on loopback, its /status.json and /metrics compared
+ * the same way while it reads the lab again and again.
  */
 import anyTest, { type TestFn } from 'ava';
+import { join } from 'node:path';
+import { repoRoot } from '../../lab/paths.js';
+import { main } from '../../cli/main.js';
 import { sh } from '../../lab/remote.js';
 import { SERVICES, type LabService } from '../../lab/topology.js';
+import { startMonitor, type RunningMonitor } from '../support/monitor.js';
 import { labSession, requests, rip } from './support.js';
 
 const test = anyTest as TestFn;
@@ -148,5 +154,66 @@ test.serial('a weight changed by hand is marked on its server, with the step pla
     t.regex(text.stdout, /^ {4}web1 +10\.20\.0\.11:80 +1 ≠ 5 .*!$/m);
   } finally {
     await sh('lb1', `ipvsadm -e -t ${dr.vip}:${dr.port} -r ${rip('web1')}:${dr.serverPort} -g -w 1`);
+  }
+});
+
+/** `lvsc monitor` of the lab on a free loopback port, until `stop`; resolves once it listens. */
+function monitor(): Promise<RunningMonitor> {
+  const argv = ['--listen', '127.0.0.1:0', '--known-hosts', session.lab.knownHosts, '--ssh-config', join(session.dir, 'no-ssh-config'), '--timeout', '300s', session.lab.clusterFile];
+  return startMonitor(main, argv, { env: { HOME: session.dir, PATH: process.env.PATH }, cwd: repoRoot() });
+}
+
+/** The status of the monitor's first read that finished after `after` (ms since the epoch), from its event stream. */
+async function nextRead(url: URL, after: number): Promise<Doc & { at: string }> {
+  const r = await fetch(new URL('/events', url));
+  if (r.status !== 200 || !r.body) throw new Error(`/events answered ${r.status}`);
+  const reader = r.body.getReader();
+  const decoder = new TextDecoder();
+  let buffer = '';
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error('the event stream ended');
+      buffer += decoder.decode(value, { stream: true });
+      let end: number;
+      while ((end = buffer.indexOf('\n\n')) >= 0) {
+        const data = buffer.slice(0, end).split('\n').find((l) => l.startsWith('data: '));
+        buffer = buffer.slice(end + 2);
+        const msg = JSON.parse(data!.slice(6)) as { status: Doc & { at: string } };
+        if (Date.parse(msg.status.at) > after) return msg.status;
+      }
+    }
+  } finally {
+    await reader.cancel();
+  }
+}
+
+test.serial('lvsc monitor of the lab: /status.json and /metrics show the totals ipvsadm shows directly, by name', async (t) => {
+  t.timeout(15 * 60_000);
+  const m = await monitor();
+  try {
+    for (const s of Object.values(SERVICES)) await requests(s, 3);
+    // The monitor reads every 2 s: its next read after the requests comes after this direct read.
+    const stats0 = await directStats();
+    const at0 = Date.now();
+    // The read that finishes first after this may have started before it: the one after that did not.
+    const doc = await nextRead(m.url, Date.parse((await nextRead(m.url, at0)).at));
+    const metrics = await (await fetch(new URL('/metrics', m.url))).text();
+    const stats1 = await directStats();
+    for (const svc of doc.services) {
+      const lab = NAMES[svc.name];
+      const vip = `${lab.vip}:${lab.port}`;
+      for (const server of svc.servers) {
+        const key = `${vip} ${rip(server.name)}:${lab.serverPort}`;
+        const got = server.live!.totals!.conns;
+        t.true(between(got, stats0.get(key)!.conns, stats1.get(key)!.conns), `${key} conns: monitor ${got}, ipvsadm ${stats0.get(key)!.conns} then ${stats1.get(key)!.conns}`);
+        const line = new RegExp(`^lvsc_ipvs_backend_connections_total\\{director="lb1",service="${svc.name}",[^}]*server="${server.name}",remote_address="${rip(server.name).replace(/\./g, '\\.')}",remote_port="${lab.serverPort}"\\} (\\d+)$`, 'm').exec(metrics);
+        t.truthy(line, `${svc.name} ${server.name} in /metrics`);
+        t.true(between(Number(line![1]), stats0.get(key)!.conns, stats1.get(key)!.conns), `${key} in /metrics: ${line![1]}`);
+      }
+    }
+    t.regex(metrics, /^lvsc_director_role\{director="lb1",role="active"\} 1$/m);
+  } finally {
+    t.is(await m.stop(), 0, m.stderr());
   }
 });
