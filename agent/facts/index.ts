@@ -39,7 +39,7 @@ import { rateFact, statsFact, type ServiceRates, type ServiceTotals } from './co
 import { daemonFact } from './daemon.js';
 import { readFact, type Fact, type FactError, type FactResult, type RawOutput } from './fact.js';
 import { filesFact } from './files.js';
-import { keepalivedFact, type KeepalivedFacts } from './keepalived.js';
+import { clockFact, keepalivedFact, settledHealth, type KeepalivedFacts } from './keepalived.js';
 import { manifestFact, ownershipOf, type ManifestRead } from './manifest.js';
 import { ipvsFact } from './ipvs.js';
 import { fouFact, linksFact } from './links.js';
@@ -80,6 +80,8 @@ export function hostFacts(request: FactRequest): Fact<unknown>[] {
   // Modules first: later commands may make the kernel load one (`ip fou show` asks for the fou
   // netlink family, nft for nf_tables), and the modules fact must see the host as it was.
   const facts: Fact<unknown>[] = [modulesFact];
+  // keepalived's health records are read after the table, and the clock before it: a record that changed meanwhile is left out.
+  if (request.director && request.keepalived) facts.push(clockFact);
   if (request.director) facts.push(ipvsFact, thresholdsFact, timeoutsFact, daemonFact);
   if (request.director && request.keepalived) facts.push(keepalivedFact());
   if (request.director && request.counters) facts.push(connectionsFact, statsFact, rateFact);
@@ -291,7 +293,8 @@ export function assembleHostState(results: ReadonlyMap<string, FactResult<unknow
     ownership = owned.value;
     for (const w of owned.warnings) warnings.push({ fact: 'manifest', message: w });
   }
-  const keepalived = request.director && request.keepalived ? get<KeepalivedFacts>('keepalived') : undefined;
+  const read = request.director && request.keepalived ? get<KeepalivedFacts>('keepalived') : undefined;
+  const keepalived = read && { ...read, health: settledHealth(read.health, get(clockFact)) };
   let counters: DirectorCounters | undefined;
   if (request.director && request.counters) {
     const connections = get(connectionsFact);

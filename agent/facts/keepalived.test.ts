@@ -17,7 +17,7 @@ import { HEALTH_DIR, KEEPALIVED_CONF, KEEPALIVED_NOTIFY } from '../../compiler/k
 import { template } from '../../compiler/templates/render.js';
 import { readFact } from './fact.js';
 import { assembleHostState, hostFacts } from './index.js';
-import { keepalivedFact, parseHealthLine, type KeepalivedFacts } from './keepalived.js';
+import { clockFact, keepalivedFact, parseHealthLine, type KeepalivedFacts } from './keepalived.js';
 
 const golden = new URL('../../compiler/testdata/golden/health-checks/lb1/files', import.meta.url).pathname;
 const conf = readFileSync(golden + KEEPALIVED_CONF, 'utf8');
@@ -183,4 +183,23 @@ test('a director running keepalived reads the keepalived fact in its batch, and 
   t.true(hostFacts(request).some((f) => f.name === 'keepalived'));
   const read = assembleHostState(new Map([['keepalived', readFact(keepalivedFact(), { stdout: 'lvsc-keepalived binary /usr/sbin/keepalived\nlvsc-keepalived pid 42 running\n', stderr: '', status: 0 })]]), request);
   t.deepEqual(read.keepalived, { installed: { path: '/usr/sbin/keepalived', version: undefined }, running: { pid: 42 }, pidFile: 'running', health: [] });
+});
+
+test('a health record that changed while the table was read is left out: the clock is read before the table, the records after it', (t) => {
+  const request = { director: true, sysctlKeys: [], files: [], keepalived: true };
+  const names = hostFacts(request).map((f) => f.name);
+  t.true(names.indexOf('clock') < names.indexOf('ipvs') && names.indexOf('ipvs') < names.indexOf('keepalived'), names.join(' '));
+  t.false(hostFacts({ ...request, keepalived: false }).some((f) => f.name === 'clock'));
+  // web1 went up at 1700000100, while the facts were read from 1700000100 on: the table may still show it down.
+  const records = ['lvsc-keepalived pid 42 running', 'lvsc-keepalived health up tcp 10.3.0.100 80 10.3.0.11 80 1700000100', 'lvsc-keepalived health down tcp 10.3.0.100 80 10.3.0.12 80 1700000099', ''].join('\n');
+  const read = (clock: string) =>
+    assembleHostState(
+      new Map<string, ReturnType<typeof readFact<unknown>>>([
+        ['clock', readFact(clockFact, { stdout: clock, stderr: '', status: 0 })],
+        ['keepalived', readFact(keepalivedFact(), { stdout: records, stderr: '', status: 0 })],
+      ]),
+      request,
+    ).keepalived!.health.map((h) => `${h.state} ${h.dest.address}`);
+  t.deepEqual(read('1700000100\n'), ['down 10.3.0.12']);
+  t.deepEqual(read('1700000101\n'), ['up 10.3.0.11', 'down 10.3.0.12']);
 });

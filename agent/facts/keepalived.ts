@@ -74,6 +74,28 @@ export function parseHealthLine(line: string): ServerHealth | string {
   return { state, service, dest: { address: rip, port: Number(port) }, since: Number(since) };
 }
 
+/**
+ * The host's clock (seconds since the epoch) just before a director's table
+ * is read: a health record keepalived changed at or after it (its `since`)
+ * may say what the table read before it does not show yet, or no longer
+ * shows (the server went down or up while the facts were read, seconds under
+ * load). The batch leaves such records out (`settledHealth`).
+ */
+export const clockFact: Fact<number> = {
+  name: 'clock',
+  tool: 'date',
+  command: () => cmd('date', '+%s'),
+  parse(stdout) {
+    const t = stdout.trim();
+    return /^\d+$/.test(t) ? { value: Number(t), warnings: [] } : { value: 0, warnings: [], unreadable: [`\`${t.slice(0, 40)}\` is not a time`] };
+  },
+};
+
+/** The health records that did not change while the table was read (from `clock` on): those the table agrees with. */
+export function settledHealth(health: readonly ServerHealth[], clock: number | undefined): ServerHealth[] {
+  return clock === undefined ? [...health] : health.filter((h) => h.since < clock);
+}
+
 export function keepalivedFact(healthDir: string = HEALTH_DIR, pidFile: string = KEEPALIVED_PID): Fact<KeepalivedFacts> {
   return {
     name: 'keepalived',
