@@ -107,6 +107,18 @@ class Builder {
     return { file: this.source.path, start: a.startOffset, end: b.startOffset + b.image.length };
   }
 
+  /**
+   * A block rule's span when the parser really read both its keyword (its
+   * first token) and its closing brace (its last): what `extent` finds, without
+   * walking the block (extent of every service cost 0.17 s at 100,000
+   * destinations). Undefined otherwise: ask `extent`.
+   */
+  blockSpan(keyword: Tokens, close: Tokens): Span | undefined {
+    const a = first(keyword);
+    const b = close?.length === 1 ? real(close[0]) : undefined;
+    return a && b ? this.cover(a, b) : undefined;
+  }
+
   /** The span from the first to the last real token under a node, or undefined if it has none. */
   extent(node: CstNode): Span | undefined {
     const range = { start: Infinity, end: -Infinity };
@@ -325,7 +337,7 @@ class Builder {
 
   service(n: C.ServiceCstNode): A.ServiceNode | undefined {
     const c: Partial<C.ServiceCstChildren> = n.children;
-    const span = this.extent(n);
+    const span = this.blockSpan(c.Service, c.RBrace) ?? this.extent(n);
     const nameTok = first(c.name);
     if (!span || !nameTok) return undefined;
     const body: A.ServiceStmt[] = [];
