@@ -1,11 +1,12 @@
 /**
  * `npm run fuzz [-- --runs N] [--seed S] [--out DIR]`: the fuzz target
  * (cli/fuzz.ts) over N mutants (default 100,000) of the repository's cluster
- * files, from seed S (default 1: a run is reproducible). It prints every
- * finding (a crash, a diagnostic outside its file, a snippet out of its
- * window, a format that is no fixpoint), every input that took over 1 s
- * (a hang), and at the end the counts and the time, and writes each such
- * input to DIR (default .fuzz/) as `RUN.lvs` to reproduce it with
+ * files, from seed S (default 1: a run is reproducible on one checkout). It
+ * prints every finding (a crash, a diagnostic outside its file, a snippet out
+ * of its window, a format that is no fixpoint), every input that took over
+ * 1 s (a hang; with its CPU time, as on a loaded machine the wall time is not
+ * all its own), and at the end the counts and the time, and writes each such
+ * input to DIR (default .fuzz/) as `SEED-RUN.lvs`, to reproduce it with
  * `lvsc validate`.
  *
  * The inputs run in a worker thread, watched from here: one that has not
@@ -35,7 +36,7 @@ interface Job {
 
 type Report =
   | { readonly kind: 'finding'; readonly run: number; readonly seed: string; readonly findings: readonly Finding[]; readonly ms: number }
-  | { readonly kind: 'slow'; readonly run: number; readonly seed: string; readonly ms: number }
+  | { readonly kind: 'slow'; readonly run: number; readonly seed: string; readonly ms: number; readonly cpuMs: number; readonly chars: number }
   | { readonly kind: 'slowest'; readonly run: number; readonly ms: number }
   | { readonly kind: 'done' };
 
@@ -54,15 +55,19 @@ function work(job: Job): void {
     progress[0] = m.run;
     progress[1] = performance.timeOrigin + performance.now();
     const start = performance.now();
+    // The process's CPU time is this thread's: the watching thread sleeps.
+    const cpu = process.cpuUsage();
     const findings = fuzzOne(m.text);
     const ms = performance.now() - start;
+    const used = process.cpuUsage(cpu);
+    const cpuMs = (used.user + used.system) / 1000;
     // A new slowest as it happens (a few times a run), so a worker stopped later has said it.
     if (ms > slowestMs) {
       slowestMs = ms;
       parentPort!.postMessage({ kind: 'slowest', run: m.run, ms } satisfies Report);
     }
     if (findings.length) parentPort!.postMessage({ kind: 'finding', run: m.run, seed: m.seed, findings, ms } satisfies Report);
-    else if (ms > SLOW_MS) parentPort!.postMessage({ kind: 'slow', run: m.run, seed: m.seed, ms } satisfies Report);
+    else if (ms > SLOW_MS) parentPort!.postMessage({ kind: 'slow', run: m.run, seed: m.seed, ms, cpuMs, chars: m.text.length } satisfies Report);
   }
   parentPort!.postMessage({ kind: 'done' } satisfies Report);
 }
@@ -122,7 +127,7 @@ async function main(): Promise<number> {
         const path = save(m.run, textOf(seed, m.run));
         if (m.kind === 'slow') {
           counts.slow++;
-          console.log(`run ${m.run} (from ${m.seed}): took ${(m.ms / 1000).toFixed(2)} s (over ${SLOW_MS / 1000} s): ${path}`);
+          console.log(`run ${m.run} (from ${m.seed}, ${m.chars} characters): took ${(m.ms / 1000).toFixed(2)} s (over ${SLOW_MS / 1000} s; ${(m.cpuMs / 1000).toFixed(2)} s of CPU): ${path}`);
           return;
         }
         for (const f of m.findings) {
