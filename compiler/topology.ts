@@ -145,9 +145,22 @@ export function resolveRip(cluster: Cluster, service: Service, server: RealServe
  * best. More than one means `resolveRip` chose the first silently.
  */
 export function ripChoices(cluster: Cluster, service: Service, server: RealServer): readonly Interface[] {
+  if (server.address !== undefined) return [];
+  // The answer depends on the host, the service's family and the method only: once each per cluster (100,000 servers ask).
+  let byKey = choicesCache.get(cluster);
+  if (!byKey) choicesCache.set(cluster, (byKey = new Map()));
+  const key = `${server.host} ${serviceFamily(service)} ${methodOf(server) ?? '-'}`;
+  let choices = byKey.get(key);
+  if (!choices) byKey.set(key, (choices = findRipChoices(cluster, service, server)));
+  return choices;
+}
+
+const choicesCache = new WeakMap<Cluster, Map<string, readonly Interface[]>>();
+
+function findRipChoices(cluster: Cluster, service: Service, server: RealServer): readonly Interface[] {
   const host = cluster.hostsByName.get(server.host);
   const director = activeDirector(cluster);
-  if (!host || !director || server.address !== undefined) return [];
+  if (!host || !director) return [];
   const r = resolveRip(cluster, service, server);
   if (!r.ok) return [];
   if (methodOf(server) === 'tun') {
