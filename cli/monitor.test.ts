@@ -8,7 +8,10 @@
  * director's table reads empty on this kernel (no IPVS): figures are checked
  * in the lab VM (test/e2e/status.test.ts). Prometheus itself (Debian's
  * package, started here on loopback) scrapes /metrics with the token, and a
- * PromQL query through its HTTP API finds the servers with their health.
+ * PromQL query through its HTTP API finds the servers with their health. A
+ * real browser (Debian's chromium, headless) runs the page's script and draws
+ * every service and server with its health; a screenshot is left in
+ * .artifacts/monitor.png.
  */
 import anyTest, { type TestFn } from 'ava';
 import { writeFileSync } from 'node:fs';
@@ -121,7 +124,11 @@ test.serial('the page, its own assets, /metrics and the event stream; a server w
     t.is(page.status, 200);
     t.regex(String(page.headers['content-type']), /^text\/html/);
     t.regex(String(page.headers['content-security-policy']), /default-src 'none'; script-src 'self'/);
-    t.regex(page.body, /<script src="app\.js" defer><\/script>/);
+    t.regex(page.body, /<script src="app\.js"><\/script>/);
+    // The last read is in the page (drawn before the stream's first event), as JSON that cannot close its element.
+    const initial = /<script type="application\/json" id="initial">([^<]*)<\/script>/.exec(page.body);
+    t.truthy(initial);
+    t.is((JSON.parse(initial![1]) as Pushed).status.services[0].name, 'www');
     t.notRegex(page.body, /https?:\/\//, 'nothing from another origin');
     const js = await get(m.url, '/app.js');
     t.is(js.status, 200);
@@ -272,6 +279,49 @@ test.serial('Prometheus scrapes /metrics with the token; promtool reads it; Prom
   } finally {
     prom.kill('SIGTERM');
     await new Promise((resolve) => (prom.exitCode !== null ? resolve(undefined) : prom.once('exit', resolve)));
+    t.is(await m.stop(), 0, m.stderr());
+  }
+});
+
+/** The page as Debian's chromium draws it (headless; as root it needs --no-sandbox); not spawnSync, since the monitor answers from this process. */
+function browse(url: URL, screenshot?: string): Promise<string> {
+  const args = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--window-size=1280,900', '--timeout=10000', ...(screenshot ? [`--screenshot=${screenshot}`] : ['--dump-dom']), url.href];
+  return new Promise((resolve, reject) => {
+    const child = spawn('/usr/bin/chromium', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`chromium exited ${code}: ${err}`))));
+  });
+}
+
+test.serial('a real browser draws every service and server of the cluster with its health, and a server turning shielded', async (t) => {
+  assertPrograms('cli/monitor.test.ts', ['/usr/bin/chromium']);
+  t.timeout(5 * 60_000);
+  const { lab } = t.context;
+  await sh(lab, 'lb', 'umask 077 && mkdir -p /run/lvsc/health && printf "%s\\n" "$1" > /run/lvsc/health/a && printf "%s\\n" "$2" > /run/lvsc/health/b', record(lab, 'up', 'web1', 1_700_000_000), record(lab, 'up', 'web2', 1_700_000_000));
+  const m = await monitor(t, []);
+  try {
+    const drawn = (dom: string) => [...dom.matchAll(/<div class="server (\w+)" data-server="([\w-]+)" data-health="(\w+)">/g)].map((x) => [x[2], x[3]]);
+    const dom = await browse(m.url);
+    t.regex(dom, /<div class="card service" data-service="www">/);
+    t.deepEqual(drawn(dom), [['web1', 'up'], ['web2', 'up']]);
+    t.regex(dom, /<div class="card director backup">/);
+
+    await sh(lab, 'lb', 'printf "%s\\n" "$1" > /run/lvsc/health/a', record(lab, 'down', 'web1', 1_700_000_500));
+    // After the monitor's next read (its event stream has pushed the change), a page opened shows it.
+    await events(m.url, (p) => p.events.some((e) => e.kind === 'health'));
+    const shielded = await browse(m.url);
+    t.deepEqual(drawn(shielded), [['web1', 'down'], ['web2', 'up']]);
+    t.regex(shielded, /<div class="health">down \d+d\d\dh<\/div>/, 'down since 2023, in days and hours');
+    t.regex(shielded, /<li class="bad"><time>[^<]*<\/time>web1 in www: shielded \(its check fails\)<\/li>/);
+    const artifacts = join(new URL('..', import.meta.url).pathname, '.artifacts');
+    mkdirSync(artifacts, { recursive: true });
+    await browse(m.url, join(artifacts, 'monitor.png'));
+    t.log(`screenshot: ${join(artifacts, 'monitor.png')}`);
+  } finally {
     t.is(await m.stop(), 0, m.stderr());
   }
 });

@@ -11,14 +11,20 @@
  * `textContent`, never as markup.
  */
 
-export const PAGE_HTML = `<!doctype html>
+/** The page, with the last read (the event stream's message) in it, so that it is drawn before the stream's first event arrives. */
+export function pageHtml(initial: string): string {
+  // JSON inside <script>: no `<` may close the element, whatever a host printed.
+  const safe = initial.replace(/</g, '\\u003c').replace(/>/g, '\\u003e').replace(/&/g, '\\u0026').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+  return PAGE_HTML.replace('<!--initial-->', () => `<script type="application/json" id="initial">${safe}</script>`);
+}
+
+const PAGE_HTML = `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>lvsc monitor</title>
 <link rel="stylesheet" href="app.css">
-<script src="app.js" defer></script>
 </head>
 <body>
 <header><h1>lvsc monitor</h1><span id="state">connecting…</span></header>
@@ -28,6 +34,8 @@ export const PAGE_HTML = `<!doctype html>
 <section id="hosts" aria-label="hosts"></section>
 <aside><h2>Events</h2><ol id="events"></ol></aside>
 </main>
+<!--initial-->
+<script src="app.js"></script>
 </body>
 </html>
 `;
@@ -81,8 +89,19 @@ export const PAGE_JS = `'use strict';
     return i === 0 ? n + ' B' : (v < 10 ? v.toFixed(1) : Math.round(v)) + ' ' + u[i];
   }
 
+  function pad(n) { return (n < 10 ? '0' : '') + n; }
+
+  // As the text view says it (cli/views/status.ts): 59s, 2m05s, 5h07m, 3d02h.
+  function duration(seconds) {
+    var s = Math.max(0, Math.floor(seconds));
+    if (s < 60) return s + 's';
+    if (s < 3600) return Math.floor(s / 60) + 'm' + pad(s % 60) + 's';
+    if (s < 86400) return Math.floor(s / 3600) + 'h' + pad(Math.floor((s % 3600) / 60)) + 'm';
+    return Math.floor(s / 86400) + 'd' + pad(Math.floor((s % 86400) / 3600)) + 'h';
+  }
+
   function healthText(h, at) {
-    if (h.state === 'down') return 'down ' + Math.max(0, Math.round(at / 1000 - h.since)) + ' s';
+    if (h.state === 'down') return 'down ' + duration(at / 1000 - h.since);
     if (h.state === 'unknown') return h.why === 'unchecked' ? 'unchecked' : 'unknown';
     return h.state;
   }
@@ -181,6 +200,11 @@ export const PAGE_JS = `'use strict';
     msg.events.forEach(function (e) { if (e.seq > lastSeq) lastSeq = e.seq; });
   }
 
+  var initial = document.getElementById('initial');
+  if (initial) {
+    var first = JSON.parse(initial.textContent);
+    if (first.status) draw(first);
+  }
   var source = new EventSource('events');
   source.addEventListener('status', function (m) { draw(JSON.parse(m.data)); });
   source.onerror = function () {

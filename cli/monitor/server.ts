@@ -19,7 +19,7 @@ import { printableJson } from '../../lang/printable.js';
 import { METRICS_CONTENT_TYPE, statusMetrics } from '../views/metrics.js';
 import { statusJson } from '../views/status.js';
 import type { MonitorEvent } from './events.js';
-import { PAGE_CSS, PAGE_HTML, PAGE_JS } from './page.js';
+import { PAGE_CSS, PAGE_JS, pageHtml } from './page.js';
 
 /** The events kept and sent to a page that opens (the newest). */
 export const EVENTS_KEPT = 200;
@@ -71,7 +71,8 @@ export async function startMonitorServer(options: MonitorServerOptions): Promise
 
   const matches = (given: string | undefined) => given !== undefined && expected !== undefined && timingSafeEqual(digest(given), expected);
 
-  const message = () => `event: status\ndata: ${printableJson(JSON.stringify({ status: status ? statusJson(status) : null, events: kept }))}\n\n`;
+  const snapshot = () => printableJson(JSON.stringify({ status: status ? statusJson(status) : null, events: kept }));
+  const message = () => `event: status\ndata: ${snapshot()}\n\n`;
 
   const handle = (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://monitor.invalid');
@@ -95,7 +96,7 @@ export async function startMonitorServer(options: MonitorServerOptions): Promise
     };
     switch (url.pathname) {
       case '/':
-        return send('text/html; charset=utf-8', PAGE_HTML);
+        return send('text/html; charset=utf-8', pageHtml(snapshot()));
       case '/app.js':
         return send('text/javascript; charset=utf-8', PAGE_JS);
       case '/app.css':
