@@ -5,11 +5,35 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { JUMP } from './keys.js';
 import type { LabPaths } from './paths.js';
-import { DEFAULT_HOST_PORT, HOSTS, SEGMENTS, SERVICES, sshAddress, type LabHost, type LabMethod, type LabService } from './topology.js';
+import { DEFAULT_HOST_PORT, DIRECTOR, FAILOVER, HOSTS, SEGMENTS, SERVICES, sshAddress, type LabHost, type LabMethod, type LabService } from './topology.js';
 
-/** The lab's hosts that the cluster file declares: the director and the real servers (not the client or the router). */
-function declared(): LabHost[] {
-  return HOSTS.filter((h) => h.role === 'director' || h.role === 'real-server');
+/** The lab's hosts that a cluster file declares: `directors` and the real servers (not the client, the router or another director). */
+function declared(directors: readonly string[]): LabHost[] {
+  return HOSTS.filter((h) => directors.includes(h.name) || h.role === 'real-server');
+}
+
+/** The device `director` has on `segment`, which both directors of the pair must share. */
+function deviceOn(segment: string): string {
+  const devs = new Set(FAILOVER.directors.map((name) => HOSTS.find((h) => h.name === name)?.interfaces.find((i) => i.segment === segment)?.dev));
+  const [dev] = devs;
+  if (devs.size !== 1 || !dev) throw new Error(`bug: the failover pair's directors have no one device on ${segment}`);
+  return dev;
+}
+
+/** `failback after D` (a duration in the language, `30s`) or `failback never`. */
+export type LabFailback = { readonly after: string } | 'never';
+
+/** The lab's failover pair as a director block (see FAILOVER in lab/topology.ts). */
+function failoverBlock(failback: LabFailback): string[] {
+  return [
+    `director ${FAILOVER.directors.join(' ')} {`,
+    `  failover vrrp ${FAILOVER.vrrpId} on ${deviceOn(FAILOVER.segment)}`,
+    '  advert 1s',
+    `  failback ${failback === 'never' ? 'never' : `after ${failback.after}`}`,
+    ...Object.entries(FAILOVER.floating).map(([segment, cidr]) => `  floating ${cidr} on ${deviceOn(segment)}`),
+    `  sync ${deviceOn(FAILOVER.sync.segment)} id ${FAILOVER.sync.id}`,
+    '}',
+  ];
 }
 
 function hostBlock(h: LabHost, natServers: ReadonlySet<string>): string[] {
@@ -42,6 +66,20 @@ function serviceBlock(s: LabService): string[] {
 }
 
 export function clusterFileText(port: number = DEFAULT_HOST_PORT): string {
+  return clusterText(port, [DIRECTOR], [`director ${DIRECTOR}`]);
+}
+
+/**
+ * The lab's cluster as a failover pair: examples/lab.lvs's hosts and services
+ * with lb2 beside lb1, behind one `director lb1 lb2 { failover vrrp ... }`
+ * block: the VIPs and the floating addresses (the client's gateway and the
+ * NAT servers') move between them by VRRP, and connections are synced.
+ */
+export function failoverClusterFileText(port: number, failback: LabFailback): string {
+  return clusterText(port, FAILOVER.directors, failoverBlock(failback));
+}
+
+function clusterText(port: number, directors: readonly string[], directorLines: readonly string[]): string {
   const services = Object.values(SERVICES);
   const segments = SEGMENTS.map((seg) => {
     const members = HOSTS.filter((h) => h.interfaces.some((i) => i.segment === seg.name)).map((h) => h.name);
@@ -69,8 +107,8 @@ export function clusterFileText(port: number = DEFAULT_HOST_PORT): string {
     '',
   ];
   const nat = new Set(SERVICES.nat.servers);
-  for (const h of declared()) lines.push(...hostBlock(h, nat), '');
-  lines.push(`director ${HOSTS.filter((h) => h.role === 'director').map((h) => h.name).join(' ')}`, '');
+  for (const h of declared(directors)) lines.push(...hostBlock(h, nat), '');
+  lines.push(...directorLines, '');
   for (const s of services) lines.push(...serviceBlock(s), '');
   return lines.join('\n').trimEnd() + '\n';
 }

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { shellQuote } from '../compiler/command.js';
 import { DAEMONS_LIB } from './guest-files.js';
 import { labExec, type LabOptions } from './lab.js';
-import { SERVICES, labHost } from './topology.js';
+import { FAILOVER, HOSTS, SERVICES, addressOf, labHost } from './topology.js';
 
 /** Runs a bash script on a lab host, stopping at its first failing command; returns stdout, throws on failure. */
 export async function sh(host: string, script: string, opts: LabOptions = {}): Promise<string> {
@@ -116,17 +116,20 @@ export function ipvsTableIs(lines: readonly string[]): string {
 }
 
 /**
- * Throws unless the director is as the lab booted it: no IPVS services and none
- * of the lab's VIPs (runs that set things up by hand need a fresh lab, not one
+ * Throws unless every director (lb1, and lb2 of the failover pair) is as the lab
+ * booted it: no IPVS services and none of the lab's VIPs or floating addresses,
+ * whatever their prefix (runs that set things up by hand need a fresh lab, not one
  * that lvsc apply or another run has configured).
  */
 export async function assertFreshDirector(opts: LabOptions = {}): Promise<void> {
-  const vips = Object.values(SERVICES).map((s) => s.vip);
-  const left = await sh('lb1', `if [ -e /proc/net/ip_vs ]; then ipvsadm -Sn; fi; ip -o -4 addr show | awk '{print $4}' | grep -x -F ${vips.map((v) => `-e ${v}/32`).join(' ')} || true`, opts);
-  if (left.trim()) {
+  const vips = [...Object.values(SERVICES).map((s) => s.vip), ...Object.values(FAILOVER.floating).map(addressOf)];
+  const directors = HOSTS.filter((h) => h.role === 'director').map((h) => h.name);
+  const script = `if [ -e /proc/net/ip_vs ]; then ipvsadm -Sn; fi; ip -o -4 addr show | awk '{print $4}' | grep -E '^(${vips.map((v) => v.replace(/\./g, '\\.')).join('|')})/[0-9]+$' || true`;
+  const found = (await shOn(directors.map((d) => [d, script] as const), opts)).map((out, i) => [directors[i], out.trim()] as const).filter(([, out]) => out);
+  if (found.length) {
     throw new Error(
-      `lb1 is not as the lab booted it: it has IPVS services or VIPs (left by \`lvsc lab demo\`, an \`lvsc apply\` of the lab's cluster file, or another run). ` +
-        `Stop the lab with \`lvsc lab down\` (or \`npm run lab -- down\`) and run this again: it boots a fresh one. Found:\n${left.trim()}`,
+      `${found.map(([d]) => d).join(' and ')} ${found.length > 1 ? 'are' : 'is'} not as the lab booted it: IPVS services or VIPs (left by \`lvsc lab demo\`, an \`lvsc apply\` of the lab's cluster file, or another run). ` +
+        `Stop the lab with \`lvsc lab down\` (or \`npm run lab -- down\`) and run this again: it boots a fresh one. Found:\n${found.map(([d, out]) => `${d}:\n${out}`).join('\n')}`,
     );
   }
 }

@@ -1,17 +1,19 @@
 /**
  * The lab's tables and what is generated from them, without a VM: the topology
- * is sound, examples/lab.lvs is generated from it and valid lvsc, the guest's
+ * is sound, examples/lab.lvs is generated from it and valid lvsc (and so is
+ * its failover-pair variant), the guest's
  * network script, the real servers' pages and DNS servers and the SSH client
  * files say what the topology says.
  */
 import test from 'ava';
 import { readFileSync } from 'node:fs';
 import { check } from '../compiler/index.js';
-import { clusterFileText } from './cluster-file.js';
+import { compileCluster } from '../compiler/compile.js';
+import { clusterFileText, failoverClusterFileText } from './cluster-file.js';
 import { dnsmasqConf, documentRoot, healthFile, networkScript, webPage } from './guest-files.js';
 import { JUMP, sshConfigText } from './keys.js';
 import { labPaths } from './paths.js';
-import { DEFAULT_HOST_PORT, DNS_PORT, HEALTH_NAME, HEALTH_PATH, HOSTS, SEGMENTS, SERVICES, rootVethName, sshAddress, topologyProblems } from './topology.js';
+import { DEFAULT_HOST_PORT, DIRECTOR, DNS_PORT, FAILOVER, HEALTH_NAME, HEALTH_PATH, HOSTS, SEGMENTS, SERVICES, rootVethName, sshAddress, topologyProblems } from './topology.js';
 
 test('the topology is consistent', (t) => {
   t.deepEqual(topologyProblems(), []);
@@ -25,6 +27,42 @@ test('topologyProblems finds an address outside its segment, an unreachable gate
     '10.30.0.21 is used by both remote1 eth0 and web1 eth0',
     'web1: gateway 10.99.0.1 is on none of its segments',
   ]);
+});
+
+test('topologyProblems finds a floating address clashing with a host, and a failover pair without its second director', (t) => {
+  const web4 = HOSTS.find((h) => h.name === 'web4')!;
+  const hosts = [...HOSTS.filter((h) => h !== web4 && h.name !== 'lb2'), { ...web4, interfaces: [{ dev: 'eth0', segment: 'servers', cidr: FAILOVER.floating.servers }] }];
+  t.deepEqual(topologyProblems(SEGMENTS, hosts), ['10.20.0.5 is used by both web4 eth0 and the floating address on servers', 'the failover pair names lb2, which is not a lab director']);
+});
+
+test('lb2 is a second director on lb1\'s segments, with the same devices, and examples/lab.lvs leaves it out', (t) => {
+  const [lb1, lb2] = FAILOVER.directors.map((n) => HOSTS.find((h) => h.name === n)!);
+  t.is(lb1.name, DIRECTOR);
+  t.is(lb2.role, 'director');
+  t.deepEqual(lb2.interfaces.map((i) => [i.dev, i.segment]), lb1.interfaces.map((i) => [i.dev, i.segment]));
+  t.deepEqual([lb2.gateway, lb2.routes], [lb1.gateway, lb1.routes]);
+  t.notRegex(clusterFileText(), /lb2 \{|director lb1 lb2/);
+  t.regex(clusterFileText(), /^director lb1$/m);
+});
+
+test('the failover variant of the lab\'s cluster is valid: one VRRP pair on both directors, both floating addresses, the NAT servers behind the servers\' one', (t) => {
+  for (const failback of [{ after: '30s' }, 'never'] as const) {
+    const text = failoverClusterFileText(2345, failback);
+    const { cluster, diagnostics } = check([{ path: 'failover.lvs', text }]);
+    t.deepEqual(diagnostics.map((d) => `${d.severity} ${d.code}: ${d.summary}`), []);
+    t.regex(text, /^director lb1 lb2 \{\n {2}failover vrrp 51 on eth0\n {2}advert 1s\n/m);
+    t.true(text.includes(`  failback ${failback === 'never' ? 'never' : 'after 30s'}\n  floating 10.10.0.5/24 on eth0\n  floating 10.20.0.5/24 on eth1\n  sync eth1 id 7\n}\n`));
+    t.deepEqual(cluster?.services.map((s) => s.name), Object.values(SERVICES).map((s) => `web-${s.method}`));
+    const hosts = compileCluster(cluster!);
+    for (const name of FAILOVER.directors) {
+      const conf = hosts.find((h) => h.name === name)!.state.files['/etc/keepalived/keepalived.conf'];
+      t.regex(conf, /virtual_router_id 51/, name);
+      for (const a of ['10.10.0.5/32 dev eth0', '10.20.0.5/32 dev eth1', '10.20.0.100/24 dev eth1', '10.10.0.100/24 dev eth0', '10.10.0.110/24 dev eth0']) t.true(conf.includes(a), `${name}: ${a}`);
+      t.regex(conf, failback === 'never' ? /nopreempt/ : /preempt_delay 30/, name);
+      t.regex(conf, /lvs_sync_daemon eth1 lvsc_eth0 id 7/, name);
+    }
+    for (const s of SERVICES.nat.servers) t.deepEqual(hosts.find((h) => h.name === s)!.state.routes, [{ dst: 'default', via: '10.20.0.5', dev: 'eth0' }], s);
+  }
 });
 
 test('examples/lab.lvs is generated from lab/topology.ts (for the port it names)', (t) => {

@@ -89,6 +89,21 @@ export const HOSTS: readonly LabHost[] = [
     http: [],
     dns: false,
   },
+  // The second director, on the same segments as lb1: the backup of the failover pair (FAILOVER); examples/lab.lvs leaves it out.
+  {
+    name: 'lb2',
+    aliases: [],
+    role: 'director',
+    interfaces: [
+      { dev: 'eth0', segment: 'outside', cidr: '10.10.0.3/24' },
+      { dev: 'eth1', segment: 'servers', cidr: '10.20.0.3/24' },
+    ],
+    gateway: '10.10.0.1',
+    routes: [{ dst: '10.30.0.0/24', via: '10.20.0.1' }],
+    forwarding: false,
+    http: [],
+    dns: false,
+  },
   // Joins the three segments: the servers' default gateway (DR replies leave through it) and the way to the remote site (TUN).
   {
     name: 'router',
@@ -113,6 +128,24 @@ export const HOSTS: readonly LabHost[] = [
   realServer('remote1', 'remote', '10.30.0.21/24', '10.30.0.1'),
   realServer('remote2', 'remote', '10.30.0.22/24', '10.30.0.1'),
 ];
+
+/** The director examples/lab.lvs declares (`director lb1`), and the one the smoke test sets up by hand. */
+export const DIRECTOR = 'lb1';
+
+/**
+ * The lab's failover pair (lab/cluster-file.ts `failoverClusterFileText`):
+ * the directors in order of preference, the VRRP router id on the outside
+ * segment, and the floating addresses that move with the VIPs, the client's
+ * gateway on the outside segment and the NAT servers' on the servers' one;
+ * connections are synced on the servers' segment.
+ */
+export const FAILOVER = {
+  directors: ['lb1', 'lb2'],
+  vrrpId: 51,
+  segment: 'outside',
+  floating: { outside: '10.10.0.5/24', servers: '10.20.0.5/24' },
+  sync: { segment: 'servers', id: 7 },
+} as const;
 
 export type LabMethod = 'dr' | 'nat' | 'tun';
 
@@ -181,6 +214,16 @@ export function topologyProblems(segments: readonly LabSegment[] = SEGMENTS, hos
     const onLink = (via: string) => h.interfaces.some((i) => contains(parseCidr(byName.get(i.segment)?.network ?? '0.0.0.0/32')!, via));
     if (h.gateway && !onLink(h.gateway)) problems.push(`${h.name}: gateway ${h.gateway} is on none of its segments`);
     for (const r of h.routes) if (!onLink(r.via)) problems.push(`${h.name}: route ${r.dst} via ${r.via} is on none of its segments`);
+  }
+  for (const [segment, cidr] of Object.entries(FAILOVER.floating)) {
+    claim(addressOf(cidr), `the floating address on ${segment}`);
+    const net = parseCidr(byName.get(segment)?.network ?? '0.0.0.0/32');
+    if (!net || !contains(net, addressOf(cidr))) problems.push(`the floating address ${cidr} is outside segment ${segment}`);
+  }
+  for (const name of FAILOVER.directors) {
+    const h = hosts.find((x) => x.name === name);
+    if (!h || h.role !== 'director') problems.push(`the failover pair names ${name}, which is not a lab director`);
+    else for (const seg of [FAILOVER.segment, ...Object.keys(FAILOVER.floating), FAILOVER.sync.segment]) if (!h.interfaces.some((i) => i.segment === seg)) problems.push(`${name} has no interface on ${seg}, which the failover pair uses`);
   }
   for (const s of Object.values(SERVICES)) {
     claim(s.vip, `the ${s.method} VIP`);
