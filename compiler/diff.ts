@@ -37,7 +37,7 @@ import {
 } from './ipvsadm.js';
 import { isBootUnit, wantsLink } from './boot.js';
 import { DEFAULT_TUN_CSUM, OWN_LABEL_SUFFIX, OWNED_DEVICES, ROUTE_PROTO, sysctlDefault } from './lvs.js';
-import { drainingConfig, KEEPALIVED_CONF, keepalivedServersFromFile, type KeepalivedConfig, type ServerHealth, vrrpAddressesFromFile, vrrpAddressLine, type VrrpAddress } from './keepalived.js';
+import { drainingConfig, KEEPALIVED_CONF, keepalivedServersFromFile, keepalivedStartsSync, type KeepalivedConfig, type ServerHealth, vrrpAddressesFromFile, vrrpAddressLine, type VrrpAddress } from './keepalived.js';
 import { renderKeepalivedConf } from './templates/render.js';
 import { keepalivedStop } from './units.js';
 import { NFT_FAMILY, NFT_TABLE } from './nft.js';
@@ -672,7 +672,10 @@ export function diffHost(desired: HostState, live: HostState, options: DiffOptio
       out.push(step({ action: 'update', kind: 'timeouts', id: {}, before: lt ?? undefined, after: t, reason: `${lt ? `${lt.tcp} ${lt.tcpfin} ${lt.udp}` : '?'} → ${t.tcp} ${t.tcpfin} ${t.udp}`, phase: 'table', commands: [setTimeouts(t)] }));
     }
     // A failover pair's sync daemons are keepalived's (`lvs_sync_daemon`): their role follows VRRP.
-    if (!options.vrrp) diffSync(desired, live, out);
+    // A keepalived this run stops takes the sync daemons its file started (lvs_sync_daemon) with it:
+    // those are not lvsc's to stop (ipvsadm --stop-daemon would find none running and fail).
+    const keepalivedSync = stopping && keepalivedStartsSync(ownFile!);
+    if (!options.vrrp) diffSync(desired, live, out, keepalivedSync);
   }
   diffFwmarkRules(desired.fwmarkRules, live.fwmarkRules, out);
   diffKeepalivedConf(desired.files[KEEPALIVED_CONF], live.files[KEEPALIVED_CONF], stopping, drained, options.keepalived, out);
@@ -722,7 +725,7 @@ function diffKeepalivedConf(want: string | undefined, have: string | undefined, 
   if (first !== want) out.push(step({ action: 'update', kind: 'file', id, before: first, after: want, reason: 'drained: the servers leave it', phase: 'drain', commands: [] }));
 }
 
-function diffSync(desired: HostState, live: HostState, out: Step[]): void {
+function diffSync(desired: HostState, live: HostState, out: Step[], keepalivedStopsLive = false): void {
   const key = (d: HostState['syncDaemons'][number]) => `${d.state} ${d.mcastInterface} ${d.syncid}`;
   const liveByState = byKey(live.syncDaemons, (d) => d.state);
   const wantStates = new Set<string>();
@@ -745,7 +748,7 @@ function diffSync(desired: HostState, live: HostState, out: Step[]): void {
     );
   }
   for (const have of live.syncDaemons) {
-    if (wantStates.has(have.state)) continue;
+    if (wantStates.has(have.state) || keepalivedStopsLive) continue;
     out.push(step({ action: 'delete', kind: 'sync-daemon', id: { state: have.state }, before: have, reason: 'not in the cluster file', phase: 'untable', commands: [stopSyncDaemon(have.state)] }));
   }
 }

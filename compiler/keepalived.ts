@@ -456,6 +456,11 @@ export function vrrpConfig(cluster: Cluster, director: Host, peer: Host): Keepal
  * director, those addresses are keepalived's (also after they left the
  * cluster file: keepalived removes them on reload), never lvsc's static VIPs.
  */
+/** Whether a keepalived.conf lvsc rendered starts IPVS sync daemons (`lvs_sync_daemon`, a failover pair's): keepalived stops them when it stops. */
+export function keepalivedStartsSync(text: string): boolean {
+  return /^\s*lvs_sync_daemon\s/m.test(text);
+}
+
 export function vrrpAddressesFromFile(text: string): Set<string> {
   const out = new Set<string>();
   let inside = false;

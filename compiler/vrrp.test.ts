@@ -152,6 +152,22 @@ test('VRRP state is not drift: whichever director holds the VIPs, with the sync 
   }
 });
 
+test('leaving VRRP with no checked service left: keepalived is stopped and takes its sync daemons with it, so no stop-daemon of lvsc\'s follows (ipvsadm would fail: no daemon is running)', (t) => {
+  const vrrp = compileCluster(load(VRRP));
+  const [v1, v2] = [host(vrrp, 'lb1'), host(vrrp, 'lb2')];
+  const desired = compileCluster(load(PAIR('director lb1 lb2').replace('  check tcp\n', ''))).filter((d) => d.name === 'lb1' || d.name === 'lb2');
+  const live = new Map([
+    ['lb1', appliedHost(v1, { addresses: keepalivedHolds(v1), syncDaemons: [{ state: 'master' as const, mcastInterface: 'eth1', syncid: 7 }] })],
+    ['lb2', appliedHost(v2, { syncDaemons: [{ state: 'backup' as const, mcastInterface: 'eth1', syncid: 7 }] })],
+  ]);
+  const plan = buildPlan(desired, live);
+  for (const name of ['lb1', 'lb2']) {
+    const steps = described(plan, name);
+    t.true(steps.some((s) => s.startsWith(`delete file ${KEEPALIVED_CONF}`)), steps.join('\n'));
+    t.false(steps.some((s) => s.includes('sync-daemon')), steps.join('\n'));
+  }
+});
+
 // ------------------------------------------------------------------ static VIPs → VRRP → static
 
 /** A static pair as lvsc left it: lb1 with the VIP /32 and (as an lvsc before VRRP did) the floating /24, labelled; lvsc's sync daemons. */
