@@ -46,7 +46,7 @@ test('bin/lvsc.js lab from the built tree: the lab is the checkout\'s (.lab/, ex
   t.is(built.repoRoot(), repo.replace(/\/$/, ''));
   for (const name of ['rc.sh', 'inittab', 'sshd_config']) t.true(existsSync(`${repo}dist/lab/guest/${name}`), name);
   const hosts = await run(process.execPath, ['bin/lvsc.js', 'lab', 'hosts', '--json'], { cwd: repo, env: { ...process.env, NO_COLOR: '1' } });
-  t.deepEqual((JSON.parse(hosts.stdout) as { hosts: { name: string }[] }).hosts.map((h) => h.name), ['client', 'lb1', 'router', 'web1', 'web2', 'web3', 'web4', 'remote1', 'remote2']);
+  t.deepEqual((JSON.parse(hosts.stdout) as { hosts: { name: string }[] }).hosts.map((h) => h.name), ['client', 'lb1', 'lb2', 'router', 'web1', 'web2', 'web3', 'web4', 'remote1', 'remote2']);
 });
 
 test('the package holds what users run: bin/, the built dist/ without tests, testdata, test/, bench/ or scripts/, and the examples', async (t) => {

@@ -69,7 +69,7 @@ test('lvsc lab: usage errors exit 2, say what is wrong and touch nothing', async
     [['lab', 'up', '--kernel', '6.12'], 'lvsc: unknown option --kernel (see lvsc help lab)\n'],
     [['lab', 'ssh'], 'lvsc: lab ssh needs a host: lvsc lab ssh HOST [-- CMD...] (see lvsc help lab)\n'],
     [['lab', 'ssh', 'wbe1', '--', 'true'], 'lvsc: no lab host wbe1 (did you mean web1?)\n'],
-    [['lab', 'ssh', 'database'], 'lvsc: no lab host database; the hosts: client, lb1, director, router, web1, web2, web3, web4, remote1, remote2, jump\n'],
+    [['lab', 'ssh', 'database'], 'lvsc: no lab host database; the hosts: client, lb1, director, lb2, router, web1, web2, web3, web4, remote1, remote2, jump\n'],
     [['lab', 'ssh', 'client', 'curl', '-s', 'http://10.20.0.100/'], 'lvsc: put the command after --: lvsc lab ssh client -- curl -s http://10.20.0.100/\n'],
     [['lab', 'ssh', 'client'], 'lvsc: lab ssh client opens a shell only on a terminal; give a command: lvsc lab ssh client -- CMD...\n'],
   ];
