@@ -13,45 +13,16 @@
  * /run/lvsc and /etc/keepalived are private per lab host.
  */
 import anyTest, { type TestFn } from 'ava';
-import { mkdirSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { LAB_USERS, startLab, type Lab } from '../lab/netns-sshd.js';
-import { assertKernelWithoutIpvs, assertPrograms } from '../test/support/host.js';
+import type { Lab } from '../lab/netns-sshd.js';
+import { checkedCluster, directorLab, labVip, type DirectorLab } from '../test/support/director-lab.js';
 import { lvscOnHosts, type HostsContext, type Run } from './test-support.js';
 
-const test = anyTest as TestFn<{ lab: Lab; dir: string }>;
+const test = anyTest as TestFn<DirectorLab>;
 
-test.before(async (t) => {
-  assertPrograms('cli/keepalived.test.ts', ['ipvsadm', 'modprobe', 'sysctl']);
-  assertKernelWithoutIpvs('cli/keepalived.test.ts', "the director's table reads empty");
-  // Private per host, so the directories must exist here (/run is a tmpfs: nothing is left after a reboot).
-  mkdirSync('/run/lvsc', { recursive: true });
-  t.context.lab = await startLab({
-    hosts: [{ name: 'lb' }, { name: 'web1' }, { name: 'web2' }],
-    privateDirs: ['/etc/sysctl.d', '/etc/systemd/network', '/etc/modules-load.d', '/var/lib/lvsc', '/etc/keepalived', '/run/lvsc'],
-  });
-  t.context.dir = mkdtempSync(join(tmpdir(), 'lvsc-keepalived-'));
-});
+directorLab(test, 'cli/keepalived.test.ts');
 
-test.after.always(async (t) => {
-  await t.context.lab?.stop();
-});
-
-const vip = (lab: Lab) => lab.host('lb').address.split('.').slice(0, 3).concat('100').join('.');
-
-function cluster(lab: Lab): string {
-  const host = (name: string) => {
-    const a = lab.host(name).address;
-    return `host ${name} {\n  ssh ${a}\n  interface eth0 ${a}/24\n}\n`;
-  };
-  return [
-    `defaults {\n  ssh user ${LAB_USERS.sudo}\n  ssh key "${lab.keyFile}"\n  sudo\n}\n`,
-    ...['lb', 'web1', 'web2'].map(host),
-    'director lb\n',
-    `service www {\n  vip ${vip(lab)} tcp 80\n  forward dr\n  check tcp\n  server web1\n  server web2\n}\n`,
-  ].join('\n');
-}
+const vip = labVip;
+const cluster = checkedCluster;
 
 function lvsc(t: HostsContext, text: string, argv: string[]): Promise<Run> {
   return lvscOnHosts(t, text, argv, { env: { NO_COLOR: '1' } });

@@ -21,8 +21,8 @@ import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Script } from 'node:vm';
-import { LAB_USERS, type Lab } from '../lab/netns-sshd.js';
-import { directorLab, labVip, type DirectorLab } from '../test/support/director-lab.js';
+import type { Lab } from '../lab/netns-sshd.js';
+import { checkedCluster, directorLab, labVip, type DirectorLab } from '../test/support/director-lab.js';
 import { assertPrograms } from '../test/support/host.js';
 import { startMonitor, type RunningMonitor } from '../test/support/monitor.js';
 import { main } from './main.js';
@@ -34,15 +34,7 @@ directorLab(test, 'cli/monitor.test.ts');
 
 const vip = labVip;
 
-function cluster(lab: Lab): string {
-  const host = (name: string) => `host ${name} {\n  ssh ${lab.host(name).address}\n  interface eth0 ${lab.host(name).address}/24\n}\n`;
-  return [
-    `defaults {\n  ssh user ${LAB_USERS.sudo}\n  ssh key "${lab.keyFile}"\n  sudo\n}\n`,
-    ...['lb', 'web1', 'web2'].map(host),
-    'director lb\n',
-    `service www {\n  vip ${vip(lab)} tcp 80\n  forward dr\n  check tcp\n  server web1\n  server web2\n}\n`,
-  ].join('\n');
-}
+const cluster = checkedCluster;
 
 async function sh(lab: Lab, host: string, line: string, ...args: string[]): Promise<void> {
   const r = await lab.exec(host, ['sh', '-c', line, 'sh', ...args]);

@@ -9,7 +9,7 @@ import type { TestFn } from 'ava';
 import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startLab, type Lab } from '../../lab/netns-sshd.js';
+import { LAB_USERS, startLab, type Lab } from '../../lab/netns-sshd.js';
 import { assertKernelWithoutIpvs, assertPrograms } from './host.js';
 
 export interface DirectorLab {
@@ -36,3 +36,14 @@ export function directorLab(test: TestFn<DirectorLab>, who: string): void {
 
 /** The VIP of the lab's service: .100 on the segment. */
 export const labVip = (lab: Lab) => lab.host('lb').address.split('.').slice(0, 3).concat('100').join('.');
+
+/** The cluster of this lab: `lb` directing `www` (DR, `check tcp`) to web1 and web2, logged in as the lab's sudo user. */
+export function checkedCluster(lab: Lab): string {
+  const host = (name: string) => `host ${name} {\n  ssh ${lab.host(name).address}\n  interface eth0 ${lab.host(name).address}/24\n}\n`;
+  return [
+    `defaults {\n  ssh user ${LAB_USERS.sudo}\n  ssh key "${lab.keyFile}"\n  sudo\n}\n`,
+    ...['lb', 'web1', 'web2'].map(host),
+    'director lb\n',
+    `service www {\n  vip ${labVip(lab)} tcp 80\n  forward dr\n  check tcp\n  server web1\n  server web2\n}\n`,
+  ].join('\n');
+}
