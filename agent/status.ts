@@ -149,13 +149,7 @@ export interface ClusterStatus {
 }
 
 /** What the status is built from: the cluster, its desired hosts, each host's read, and the plan of those read. */
-export interface StatusInput {
-  readonly cluster: Cluster;
-  readonly desired: readonly DesiredHost[];
-  /** Hosts in the run, in declaration order. */
-  readonly hosts: readonly string[];
-  readonly reads: ReadonlyMap<string, HostRead>;
-  readonly plan: Plan;
+export interface StatusInput extends Pick<Fleet, 'cluster' | 'desired' | 'hosts' | 'reads' | 'plan'> {
   readonly at: number;
 }
 
